@@ -1,0 +1,1 @@
+# guest/part.mk — filled in by the guest part.

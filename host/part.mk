@@ -1,0 +1,1 @@
+# host/part.mk — filled in by the host part.
