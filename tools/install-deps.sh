@@ -11,6 +11,7 @@ libvirt-daemon-system libvirt-dev libvirt-clients
 libcunit1-dev libext2fs-dev
 linux-image-amd64 busybox-static e2fsprogs xfsprogs ndctl
 fuse3 fio cpio gzip kmod libxml2-utils jq
+libjansson-dev libxml2-dev
 "
 
 missing=""

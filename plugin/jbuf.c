@@ -1,0 +1,110 @@
+/* pmemcut — growable text buffer with JSON helpers. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jbuf.h"
+
+void jb_init(struct jbuf *b)
+{
+    memset(b, 0, sizeof *b);
+}
+
+void jb_free(struct jbuf *b)
+{
+    free(b->s);
+    jb_init(b);
+}
+
+void jb_reset(struct jbuf *b)
+{
+    b->len = 0;
+    b->failed = false;
+    if (b->s)
+        b->s[0] = '\0';
+}
+
+bool jb_ok(const struct jbuf *b)
+{
+    return !b->failed;
+}
+
+static bool reserve(struct jbuf *b, size_t more)
+{
+    if (b->failed)
+        return false;
+    if (b->len + more + 1 <= b->cap)
+        return true;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + more + 1)
+        cap *= 2;
+    char *s = realloc(b->s, cap);
+    if (!s) {
+        b->failed = true;
+        return false;
+    }
+    b->s = s;
+    b->cap = cap;
+    return true;
+}
+
+void jb_mem(struct jbuf *b, const void *p, size_t n)
+{
+    if (!reserve(b, n))
+        return;
+    memcpy(b->s + b->len, p, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+}
+
+void jb_printf(struct jbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        b->failed = true;
+        return;
+    }
+    if (!reserve(b, (size_t)n))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+void jb_str(struct jbuf *b, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    jb_mem(b, "\"", 1);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        char esc[6];
+        if (*p == '"' || *p == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)*p;
+            jb_mem(b, esc, 2);
+        } else if (*p < 0x20 || *p >= 0x7f) {
+            memcpy(esc, "\\u00", 4);
+            esc[4] = hex[*p >> 4];
+            esc[5] = hex[*p & 15];
+            jb_mem(b, esc, 6);
+        } else {
+            jb_mem(b, p, 1);
+        }
+    }
+    jb_mem(b, "\"", 1);
+}
+
+char *jb_take(struct jbuf *b)
+{
+    char *s = b->failed ? NULL : b->s;
+    if (b->failed)
+        free(b->s);
+    else if (!s)
+        s = calloc(1, 1);
+    jb_init(b);
+    return s;
+}

@@ -1,0 +1,834 @@
+/* pmemcut — the persistence model.
+ *
+ * Why it is built this way:
+ *
+ * 1. P, the persisted image, is the image file itself (mmapped by the
+ *    caller).  Persisting a line is a memcpy into it, so a clean device costs
+ *    no memory beyond the file's page cache.
+ *
+ * 2. V, the current image, is P plus an overlay of 4 KiB chunks.  A chunk
+ *    exists exactly while at least one of its lines is dirty; it holds the
+ *    whole 4 KiB of V for its range (clean lines in it equal P), so a read
+ *    is one memcpy per 4 KiB from either the chunk or P.
+ *
+ * 3. "Dirty" means V and P differ on the line, nothing else: every write
+ *    compares each touched line with P.  Rewriting the bytes P already holds
+ *    cleans the line; a 4 KiB writeback that changed 64 bytes dirties one.
+ *
+ * 4. Each dirty line keeps the stamp of the request that last wrote it, for
+ *    the prefix policy (lines kept in the order they were last written).
+ *
+ * 5. Every state change is computed first and committed second (see the
+ *    commit hook in model.h), so a refused audit record changes nothing.
+ *
+ *   chunk table (one pointer per 4 KiB of device)
+ *   +-----+-----+-----+-----+-----+
+ *   |  0  |  *  |  0  |  0  |  *  | ...
+ *   +-----+--|--+-----+-----+--|--+
+ *            v                 v
+ *        +--------------------------+
+ *        | ndirty                   |
+ *        | v[4096]  V for the range |
+ *        | dirty bitmap (1/line)    |
+ *        | stamp[lines per chunk]   |
+ *        +--------------------------+
+ *
+ *   class[]: one byte per line (meta/data/unknown), always allocated.
+ *
+ * With the default 64-byte line a dirty chunk costs about 4.6 KiB, so a
+ * 1 GiB device with every line dirty needs about 1.15 GiB of overlay.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+
+#define CHUNK 4096u
+
+struct chunk {
+    uint32_t ndirty;
+    uint8_t v[CHUNK];
+    /* followed by: uint64_t bits[words]; uint64_t stamp[lpc]; */
+};
+
+struct pm_model {
+    uint8_t *p; /* persisted image, owned by the caller */
+    uint64_t size;
+    uint32_t line;
+    uint32_t lpc;   /* lines per chunk */
+    uint32_t words; /* bitmap words per chunk */
+    uint64_t nlines;
+    uint64_t nchunks;
+    struct chunk **chunks;
+    uint8_t *cls; /* class per line */
+
+    bool on;
+    bool lying;
+    struct pm_counts dirty;
+    uint64_t writes, flushes, cuts;
+    uint64_t stamp; /* last stamp handed out */
+    uint64_t nalloc;
+
+    struct pm_trigger trig;
+    struct pm_cut_result last_cut;
+    bool have_cut;
+    char last_trigger[300];
+};
+
+static const uint8_t zeroes[CHUNK];
+
+/* --- chunk helpers ------------------------------------------------------ */
+
+static uint64_t *chunk_bits(const struct pm_model *m, const struct chunk *c)
+{
+    (void)m;
+    return (uint64_t *)((uint8_t *)c + sizeof(struct chunk));
+}
+
+static uint64_t *chunk_stamps(const struct pm_model *m, const struct chunk *c)
+{
+    return chunk_bits(m, c) + m->words;
+}
+
+static size_t chunk_bytes(const struct pm_model *m)
+{
+    return sizeof(struct chunk) + (size_t)m->words * 8 + (size_t)m->lpc * 8;
+}
+
+static uint64_t chunk_len(const struct pm_model *m, uint64_t ci)
+{
+    uint64_t start = ci * CHUNK;
+    return m->size - start < CHUNK ? m->size - start : CHUNK;
+}
+
+static struct chunk *chunk_get(struct pm_model *m, uint64_t ci)
+{
+    struct chunk *c = m->chunks[ci];
+    if (c)
+        return c;
+    c = calloc(1, chunk_bytes(m));
+    if (!c)
+        return NULL;
+    memcpy(c->v, m->p + ci * CHUNK, chunk_len(m, ci));
+    m->chunks[ci] = c;
+    m->nalloc++;
+    return c;
+}
+
+static void chunk_drop(struct pm_model *m, uint64_t ci)
+{
+    free(m->chunks[ci]);
+    m->chunks[ci] = NULL;
+    m->nalloc--;
+}
+
+bool pm_model_line_dirty(const struct pm_model *m, uint64_t li)
+{
+    if (li >= m->nlines)
+        return false;
+    const struct chunk *c = m->chunks[li * m->line / CHUNK];
+    if (!c)
+        return false;
+    uint32_t j = (uint32_t)(li % m->lpc);
+    return chunk_bits(m, c)[j / 64] >> (j % 64) & 1;
+}
+
+enum pm_class pm_model_line_class(const struct pm_model *m, uint64_t li)
+{
+    return li < m->nlines ? (enum pm_class)m->cls[li] : PM_UNKNOWN;
+}
+
+/* V's bytes for line li. */
+static const uint8_t *line_v(const struct pm_model *m, uint64_t li)
+{
+    uint64_t off = li * m->line;
+    const struct chunk *c = m->chunks[off / CHUNK];
+    return c ? c->v + off % CHUNK : m->p + off;
+}
+
+static void set_dirty(struct pm_model *m, struct chunk *c, uint64_t li, bool d)
+{
+    uint32_t j = (uint32_t)(li % m->lpc);
+    uint64_t *w = &chunk_bits(m, c)[j / 64];
+    uint64_t bit = 1ULL << (j % 64);
+    if (d && !(*w & bit)) {
+        *w |= bit;
+        c->ndirty++;
+        m->dirty.c[m->cls[li]]++;
+    } else if (!d && (*w & bit)) {
+        *w &= ~bit;
+        c->ndirty--;
+        m->dirty.c[m->cls[li]]--;
+    }
+}
+
+/* --- life ---------------------------------------------------------------- */
+
+struct pm_model *pm_model_new(uint8_t *persisted, uint64_t size, uint32_t line)
+{
+    if (!persisted || line < 8 || line > CHUNK || (line & (line - 1)) || size == 0 ||
+        size % line)
+        return NULL;
+    struct pm_model *m = calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
+    m->p = persisted;
+    m->size = size;
+    m->line = line;
+    m->lpc = CHUNK / line;
+    m->words = (m->lpc + 63) / 64;
+    m->nlines = size / line;
+    m->nchunks = (size + CHUNK - 1) / CHUNK;
+    m->chunks = calloc(m->nchunks, sizeof *m->chunks);
+    m->cls = calloc(m->nlines, 1);
+    m->on = true;
+    if (!m->chunks || !m->cls) {
+        pm_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+static void cut_result_clear(struct pm_cut_result *r)
+{
+    free(r->lost_r.r);
+    free(r->kept_r.r);
+    free(r->torn_r.r);
+    memset(r, 0, sizeof *r);
+}
+
+void pm_model_free(struct pm_model *m)
+{
+    if (!m)
+        return;
+    if (m->chunks)
+        for (uint64_t i = 0; i < m->nchunks; i++)
+            free(m->chunks[i]);
+    free(m->chunks);
+    free(m->cls);
+    free(m->trig.mark);
+    cut_result_clear(&m->last_cut);
+    free(m);
+}
+
+static int commit(pm_commit_fn hook, void *ctx, const struct pm_effect *e)
+{
+    return hook && hook(ctx, e) != 0 ? PM_ECOMMIT : PM_OK;
+}
+
+static bool in_range(const struct pm_model *m, uint64_t len, uint64_t off)
+{
+    return off <= m->size && len <= m->size - off;
+}
+
+/* --- reads ----------------------------------------------------------------- */
+
+int pm_model_read(const struct pm_model *m, void *buf, uint64_t len, uint64_t off)
+{
+    if (!m->on)
+        return PM_EOFF;
+    if (!in_range(m, len, off))
+        return PM_ERANGE;
+    uint8_t *out = buf;
+    while (len > 0) {
+        uint64_t ci = off / CHUNK, in = off % CHUNK;
+        uint64_t n = CHUNK - in < len ? CHUNK - in : len;
+        const struct chunk *c = m->chunks[ci];
+        memcpy(out, c ? c->v + in : m->p + off, n);
+        out += n;
+        off += n;
+        len -= n;
+    }
+    return PM_OK;
+}
+
+/* --- writes ------------------------------------------------------------------ */
+
+/* The new content of line li after writing [off, off+len) from data (NULL:
+ * zeroes).  Returns a pointer either into data or into tmp. */
+static const uint8_t *new_line(const struct pm_model *m, uint64_t li, const uint8_t *data,
+                               uint64_t len, uint64_t off, uint8_t *tmp)
+{
+    uint64_t lo = li * m->line, hi = lo + m->line;
+    uint64_t a = off > lo ? off : lo;
+    uint64_t b = off + len < hi ? off + len : hi;
+    if (a == lo && b == hi)
+        return data ? data + (lo - off) : zeroes;
+    memcpy(tmp, line_v(m, li), m->line);
+    if (data)
+        memcpy(tmp + (a - lo), data + (a - off), b - a);
+    else
+        memset(tmp + (a - lo), 0, b - a);
+    return tmp;
+}
+
+static void maybe_fire_after_write(struct pm_model *m, pm_commit_fn hook, void *ctx);
+
+static int do_write(struct pm_model *m, enum pm_op op, const uint8_t *data, uint64_t len,
+                    uint64_t off, bool fua, pm_commit_fn hook, void *ctx)
+{
+    if (!m->on)
+        return PM_EOFF;
+    if (!in_range(m, len, off))
+        return PM_ERANGE;
+
+    struct pm_effect e = {.op = op, .off = off, .len = len, .fua = fua, .data = data};
+    e.ignored = fua && m->lying;
+    bool persist = fua && !m->lying;
+    uint8_t tmp[CHUNK];
+
+    if (len > 0) {
+        uint64_t first = off / m->line, last = (off + len - 1) / m->line;
+        /* Pass 1: the effect, nothing changed. */
+        for (uint64_t li = first; li <= last; li++) {
+            const uint8_t *nl = new_line(m, li, data, len, off, tmp);
+            bool nd = memcmp(nl, m->p + li * m->line, m->line) != 0;
+            bool od = pm_model_line_dirty(m, li);
+            uint8_t k = m->cls[li];
+            if (nd && !od)
+                e.dirtied.c[k]++;
+            if (!nd && od)
+                e.cleaned.c[k]++;
+            if (nd && persist)
+                e.persisted.c[k]++;
+        }
+        int r = commit(hook, ctx, &e);
+        if (r)
+            return r;
+        /* Pass 2: apply.  Lines are independent, so recomputing each one's
+         * new content from the unchanged old content gives the same bytes. */
+        uint64_t stamp = ++m->stamp;
+        for (uint64_t li = first; li <= last; li++) {
+            uint64_t lo = li * m->line, ci = lo / CHUNK;
+            const uint8_t *nl = new_line(m, li, data, len, off, tmp);
+            bool nd = memcmp(nl, m->p + lo, m->line) != 0;
+            struct chunk *c = m->chunks[ci];
+            if (nd && !persist) {
+                c = chunk_get(m, ci);
+                if (!c)
+                    return PM_ENOMEM; /* cannot happen after commit in practice */
+                memmove(c->v + lo % CHUNK, nl, m->line);
+                set_dirty(m, c, li, true);
+                chunk_stamps(m, c)[li % m->lpc] = stamp;
+            } else {
+                if (nd)
+                    memmove(m->p + lo, nl, m->line);
+                if (c) {
+                    memmove(c->v + lo % CHUNK, nl, m->line);
+                    set_dirty(m, c, li, false);
+                    if (c->ndirty == 0)
+                        chunk_drop(m, ci);
+                }
+            }
+        }
+    } else {
+        int r = commit(hook, ctx, &e);
+        if (r)
+            return r;
+    }
+    m->writes++;
+    maybe_fire_after_write(m, hook, ctx);
+    return PM_OK;
+}
+
+int pm_model_write(struct pm_model *m, const void *buf, uint64_t len, uint64_t off, bool fua,
+                   pm_commit_fn hook, void *ctx)
+{
+    if (!buf && len)
+        return PM_EINVAL;
+    return do_write(m, PM_OP_WRITE, buf, len, off, fua, hook, ctx);
+}
+
+int pm_model_zero(struct pm_model *m, enum pm_op op, uint64_t len, uint64_t off, bool fua,
+                  pm_commit_fn hook, void *ctx)
+{
+    if (op != PM_OP_ZERO && op != PM_OP_TRIM)
+        return PM_EINVAL;
+    return do_write(m, op, NULL, len, off, fua, hook, ctx);
+}
+
+/* --- flush ------------------------------------------------------------------- */
+
+static void persist_all(struct pm_model *m)
+{
+    for (uint64_t ci = 0; ci < m->nchunks; ci++) {
+        struct chunk *c = m->chunks[ci];
+        if (!c)
+            continue;
+        const uint64_t *bits = chunk_bits(m, c);
+        for (uint32_t j = 0; j < m->lpc; j++)
+            if (bits[j / 64] >> (j % 64) & 1) {
+                uint64_t lo = ci * CHUNK + (uint64_t)j * m->line;
+                memcpy(m->p + lo, c->v + (uint64_t)j * m->line, m->line);
+            }
+        chunk_drop(m, ci);
+    }
+    memset(&m->dirty, 0, sizeof m->dirty);
+}
+
+static int cut_internal(struct pm_model *m, const struct pm_cut_params *cp, const char *trigger,
+                        pm_commit_fn hook, void *ctx);
+
+int pm_model_flush(struct pm_model *m, pm_commit_fn hook, void *ctx)
+{
+    if (!m->on)
+        return PM_EOFF;
+    if (m->trig.kind == PM_TRIG_BEFORE_FLUSH && m->trig.seen + 1 == m->trig.n) {
+        char t[64];
+        snprintf(t, sizeof t, "before-flush=%llu", (unsigned long long)m->trig.n);
+        struct pm_cut_params cp = m->trig.cut;
+        int r = cut_internal(m, &cp, t, hook, ctx);
+        if (r)
+            return r; /* not cut, flush not done: nothing changed */
+        return PM_EOFF;
+    }
+    struct pm_effect e = {.op = PM_OP_FLUSH, .ignored = m->lying};
+    if (!m->lying)
+        e.persisted = m->dirty;
+    int r = commit(hook, ctx, &e);
+    if (r)
+        return r;
+    if (m->trig.kind == PM_TRIG_BEFORE_FLUSH)
+        m->trig.seen++;
+    if (!m->lying)
+        persist_all(m);
+    m->flushes++;
+    return PM_OK;
+}
+
+/* --- cut --------------------------------------------------------------------- */
+
+enum fate { F_LOST, F_KEPT, F_TORN };
+
+struct dline {
+    uint64_t li, stamp;
+};
+
+static int by_stamp(const void *a, const void *b)
+{
+    const struct dline *x = a, *y = b;
+    if (x->stamp != y->stamp)
+        return x->stamp < y->stamp ? -1 : 1;
+    return x->li < y->li ? -1 : x->li > y->li;
+}
+
+static int rl_add(struct pm_rangelist *l, uint64_t off, uint64_t len)
+{
+    if (l->n && l->r[l->n - 1].off + l->r[l->n - 1].len == off) {
+        l->r[l->n - 1].len += len;
+        return 0;
+    }
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        struct pm_range *r = realloc(l->r, cap * sizeof *r);
+        if (!r)
+            return -1;
+        l->r = r;
+        l->cap = cap;
+    }
+    l->r[l->n++] = (struct pm_range){off, len};
+    return 0;
+}
+
+/* Torn: each 8-byte unit of the line kept with probability 1/2.  Draws one
+ * 64-bit word per 64 units, in unit order.  Writes the keep mask into mask
+ * (line/8 bits) and returns the number of units kept. */
+static uint32_t torn_mask(uint64_t *rng, uint32_t units, uint64_t *mask)
+{
+    uint32_t kept = 0;
+    for (uint32_t w = 0; w < (units + 63) / 64; w++) {
+        uint64_t bits = pm_rng_next(rng);
+        uint32_t in = units - w * 64 < 64 ? units - w * 64 : 64;
+        if (in < 64)
+            bits &= (1ULL << in) - 1;
+        mask[w] = bits;
+        kept += (uint32_t)__builtin_popcountll(bits);
+    }
+    return kept;
+}
+
+static int cut_internal(struct pm_model *m, const struct pm_cut_params *cp, const char *trigger,
+                        pm_commit_fn hook, void *ctx)
+{
+    if (cp->policy == PM_RANDOM && !(cp->p >= 0.0 && cp->p <= 1.0))
+        return PM_EINVAL;
+
+    /* The dirty lines in offset order. */
+    uint64_t n = pm_counts_total(&m->dirty), k = 0;
+    struct dline *dl = malloc((n ? n : 1) * sizeof *dl);
+    uint8_t *fate = malloc(n ? n : 1);
+    if (!dl || !fate) {
+        free(dl);
+        free(fate);
+        return PM_ENOMEM;
+    }
+    for (uint64_t ci = 0; ci < m->nchunks && k < n; ci++) {
+        const struct chunk *c = m->chunks[ci];
+        if (!c)
+            continue;
+        const uint64_t *bits = chunk_bits(m, c), *st = chunk_stamps(m, c);
+        for (uint32_t j = 0; j < m->lpc; j++)
+            if (bits[j / 64] >> (j % 64) & 1)
+                dl[k++] = (struct dline){ci * m->lpc + j, st[j]};
+    }
+
+    /* Fates.  The generator is consumed in a fixed order (offset order;
+     * prefix: one draw), so the same seed gives the same fates. */
+    uint64_t rng = cp->seed;
+    uint32_t units = m->line / 8;
+    uint64_t mask[CHUNK / 8 / 64];
+    switch (cp->policy) {
+    case PM_LOSE_ALL:
+        memset(fate, F_LOST, n);
+        break;
+    case PM_KEEP_ALL:
+        memset(fate, F_KEPT, n);
+        break;
+    case PM_RANDOM:
+        for (uint64_t i = 0; i < n; i++)
+            fate[i] = pm_rng_keep(&rng, cp->p) ? F_KEPT : F_LOST;
+        break;
+    case PM_TORN:
+        for (uint64_t i = 0; i < n; i++) {
+            uint32_t kept = torn_mask(&rng, units, mask);
+            fate[i] = kept == units ? F_KEPT : kept == 0 ? F_LOST : F_TORN;
+        }
+        break;
+    case PM_PREFIX: {
+        uint64_t upto = n ? pm_rng_next(&rng) % (n + 1) : 0;
+        struct dline *order = malloc((n ? n : 1) * sizeof *order);
+        if (!order) {
+            free(dl);
+            free(fate);
+            return PM_ENOMEM;
+        }
+        memcpy(order, dl, n * sizeof *order);
+        qsort(order, n, sizeof *order, by_stamp);
+        /* The first `upto` in write order are kept; mark them by stamp
+         * rank, then map back to offset order (dl is sorted by li). */
+        memset(fate, F_LOST, n);
+        for (uint64_t i = 0; i < upto; i++) {
+            /* binary search order[i].li in dl */
+            uint64_t lo = 0, hi = n;
+            while (lo < hi) {
+                uint64_t mid = (lo + hi) / 2;
+                if (dl[mid].li < order[i].li)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            fate[lo] = F_KEPT;
+        }
+        free(order);
+        break;
+    }
+    }
+
+    struct pm_cut_result res = {.params = *cp};
+    snprintf(m->last_trigger, sizeof m->last_trigger, "%s", trigger ? trigger : "manual");
+    res.trigger = m->last_trigger;
+    int err = 0;
+    for (uint64_t i = 0; i < n && !err; i++) {
+        uint64_t off = dl[i].li * m->line;
+        uint8_t c = m->cls[dl[i].li];
+        switch (fate[i]) {
+        case F_LOST:
+            res.lost.c[c]++;
+            err = rl_add(&res.lost_r, off, m->line);
+            break;
+        case F_KEPT:
+            res.kept.c[c]++;
+            err = rl_add(&res.kept_r, off, m->line);
+            break;
+        default:
+            res.torn.c[c]++;
+            err = rl_add(&res.torn_r, off, m->line);
+            break;
+        }
+    }
+    struct pm_effect e = {.op = PM_OP_CUT, .cut = &res};
+    int r = err ? PM_ENOMEM : commit(hook, ctx, &e);
+    if (r) {
+        free(dl);
+        free(fate);
+        cut_result_clear(&res);
+        return r;
+    }
+
+    /* Apply: kept lines and kept units of torn lines reach P. */
+    rng = cp->seed;
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t off = dl[i].li * m->line;
+        const uint8_t *v = line_v(m, dl[i].li);
+        if (cp->policy == PM_TORN) {
+            torn_mask(&rng, units, mask);
+            for (uint32_t u = 0; u < units; u++)
+                if (mask[u / 64] >> (u % 64) & 1)
+                    memcpy(m->p + off + u * 8, v + u * 8, 8);
+        } else if (fate[i] == F_KEPT) {
+            memcpy(m->p + off, v, m->line);
+        }
+    }
+    for (uint64_t ci = 0; ci < m->nchunks; ci++)
+        if (m->chunks[ci])
+            chunk_drop(m, ci);
+    memset(&m->dirty, 0, sizeof m->dirty);
+    free(dl);
+    free(fate);
+
+    m->on = false;
+    m->cuts++;
+    free(m->trig.mark);
+    memset(&m->trig, 0, sizeof m->trig);
+    cut_result_clear(&m->last_cut);
+    m->last_cut = res;
+    m->have_cut = true;
+    return PM_OK;
+}
+
+int pm_model_cut(struct pm_model *m, const struct pm_cut_params *cp, const char *trigger,
+                 pm_commit_fn hook, void *ctx)
+{
+    if (!m->on)
+        return PM_ESTATE;
+    return cut_internal(m, cp, trigger ? trigger : "manual", hook, ctx);
+}
+
+static void maybe_fire_after_write(struct pm_model *m, pm_commit_fn hook, void *ctx)
+{
+    if (m->trig.kind != PM_TRIG_AFTER_WRITES)
+        return;
+    m->trig.seen++;
+    if (m->trig.seen < m->trig.n)
+        return;
+    char t[64];
+    snprintf(t, sizeof t, "after-writes=%llu", (unsigned long long)m->trig.n);
+    struct pm_cut_params cp = m->trig.cut;
+    /* If the cut cannot be committed, stay on and fire at the next write. */
+    if (cut_internal(m, &cp, t, hook, ctx) != PM_OK)
+        m->trig.seen--;
+}
+
+const struct pm_cut_result *pm_model_last_cut(const struct pm_model *m)
+{
+    return m->have_cut ? &m->last_cut : NULL;
+}
+
+int pm_model_power_on(struct pm_model *m, pm_commit_fn hook, void *ctx)
+{
+    if (m->on)
+        return PM_ESTATE;
+    struct pm_effect e = {.op = PM_OP_POWER_ON};
+    int r = commit(hook, ctx, &e);
+    if (r)
+        return r;
+    m->on = true;
+    return PM_OK;
+}
+
+bool pm_model_is_on(const struct pm_model *m)
+{
+    return m->on;
+}
+
+/* --- triggers and marks --------------------------------------------------- */
+
+int pm_model_arm(struct pm_model *m, const struct pm_trigger *t, pm_commit_fn hook, void *ctx)
+{
+    if (t->kind == PM_TRIG_NONE)
+        return PM_EINVAL;
+    if ((t->kind == PM_TRIG_AFTER_WRITES || t->kind == PM_TRIG_BEFORE_FLUSH) && t->n == 0)
+        return PM_EINVAL;
+    if (t->kind == PM_TRIG_AT_MARK && (!t->mark || !*t->mark))
+        return PM_EINVAL;
+    if (t->cut.policy == PM_RANDOM && !(t->cut.p >= 0.0 && t->cut.p <= 1.0))
+        return PM_EINVAL;
+    char *mark = NULL;
+    if (t->kind == PM_TRIG_AT_MARK && !(mark = strdup(t->mark)))
+        return PM_ENOMEM;
+    struct pm_effect e = {.op = PM_OP_ARM, .trigger = t};
+    int r = commit(hook, ctx, &e);
+    if (r) {
+        free(mark);
+        return r;
+    }
+    free(m->trig.mark);
+    m->trig = *t;
+    m->trig.mark = mark;
+    m->trig.seen = 0;
+    return PM_OK;
+}
+
+int pm_model_disarm(struct pm_model *m, pm_commit_fn hook, void *ctx)
+{
+    struct pm_effect e = {.op = PM_OP_DISARM};
+    int r = commit(hook, ctx, &e);
+    if (r)
+        return r;
+    free(m->trig.mark);
+    memset(&m->trig, 0, sizeof m->trig);
+    return PM_OK;
+}
+
+const struct pm_trigger *pm_model_armed(const struct pm_model *m)
+{
+    return m->trig.kind == PM_TRIG_NONE ? NULL : &m->trig;
+}
+
+int pm_model_mark(struct pm_model *m, const char *text, pm_commit_fn hook, void *ctx)
+{
+    struct pm_effect e = {.op = PM_OP_MARK, .text = text};
+    int r = commit(hook, ctx, &e);
+    if (r)
+        return r;
+    if (m->on && m->trig.kind == PM_TRIG_AT_MARK && strcmp(m->trig.mark, text) == 0) {
+        char t[300];
+        snprintf(t, sizeof t, "at-mark=%s", text);
+        struct pm_cut_params cp = m->trig.cut;
+        cut_internal(m, &cp, t, hook, ctx);
+    }
+    return PM_OK;
+}
+
+/* --- labels and faults -------------------------------------------------------- */
+
+int pm_model_classify(struct pm_model *m, enum pm_class cls, uint64_t off, uint64_t len,
+                      pm_commit_fn hook, void *ctx)
+{
+    if ((unsigned)cls >= PM_NCLASS)
+        return PM_EINVAL;
+    if (!in_range(m, len, off) || len == 0)
+        return PM_ERANGE;
+    uint64_t first = off / m->line, last = (off + len - 1) / m->line;
+    struct pm_effect e = {.op = PM_OP_CLASSIFY, .off = off, .len = len, .cls = cls};
+    e.lines = last - first + 1;
+    int r = commit(hook, ctx, &e);
+    if (r)
+        return r;
+    for (uint64_t li = first; li <= last; li++) {
+        if (m->cls[li] == cls)
+            continue;
+        if (pm_model_line_dirty(m, li)) {
+            m->dirty.c[m->cls[li]]--;
+            m->dirty.c[cls]++;
+        }
+        m->cls[li] = (uint8_t)cls;
+    }
+    return PM_OK;
+}
+
+int pm_model_set_lying(struct pm_model *m, bool lying, pm_commit_fn hook, void *ctx)
+{
+    struct pm_effect e = {.op = PM_OP_FAULT, .text = lying ? "ignore" : "honor"};
+    int r = commit(hook, ctx, &e);
+    if (r)
+        return r;
+    m->lying = lying;
+    return PM_OK;
+}
+
+bool pm_model_is_lying(const struct pm_model *m)
+{
+    return m->lying;
+}
+
+/* --- introspection ------------------------------------------------------------ */
+
+void pm_model_stats(const struct pm_model *m, struct pm_stats *st)
+{
+    *st = (struct pm_stats){
+        .size = m->size,
+        .line = m->line,
+        .nlines = m->nlines,
+        .dirty = m->dirty,
+        .writes = m->writes,
+        .flushes = m->flushes,
+        .cuts = m->cuts,
+        .chunks = m->nalloc,
+    };
+}
+
+size_t pm_model_dirty_ranges(const struct pm_model *m, size_t max, pm_range_fn fn, void *ctx)
+{
+    size_t count = 0;
+    uint64_t start = 0, len = 0;
+    enum pm_class cls = PM_UNKNOWN;
+    for (uint64_t ci = 0; ci < m->nchunks; ci++) {
+        if (!m->chunks[ci])
+            continue;
+        for (uint64_t li = ci * m->lpc; li < (ci + 1) * m->lpc && li < m->nlines; li++) {
+            if (!pm_model_line_dirty(m, li))
+                continue;
+            uint64_t off = li * m->line;
+            if (len && start + len == off && m->cls[li] == cls) {
+                len += m->line;
+                continue;
+            }
+            if (len) {
+                if (max && count == max)
+                    return count;
+                fn(ctx, start, len, cls);
+                count++;
+            }
+            start = off;
+            len = m->line;
+            cls = (enum pm_class)m->cls[li];
+        }
+    }
+    if (len && (!max || count < max)) {
+        fn(ctx, start, len, cls);
+        count++;
+    }
+    return count;
+}
+
+/* --- names -------------------------------------------------------------------- */
+
+static const char *const policy_names[] = {"lose-all", "keep-all", "random", "torn", "prefix"};
+static const char *const class_names[] = {"unknown", "meta", "data"};
+static const char *const op_names[] = {"write", "zero",  "trim",     "flush", "cut",   "power-on",
+                                       "mark",  "classify", "fault", "arm",   "disarm"};
+
+const char *pm_policy_name(enum pm_policy p)
+{
+    return (unsigned)p < 5 ? policy_names[p] : "?";
+}
+
+int pm_policy_parse(const char *s, enum pm_policy *out)
+{
+    for (int i = 0; i < 5; i++)
+        if (strcmp(s, policy_names[i]) == 0) {
+            *out = (enum pm_policy)i;
+            return 0;
+        }
+    return -1;
+}
+
+const char *pm_class_name(enum pm_class c)
+{
+    return (unsigned)c < PM_NCLASS ? class_names[c] : "?";
+}
+
+int pm_class_parse(const char *s, enum pm_class *out)
+{
+    for (int i = 0; i < PM_NCLASS; i++)
+        if (strcmp(s, class_names[i]) == 0) {
+            *out = (enum pm_class)i;
+            return 0;
+        }
+    return -1;
+}
+
+const char *pm_op_name(enum pm_op op)
+{
+    return (unsigned)op < sizeof op_names / sizeof *op_names ? op_names[op] : "?";
+}
+
+uint64_t pm_counts_total(const struct pm_counts *c)
+{
+    uint64_t t = 0;
+    for (int i = 0; i < PM_NCLASS; i++)
+        t += c->c[i];
+    return t;
+}

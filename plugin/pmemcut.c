@@ -1,0 +1,307 @@
+/* nbdkit-pmemcut-plugin — an emulated NVDIMM with a cache-line persistence
+ * model, power-cut injection, a control socket and an audit log.
+ *
+ * This file is the nbdkit shell: parameters, and callbacks that delegate to
+ * device.c.  See nbdkit-pmemcut-plugin.pod for the parameters.
+ */
+#include <assert.h>
+#include <inttypes.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NBDKIT_API_VERSION 2
+#include <nbdkit-plugin.h>
+
+#include "control.h"
+#include "device.h"
+
+static char *file;          /* set by file= */
+static int64_t size = -1;   /* set by size= */
+static char *control_path;  /* set by control= */
+static char *audit_path;    /* set by audit= */
+static char *data_log_path; /* set by data-log= */
+static unsigned line = 64;  /* set by line= */
+static struct pm_cut_params defcut = {.policy = PM_LOSE_ALL, .p = 0.5}; /* policy=, p=, seed= */
+static int have_p;          /* p= given */
+static int opened;          /* the device is open (unload must close it) */
+
+static void pmemcut_unload(void)
+{
+    pm_control_stop();
+    if (opened)
+        pm_dev_close();
+    free(file);
+    free(control_path);
+    free(audit_path);
+    free(data_log_path);
+}
+
+/* nbdkit_absolute_path keeps paths valid after nbdkit changes directory. */
+static int set_path(char **dst, const char *key, const char *value)
+{
+    if (!*value) {
+        nbdkit_error("%s: empty path", key);
+        return -1;
+    }
+    free(*dst);
+    *dst = nbdkit_absolute_path(value);
+    return *dst ? 0 : -1;
+}
+
+static int pmemcut_config(const char *key, const char *value)
+{
+    if (strcmp(key, "file") == 0)
+        return set_path(&file, key, value);
+    if (strcmp(key, "control") == 0)
+        return set_path(&control_path, key, value);
+    if (strcmp(key, "audit") == 0)
+        return set_path(&audit_path, key, value);
+    if (strcmp(key, "data-log") == 0)
+        return set_path(&data_log_path, key, value);
+    if (strcmp(key, "size") == 0) {
+        size = nbdkit_parse_size(value);
+        if (size == -1)
+            return -1;
+        if (size == 0) {
+            nbdkit_error("size: must be greater than 0");
+            return -1;
+        }
+        return 0;
+    }
+    if (strcmp(key, "line") == 0) {
+        if (nbdkit_parse_unsigned(key, value, &line) == -1)
+            return -1;
+        if (line < 8 || line > 4096 || (line & (line - 1))) {
+            nbdkit_error("line: %u is not a power of two from 8 to 4096", line);
+            return -1;
+        }
+        return 0;
+    }
+    if (strcmp(key, "policy") == 0) {
+        if (pm_policy_parse(value, &defcut.policy) == -1) {
+            nbdkit_error("policy: unknown policy '%s' (lose-all, keep-all, random, torn, prefix)",
+                         value);
+            return -1;
+        }
+        return 0;
+    }
+    if (strcmp(key, "p") == 0) {
+        char *end;
+        errno = 0;
+        defcut.p = strtod(value, &end);
+        if (errno || *end || end == value || !(defcut.p >= 0 && defcut.p <= 1)) {
+            nbdkit_error("p: '%s' is not a probability between 0 and 1", value);
+            return -1;
+        }
+        have_p = 1;
+        return 0;
+    }
+    if (strcmp(key, "seed") == 0)
+        return nbdkit_parse_uint64_t(key, value, &defcut.seed);
+    nbdkit_error("unknown parameter '%s'", key);
+    return -1;
+}
+
+static char *with_suffix(const char *base, const char *suffix)
+{
+    char *s;
+    if (asprintf(&s, "%s%s", base, suffix) == -1) {
+        nbdkit_error("asprintf: %m");
+        return NULL;
+    }
+    return s;
+}
+
+static int pmemcut_config_complete(void)
+{
+    if (!file) {
+        nbdkit_error("file: the parameter file=PATH is required");
+        return -1;
+    }
+    if (have_p && defcut.policy != PM_RANDOM) {
+        nbdkit_error("p: only policy=random takes p=");
+        return -1;
+    }
+    if (!control_path && !(control_path = with_suffix(file, ".ctl")))
+        return -1;
+    if (!audit_path && !(audit_path = with_suffix(file, ".audit.jsonl")))
+        return -1;
+    if (size > 0 && size % line) {
+        nbdkit_error("size: %" PRIi64 " is not a multiple of line=%u", size, line);
+        return -1;
+    }
+    return 0;
+}
+
+/* Start-up work that can fail is done here, before nbdkit forks or serves,
+ * so that a bad parameter stops nbdkit with one line. */
+static int pmemcut_get_ready(void)
+{
+    char err[512];
+    struct pm_config cfg = {
+        .file = file,
+        .size = size > 0 ? (uint64_t)size : 0,
+        .control = control_path,
+        .audit = audit_path,
+        .dlog = data_log_path,
+        .line = line,
+        .cut = defcut,
+    };
+    if (pm_dev_open(&cfg, err, sizeof err) == -1) {
+        nbdkit_error("%s", err);
+        return -1;
+    }
+    opened = 1;
+    if (pm_control_listen(control_path, err, sizeof err) == -1) {
+        nbdkit_error("%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+static int pmemcut_after_fork(void)
+{
+    char err[256];
+    if (pm_control_start(err, sizeof err) == -1) {
+        nbdkit_error("%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+static void *pmemcut_open(int readonly)
+{
+    (void)readonly;
+    return NBDKIT_HANDLE_NOT_NEEDED;
+}
+
+static int64_t pmemcut_get_size(void *h)
+{
+    (void)h;
+    return (int64_t)pm_dev_size();
+}
+
+static int pmemcut_block_size(void *h, uint32_t *minimum, uint32_t *preferred, uint32_t *maximum)
+{
+    (void)h;
+    *minimum = 1; /* the model is byte-granular */
+    *preferred = 4096;
+    *maximum = 0xffffffff;
+    return 0;
+}
+
+static int yes(void *h)
+{
+    (void)h;
+    return 1;
+}
+
+/* A flush on any connection persists every line of the device. */
+static int pmemcut_can_multi_conn(void *h)
+{
+    return yes(h);
+}
+
+static int pmemcut_can_fua(void *h)
+{
+    (void)h;
+    return NBDKIT_FUA_NATIVE;
+}
+
+static int fail(int err, const char *op, const char *why)
+{
+    nbdkit_error("%s: %s", op, why);
+    errno = err;
+    return -1;
+}
+
+static int pmemcut_pread(void *h, void *buf, uint32_t count, uint64_t off, uint32_t flags)
+{
+    (void)h;
+    assert(!flags);
+    const char *why;
+    int e = pm_dev_read(buf, count, off, &why);
+    return e ? fail(e, "pread", why) : 0;
+}
+
+static int pmemcut_pwrite(void *h, const void *buf, uint32_t count, uint64_t off, uint32_t flags)
+{
+    (void)h;
+    assert(!(flags & ~NBDKIT_FLAG_FUA));
+    const char *why;
+    int e = pm_dev_write(buf, count, off, flags & NBDKIT_FLAG_FUA, &why);
+    return e ? fail(e, "pwrite", why) : 0;
+}
+
+static int pmemcut_zero(void *h, uint32_t count, uint64_t off, uint32_t flags)
+{
+    (void)h;
+    assert(!(flags & ~(NBDKIT_FLAG_FUA | NBDKIT_FLAG_MAY_TRIM)));
+    const char *why;
+    int e = pm_dev_zero(PM_OP_ZERO, count, off, flags & NBDKIT_FLAG_FUA, &why);
+    return e ? fail(e, "zero", why) : 0;
+}
+
+static int pmemcut_trim(void *h, uint32_t count, uint64_t off, uint32_t flags)
+{
+    (void)h;
+    assert(!(flags & ~NBDKIT_FLAG_FUA));
+    const char *why;
+    int e = pm_dev_zero(PM_OP_TRIM, count, off, flags & NBDKIT_FLAG_FUA, &why);
+    return e ? fail(e, "trim", why) : 0;
+}
+
+static int pmemcut_flush(void *h, uint32_t flags)
+{
+    (void)h;
+    assert(!flags);
+    const char *why;
+    int e = pm_dev_flush(&why);
+    return e ? fail(e, "flush", why) : 0;
+}
+
+#define pmemcut_config_help                                                                        \
+    "file=PATH          (required) persisted image; created at size= if missing\n"                \
+    "size=SIZE          image size (1G, 256M ...); must match an existing file\n"                 \
+    "control=SOCKET     control socket (default FILE.ctl), mode 0600\n"                           \
+    "audit=PATH         JSON Lines audit log (default FILE.audit.jsonl), appended\n"              \
+    "data-log=PATH      binary log of every accepted write's payload (for replay)\n"              \
+    "line=64            cache-line size: power of two, 8..4096\n"                                 \
+    "policy=lose-all    default cut policy: lose-all keep-all random torn prefix\n"               \
+    "p=0.5              random: probability that a dirty line is kept\n"                          \
+    "seed=N             base seed for cuts that name no seed"
+
+static struct nbdkit_plugin plugin = {
+    .name = "pmemcut",
+    .longname = "pmemcut emulated persistent memory",
+    .version = "1.0",
+    .description = "Emulated NVDIMM with a cache-line persistence model and power cuts",
+    .unload = pmemcut_unload,
+    .config = pmemcut_config,
+    .config_complete = pmemcut_config_complete,
+    .config_help = pmemcut_config_help,
+    .magic_config_key = "file",
+    .get_ready = pmemcut_get_ready,
+    .after_fork = pmemcut_after_fork,
+    .open = pmemcut_open,
+    .get_size = pmemcut_get_size,
+    .block_size = pmemcut_block_size,
+    .can_write = yes,
+    .can_flush = yes,
+    .can_trim = yes,
+    .can_zero = yes,
+    .can_fua = pmemcut_can_fua,
+    .can_multi_conn = pmemcut_can_multi_conn,
+    .pread = pmemcut_pread,
+    .pwrite = pmemcut_pwrite,
+    .zero = pmemcut_zero,
+    .trim = pmemcut_trim,
+    .flush = pmemcut_flush,
+    .errno_is_preserved = 1,
+};
+
+#define THREAD_MODEL NBDKIT_THREAD_MODEL_PARALLEL
+NBDKIT_REGISTER_PLUGIN(plugin)
