@@ -1,0 +1,1 @@
+# tools/audit.mk — pmemcut-audit and pmemcut-replay (audit tools).
