@@ -47,7 +47,7 @@
 #define CHUNK 4096u
 
 struct chunk {
-    uint32_t ndirty;
+    uint64_t ndirty; /* 8 bytes: keeps the trailing arrays aligned */
     uint8_t v[CHUNK];
     /* followed by: uint64_t bits[words]; uint64_t stamp[lpc]; */
 };
