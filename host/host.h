@@ -1,0 +1,38 @@
+/* host.h — the commands of pmemcut-host and what they share. */
+#ifndef PH_HOST_H
+#define PH_HOST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Exit codes. */
+#define PH_EXIT_OK        0
+#define PH_EXIT_VIOLATION 1
+#define PH_EXIT_ERROR     2
+
+/* Each takes argv with argv[0] the command name and returns an exit code;
+ * on PH_EXIT_ERROR the message is in ph_get_error(). */
+int ph_cmd_run(int argc, char **argv);
+int ph_cmd_serve(int argc, char **argv);
+int ph_cmd_attach(int argc, char **argv, bool detach);
+int ph_cmd_report(int argc, char **argv);
+
+/* Where the other parts live, found next to our own executable
+ * (host/pmemcut-host in a built tree) unless overridden by environment:
+ * PMEMCUT_PLUGIN, PMEMCUT_INITRD, PMEMCUT_KERNEL. Caller frees. */
+char *ph_find_plugin(void);
+char *ph_find_initrd(void);
+char *ph_find_kernel(void);
+
+/* Make a private runtime directory for sockets and the FUSE mount (short
+ * paths: Unix socket names are limited to 107 bytes). */
+char *ph_make_rundir(void);
+
+/* Where serve mounts the FUSE view of IMG (IMG.view; the file is
+ * IMG.view/nbd), so that attach can name it from IMG alone. */
+char *ph_view_dir(const char *image);
+
+/* Parse an unsigned decimal number with a range check, for options. */
+int ph_parse_uint(const char *opt, const char *s, uint64_t max, uint64_t *out);
+
+#endif

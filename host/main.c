@@ -1,0 +1,73 @@
+/* pmemcut-host — the orchestrator: power-cut cycles on a real VM through
+ * libvirt (run), the device for a user's own VM (serve, attach, detach),
+ * and the summary table of earlier runs (report).
+ *
+ * Exit status: 0 every cycle matched its expectation (or the command
+ * succeeded), 1 a durability violation was found, 2 a usage or
+ * environment error (one line on stderr says what), 130 interrupted. */
+#include "host.h"
+#include "util.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    ph_interrupted = 1;
+}
+
+static void usage(FILE *f)
+{
+    fputs(
+        "usage: pmemcut-host run --mode virtio-pmem|nvdimm --fs ext4|xfs --workload W --sync S\n"
+        "                        [--records N] [--cycles C] [--policy P] [--seed N] [--size SIZE]\n"
+        "                        [--lying-device] [--connect URI] --out DIR\n"
+        "       pmemcut-host serve --file IMG --size SIZE [--mnt DIR]\n"
+        "       pmemcut-host attach --domain NAME --file IMG --mode nvdimm|virtio-pmem\n"
+        "                           [--connect URI] [--dry-run]\n"
+        "       pmemcut-host detach --domain NAME [--connect URI] [--dry-run]\n"
+        "       pmemcut-host report RESULTS.jsonl|DIR...\n"
+        "Run 'pmemcut-host COMMAND --help' for a command's options.\n",
+        f);
+}
+
+int main(int argc, char **argv)
+{
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    int r;
+    if (strcmp(cmd, "run") == 0)
+        r = ph_cmd_run(argc - 1, argv + 1);
+    else if (strcmp(cmd, "serve") == 0)
+        r = ph_cmd_serve(argc - 1, argv + 1);
+    else if (strcmp(cmd, "attach") == 0)
+        r = ph_cmd_attach(argc - 1, argv + 1, false);
+    else if (strcmp(cmd, "detach") == 0)
+        r = ph_cmd_attach(argc - 1, argv + 1, true);
+    else if (strcmp(cmd, "report") == 0)
+        r = ph_cmd_report(argc - 1, argv + 1);
+    else if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return 0;
+    } else {
+        fprintf(stderr, "pmemcut-host: unknown command '%s' (run, serve, attach, detach, report)\n",
+                cmd);
+        return 2;
+    }
+    if (r == PH_EXIT_ERROR || (r != 0 && ph_interrupted)) {
+        fprintf(stderr, "pmemcut-host: %s\n", ph_interrupted ? "interrupted" : ph_get_error());
+        return ph_interrupted ? 130 : 2;
+    }
+    return r;
+}

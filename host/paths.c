@@ -1,0 +1,104 @@
+/* paths.c — where pmemcut-host finds the plugin, the guest image and the
+ * kernel, and its private runtime directory. */
+#include "host.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The top of the source tree: the parent of the folder holding us. */
+static char *top_dir(void)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n < 0)
+        return ph_strf(".");
+    exe[n] = '\0';
+    char *d = dirname(exe); /* .../host */
+    return ph_strf("%s/..", d);
+}
+
+static char *from_env_or_top(const char *env, const char *rel)
+{
+    const char *e = getenv(env);
+    if (e && *e)
+        return ph_abspath(e);
+    char *top = top_dir();
+    char *p = ph_strf("%s/%s", top, rel);
+    free(top);
+    char *real = realpath(p, NULL);
+    if (real) {
+        free(p);
+        return real;
+    }
+    return p;
+}
+
+char *ph_find_plugin(void)
+{
+    return from_env_or_top("PMEMCUT_PLUGIN", "plugin/nbdkit-pmemcut-plugin.so");
+}
+
+char *ph_find_initrd(void)
+{
+    return from_env_or_top("PMEMCUT_INITRD", "build/guest-initramfs.cpio.gz");
+}
+
+/* The installed Debian kernel the image's modules come from: the newest
+ * /boot/vmlinuz-* by version order. */
+char *ph_find_kernel(void)
+{
+    const char *e = getenv("PMEMCUT_KERNEL");
+    if (e && *e)
+        return ph_abspath(e);
+    DIR *d = opendir("/boot");
+    if (!d)
+        return NULL;
+    char *best = NULL;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (strncmp(de->d_name, "vmlinuz-", 8) != 0)
+            continue;
+        if (!best || strverscmp(de->d_name, best) > 0) {
+            free(best);
+            best = ph_strf("%s", de->d_name);
+        }
+    }
+    closedir(d);
+    if (!best)
+        return NULL;
+    char *p = ph_strf("/boot/%s", best);
+    free(best);
+    return p;
+}
+
+char *ph_make_rundir(void)
+{
+    const char *tmp = getenv("TMPDIR");
+    char *tmpl = ph_strf("%s/pmemcut-host.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(tmpl)) {
+        ph_error("mkdtemp %s: %s", tmpl, strerror(errno));
+        free(tmpl);
+        return NULL;
+    }
+    return tmpl;
+}
+
+int ph_parse_uint(const char *opt, const char *s, uint64_t max, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end || s[0] == '-' || v > max) {
+        ph_error("%s: '%s' is not a number from 0 to %llu", opt, s, (unsigned long long)max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}

@@ -1,0 +1,282 @@
+/* proc.c — see proc.h. */
+#include "proc.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Fork and exec argv with stdout and stderr appended to log. The child gets
+ * its own process group, so that a terminal's Ctrl-C reaches only us and we
+ * tear things down in order. */
+static pid_t spawn(const char *log, char *const argv[])
+{
+    pid_t pid = fork();
+    if (pid < 0) {
+        ph_error("fork: %s", strerror(errno));
+        return -1;
+    }
+    if (pid == 0) {
+        setpgid(0, 0);
+        int in = open("/dev/null", O_RDONLY);
+        int out =
+            log ? open(log, O_WRONLY | O_CREAT | O_APPEND, 0644) : open("/dev/null", O_WRONLY);
+        if (in >= 0)
+            dup2(in, 0);
+        if (out >= 0) {
+            dup2(out, 1);
+            dup2(out, 2);
+        }
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGPIPE, SIG_DFL);
+        execvp(argv[0], argv);
+        fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Non-blocking: has pid exited? Reaps it. */
+static bool exited(pid_t pid)
+{
+    int st;
+    pid_t r = waitpid(pid, &st, WNOHANG);
+    return r == pid || (r < 0 && errno == ECHILD);
+}
+
+/* SIGTERM, wait up to grace seconds, then SIGKILL; always reaps. */
+static void stop_pid(pid_t pid, double grace)
+{
+    if (pid <= 0 || exited(pid))
+        return;
+    kill(pid, SIGTERM);
+    double end = ph_now() + grace;
+    while (ph_now() < end) {
+        if (exited(pid))
+            return;
+        usleep(20000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+}
+
+int ph_run_wait(const char *log, char *const argv[])
+{
+    pid_t pid = spawn(log, argv);
+    if (pid < 0)
+        return -1;
+    int st;
+    while (waitpid(pid, &st, 0) < 0) {
+        if (errno != EINTR) {
+            ph_error("waitpid %s: %s", argv[0], strerror(errno));
+            return -1;
+        }
+    }
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+char *ph_log_tail(const char *path)
+{
+    char *data = ph_read_file(path, NULL);
+    if (!data)
+        return ph_strf("%s", "");
+    char *end = data + strlen(data);
+    while (end > data && (end[-1] == '\n' || end[-1] == ' '))
+        *--end = '\0';
+    char *start = strrchr(data, '\n');
+    char *line = ph_strf("%s", start ? start + 1 : data);
+    free(data);
+    return line;
+}
+
+int ph_nbdkit_start(struct ph_device *d)
+{
+    char *log = ph_strf("%s/nbdkit.log", d->logdir);
+    char *pidfile = ph_strf("%s.pid", d->nbd_sock);
+    char *a_file = ph_strf("file=%s", d->image);
+    char *a_size = ph_strf("size=%lld", (long long)d->size);
+    char *a_ctl = ph_strf("control=%s", d->control);
+    char *a_audit = ph_strf("audit=%s", d->audit);
+    char *a_policy = d->policy ? ph_strf("policy=%s", d->policy) : NULL;
+    char *a_seed = d->have_seed ? ph_strf("seed=%llu", (unsigned long long)d->seed) : NULL;
+    char *argv[16];
+    int n = 0;
+    argv[n++] = "nbdkit";
+    argv[n++] = "--foreground";
+    argv[n++] = "--exit-with-parent";
+    argv[n++] = "--unix";
+    argv[n++] = d->nbd_sock;
+    argv[n++] = "--pidfile";
+    argv[n++] = pidfile;
+    argv[n++] = d->plugin;
+    argv[n++] = a_file;
+    argv[n++] = a_size;
+    argv[n++] = a_ctl;
+    argv[n++] = a_audit;
+    if (a_policy)
+        argv[n++] = a_policy;
+    if (a_seed)
+        argv[n++] = a_seed;
+    argv[n] = NULL;
+
+    unlink(pidfile);
+    int r = -1;
+    d->nbdkit_pid = spawn(log, argv);
+    if (d->nbdkit_pid < 0)
+        goto out;
+    /* nbdkit writes its pidfile once it listens. */
+    double end = ph_now() + 20;
+    while (access(pidfile, F_OK) != 0) {
+        if (exited(d->nbdkit_pid)) {
+            char *tail = ph_log_tail(log);
+            ph_error("nbdkit failed to start: %s", tail);
+            free(tail);
+            d->nbdkit_pid = 0;
+            goto out;
+        }
+        if (ph_now() > end || ph_sleep(0.02) < 0) {
+            ph_error("nbdkit did not start within 20 s (see %s)", log);
+            goto out;
+        }
+    }
+    /* The control socket is created by the plugin before nbdkit serves. */
+    while (access(d->control, F_OK) != 0) {
+        if (ph_now() > end || ph_sleep(0.02) < 0) {
+            ph_error("nbdkit started but its control socket %s did not appear", d->control);
+            goto out;
+        }
+    }
+    r = 0;
+out:
+    free(log);
+    free(pidfile);
+    free(a_file);
+    free(a_size);
+    free(a_ctl);
+    free(a_audit);
+    free(a_policy);
+    free(a_seed);
+    return r;
+}
+
+bool ph_nbdkit_alive(struct ph_device *d)
+{
+    if (d->nbdkit_pid <= 0)
+        return false;
+    if (exited(d->nbdkit_pid)) {
+        d->nbdkit_pid = 0;
+        return false;
+    }
+    return true;
+}
+
+void ph_nbdkit_stop(struct ph_device *d)
+{
+    stop_pid(d->nbdkit_pid, 5);
+    d->nbdkit_pid = 0;
+}
+
+int ph_view_mount(struct ph_device *d)
+{
+    if (ph_mkdirs(d->mnt, 0755) < 0)
+        return -1;
+    free(d->view);
+    d->view = ph_strf("%s/nbd", d->mnt);
+    char *log = ph_strf("%s/nbdfuse.log", d->logdir);
+    char *pidfile = ph_strf("%s.pid", d->mnt);
+    char *argv[] = {"nbdfuse", "-o",     "allow_other", "-P", pidfile,
+                    d->mnt,    "--unix", d->nbd_sock,   NULL};
+    int r = -1;
+    unlink(pidfile);
+    d->nbdfuse_pid = spawn(log, argv);
+    if (d->nbdfuse_pid < 0)
+        goto out;
+    double end = ph_now() + 20;
+    while (access(pidfile, F_OK) != 0) {
+        if (exited(d->nbdfuse_pid)) {
+            char *tail = ph_log_tail(log);
+            ph_error("nbdfuse failed to mount %s: %s", d->mnt, tail);
+            free(tail);
+            d->nbdfuse_pid = 0;
+            goto out;
+        }
+        if (ph_now() > end || ph_sleep(0.02) < 0) {
+            ph_error("nbdfuse did not mount %s within 20 s", d->mnt);
+            goto out;
+        }
+    }
+    r = 0;
+out:
+    unlink(pidfile);
+    free(pidfile);
+    free(log);
+    return r;
+}
+
+int ph_view_unmount(struct ph_device *d)
+{
+    if (d->nbdfuse_pid <= 0)
+        return 0;
+    int r = 0;
+    if (!exited(d->nbdfuse_pid)) {
+        char *argv[] = {"fusermount3", "-u", d->mnt, NULL};
+        char *log = ph_strf("%s/nbdfuse.log", d->logdir);
+        /* Busy (a user still has it open): retry briefly. */
+        for (int i = 0; i < 50; i++) {
+            if (ph_run_wait(log, argv) == 0)
+                break;
+            usleep(100000);
+        }
+        free(log);
+        double end = ph_now() + 10;
+        while (!exited(d->nbdfuse_pid) && ph_now() < end)
+            usleep(20000);
+        if (!exited(d->nbdfuse_pid)) {
+            ph_error("nbdfuse did not exit after unmounting %s", d->mnt);
+            r = -1;
+            stop_pid(d->nbdfuse_pid, 2);
+            /* A dead FUSE daemon leaves a dead mount: detach it lazily. */
+            char *lazy[] = {"fusermount3", "-u", "-z", d->mnt, NULL};
+            ph_run_wait(NULL, lazy);
+        }
+    }
+    d->nbdfuse_pid = 0;
+    return r;
+}
+
+int ph_device_start(struct ph_device *d)
+{
+    if (ph_nbdkit_start(d) < 0)
+        return -1;
+    return ph_view_mount(d);
+}
+
+void ph_device_stop(struct ph_device *d)
+{
+    ph_view_unmount(d);
+    ph_nbdkit_stop(d);
+}
+
+int ph_view_fsync(struct ph_device *d)
+{
+    int fd = open(d->view, O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        ph_error("open %s: %s", d->view, strerror(errno));
+        return -1;
+    }
+    int r = fsync(fd);
+    int e = errno;
+    close(fd);
+    if (r < 0) {
+        ph_error("fsync %s: %s", d->view, strerror(e));
+        return -1;
+    }
+    return 0;
+}

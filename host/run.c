@@ -1,0 +1,1007 @@
+/* run.c — `pmemcut-host run`: power-cut cycles on a real VM.
+ *
+ * One cycle, and who does what:
+ *
+ *   host                              device (nbdkit+plugin)      guest (/init + agent)
+ *   arm a trigger (seeded) ---------> armed
+ *   start VM (workload boot) -------------------------------------> prepare, run workload
+ *   ack line  <---------------------------------------------------- ack FILE SEQ METHOD
+ *   mark "ack ..." ----------------->  (audit: mark)
+ *   wait-off reply  <---------------- cut (trigger fired)
+ *   destroy VM at once
+ *   unmount + remount the FUSE view   (the old view's page cache held V, not P)
+ *   power-on ----------------------->  on
+ *   start VM (verify boot), send acks + end ----------------------> fsck, mount, verify
+ *   verdict JSON <------------------------------------------------- {"verdict": ...}
+ *
+ * In nvdimm mode no flush reaches the device, so the host models a platform
+ * whose CPU caches are persistent (eADR): at the k-th ack it suspends the VM,
+ * fsyncs the FUSE view (every guest store reaches the device, then a FLUSH)
+ * and cuts. What is lost is what the guest kept only in its own RAM. */
+#include "ctl.h"
+#include "guest.h"
+#include "host.h"
+#include "proc.h"
+#include "report.h"
+#include "sock.h"
+#include "util.h"
+#include "virt.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Longest a boot may take before we call the guest stuck. */
+#define BOOT_TIMEOUT 600.0
+
+enum trig_kind { TRIG_AFTER_WRITES, TRIG_BEFORE_FLUSH, TRIG_AT_MARK, TRIG_EADR };
+static const char *const trig_names[] = {"after-writes", "before-flush", "at-mark", "eadr"};
+
+struct run {
+    /* Options. */
+    enum ph_mode mode;
+    const char *fs, *workload, *sync, *policy, *connect, *out;
+    uint64_t records, cycles, seed;
+    int64_t size;
+    bool lying;
+
+    /* Derived. */
+    char *outdir, *kernel, *initrd, *rundir, *results_path;
+    const char *expected; /* durable, none or refused */
+    struct ph_device dev;
+    struct ph_ctl ctl;    /* commands */
+    struct ph_ctl waiter; /* wait-off, polled */
+    bool waiting;         /* a wait-off is outstanding on waiter */
+    struct ph_virt virt;
+    virDomainPtr dom;
+    char *dom_name;
+    FILE *results;
+    int violations;
+};
+
+struct cycle {
+    int n;
+    uint64_t seed, rng;
+    json_t *acks; /* array of "ack FILE SEQ METHOD" strings */
+    FILE *acks_f;
+    enum trig_kind kind;
+    uint64_t k;      /* the ack at which the host arms (or cuts, eadr) */
+    char *trigger;   /* the trigger as armed, for results */
+    bool armed;      /* a device trigger is pending */
+    json_t *cut;     /* the cut's audit record */
+    bool cut_at_end; /* the trigger did not fire; the host cut at the end */
+    json_t *run_result, *verify_result;
+    long long writes_prev, flushes_prev;
+    long long stale_bytes;
+    double t_start, t_work, t_cut, t_remount, t_verify;
+};
+
+static struct run R; /* one run per process; teardown() reaches it */
+
+/* --- teardown: every exit goes through here --------------------------------- */
+
+static void teardown(void)
+{
+    ph_vm_destroy(&R.dom);
+    ph_ctl_close(&R.waiter);
+    ph_ctl_close(&R.ctl);
+    ph_device_stop(&R.dev);
+    ph_virt_close(&R.virt);
+    if (R.results)
+        fclose(R.results);
+    R.results = NULL;
+    if (R.rundir)
+        ph_remove_tree(R.rundir);
+}
+
+/* --- options ---------------------------------------------------------------- */
+
+static const char *const workloads[] = {"append", "overwrite", "create", "mmap", NULL};
+static const char *const syncs[] = {"none",   "fsync",    "fdatasync",      "msync",
+                                    "odsync", "map-sync", "prealloc-flush", NULL};
+static const char *const policies[] = {"lose-all", "keep-all", "random", "torn", "prefix", NULL};
+
+static bool one_of(const char *s, const char *const *list)
+{
+    for (; *list; list++)
+        if (strcmp(s, *list) == 0)
+            return true;
+    return false;
+}
+
+static char *join(const char *const *list)
+{
+    char *s = ph_strf("%s", *list);
+    for (list++; *list; list++) {
+        char *t = ph_strf("%s, %s", s, *list);
+        free(s);
+        s = t;
+    }
+    return s;
+}
+
+/* The durability table of DESIGN.md: what method S promises on device M. */
+static const char *expectation(enum ph_mode m, const char *sync)
+{
+    if (strcmp(sync, "none") == 0)
+        return "none";
+    if (strcmp(sync, "map-sync") == 0)
+        return m == PH_MODE_NVDIMM ? "durable" : "refused";
+    if (strcmp(sync, "prealloc-flush") == 0)
+        return m == PH_MODE_NVDIMM ? "durable" : "none";
+    return "durable";
+}
+
+static void run_usage(void)
+{
+    printf("usage: pmemcut-host run --mode virtio-pmem|nvdimm --fs ext4|xfs --workload W --sync S\n"
+           "         [--records N] [--cycles C] [--policy P] [--seed N] [--size SIZE]\n"
+           "         [--lying-device] [--connect URI] --out DIR\n"
+           "  --workload  append, overwrite, create, mmap\n"
+           "  --sync      none, fsync, fdatasync, msync, odsync, map-sync, prealloc-flush\n"
+           "  --records   records the workload writes per cycle (default 32)\n"
+           "  --cycles    cut/reboot/verify cycles (default 1)\n"
+           "  --policy    fate of unpersisted lines at a cut: lose-all (default), keep-all,\n"
+           "              random, torn, prefix\n"
+           "  --seed      every random choice derives from it (default: from the clock)\n"
+           "  --size      device size (default 256M for ext4, 512M for xfs)\n"
+           "  --lying-device  the device acknowledges flushes without persisting\n"
+           "  --connect   libvirt URI (default: embedded QEMU driver, no daemon)\n"
+           "  --out       results.jsonl, acks-N.txt, console-N.log, image and audit log\n");
+}
+
+static int parse_run_options(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"mode", required_argument, NULL, 'm'},     {"fs", required_argument, NULL, 'f'},
+        {"workload", required_argument, NULL, 'w'}, {"sync", required_argument, NULL, 's'},
+        {"records", required_argument, NULL, 'n'},  {"cycles", required_argument, NULL, 'c'},
+        {"policy", required_argument, NULL, 'p'},   {"seed", required_argument, NULL, 'S'},
+        {"size", required_argument, NULL, 'z'},     {"lying-device", no_argument, NULL, 'L'},
+        {"connect", required_argument, NULL, 'C'},  {"out", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+    };
+    const char *mode = NULL, *size = NULL;
+    bool have_seed = false;
+    R.records = 32;
+    R.cycles = 1;
+    R.policy = "lose-all";
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm':
+            mode = optarg;
+            break;
+        case 'f':
+            R.fs = optarg;
+            break;
+        case 'w':
+            R.workload = optarg;
+            break;
+        case 's':
+            R.sync = optarg;
+            break;
+        case 'n':
+            if (ph_parse_uint("--records", optarg, 100000, &R.records) < 0)
+                return -1;
+            break;
+        case 'c':
+            if (ph_parse_uint("--cycles", optarg, 10000, &R.cycles) < 0)
+                return -1;
+            break;
+        case 'p':
+            R.policy = optarg;
+            break;
+        case 'S':
+            if (ph_parse_uint("--seed", optarg, UINT64_MAX, &R.seed) < 0)
+                return -1;
+            have_seed = true;
+            break;
+        case 'z':
+            size = optarg;
+            break;
+        case 'L':
+            R.lying = true;
+            break;
+        case 'C':
+            R.connect = optarg;
+            break;
+        case 'o':
+            R.out = optarg;
+            break;
+        case 'h':
+            run_usage();
+            exit(0);
+        default:
+            ph_error("run: unknown or incomplete option '%s' (see run --help)", argv[optind - 1]);
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        ph_error("run: unexpected argument '%s'", argv[optind]);
+        return -1;
+    }
+    char *list = NULL;
+    if (!mode || ph_mode_parse(mode, &R.mode) < 0) {
+        ph_error("run: --mode must be virtio-pmem or nvdimm");
+        return -1;
+    }
+    if (!R.fs || (strcmp(R.fs, "ext4") != 0 && strcmp(R.fs, "xfs") != 0)) {
+        ph_error("run: --fs must be ext4 or xfs");
+        return -1;
+    }
+    if (!R.workload || !one_of(R.workload, workloads)) {
+        ph_error("run: --workload must be one of: %s", list = join(workloads));
+        free(list);
+        return -1;
+    }
+    if (!R.sync || !one_of(R.sync, syncs)) {
+        ph_error("run: --sync must be one of: %s", list = join(syncs));
+        free(list);
+        return -1;
+    }
+    if (!one_of(R.policy, policies)) {
+        ph_error("run: --policy must be one of: %s", list = join(policies));
+        free(list);
+        return -1;
+    }
+    if (R.records < 1 || R.cycles < 1) {
+        ph_error("run: --records and --cycles must be at least 1");
+        return -1;
+    }
+    if (!R.out) {
+        ph_error("run: --out DIR is required");
+        return -1;
+    }
+    /* mkfs.xfs refuses devices under 300 MB; DAX on ext4 needs 4 KiB blocks,
+     * which mke2fs picks only with -b 4096 on small devices (the agent does). */
+    R.size = strcmp(R.fs, "xfs") == 0 ? 512 << 20 : 256 << 20;
+    if (size && (R.size = ph_parse_size(size)) <= 0) {
+        ph_error("run: --size: '%s' is not a size (like 256M or 1G)", size);
+        return -1;
+    }
+    if (R.size % 4096 || R.size < (16 << 20)) {
+        ph_error("run: --size must be a multiple of 4 KiB and at least 16M");
+        return -1;
+    }
+    if (strcmp(R.fs, "xfs") == 0 && R.size < (320 << 20)) {
+        ph_error("run: --size: xfs needs a device of at least 320M (mkfs.xfs refuses smaller)");
+        return -1;
+    }
+    if (!have_seed) {
+        uint64_t t = (uint64_t)(ph_now() * 1e9) ^ ((uint64_t)getpid() << 32);
+        R.seed = ph_rand_next(&t) % 1000000000;
+    }
+    R.expected = expectation(R.mode, R.sync);
+    return 0;
+}
+
+/* --- set-up ------------------------------------------------------------------ */
+
+static int check_readable(const char *what, const char *path, const char *hint)
+{
+    if (!path || access(path, R_OK) != 0) {
+        ph_error("%s %s not found%s", what, path ? path : "", hint);
+        return -1;
+    }
+    return 0;
+}
+
+/* Leftovers of an earlier run in the same DIR would mix with ours. */
+static void clear_outdir(void)
+{
+    const char *fixed[] = {"pmem.img",   "audit.jsonl", "results.jsonl",
+                           "nbdkit.log", "nbdfuse.log", NULL};
+    for (int i = 0; fixed[i]; i++) {
+        char *p = ph_strf("%s/%s", R.outdir, fixed[i]);
+        unlink(p);
+        free(p);
+    }
+    for (int n = 1; n <= 10000; n++) {
+        char *a = ph_strf("%s/acks-%d.txt", R.outdir, n);
+        bool had = access(a, F_OK) == 0;
+        unlink(a);
+        const char *more[] = {"console-%d.log", "console-%d-verify.log", "qemu-%d.log",
+                              "qemu-%d-verify.log", NULL};
+        for (int i = 0; more[i]; i++) {
+            char *q = ph_strf("%s/", R.outdir);
+            char *name = ph_strf(more[i], n);
+            char *full = ph_strf("%s%s", q, name);
+            had |= access(full, F_OK) == 0;
+            unlink(full);
+            free(q);
+            free(name);
+            free(full);
+        }
+        free(a);
+        if (!had && n > 1)
+            break;
+    }
+}
+
+static int setup(void)
+{
+    if (ph_mkdirs(R.out, 0755) < 0)
+        return -1;
+    R.outdir = realpath(R.out, NULL);
+    if (!R.outdir) {
+        ph_error("--out %s: %s", R.out, strerror(errno));
+        return -1;
+    }
+    R.kernel = ph_find_kernel();
+    R.initrd = ph_find_initrd();
+    R.dev.plugin = ph_find_plugin();
+    if (check_readable("kernel", R.kernel, " (install linux-image-amd64: make deps)") < 0 ||
+        check_readable("guest image", R.initrd, " (build it: make image)") < 0 ||
+        check_readable("device plugin", R.dev.plugin, " (build it: make)") < 0)
+        return -1;
+    clear_outdir();
+
+    R.rundir = ph_make_rundir();
+    if (!R.rundir)
+        return -1;
+    /* A libvirtd's QEMU may run as another user: let it reach the view and
+     * create the channel socket. */
+    if (R.connect)
+        chmod(R.rundir, 01777);
+    R.dev.image = ph_strf("%s/pmem.img", R.outdir);
+    R.dev.audit = ph_strf("%s/audit.jsonl", R.outdir);
+    R.dev.size = ph_pmem_backing_size(R.mode, R.size);
+    R.dev.control = ph_strf("%s/ctl.sock", R.rundir);
+    R.dev.nbd_sock = ph_strf("%s/nbd.sock", R.rundir);
+    R.dev.mnt = ph_strf("%s/view", R.rundir);
+    R.dev.logdir = R.outdir;
+    R.dev.policy = (char *)R.policy;
+    R.dev.seed = R.seed;
+    R.dev.have_seed = true;
+    R.results_path = ph_strf("%s/results.jsonl", R.outdir);
+    R.results = fopen(R.results_path, "we");
+    if (!R.results) {
+        ph_error("%s: %s", R.results_path, strerror(errno));
+        return -1;
+    }
+
+    ph_progress("device: %s, %lld MiB, audit %s", ph_mode_name(R.mode), (long long)(R.size >> 20),
+                R.dev.audit);
+    if (ph_device_start(&R.dev) < 0)
+        return -1;
+    if (ph_ctl_open(&R.ctl, R.dev.control) < 0 || ph_ctl_open(&R.waiter, R.dev.control) < 0)
+        return -1;
+    if (R.lying && ph_ctl_cmd(&R.ctl, NULL, 30, "fault flush=ignore") < 0)
+        return -1;
+    if (ph_virt_open(&R.virt, R.connect, R.rundir) < 0)
+        return -1;
+    ph_progress("libvirt: %s", R.virt.uri);
+    return 0;
+}
+
+/* --- the VM ------------------------------------------------------------------ */
+
+static char *out_path(const char *fmt, int n)
+{
+    char *name = ph_strf(fmt, n);
+    char *p = ph_strf("%s/%s", R.outdir, name);
+    free(name);
+    return p;
+}
+
+/* Start the VM for one boot and connect to its agent channel. */
+static int boot(struct cycle *c, bool verify, struct ph_lines *chan)
+{
+    struct ph_guest_job job = {
+        .mode = R.mode,
+        .fs = R.fs,
+        .verify = verify,
+        .mkfs = c->n == 1 && !verify,
+        .workload = R.workload,
+        .sync = R.sync,
+        .records = (int)R.records,
+        .cycle = c->n,
+        .expect = strcmp(R.expected, "durable") == 0 ? "durable" : "none",
+    };
+    char *cmdline = ph_guest_cmdline(&job);
+    char *console = out_path(verify ? "console-%d-verify.log" : "console-%d.log", c->n);
+    char *chan_sock = ph_strf("%s/agent.sock", R.rundir);
+    free(R.dom_name);
+    R.dom_name = ph_strf("pmemcut-%d-c%d%s", (int)getpid(), c->n, verify ? "-verify" : "");
+    struct ph_vm_spec spec = {
+        .name = R.dom_name,
+        .mode = R.mode,
+        .kernel = R.kernel,
+        .initrd = R.initrd,
+        .cmdline = cmdline,
+        .pmem_path = R.dev.view,
+        .pmem_size = R.dev.size,
+        .console_log = console,
+        .chan_sock = chan_sock,
+        .mem_mib = 512,
+        .vcpus = 1,
+    };
+    unlink(chan_sock);
+    unlink(console);
+    char *xml = ph_domain_xml(&spec);
+    R.dom = ph_vm_start(&R.virt, xml);
+    int r = -1;
+    if (R.dom) {
+        int fd = ph_unix_connect(chan_sock, 30);
+        if (fd >= 0) {
+            ph_lines_init(chan, fd);
+            r = 0;
+        }
+    }
+    free(xml);
+    free(cmdline);
+    free(console);
+    free(chan_sock);
+    return r;
+}
+
+/* Keep the QEMU log of an embedded domain next to the console log. */
+static void keep_qemu_log(struct cycle *c, bool verify)
+{
+    char *log = ph_vm_qemu_log(&R.virt, R.dom_name);
+    if (!log)
+        return;
+    char *to = out_path(verify ? "qemu-%d-verify.log" : "qemu-%d.log", c->n);
+    ph_copy_file(log, to);
+    free(log);
+    free(to);
+}
+
+static int check_nbdkit(struct cycle *c)
+{
+    if (ph_nbdkit_alive(&R.dev))
+        return 0;
+    char *log = ph_strf("%s/nbdkit.log", R.outdir);
+    char *tail = ph_log_tail(log);
+    ph_error("nbdkit exited during cycle %d%s%s", c->n, *tail ? ": " : "", tail);
+    free(tail);
+    free(log);
+    return -1;
+}
+
+/* --- the workload boot ---------------------------------------------------- */
+
+static int device_status(long long *writes, long long *flushes)
+{
+    json_t *st = NULL;
+    if (ph_ctl_cmd(&R.ctl, &st, 30, "status") < 0)
+        return -1;
+    *writes = ph_json_int(st, "writes", 0);
+    *flushes = ph_json_int(st, "flushes", 0);
+    json_decref(st);
+    return 0;
+}
+
+/* Choose this cycle's cut point from its seed. The kinds that count device
+ * requests are armed at the k-th ack with a count inside what one record
+ * really produced (measured between the acks before it). */
+static void plan_cut(struct cycle *c)
+{
+    uint64_t n = R.records;
+    if (R.mode == PH_MODE_NVDIMM) {
+        c->kind = TRIG_EADR;
+        c->k = ph_rand_range(&c->rng, 1, n);
+        return;
+    }
+    c->kind = (enum trig_kind)ph_rand_range(&c->rng, 0, 2);
+    if (c->kind == TRIG_AT_MARK)
+        c->k = ph_rand_range(&c->rng, 1, n);
+    else
+        c->k = n >= 3 ? ph_rand_range(&c->rng, 2, n - 1) : 1;
+}
+
+static int arm(struct cycle *c, const char *what)
+{
+    free(c->trigger);
+    c->trigger = ph_strf("%s", what);
+    int r = ph_ctl_cmd(&R.ctl, NULL, 30, "arm %s seed=%" PRIu64, what, c->seed);
+    if (r == 0)
+        c->armed = true;
+    return r;
+}
+
+/* The host's side of the eADR model: the VM stops, every store it made
+ * reaches the device and is flushed, then the cut. */
+static int cut_eadr(struct cycle *c)
+{
+    if (virDomainSuspend(R.dom) < 0) {
+        ph_error("libvirt: cannot suspend the VM: %s", ph_virt_error());
+        return -1;
+    }
+    if (ph_view_fsync(&R.dev) < 0)
+        return -1;
+    free(c->trigger);
+    c->trigger = ph_strf("eadr at ack %" PRIu64, c->k);
+    if (ph_ctl_cmd(&R.ctl, &c->cut, 60, "cut seed=%" PRIu64, c->seed) < 0)
+        return -1;
+    ph_vm_destroy(&R.dom);
+    return 0;
+}
+
+/* One ack: mark, record, then act if it is the planned one. */
+static int on_ack(struct cycle *c, const char *line)
+{
+    /* After a cut the device still takes marks; if it ever refuses, the
+     * ack is kept all the same: it is the guest's promise that counts. */
+    int r = ph_ctl_cmd(&R.ctl, NULL, 30, "mark %s", line);
+    if (r == -1)
+        return -1;
+    fprintf(c->acks_f, "%s\n", line);
+    fflush(c->acks_f);
+    json_array_append_new(c->acks, json_string(line));
+    uint64_t count = json_array_size(c->acks);
+    if (c->cut || count != c->k)
+        return 0;
+
+    long long w, f;
+    switch (c->kind) {
+    case TRIG_EADR:
+        return cut_eadr(c);
+    case TRIG_AT_MARK:
+        /* at-mark matches one word; the mark right after the k-th ack's. */
+        return ph_ctl_cmd(&R.ctl, NULL, 30, "mark pmemcut-cut-c%d", c->n) == -1 ? -1 : 0;
+    case TRIG_AFTER_WRITES:
+    case TRIG_BEFORE_FLUSH:
+        if (device_status(&w, &f) < 0)
+            return -1;
+        long long dw = w - c->writes_prev, df = f - c->flushes_prev;
+        char *what;
+        if (c->kind == TRIG_BEFORE_FLUSH && df > 0)
+            what = ph_strf("before-flush=%" PRIu64, ph_rand_range(&c->rng, 1, df));
+        else
+            what = ph_strf("after-writes=%" PRIu64, ph_rand_range(&c->rng, 1, dw > 0 ? dw : 1));
+        r = arm(c, what);
+        free(what);
+        return r;
+    }
+    return 0;
+}
+
+/* Keep the device counters at each ack, for the next count-based plan. */
+static int note_counters(struct cycle *c)
+{
+    if (c->kind != TRIG_AFTER_WRITES && c->kind != TRIG_BEFORE_FLUSH)
+        return 0;
+    if (json_array_size(c->acks) + 1 != c->k)
+        return 0;
+    return device_status(&c->writes_prev, &c->flushes_prev);
+}
+
+static void on_result(struct cycle *c, json_t *res)
+{
+    json_decref(c->run_result);
+    c->run_result = res;
+}
+
+/* Read what the guest sends until the VM is gone; cut as planned. */
+static int workload_boot(struct cycle *c)
+{
+    struct ph_lines chan;
+    memset(&chan, 0, sizeof chan);
+    chan.fd = -1;
+    int ret = -1;
+    plan_cut(c);
+    if (device_status(&c->writes_prev, &c->flushes_prev) < 0)
+        return -1;
+    if (c->kind == TRIG_AT_MARK) {
+        char *what = ph_strf("at-mark=pmemcut-cut-c%d", c->n);
+        int r = arm(c, what);
+        free(what);
+        if (r < 0)
+            return -1;
+    }
+    ph_progress("cycle %d: workload boot (%s/%s, %" PRIu64 " records, cut: %s at ack %" PRIu64 ")",
+                c->n, R.workload, R.sync, R.records, trig_names[c->kind], c->k);
+    if (boot(c, false, &chan) < 0)
+        goto fail;
+
+    double end = ph_now() + BOOT_TIMEOUT;
+    while (R.dom || chan.fd >= 0) {
+        if (ph_interrupted)
+            goto out;
+        if (check_nbdkit(c) < 0)
+            goto out;
+        /* The device went off: stop the VM before it does anything more. */
+        if (R.waiting) {
+            json_t *rec = NULL;
+            int r = ph_ctl_reply(&R.waiter, &rec, 0);
+            if (r == 0) {
+                R.waiting = false;
+                c->armed = false;
+                if (!c->cut)
+                    c->cut = rec;
+                else
+                    json_decref(rec);
+                ph_vm_destroy(&R.dom);
+            } else if (r == -2) {
+                R.waiting = false; /* timeout: ask again */
+            } else if (r == -1) {
+                goto out;
+            }
+        }
+        if (!R.waiting && !c->cut && R.dom) {
+            if (ph_ctl_send(&R.waiter, "wait-off timeout=1") < 0)
+                goto out;
+            R.waiting = true;
+        }
+        if (chan.fd >= 0) {
+            char *line = NULL;
+            int r = ph_lines_read(&chan, &line, 0.05);
+            if (r == 1) {
+                json_t *res = NULL;
+                enum ph_guest_msg m = ph_guest_parse(line, &res);
+                int e = 0;
+                if (m == PH_MSG_ACK) {
+                    e = note_counters(c);
+                    if (e == 0)
+                        e = on_ack(c, line);
+                } else if (m == PH_MSG_RESULT) {
+                    on_result(c, res);
+                }
+                free(line);
+                if (e < 0)
+                    goto out;
+                continue;
+            }
+            if (r == -1)
+                ph_lines_close(&chan); /* QEMU is gone, or closed the port */
+        } else {
+            ph_sleep(0.05);
+        }
+        if (R.dom && !ph_vm_running(R.dom))
+            ph_vm_destroy(&R.dom);
+        if (ph_now() > end) {
+            ph_error(
+                "cycle %d: the workload boot did not end within %.0f s (see %s/console-%d.log)",
+                c->n, BOOT_TIMEOUT, R.outdir, c->n);
+            goto out;
+        }
+    }
+    ret = 0;
+out:
+    ph_lines_close(&chan);
+    keep_qemu_log(c, false);
+fail:
+    if (R.waiting) {
+        /* Let the outstanding wait-off run out so that the next one is ours. */
+        json_t *rec = NULL;
+        if (ph_ctl_reply(&R.waiter, &rec, 5) == 0 && !c->cut)
+            c->cut = rec;
+        else
+            json_decref(rec);
+        R.waiting = false;
+    }
+    ph_vm_destroy(&R.dom);
+    return ret;
+}
+
+static bool refused(struct cycle *c)
+{
+    const char *v = ph_json_str(c->run_result, "verdict", NULL);
+    const char *s = ph_json_str(c->run_result, "status", NULL);
+    return (v && strcmp(v, "refused") == 0) || (s && strcmp(s, "refused") == 0) ||
+           json_is_true(json_object_get(c->run_result, "refused"));
+}
+
+/* --- after the cut: the FUSE view and power-on ------------------------------ */
+
+/* Compare what the new view shows of the lost and torn ranges with the
+ * persisted image itself: any difference is stale pre-cut data. */
+static long long stale_bytes(json_t *cut)
+{
+    const char *keys[] = {"lost_ranges", "torn_ranges"};
+    long long stale = 0;
+    int vfd = open(R.dev.view, O_RDONLY | O_CLOEXEC);
+    int ifd = open(R.dev.image, O_RDONLY | O_CLOEXEC);
+    if (vfd < 0 || ifd < 0) {
+        stale = -1;
+        goto out;
+    }
+    int checked = 0;
+    for (int k = 0; k < 2; k++) {
+        json_t *ranges = json_object_get(cut, keys[k]);
+        size_t i;
+        json_t *rg;
+        json_array_foreach(ranges, i, rg)
+        {
+            if (checked++ >= 256)
+                break;
+            long long off = json_integer_value(json_array_get(rg, 0));
+            long long len = json_integer_value(json_array_get(rg, 1));
+            if (len > (1 << 20))
+                len = 1 << 20;
+            char *a = malloc(len), *b = malloc(len);
+            if (!a || !b)
+                abort();
+            if (pread(vfd, a, len, off) != len || pread(ifd, b, len, off) != len)
+                stale = -1;
+            else
+                for (long long j = 0; j < len; j++)
+                    stale += a[j] != b[j];
+            free(a);
+            free(b);
+            if (stale < 0)
+                goto out;
+        }
+    }
+out:
+    if (vfd >= 0)
+        close(vfd);
+    if (ifd >= 0)
+        close(ifd);
+    return stale;
+}
+
+static int after_cut(struct cycle *c)
+{
+    /* Anything the old view still holds must not reach the next boot. */
+    if (ph_view_unmount(&R.dev) < 0 || ph_view_mount(&R.dev) < 0)
+        return -1;
+    if (ph_ctl_cmd(&R.ctl, NULL, 60, "power-on") < 0)
+        return -1;
+    c->stale_bytes = stale_bytes(c->cut);
+    if (c->stale_bytes != 0) {
+        ph_error("cycle %d: the remounted view %s the persisted image at the cut's lost lines",
+                 c->n, c->stale_bytes < 0 ? "cannot be compared with" : "differs from");
+        return -1;
+    }
+    return 0;
+}
+
+/* --- the verify boot -------------------------------------------------------- */
+
+static int verify_boot(struct cycle *c)
+{
+    struct ph_lines chan;
+    memset(&chan, 0, sizeof chan);
+    chan.fd = -1;
+    ph_progress("cycle %d: verify boot (%zu acks)", c->n, json_array_size(c->acks));
+    if (boot(c, true, &chan) < 0)
+        return -1;
+    /* The host's copy of the acks, not anything the guest remembers. */
+    size_t i;
+    json_t *a;
+    int ret = -1;
+    json_array_foreach(c->acks, i, a)
+    {
+        char *l = ph_strf("%s\n", json_string_value(a));
+        int r = ph_write_all(chan.fd, l, strlen(l));
+        free(l);
+        if (r < 0)
+            goto out;
+    }
+    if (ph_write_all(chan.fd, "end\n", 4) < 0)
+        goto out;
+    double end = ph_now() + BOOT_TIMEOUT;
+    while (!c->verify_result) {
+        if (ph_interrupted || check_nbdkit(c) < 0)
+            goto out;
+        char *line = NULL;
+        int r = ph_lines_read(&chan, &line, 0.2);
+        if (r == 1) {
+            json_t *res = NULL;
+            if (ph_guest_parse(line, &res) == PH_MSG_RESULT) {
+                if (json_object_get(res, "verdict"))
+                    c->verify_result = res;
+                else
+                    json_decref(res);
+            }
+            free(line);
+            continue;
+        }
+        if (r < 0 || (R.dom && !ph_vm_running(R.dom)) || ph_now() > end) {
+            ph_error("cycle %d: no verdict came back from the verify boot (see "
+                     "%s/console-%d-verify.log)",
+                     c->n, R.outdir, c->n);
+            goto out;
+        }
+    }
+    /* Let the guest unmount and power off cleanly; don't wait long. */
+    for (int t = 0; t < 100 && ph_vm_running(R.dom); t++)
+        ph_sleep(0.1);
+    ret = 0;
+out:
+    ph_lines_close(&chan);
+    ph_vm_destroy(&R.dom);
+    keep_qemu_log(c, true);
+    return ret;
+}
+
+/* --- one cycle, and the run ------------------------------------------------- */
+
+static long long list_len(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    if (json_is_array(v))
+        return (long long)json_array_size(v);
+    if (json_is_integer(v))
+        return json_integer_value(v);
+    return 0;
+}
+
+static const char *cycle_verdict(struct cycle *c)
+{
+    if (refused(c))
+        return "refused";
+    const char *v = ph_json_str(c->verify_result, "verdict", "FAIL");
+    const char *fsck = ph_json_str(c->verify_result, "fsck", "clean");
+    bool fs_ok = strcmp(fsck, "clean") == 0 || strcmp(fsck, "ok") == 0 ||
+                 json_is_true(json_object_get(c->verify_result, "fsck_clean"));
+    long long lost = list_len(c->verify_result, "missing") + list_len(c->verify_result, "corrupt");
+    if (strcmp(R.expected, "durable") == 0)
+        return strcmp(v, "PASS") == 0 ? "PASS" : "FAIL";
+    /* No guarantee: lost acked records are allowed; a broken filesystem is not. */
+    if (!fs_ok)
+        return "FAIL";
+    return lost > 0 ? "allowed-loss" : "PASS";
+}
+
+static json_t *cut_summary(struct cycle *c)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "trigger", json_string(c->trigger ? c->trigger : "none"));
+    json_object_set_new(o, "fired", json_boolean(c->cut && !c->cut_at_end));
+    if (c->cut) {
+        json_object_set(o, "audit_seq", json_object_get(c->cut, "seq"));
+        json_object_set(o, "device_trigger", json_object_get(c->cut, "trigger"));
+        json_object_set(o, "policy", json_object_get(c->cut, "policy"));
+        json_object_set(o, "seed", json_object_get(c->cut, "seed"));
+        const char *k[] = {"lost", "kept", "torn"};
+        for (int i = 0; i < 3; i++)
+            json_object_set(o, k[i], json_object_get(c->cut, k[i]));
+    }
+    return o;
+}
+
+static json_t *cycle_row(struct cycle *c, const char *verdict)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "cycle", json_integer(c->n));
+    json_object_set_new(o, "seed", json_integer((json_int_t)c->seed));
+    json_object_set_new(o, "mode", json_string(ph_mode_name(R.mode)));
+    json_object_set_new(o, "fs", json_string(R.fs));
+    json_object_set_new(o, "workload", json_string(R.workload));
+    json_object_set_new(o, "sync", json_string(R.sync));
+    json_object_set_new(o, "records", json_integer((json_int_t)R.records));
+    json_object_set_new(o, "lying_device", json_boolean(R.lying));
+    if (R.mode == PH_MODE_NVDIMM)
+        json_object_set_new(o, "cache_model", json_string("eadr"));
+    json_object_set_new(o, "expected", json_string(R.expected));
+    json_object_set_new(o, "cut", c->cut || c->trigger ? cut_summary(c) : json_null());
+    json_object_set_new(o, "acked", json_integer((json_int_t)json_array_size(c->acks)));
+    json_t *missing = json_object_get(c->verify_result, "missing");
+    json_t *corrupt = json_object_get(c->verify_result, "corrupt");
+    json_object_set(o, "missing", missing ? missing : json_array());
+    json_object_set(o, "corrupt", corrupt ? corrupt : json_array());
+    if (!missing)
+        json_decref(json_object_get(o, "missing"));
+    if (!corrupt)
+        json_decref(json_object_get(o, "corrupt"));
+    json_t *fsck = json_object_get(c->verify_result, "fsck");
+    json_object_set(o, "fsck", fsck ? fsck : json_null());
+    if (refused(c))
+        json_object_set(o, "refusal", c->run_result);
+    json_object_set_new(o, "stale_view_bytes", json_integer(c->stale_bytes));
+    json_object_set_new(o, "verdict", json_string(verdict));
+    json_t *ph = json_object();
+    json_object_set_new(ph, "boot_workload", json_real(c->t_work));
+    json_object_set_new(ph, "cut_remount", json_real(c->t_remount));
+    json_object_set_new(ph, "verify", json_real(c->t_verify));
+    json_object_set_new(o, "phases", ph);
+    json_object_set_new(o, "seconds", json_real(c->t_work + c->t_remount + c->t_verify));
+    return o;
+}
+
+static void free_cycle(struct cycle *c)
+{
+    json_decref(c->acks);
+    json_decref(c->cut);
+    json_decref(c->run_result);
+    json_decref(c->verify_result);
+    free(c->trigger);
+    if (c->acks_f)
+        fclose(c->acks_f);
+}
+
+/* One cycle; returns the verdict (static string) or NULL on error. */
+static const char *one_cycle(int n)
+{
+    struct cycle c = {.n = n};
+    uint64_t s = R.seed ^ ((uint64_t)n * 0x9e3779b97f4a7c15ULL);
+    c.seed = ph_rand_next(&s) % 1000000000;
+    c.rng = c.seed;
+    c.acks = json_array();
+    char *acks_path = out_path("acks-%d.txt", n);
+    c.acks_f = fopen(acks_path, "we");
+    free(acks_path);
+    const char *verdict = NULL;
+    if (!c.acks_f) {
+        ph_error("acks-%d.txt: %s", n, strerror(errno));
+        goto out;
+    }
+
+    double t = ph_now();
+    if (workload_boot(&c) < 0)
+        goto out;
+    c.t_work = ph_now() - t;
+    if (refused(&c)) {
+        ph_progress("cycle %d: %s refused by the guest", n, R.sync);
+        if (c.armed)
+            ph_ctl_cmd(&R.ctl, NULL, 30, "disarm");
+        verdict = "refused";
+        goto row;
+    }
+    t = ph_now();
+    if (!c.cut) {
+        /* The workload ended before the trigger: cut now, at its end. */
+        if (c.armed && ph_ctl_cmd(&R.ctl, NULL, 30, "disarm") < 0)
+            goto out;
+        c.cut_at_end = true;
+        if (!c.trigger)
+            c.trigger = ph_strf("end of workload");
+        if (ph_ctl_cmd(&R.ctl, &c.cut, 60, "cut seed=%" PRIu64, c.seed) < 0)
+            goto out;
+    }
+    json_t *lost = json_object_get(c.cut, "lost");
+    ph_progress("cycle %d: cut (%s%s): lost %lld meta, %lld data, %lld other lines", n, c.trigger,
+                c.cut_at_end ? ", did not fire: cut at the end" : "", ph_json_int(lost, "meta", 0),
+                ph_json_int(lost, "data", 0), ph_json_int(lost, "unknown", 0));
+    if (after_cut(&c) < 0)
+        goto out;
+    c.t_remount = ph_now() - t;
+    t = ph_now();
+    if (verify_boot(&c) < 0)
+        goto out;
+    c.t_verify = ph_now() - t;
+    verdict = cycle_verdict(&c);
+    ph_progress("cycle %d: %s (acked %zu, missing %lld, corrupt %lld, fsck %s) in %.1f s", n,
+                verdict, json_array_size(c.acks), list_len(c.verify_result, "missing"),
+                list_len(c.verify_result, "corrupt"), ph_json_str(c.verify_result, "fsck", "?"),
+                c.t_work + c.t_remount + c.t_verify);
+row:;
+    json_t *row = cycle_row(&c, verdict);
+    json_dumpf(row, R.results, JSON_COMPACT);
+    fputc('\n', R.results);
+    fflush(R.results);
+    json_decref(row);
+out:
+    free_cycle(&c);
+    return verdict;
+}
+
+int ph_cmd_run(int argc, char **argv)
+{
+    int ret = PH_EXIT_ERROR;
+    if (parse_run_options(argc, argv) < 0)
+        return PH_EXIT_ERROR;
+    ph_progress("run: %s %s %s/%s, %" PRIu64 " cycles, seed %" PRIu64 ", expect %s",
+                ph_mode_name(R.mode), R.fs, R.workload, R.sync, R.cycles, R.seed, R.expected);
+    if (setup() < 0)
+        goto out;
+    int violations = 0;
+    for (uint64_t n = 1; n <= R.cycles; n++) {
+        const char *v = one_cycle((int)n);
+        if (!v)
+            goto out;
+        if (strcmp(v, "FAIL") == 0 ||
+            (strcmp(v, "refused") == 0 && strcmp(R.expected, "refused") != 0))
+            violations++;
+        if (strcmp(v, "refused") == 0)
+            break; /* the method is refused: more cycles would say the same */
+    }
+    fclose(R.results);
+    R.results = NULL;
+    ph_report_print(stdout, (const char *[]){R.results_path, NULL});
+    ret = violations ? PH_EXIT_VIOLATION : PH_EXIT_OK;
+out:
+    teardown();
+    return ret;
+}

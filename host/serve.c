@@ -1,0 +1,149 @@
+/* serve.c — `pmemcut-host serve`: the device for a VM the user brings. It
+ * runs nbdkit with the plugin and the FUSE view, prints where everything is
+ * and the libvirt XML for both modes, and stays up until SIGINT/SIGTERM. */
+#include "host.h"
+#include "proc.h"
+#include "util.h"
+#include "virt.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+char *ph_view_dir(const char *image)
+{
+    return ph_strf("%s.view", image);
+}
+
+static void serve_usage(void)
+{
+    printf("usage: pmemcut-host serve --file IMG --size SIZE [--policy P] [--seed N]\n"
+           "  --file    the persisted image (created if missing; kept at exit)\n"
+           "  --size    device size, e.g. 256M or 1G (nvdimm: a multiple of 2M, label\n"
+           "            area included)\n"
+           "The control socket is IMG.ctl, the audit log IMG.audit.jsonl, and the file\n"
+           "QEMU maps is IMG.view/nbd (pmemcut-host attach uses the same names).\n");
+}
+
+static void print_xml(const char *view, int64_t size)
+{
+    char *nv = ph_xml_nvdimm(view, size, 4);
+    char *vp = ph_xml_virtio_pmem_args(view, size, 4);
+    printf("\n# nvdimm: in <devices>; the domain also needs <maxMemory slots='2' ...> larger than\n"
+           "# its memory plus the device, a NUMA cell (<cpu><numa><cell .../></numa></cpu>)\n"
+           "# and <features><acpi/></features>. In the guest: ndctl create-namespace -f -e\n"
+           "# namespace0.0 --mode=fsdax --map=mem, then mount -o dax.\n");
+    if (size % (2 << 20))
+        printf("# (libvirt rounds an nvdimm to 2 MiB: serve a size that is a multiple of 2M)\n");
+    printf("%s", nv);
+    printf(
+        "\n# virtio-pmem: <domain> needs xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0',\n"
+        "# maxMemory and a NUMA cell as above; PCI slot 0x9 must be free (or change addr=).\n"
+        "  <qemu:commandline>\n%s  </qemu:commandline>\n\n",
+        vp);
+    free(nv);
+    free(vp);
+}
+
+int ph_cmd_serve(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"file", required_argument, NULL, 'f'},   {"size", required_argument, NULL, 'z'},
+        {"policy", required_argument, NULL, 'p'}, {"seed", required_argument, NULL, 'S'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+    };
+    const char *file = NULL, *size = NULL;
+    struct ph_device d = {0};
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'f':
+            file = optarg;
+            break;
+        case 'z':
+            size = optarg;
+            break;
+        case 'p':
+            d.policy = optarg;
+            break;
+        case 'S':
+            if (ph_parse_uint("--seed", optarg, UINT64_MAX, &d.seed) < 0)
+                return PH_EXIT_ERROR;
+            d.have_seed = true;
+            break;
+        case 'h':
+            serve_usage();
+            return 0;
+        default:
+            ph_error("serve: unknown or incomplete option '%s'", argv[optind - 1]);
+            return PH_EXIT_ERROR;
+        }
+    }
+    if (optind < argc) {
+        ph_error("serve: unexpected argument '%s'", argv[optind]);
+        return PH_EXIT_ERROR;
+    }
+    if (!file || !size) {
+        ph_error("serve: --file IMG and --size SIZE are required");
+        return PH_EXIT_ERROR;
+    }
+    if ((d.size = ph_parse_size(size)) <= 0 || d.size % 4096) {
+        ph_error("serve: --size: '%s' is not a size in whole 4 KiB pages (like 256M)", size);
+        return PH_EXIT_ERROR;
+    }
+    d.image = ph_abspath(file);
+    if (!d.image)
+        return PH_EXIT_ERROR;
+    d.plugin = ph_find_plugin();
+    if (access(d.plugin, R_OK) != 0) {
+        ph_error("device plugin %s not found (build it: make)", d.plugin);
+        return PH_EXIT_ERROR;
+    }
+    int ret = PH_EXIT_ERROR;
+    char *rundir = ph_make_rundir();
+    if (!rundir)
+        return PH_EXIT_ERROR;
+    chmod(rundir, 0755);
+    d.control = ph_strf("%s.ctl", d.image);
+    d.audit = ph_strf("%s.audit.jsonl", d.image);
+    d.nbd_sock = ph_strf("%s/nbd.sock", rundir);
+    d.mnt = ph_view_dir(d.image);
+    d.logdir = rundir;
+    if (ph_device_start(&d) < 0)
+        goto out;
+    printf("image:   %s\n"
+           "control: %s\n"
+           "audit:   %s\n"
+           "view:    %s (the file QEMU maps)\n"
+           "nbd:     unix:%s\n",
+           d.image, d.control, d.audit, d.view, d.nbd_sock);
+    print_xml(d.view, d.size);
+    printf("serving (nbdkit pid %d); stop with Ctrl-C\n", (int)d.nbdkit_pid);
+    fflush(stdout);
+    while (!ph_interrupted) {
+        if (!ph_nbdkit_alive(&d)) {
+            char *log = ph_strf("%s/nbdkit.log", rundir);
+            char *tail = ph_log_tail(log);
+            ph_error("nbdkit exited%s%s", *tail ? ": " : "", tail);
+            free(tail);
+            free(log);
+            goto out;
+        }
+        ph_sleep(0.2);
+    }
+    ph_interrupted = 0; /* an asked-for stop is a clean exit */
+    ret = 0;
+out:
+    ph_device_stop(&d);
+    rmdir(d.mnt);
+    ph_remove_tree(rundir);
+    if (ret == 0)
+        printf("stopped; image %s and audit log %s kept\n", d.image, d.audit);
+    free(rundir);
+    return ret;
+}

@@ -1,0 +1,74 @@
+/* virt.h — libvirt side of pmemcut-host: the connection (embedded QEMU
+ * driver by default, no daemon needed; or any URI), its event loop, the
+ * domain XML for both ways of showing the device to a guest, and the
+ * lifecycle of the test VM. */
+#ifndef PH_VIRT_H
+#define PH_VIRT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <libvirt/libvirt.h>
+
+struct ph_virt {
+    virConnectPtr conn;
+    char *uri;
+    char *embed_root; /* set when we made an embedded root */
+};
+
+/* Open uri; when uri is NULL, libvirt's default URI if rundir is NULL too,
+ * else the embedded driver rooted at rundir/libvirt (qemu.conf written there so that QEMU's output
+ * goes to plain files and no virtlogd is needed). The event loop thread starts on the first call.
+ * -1 with ph_error set. */
+int ph_virt_open(struct ph_virt *v, const char *uri, const char *rundir);
+void ph_virt_close(struct ph_virt *v);
+
+/* Last libvirt error, as one line. */
+const char *ph_virt_error(void);
+
+enum ph_mode { PH_MODE_VIRTIO_PMEM, PH_MODE_NVDIMM };
+const char *ph_mode_name(enum ph_mode m);
+int ph_mode_parse(const char *s, enum ph_mode *m);
+
+/* nvdimm label area at the end of the backing file (label-size). */
+#define PH_NVDIMM_LABEL (128 * 1024)
+
+/* Size of the device (backing file) for a data size: nvdimm adds its label
+ * area, and libvirt rounds an nvdimm's size up to 2 MiB, so we do too (QEMU
+ * refuses a backing file whose size differs). */
+int64_t ph_pmem_backing_size(enum ph_mode m, int64_t data_size);
+
+struct ph_vm_spec {
+    const char *name;
+    enum ph_mode mode;
+    const char *kernel, *initrd, *cmdline;
+    const char *pmem_path; /* the FUSE view */
+    int64_t pmem_size;     /* bytes of the backing file (nvdimm: data + label) */
+    const char *console_log;
+    const char *chan_sock; /* virtio-serial org.pmemcut.agent, QEMU listens */
+    int mem_mib;
+    int vcpus;
+};
+
+/* Full transient domain XML for a test VM; caller frees. */
+char *ph_domain_xml(const struct ph_vm_spec *s);
+
+/* The device parts alone (for serve and attach). nvdimm: one <memory>
+ * element. virtio-pmem: the <qemu:arg> elements (without the enclosing
+ * <qemu:commandline>). */
+char *ph_xml_nvdimm(const char *path, int64_t size, int indent);
+char *ph_xml_virtio_pmem_args(const char *path, int64_t size, int indent);
+/* The QEMU ids used by the virtio-pmem arguments (detach finds them). */
+#define PH_VPMEM_OBJ_ID "pmemcut-mem0"
+#define PH_VPMEM_DEV_ID "pmemcut-pmem0"
+
+/* Start a transient domain that dies with our connection. */
+virDomainPtr ph_vm_start(struct ph_virt *v, const char *xml);
+/* Still running? (A transient domain that powered off is gone: false.) */
+bool ph_vm_running(virDomainPtr dom);
+/* Stop at once and free the handle; NULL is fine. */
+void ph_vm_destroy(virDomainPtr *dom);
+/* Path of the QEMU log of an embedded domain, or NULL. */
+char *ph_vm_qemu_log(struct ph_virt *v, const char *name);
+
+#endif
