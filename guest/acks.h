@@ -1,0 +1,79 @@
+/* guest/acks.h — sync methods, workloads and acknowledgement lines.
+ *
+ * An acknowledgement is one text line `ack FILE SEQ METHOD`: record SEQ of
+ * FILE (a name inside the workload directory) was made durable by METHOD.
+ * The host keeps the list; verify reads it back, until a line `end` (or the
+ * end of the file).  Lines the agent itself sends that are not acks
+ * (`result ...`, `verdict ...`) and blank lines are skipped, so a raw capture
+ * of the channel can be fed back as it is.
+ */
+#ifndef PMEMCUT_GUEST_ACKS_H
+#define PMEMCUT_GUEST_ACKS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum pm_method {
+    PM_SYNC_NONE,
+    PM_SYNC_FSYNC,
+    PM_SYNC_FDATASYNC,
+    PM_SYNC_MSYNC,
+    PM_SYNC_ODSYNC,
+    PM_SYNC_MAP_SYNC,
+    PM_SYNC_PREALLOC_FLUSH,
+    PM_SYNC_COUNT
+};
+
+enum pm_workload { PM_WL_APPEND, PM_WL_OVERWRITE, PM_WL_CREATE, PM_WL_MMAP, PM_WL_COUNT };
+
+/* Names as written on the command line and in ack lines; parse returns -1
+ * for an unknown name. */
+const char *pm_method_name(enum pm_method m);
+int pm_method_parse(const char *s);
+const char *pm_workload_name(enum pm_workload w);
+int pm_workload_parse(const char *s);
+
+/* Does the method store through a shared mapping (rather than write(2))? */
+int pm_method_maps(enum pm_method m);
+
+#define PM_ACK_FILE_MAX 128
+
+struct pm_ack {
+    char file[PM_ACK_FILE_MAX];
+    uint64_t seq;
+    enum pm_method method;
+};
+
+/* Is name acceptable as FILE: 1..PM_ACK_FILE_MAX-1 characters, no '/', no
+ * whitespace or control characters, not "." or ".."?  0 or -1. */
+int pm_ack_name_ok(const char *name);
+
+/* Parse one line (trailing newline allowed).  Returns 0 for an ack (filled
+ * in), 1 for `end`, 2 for a line to skip, -1 for a malformed line (err
+ * says why). */
+int pm_ack_parse(const char *line, struct pm_ack *ack, char *err, size_t errlen);
+
+/* Format an ack line, newline included, into buf.  Returns its length. */
+int pm_ack_format(char *buf, size_t len, const char *file, uint64_t seq, enum pm_method m);
+
+struct pm_ack_list {
+    struct pm_ack *v;
+    size_t n, cap;
+};
+
+#define PM_ACKS_MAX 10000000 /* bound on a list read from outside */
+
+/* Append one ack.  0, or -1 on allocation failure or past PM_ACKS_MAX. */
+int pm_acks_add(struct pm_ack_list *l, const struct pm_ack *a);
+
+/* Read ack lines from f until `end` or EOF.  need_end: EOF before `end` is
+ * an error.  Returns 0, or -1 with err saying which line was wrong. */
+int pm_acks_read(struct pm_ack_list *l, FILE *f, int need_end, char *err, size_t errlen);
+
+/* Sort by (file, seq) and drop duplicates. */
+void pm_acks_sort(struct pm_ack_list *l);
+
+void pm_acks_free(struct pm_ack_list *l);
+
+#endif

@@ -1,0 +1,252 @@
+/* guest/agent.c — pmemcut-agent: command-line front end.
+ *
+ *   pmemcut-agent caps [--dir DIR]
+ *   pmemcut-agent prepare --dev DEV --fs ext4|xfs --mnt DIR [--mkfs] [--namespace]
+ *   pmemcut-agent run --dir DIR --workload W --sync S [--records N] [--record-size B]
+ *                     [--slots K] [--pause-ms MS] [--ack-to channel|-|PATH]
+ *   pmemcut-agent verify --dir DIR --acks channel|-|PATH [--dev DEV --fs T]
+ *                        [--record-size B] [--slots K] [--expect durable|none]
+ *   pmemcut-agent extents --dir DIR
+ *
+ * Every command prints one JSON object on one line on stdout.  Exit codes:
+ * 0 success (verify: PASS), 1 verify FAIL, 2 usage or environment error,
+ * 3 the system refused the requested sync method.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acks.h"
+#include "fs.h"
+#include "record.h"
+#include "run.h"
+#include "sys.h"
+#include "verify.h"
+
+static const char usage_text[] =
+    "usage: pmemcut-agent COMMAND [OPTIONS]\n"
+    "  caps [--dir DIR]\n"
+    "  prepare --dev DEV --fs ext4|xfs --mnt DIR [--mkfs] [--namespace]\n"
+    "  run --dir DIR --workload append|overwrite|create|mmap\n"
+    "      --sync none|fsync|fdatasync|msync|odsync|map-sync|prealloc-flush\n"
+    "      [--records N] [--record-size B] [--slots K] [--pause-ms MS]\n"
+    "      [--ack-to channel|-|PATH]\n"
+    "  verify --dir DIR --acks channel|-|PATH [--dev DEV --fs ext4|xfs]\n"
+    "      [--record-size B] [--slots K] [--expect durable|none]\n"
+    "  extents --dir DIR\n";
+
+enum {
+    O_DIR = 256,
+    O_DEV,
+    O_FS,
+    O_MNT,
+    O_MKFS,
+    O_NAMESPACE,
+    O_WORKLOAD,
+    O_SYNC,
+    O_RECORDS,
+    O_RECORD_SIZE,
+    O_SLOTS,
+    O_PAUSE,
+    O_ACK_TO,
+    O_ACKS,
+    O_EXPECT,
+    O_HELP,
+};
+
+static const struct option longopts[] = {
+    {"dir", required_argument, NULL, O_DIR},
+    {"dev", required_argument, NULL, O_DEV},
+    {"fs", required_argument, NULL, O_FS},
+    {"mnt", required_argument, NULL, O_MNT},
+    {"mkfs", no_argument, NULL, O_MKFS},
+    {"namespace", no_argument, NULL, O_NAMESPACE},
+    {"workload", required_argument, NULL, O_WORKLOAD},
+    {"sync", required_argument, NULL, O_SYNC},
+    {"records", required_argument, NULL, O_RECORDS},
+    {"record-size", required_argument, NULL, O_RECORD_SIZE},
+    {"slots", required_argument, NULL, O_SLOTS},
+    {"pause-ms", required_argument, NULL, O_PAUSE},
+    {"ack-to", required_argument, NULL, O_ACK_TO},
+    {"acks", required_argument, NULL, O_ACKS},
+    {"expect", required_argument, NULL, O_EXPECT},
+    {"help", no_argument, NULL, O_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+/* Everything any command takes; each command checks what it needs. */
+struct args {
+    const char *dir, *dev, *fs, *mnt, *ack_to, *acks;
+    int mkfs, namespace;
+    int workload, method, expect;
+    uint64_t records, size, slots, pause_ms;
+    int slots_given;
+};
+
+static int parse_u64(const char *cmd, const char *opt, const char *s, uint64_t max, uint64_t *v)
+{
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(s, &end, 10);
+    if (s[0] < '0' || s[0] > '9' || *end || errno || x > max) {
+        pm_error(cmd, "--%s: '%s' is not a number up to %llu", opt, s, (unsigned long long)max);
+        return -1;
+    }
+    *v = x;
+    return 0;
+}
+
+static int parse_args(const char *cmd, int argc, char **argv, struct args *a)
+{
+    int c;
+
+    memset(a, 0, sizeof *a);
+    a->workload = a->method = -1;
+    a->records = PM_RUN_DEFAULT_RECORDS;
+    a->size = PM_REC_DEFAULT_SIZE;
+    a->slots = PM_RUN_DEFAULT_SLOTS;
+    a->expect = PM_EXPECT_DURABLE;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (c) {
+        case O_DIR:
+            a->dir = optarg;
+            break;
+        case O_DEV:
+            a->dev = optarg;
+            break;
+        case O_FS:
+            a->fs = optarg;
+            break;
+        case O_MNT:
+            a->mnt = optarg;
+            break;
+        case O_MKFS:
+            a->mkfs = 1;
+            break;
+        case O_NAMESPACE:
+            a->namespace = 1;
+            break;
+        case O_WORKLOAD:
+            if ((a->workload = pm_workload_parse(optarg)) < 0)
+                return pm_error(cmd, "unknown workload '%s'", optarg);
+            break;
+        case O_SYNC:
+            if ((a->method = pm_method_parse(optarg)) < 0)
+                return pm_error(cmd, "unknown sync method '%s'", optarg);
+            break;
+        case O_RECORDS:
+            if (parse_u64(cmd, "records", optarg, 1ull << 32, &a->records) < 0)
+                return PM_EXIT_ERROR;
+            break;
+        case O_RECORD_SIZE:
+            if (parse_u64(cmd, "record-size", optarg, PM_REC_MAX_SIZE, &a->size) < 0)
+                return PM_EXIT_ERROR;
+            if (pm_rec_size_ok(a->size) < 0)
+                return pm_error(cmd, "--record-size must be a multiple of 8 in %u..%u",
+                                PM_REC_MIN_SIZE, PM_REC_MAX_SIZE);
+            break;
+        case O_SLOTS:
+            if (parse_u64(cmd, "slots", optarg, 1u << 20, &a->slots) < 0)
+                return PM_EXIT_ERROR;
+            if (a->slots == 0)
+                return pm_error(cmd, "--slots must be at least 1");
+            a->slots_given = 1;
+            break;
+        case O_PAUSE:
+            if (parse_u64(cmd, "pause-ms", optarg, 60000, &a->pause_ms) < 0)
+                return PM_EXIT_ERROR;
+            break;
+        case O_ACK_TO:
+            a->ack_to = optarg;
+            break;
+        case O_ACKS:
+            a->acks = optarg;
+            break;
+        case O_EXPECT:
+            if ((a->expect = pm_expect_parse(optarg)) < 0)
+                return pm_error(cmd, "--expect: durable or none, not '%s'", optarg);
+            break;
+        case O_HELP:
+            fputs(usage_text, stdout);
+            exit(0);
+        default:
+            return pm_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return pm_error(cmd, "unexpected argument '%s'", argv[optind]);
+    return 0;
+}
+
+static int cmd_run(const struct args *a)
+{
+    if (!a->dir || a->workload < 0 || a->method < 0)
+        return pm_error("run", "needs --dir, --workload and --sync");
+    if (a->records == 0)
+        return pm_error("run", "--records must be at least 1");
+    if (a->records * a->size > (1ull << 30))
+        return pm_error("run", "records x record-size must stay within 1 GiB");
+    struct pm_run_opts o = {
+        .dir = a->dir,
+        .workload = a->workload,
+        .method = a->method,
+        .records = a->records,
+        .size = (uint32_t)a->size,
+        .slots = (uint32_t)a->slots,
+        .pause_ms = (unsigned)a->pause_ms,
+        .ack_to = a->ack_to,
+    };
+    return pm_cmd_run(&o);
+}
+
+static int cmd_verify(const struct args *a)
+{
+    if (!a->dir || !a->acks)
+        return pm_error("verify", "needs --dir and --acks");
+    struct pm_verify_opts o = {
+        .dir = a->dir,
+        .acks = a->acks,
+        .dev = a->dev,
+        .fs = a->fs,
+        .size = (uint32_t)a->size,
+        .slots = a->slots_given ? (uint32_t)a->slots : 0,
+        .expect = a->expect,
+    };
+    return pm_cmd_verify(&o);
+}
+
+int main(int argc, char **argv)
+{
+    struct args a;
+    int rc;
+
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+        fputs(usage_text, argc < 2 ? stderr : stdout);
+        return argc < 2 ? PM_EXIT_ERROR : 0;
+    }
+    const char *cmd = argv[1];
+    if ((rc = parse_args(cmd, argc - 1, argv + 1, &a)))
+        return rc;
+    if (strcmp(cmd, "caps") == 0)
+        return pm_cmd_caps(a.dir);
+    if (strcmp(cmd, "prepare") == 0) {
+        if (!a.dev || !a.fs || !a.mnt)
+            return pm_error("prepare", "needs --dev, --fs and --mnt");
+        struct pm_prepare_opts o = {a.dev, a.fs, a.mnt, a.mkfs, a.namespace};
+        return pm_cmd_prepare(&o);
+    }
+    if (strcmp(cmd, "run") == 0)
+        return cmd_run(&a);
+    if (strcmp(cmd, "verify") == 0)
+        return cmd_verify(&a);
+    if (strcmp(cmd, "extents") == 0) {
+        if (!a.dir)
+            return pm_error("extents", "needs --dir");
+        return pm_cmd_extents(a.dir);
+    }
+    return pm_error(cmd, "unknown command (caps, prepare, run, verify, extents)");
+}

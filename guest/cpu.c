@@ -1,0 +1,79 @@
+/* guest/cpu.c — cpuid probing and cache-line write-back (x86-64 only; on
+ * other machines no flush instruction is reported and the methods that need
+ * one are refused). */
+#include "cpu.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
+void pm_cpu_probe(struct pm_cpu *c)
+{
+    memset(c, 0, sizeof *c);
+    c->line_size = 64;
+#if defined(__x86_64__)
+    unsigned a, b, cx, d;
+    if (__get_cpuid(1, &a, &b, &cx, &d)) {
+        c->clflush = !!(d & (1u << 19));
+        if (c->clflush && ((b >> 8) & 0xff))
+            c->line_size = ((b >> 8) & 0xff) * 8;
+    }
+    if (__get_cpuid_max(0, NULL) >= 7) {
+        __cpuid_count(7, 0, a, b, cx, d);
+        c->clflushopt = !!(b & (1u << 23));
+        c->clwb = !!(b & (1u << 24));
+    }
+#endif
+    c->best = c->clwb         ? PM_FLUSH_CLWB
+              : c->clflushopt ? PM_FLUSH_CLFLUSHOPT
+              : c->clflush    ? PM_FLUSH_CLFLUSH
+                              : PM_FLUSH_NONE;
+}
+
+const char *pm_flush_name(enum pm_flush f)
+{
+    switch (f) {
+    case PM_FLUSH_CLWB:
+        return "clwb";
+    case PM_FLUSH_CLFLUSHOPT:
+        return "clflushopt";
+    case PM_FLUSH_CLFLUSH:
+        return "clflush";
+    case PM_FLUSH_NONE:
+        break;
+    }
+    return "none";
+}
+
+void pm_cpu_flush(const struct pm_cpu *c, const void *p, size_t len)
+{
+#if defined(__x86_64__)
+    uintptr_t line = c->line_size;
+    uintptr_t a = (uintptr_t)p & ~(line - 1);
+    uintptr_t end = (uintptr_t)p + len;
+
+    if (c->best == PM_FLUSH_NONE || len == 0)
+        return;
+    for (; a < end; a += line) {
+        switch (c->best) {
+        case PM_FLUSH_CLWB:
+            __asm__ volatile("clwb %0" : "+m"(*(volatile char *)a));
+            break;
+        case PM_FLUSH_CLFLUSHOPT:
+            __asm__ volatile("clflushopt %0" : "+m"(*(volatile char *)a));
+            break;
+        default:
+            __asm__ volatile("clflush %0" : "+m"(*(volatile char *)a));
+            break;
+        }
+    }
+    __asm__ volatile("sfence" ::: "memory");
+#else
+    (void)c;
+    (void)p;
+    (void)len;
+#endif
+}

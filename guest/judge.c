@@ -1,0 +1,209 @@
+/* guest/judge.c — classify acknowledged records (see judge.h). */
+#include "judge.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "record.h"
+
+enum pm_layout pm_layout_of(const char *name, uint64_t *seq)
+{
+    size_t pl = strlen(PM_FILE_SINGLE);
+
+    if (strcmp(name, PM_FILE_APPEND) == 0 || strcmp(name, PM_FILE_MMAP) == 0)
+        return PM_LAYOUT_LINEAR;
+    if (strcmp(name, PM_FILE_RING) == 0)
+        return PM_LAYOUT_RING;
+    if (strncmp(name, PM_FILE_SINGLE, pl) == 0 && name[pl]) {
+        uint64_t s = 0;
+        for (const char *p = name + pl; *p; p++) {
+            if (*p < '0' || *p > '9' || s > (UINT64_MAX - 9) / 10)
+                return PM_LAYOUT_UNKNOWN;
+            s = s * 10 + (uint64_t)(*p - '0');
+        }
+        if (s == 0)
+            return PM_LAYOUT_UNKNOWN;
+        if (seq)
+            *seq = s;
+        return PM_LAYOUT_SINGLE;
+    }
+    return PM_LAYOUT_UNKNOWN;
+}
+
+void pm_single_name(char *buf, size_t len, uint64_t seq)
+{
+    snprintf(buf, len, PM_FILE_SINGLE "%08" PRIu64, seq);
+}
+
+/* Check the record slot at off in buf/len; a slot wholly or partly past the
+ * end of the file is PM_REC_SHORT. */
+static enum pm_rec_state check_at(const uint8_t *buf, size_t len, uint64_t off, uint32_t size,
+                                  uint64_t expect, struct pm_rec_info *info)
+{
+    if (off >= len)
+        return pm_rec_check(NULL, 0, size, expect, info);
+    return pm_rec_check(buf + off, len - off, size, expect, info);
+}
+
+/* Report a record found in state st (not PM_REC_OK) as missing or corrupt. */
+static void report_bad(struct pm_verdict *v, const struct pm_ack *a, enum pm_rec_state st,
+                       const struct pm_rec_info *info, size_t len)
+{
+    char what[128];
+
+    switch (st) {
+    case PM_REC_ZERO:
+        pm_verdict_missing(v, a, pm_rec_state_name(st));
+        return;
+    case PM_REC_SHORT:
+        snprintf(what, sizeof what, "%s (file is %zu bytes)", pm_rec_state_name(st), len);
+        pm_verdict_missing(v, a, what);
+        return;
+    case PM_REC_BADHDR:
+        pm_verdict_corrupt(v, a, pm_rec_state_name(st));
+        return;
+    default:
+        snprintf(what, sizeof what, "%s: %u of %u 8-byte words differ", pm_rec_state_name(st),
+                 info->words_bad, info->words);
+        pm_verdict_corrupt(v, a, what);
+    }
+}
+
+/* Is seq among the sorted acks? */
+static int acked(const struct pm_ack *acks, size_t n, uint64_t seq)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (acks[mid].seq == seq)
+            return 1;
+        if (acks[mid].seq < seq)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
+}
+
+void pm_judge_linear(struct pm_verdict *v, const uint8_t *buf, size_t len, int exists,
+                     uint32_t size, const struct pm_ack *acks, size_t n)
+{
+    struct pm_rec_info info;
+    char what[128];
+
+    for (size_t i = 0; i < n; i++) {
+        const struct pm_ack *a = &acks[i];
+        if (!exists) {
+            pm_verdict_missing(v, a, "no such file");
+            continue;
+        }
+        uint64_t off;
+        if (__builtin_mul_overflow(a->seq - 1, (uint64_t)size, &off))
+            off = UINT64_MAX;
+        enum pm_rec_state st = check_at(buf, len, off, size, a->seq, &info);
+        if (st == PM_REC_OK && info.seq == a->seq) {
+            pm_verdict_present(v);
+        } else if (st == PM_REC_OK) {
+            snprintf(what, sizeof what, "holds record %" PRIu64, info.seq);
+            pm_verdict_corrupt(v, a, what);
+        } else {
+            report_bad(v, a, st, &info, len);
+        }
+    }
+    if (!exists)
+        return;
+    for (uint64_t off = 0; off + size <= len; off += size) {
+        uint64_t seq = off / size + 1;
+        if (check_at(buf, len, off, size, 0, &info) == PM_REC_OK && info.seq == seq &&
+            !acked(acks, n, seq))
+            v->unacked_present++;
+    }
+}
+
+/* The ring: each slot should hold the latest acknowledged record that maps to
+ * it, or a later one.  One exception: the write in flight at the cut.  With
+ * records written one at a time, it is the successor of the newest valid
+ * record M; if M + 1 was not acknowledged, its slot may hold anything, and the
+ * acknowledged record it was overwriting is superseded, not lost. */
+void pm_judge_ring(struct pm_verdict *v, const uint8_t *buf, size_t len, int exists, uint32_t size,
+                   uint32_t slots, const struct pm_ack *acks, size_t n)
+{
+    struct pm_rec_info info;
+    char what[128];
+    uint64_t newest = 0; /* M */
+    uint64_t last_acked = n ? acks[n - 1].seq : 0;
+
+    if (!exists || slots == 0) {
+        for (size_t i = 0; i < n; i++)
+            pm_verdict_missing(v, &acks[i], exists ? "ring has no slots" : "no such file");
+        return;
+    }
+    for (uint32_t j = 0; j < slots; j++) {
+        uint64_t off = (uint64_t)j * size;
+        if (check_at(buf, len, off, size, 0, &info) == PM_REC_OK && info.seq &&
+            (info.seq - 1) % slots == j && info.seq > newest)
+            newest = info.seq;
+    }
+    uint32_t flight_slot = newest % slots; /* slot of newest + 1 */
+    int flight_free = newest + 1 > last_acked;
+
+    for (size_t i = 0; i < n; i++) {
+        const struct pm_ack *a = &acks[i];
+        uint32_t j = (a->seq - 1) % slots;
+        /* Superseded by a later acknowledged record in the same slot?  The
+         * acks are sorted, so a later one is further on. */
+        int later = 0;
+        for (size_t k = i + 1; k < n && !later; k++)
+            later = (acks[k].seq - 1) % slots == j;
+        if (later) {
+            pm_verdict_superseded(v);
+            continue;
+        }
+        enum pm_rec_state st = check_at(buf, len, (uint64_t)j * size, size, a->seq, &info);
+        int fits = st == PM_REC_OK && info.seq && (info.seq - 1) % slots == j;
+        if (fits && info.seq == a->seq) {
+            pm_verdict_present(v);
+        } else if (fits && info.seq > a->seq) {
+            pm_verdict_superseded(v);
+        } else if (fits) {
+            snprintf(what, sizeof what, "older lap: holds record %" PRIu64, info.seq);
+            pm_verdict_missing(v, a, what);
+        } else if (j == flight_slot && flight_free) {
+            pm_verdict_superseded(v);
+        } else if (st == PM_REC_OK) {
+            snprintf(what, sizeof what, "holds record %" PRIu64 ", not of this slot", info.seq);
+            pm_verdict_corrupt(v, a, what);
+        } else {
+            report_bad(v, a, st, &info, len);
+        }
+    }
+    for (uint32_t j = 0; j < slots; j++) {
+        uint64_t off = (uint64_t)j * size;
+        if (check_at(buf, len, off, size, 0, &info) == PM_REC_OK && info.seq &&
+            (info.seq - 1) % slots == j && !acked(acks, n, info.seq))
+            v->unacked_present++;
+    }
+}
+
+void pm_judge_single(struct pm_verdict *v, const uint8_t *buf, size_t len, int exists,
+                     uint32_t size, const struct pm_ack *a)
+{
+    struct pm_rec_info info;
+    char what[128];
+
+    if (!exists) {
+        pm_verdict_missing(v, a, "no such file");
+        return;
+    }
+    enum pm_rec_state st = check_at(buf, len, 0, size, a->seq, &info);
+    if (st == PM_REC_OK && info.seq == a->seq) {
+        pm_verdict_present(v);
+    } else if (st == PM_REC_OK) {
+        snprintf(what, sizeof what, "holds record %" PRIu64, info.seq);
+        pm_verdict_corrupt(v, a, what);
+    } else {
+        report_bad(v, a, st, &info, len);
+    }
+}

@@ -1,0 +1,521 @@
+/* guest/run.c — the durability workloads.
+ *
+ * Every workload writes records 1..N one at a time.  After the durability
+ * point of the method has returned success for record k, and only then, the
+ * line `ack FILE k METHOD` is written to the ack channel; record k + 1 is
+ * started after that.  So at any moment at most one record is in flight.
+ *
+ * Data path: write(2) for none, fsync, fdatasync, odsync; a shared mapping
+ * for msync, map-sync, prealloc-flush (and always for the mmap workload).
+ *
+ * Set-up syncs: once a file is created, its directory is fsync'ed (and a
+ * preallocated file is fsync'ed) before the first record, so that the
+ * per-record durability point is the method's own call.  Two methods sync
+ * nothing at set-up: `none`, and `map-sync`, whose promise is that the
+ * synchronous page fault makes the block allocation (and the transaction
+ * that created the file) durable.
+ */
+#include "run.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cpu.h"
+#include "judge.h"
+#include "json.h"
+#include "record.h"
+#include "sys.h"
+
+struct run {
+    const struct pm_run_opts *o;
+    int dirfd;
+    int ack_fd;         /* where acks go */
+    int chan;           /* ack_fd if it is the channel, else -1 */
+    char ack_name[256]; /* for the result */
+    struct pm_cpu cpu;
+    uint8_t *rec; /* one encoded record */
+    uint64_t acked;
+    size_t page;
+    char file[PM_ACK_FILE_MAX]; /* the workload's file (or pattern) */
+    char err[512];
+    int refused_errno; /* with PM_EXIT_REFUSED */
+};
+
+#define FAIL(r, ...) (snprintf((r)->err, sizeof(r)->err, __VA_ARGS__), PM_EXIT_ERROR)
+
+static int refuse(struct run *r, int err, const char *what)
+{
+    r->refused_errno = err;
+    snprintf(r->err, sizeof r->err, "%s: %s", what, err ? strerror(err) : "not available");
+    return PM_EXIT_REFUSED;
+}
+
+static int send_ack(struct run *r, const char *file, uint64_t seq)
+{
+    char line[PM_ACK_FILE_MAX + 64];
+    int n = pm_ack_format(line, sizeof line, file, seq, r->o->method);
+
+    if (pm_write_all(r->ack_fd, line, (size_t)n) < 0)
+        return FAIL(r, "write ack to %s: %s", r->ack_name, strerror(errno));
+    r->acked++;
+    if (r->o->pause_ms) {
+        struct timespec ts = {r->o->pause_ms / 1000, (long)(r->o->pause_ms % 1000) * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
+/* Set-up sync of the directory after creating a file (see the top). */
+static int setup_sync_dir(struct run *r)
+{
+    if (r->o->method == PM_SYNC_NONE || r->o->method == PM_SYNC_MAP_SYNC)
+        return 0;
+    if (fsync(r->dirfd) < 0)
+        return FAIL(r, "fsync %s: %s", r->o->dir, strerror(errno));
+    return 0;
+}
+
+/* Preallocate len bytes of fd and make that durable (prealloc-flush). */
+static int prealloc(struct run *r, int fd, off_t len, const char *name)
+{
+    if (fallocate(fd, 0, 0, len) < 0) {
+        if (errno == EOPNOTSUPP)
+            return refuse(r, errno, "fallocate");
+        return FAIL(r, "fallocate %s: %s", name, strerror(errno));
+    }
+    if (fsync(fd) < 0)
+        return FAIL(r, "fsync %s: %s", name, strerror(errno));
+    return 0;
+}
+
+static int open_at(struct run *r, const char *name, int flags)
+{
+    if (r->o->method == PM_SYNC_ODSYNC)
+        flags |= O_DSYNC;
+    int fd = openat(r->dirfd, name, flags | O_CLOEXEC, 0644);
+    if (fd < 0)
+        (void)FAIL(r, "open %s/%s: %s", r->o->dir, name, strerror(errno));
+    return fd;
+}
+
+/* After write(2) of a record: the method's durability call. */
+static int sync_written(struct run *r, int fd, const char *name)
+{
+    int rc = 0;
+    switch (r->o->method) {
+    case PM_SYNC_FSYNC:
+        rc = fsync(fd);
+        break;
+    case PM_SYNC_FDATASYNC:
+        rc = fdatasync(fd);
+        break;
+    default: /* none; odsync: the write itself was synchronous */
+        break;
+    }
+    if (rc < 0)
+        return FAIL(r, "%s %s: %s", pm_method_name(r->o->method), name, strerror(errno));
+    return 0;
+}
+
+static int pwrite_all(int fd, const uint8_t *p, size_t len, off_t off)
+{
+    while (len) {
+        ssize_t n = pwrite(fd, p, len, off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+        off += n;
+    }
+    return 0;
+}
+
+/* Map len bytes of fd shared; map-sync asks for MAP_SYNC, and a refusal is
+ * reported as such. */
+static int map(struct run *r, int fd, size_t len, uint8_t **out)
+{
+    int flags = MAP_SHARED;
+    if (r->o->method == PM_SYNC_MAP_SYNC)
+        flags = MAP_SHARED_VALIDATE | MAP_SYNC;
+    void *a = mmap(NULL, len, PROT_READ | PROT_WRITE, flags, fd, 0);
+    if (a == MAP_FAILED) {
+        if (r->o->method == PM_SYNC_MAP_SYNC && (errno == EOPNOTSUPP || errno == EINVAL))
+            return refuse(r, errno, "mmap MAP_SHARED_VALIDATE|MAP_SYNC");
+        return FAIL(r, "mmap %s: %s", r->file, strerror(errno));
+    }
+    *out = a;
+    return 0;
+}
+
+/* After storing a record at p (inside the mapping base of fd): the
+ * method's durability point. */
+static int sync_stored(struct run *r, int fd, uint8_t *base, uint8_t *p, size_t len)
+{
+    int rc = 0;
+    switch (r->o->method) {
+    case PM_SYNC_FSYNC:
+        rc = fsync(fd);
+        break;
+    case PM_SYNC_FDATASYNC:
+        rc = fdatasync(fd);
+        break;
+    case PM_SYNC_MSYNC: {
+        size_t start = (size_t)(p - base) & ~(r->page - 1);
+        rc = msync(base + start, (size_t)(p - base) + len - start, MS_SYNC);
+        break;
+    }
+    case PM_SYNC_MAP_SYNC:
+    case PM_SYNC_PREALLOC_FLUSH:
+        pm_cpu_flush(&r->cpu, p, len);
+        break;
+    default:
+        break;
+    }
+    if (rc < 0)
+        return FAIL(r, "%s %s: %s", pm_method_name(r->o->method), r->file, strerror(errno));
+    return 0;
+}
+
+static size_t round_up(size_t v, size_t to)
+{
+    return (v + to - 1) / to * to;
+}
+
+/* append and overwrite through write(2): record seq goes to offset
+ * off(seq); the overwrite ring wraps. */
+static int run_written(struct run *r, uint64_t slots)
+{
+    const struct pm_run_opts *o = r->o;
+    int fd = open_at(r, r->file, O_WRONLY | O_CREAT | O_TRUNC);
+    int rc;
+
+    if (fd < 0)
+        return PM_EXIT_ERROR;
+    if ((rc = setup_sync_dir(r)))
+        goto out;
+    for (uint64_t seq = 1; seq <= o->records; seq++) {
+        uint64_t slot = slots ? (seq - 1) % slots : seq - 1;
+        pm_rec_encode(r->rec, o->size, seq, (uint32_t)slots);
+        if (pwrite_all(fd, r->rec, o->size, (off_t)(slot * o->size)) < 0) {
+            rc = FAIL(r, "write %s record %" PRIu64 ": %s", r->file, seq, strerror(errno));
+            goto out;
+        }
+        if ((rc = sync_written(r, fd, r->file)) || (rc = send_ack(r, r->file, seq)))
+            goto out;
+    }
+out:
+    close(fd);
+    return rc;
+}
+
+/* append, overwrite and mmap through a shared mapping.  grow: extend the
+ * file page by page as records arrive (append), rather than sizing it at
+ * once. */
+static int run_mapped(struct run *r, uint64_t slots, int grow)
+{
+    const struct pm_run_opts *o = r->o;
+    uint64_t nrec = slots ? slots : o->records;
+    size_t total = (size_t)(nrec * o->size);
+    size_t maplen = round_up(total, r->page);
+    size_t cur = 0; /* file size */
+    uint8_t *base = NULL;
+    int rc;
+
+    int fd = open_at(r, r->file, O_RDWR | O_CREAT | O_TRUNC);
+    if (fd < 0)
+        return PM_EXIT_ERROR;
+    if (o->method == PM_SYNC_PREALLOC_FLUSH) {
+        if ((rc = prealloc(r, fd, (off_t)total, r->file)))
+            goto out;
+        cur = total;
+    } else if (!grow) {
+        if (ftruncate(fd, (off_t)total) < 0) {
+            rc = FAIL(r, "ftruncate %s: %s", r->file, strerror(errno));
+            goto out;
+        }
+        cur = total;
+    }
+    if ((rc = setup_sync_dir(r)) || (rc = map(r, fd, maplen, &base)))
+        goto out;
+    for (uint64_t seq = 1; seq <= o->records; seq++) {
+        size_t off = (size_t)((slots ? (seq - 1) % slots : seq - 1) * o->size);
+        if (off + o->size > cur) {
+            /* A page at a time: the size change is then part of the
+             * transaction that the first fault in the page commits. */
+            size_t want = round_up(off + o->size, r->page);
+            if (ftruncate(fd, (off_t)want) < 0) {
+                rc = FAIL(r, "ftruncate %s: %s", r->file, strerror(errno));
+                goto out;
+            }
+            cur = want;
+        }
+        pm_rec_encode(base + off, o->size, seq, (uint32_t)slots);
+        if ((rc = sync_stored(r, fd, base, base + off, o->size)) ||
+            (rc = send_ack(r, r->file, seq)))
+            goto out;
+    }
+out:
+    if (base)
+        munmap(base, maplen);
+    close(fd);
+    return rc;
+}
+
+/* Remove what an earlier create run left: rec-* and .tmp-* files. */
+static int clear_singles(struct run *r)
+{
+    int fd = dup(r->dirfd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    struct dirent *e;
+
+    if (!d)
+        return FAIL(r, "opendir %s: %s", r->o->dir, strerror(errno));
+    while ((e = readdir(d)))
+        if (pm_layout_of(e->d_name, NULL) == PM_LAYOUT_SINGLE ||
+            strncmp(e->d_name, ".tmp-", 5) == 0)
+            unlinkat(r->dirfd, e->d_name, 0);
+    closedir(d);
+    return 0;
+}
+
+/* One record in a new file; the name is made durable after the data, by an
+ * fsync of the directory after the rename (except with none).  With
+ * prealloc-flush the file is preallocated, synced, renamed and the
+ * directory synced before the store, which is then only flushed. */
+static int create_one(struct run *r, uint64_t seq)
+{
+    const struct pm_run_opts *o = r->o;
+    char tmp[64], name[PM_ACK_FILE_MAX];
+    uint8_t *base = NULL;
+    size_t maplen = round_up(o->size, r->page);
+    int rc = 0;
+
+    snprintf(tmp, sizeof tmp, ".tmp-%" PRIu64, seq);
+    pm_single_name(name, sizeof name, seq);
+    int maps = pm_method_maps(o->method);
+    int fd = open_at(r, tmp, (maps ? O_RDWR : O_WRONLY) | O_CREAT | O_TRUNC);
+    if (fd < 0)
+        return PM_EXIT_ERROR;
+    int renamed = 0;
+    if (!maps) {
+        pm_rec_encode(r->rec, o->size, seq, 0);
+        if (pwrite_all(fd, r->rec, o->size, 0) < 0) {
+            rc = FAIL(r, "write %s: %s", tmp, strerror(errno));
+            goto out;
+        }
+        if ((rc = sync_written(r, fd, tmp)))
+            goto out;
+    } else {
+        if (o->method == PM_SYNC_PREALLOC_FLUSH) {
+            if ((rc = prealloc(r, fd, o->size, tmp)))
+                goto out;
+            if (renameat(r->dirfd, tmp, r->dirfd, name) < 0) {
+                rc = FAIL(r, "rename %s: %s", tmp, strerror(errno));
+                goto out;
+            }
+            renamed = 1;
+            if (fsync(r->dirfd) < 0) {
+                rc = FAIL(r, "fsync %s: %s", o->dir, strerror(errno));
+                goto out;
+            }
+        } else if (ftruncate(fd, o->size) < 0) {
+            rc = FAIL(r, "ftruncate %s: %s", tmp, strerror(errno));
+            goto out;
+        }
+        if ((rc = map(r, fd, maplen, &base)))
+            goto out;
+        pm_rec_encode(base, o->size, seq, 0);
+        if ((rc = sync_stored(r, fd, base, base, o->size)))
+            goto out;
+    }
+    if (!renamed) {
+        if (renameat(r->dirfd, tmp, r->dirfd, name) < 0) {
+            rc = FAIL(r, "rename %s: %s", tmp, strerror(errno));
+            goto out;
+        }
+        renamed = 1;
+        if (o->method != PM_SYNC_NONE && fsync(r->dirfd) < 0) {
+            rc = FAIL(r, "fsync %s: %s", o->dir, strerror(errno));
+            goto out;
+        }
+    }
+    rc = send_ack(r, name, seq);
+out:
+    if (base)
+        munmap(base, maplen);
+    close(fd);
+    if (!renamed)
+        unlinkat(r->dirfd, tmp, 0);
+    return rc;
+}
+
+static int run_create(struct run *r)
+{
+    int rc = clear_singles(r);
+    for (uint64_t seq = 1; !rc && seq <= r->o->records; seq++)
+        rc = create_one(r, seq);
+    return rc;
+}
+
+/* Check what the method needs before writing anything. */
+static int check_method(struct run *r)
+{
+    const struct pm_run_opts *o = r->o;
+
+    if (o->workload == PM_WL_MMAP && o->method == PM_SYNC_ODSYNC)
+        return FAIL(r, "odsync applies to write(2); the mmap workload stores through a mapping");
+    if ((o->method == PM_SYNC_MAP_SYNC || o->method == PM_SYNC_PREALLOC_FLUSH) &&
+        r->cpu.best == PM_FLUSH_NONE)
+        return refuse(r, 0, "cache-line write-back instruction");
+    return 0;
+}
+
+static int open_acks(struct run *r)
+{
+    const char *to = r->o->ack_to ? r->o->ack_to : "channel";
+
+    r->chan = -1;
+    if (strcmp(to, "-") == 0) {
+        r->ack_fd = 1;
+        snprintf(r->ack_name, sizeof r->ack_name, "stdout");
+        return 0;
+    }
+    if (strcmp(to, "channel") == 0) {
+        if (pm_channel_find(PM_CHANNEL_NAME, r->ack_name, sizeof r->ack_name) < 0)
+            return FAIL(r, "no virtio-serial port named %s", PM_CHANNEL_NAME);
+    } else {
+        snprintf(r->ack_name, sizeof r->ack_name, "%s", to);
+    }
+    r->ack_fd = open(r->ack_name, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (r->ack_fd < 0)
+        return FAIL(r, "open %s: %s", r->ack_name, strerror(errno));
+    if (strcmp(to, "channel") == 0)
+        r->chan = r->ack_fd;
+    return 0;
+}
+
+static void result_json(const struct run *r, int rc, uint64_t ms, FILE *f)
+{
+    const struct pm_run_opts *o = r->o;
+    int first = 1;
+
+    fputc('{', f);
+    pm_json_key(f, &first, "command");
+    pm_json_str(f, "run");
+    pm_json_key(f, &first, "workload");
+    pm_json_str(f, pm_workload_name(o->workload));
+    pm_json_key(f, &first, "sync");
+    pm_json_str(f, pm_method_name(o->method));
+    pm_json_key(f, &first, "dir");
+    pm_json_str(f, o->dir);
+    pm_json_key(f, &first, "file");
+    pm_json_str(f, r->file);
+    pm_json_key(f, &first, "records");
+    fprintf(f, "%" PRIu64, o->records);
+    pm_json_key(f, &first, "record_size");
+    fprintf(f, "%u", o->size);
+    pm_json_key(f, &first, "slots");
+    fprintf(f, "%u", o->workload == PM_WL_OVERWRITE ? o->slots : 0);
+    pm_json_key(f, &first, "acked");
+    fprintf(f, "%" PRIu64, r->acked);
+    pm_json_key(f, &first, "ack_to");
+    pm_json_str(f, r->ack_name[0] ? r->ack_name : NULL);
+    pm_json_key(f, &first, "flush");
+    pm_json_str(f, pm_flush_name(r->cpu.best));
+    pm_json_key(f, &first, "elapsed_ms");
+    fprintf(f, "%" PRIu64, ms);
+    pm_json_key(f, &first, "refused");
+    fputs(rc == PM_EXIT_REFUSED ? "true" : "false", f);
+    if (rc == PM_EXIT_REFUSED) {
+        pm_json_key(f, &first, "errno");
+        fprintf(f, "%d", r->refused_errno);
+        pm_json_key(f, &first, "errno_name");
+        pm_json_str(f, r->refused_errno ? strerrorname_np(r->refused_errno) : NULL);
+    }
+    pm_json_key(f, &first, "error");
+    pm_json_str(f, rc ? r->err : NULL);
+    fputc('}', f);
+}
+
+int pm_cmd_run(const struct pm_run_opts *o)
+{
+    struct run r = {.o = o, .dirfd = -1, .ack_fd = -1, .chan = -1};
+    uint64_t t0 = pm_now_ms();
+    int rc;
+
+    pm_cpu_probe(&r.cpu);
+    r.page = (size_t)sysconf(_SC_PAGESIZE);
+    switch (o->workload) {
+    case PM_WL_APPEND:
+        snprintf(r.file, sizeof r.file, "%s", PM_FILE_APPEND);
+        break;
+    case PM_WL_OVERWRITE:
+        snprintf(r.file, sizeof r.file, "%s", PM_FILE_RING);
+        break;
+    case PM_WL_MMAP:
+        snprintf(r.file, sizeof r.file, "%s", PM_FILE_MMAP);
+        break;
+    default:
+        snprintf(r.file, sizeof r.file, "%s*", PM_FILE_SINGLE);
+    }
+    r.rec = malloc(o->size);
+    if (!r.rec) {
+        rc = FAIL(&r, "out of memory");
+        goto out;
+    }
+    if ((rc = check_method(&r)))
+        goto out;
+    r.dirfd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (r.dirfd < 0) {
+        rc = FAIL(&r, "open %s: %s", o->dir, strerror(errno));
+        goto out;
+    }
+    if ((rc = open_acks(&r)))
+        goto out;
+
+    int maps = pm_method_maps(o->method);
+    switch (o->workload) {
+    case PM_WL_APPEND:
+        rc = maps ? run_mapped(&r, 0, 1) : run_written(&r, 0);
+        break;
+    case PM_WL_OVERWRITE:
+        rc = maps ? run_mapped(&r, o->slots, 0) : run_written(&r, o->slots);
+        break;
+    case PM_WL_MMAP:
+        rc = run_mapped(&r, 0, 0);
+        break;
+    default:
+        rc = run_create(&r);
+    }
+out:;
+    char *json = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&json, &len);
+    if (!f)
+        return PM_EXIT_ERROR;
+    result_json(&r, rc, pm_now_ms() - t0, f);
+    fclose(f);
+    if (rc)
+        fprintf(stderr, "pmemcut-agent: run: %s\n", r.err);
+    if (pm_emit(json, r.chan, "result") < 0 && !rc)
+        rc = PM_EXIT_ERROR;
+    free(json);
+    free(r.rec);
+    if (r.ack_fd > 1)
+        close(r.ack_fd);
+    if (r.dirfd >= 0)
+        close(r.dirfd);
+    return rc;
+}
