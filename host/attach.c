@@ -136,16 +136,35 @@ static void print_diff(const char *a_text, const char *b_text)
             T(i, j) = strcmp(a[i], b[j]) == 0     ? T(i + 1, j + 1) + 1
                       : T(i + 1, j) > T(i, j + 1) ? T(i + 1, j)
                                                   : T(i, j + 1);
+    /* Walk the table into an edit script, then print changes with two
+     * lines of context, unified-diff style. */
+    int cap = na + nb + 1, ne = 0;
+    char *op = malloc(cap);
+    const char **line = malloc(cap * sizeof *line);
     int i = 0, j = 0;
     while (i < na || j < nb) {
         if (i < na && j < nb && strcmp(a[i], b[j]) == 0) {
-            i++, j++;
-        } else if (j < nb && (i == na || T(i, j + 1) >= T(i + 1, j))) {
-            printf("+%s\n", b[j++]);
+            op[ne] = ' ', line[ne++] = a[i++], j++;
+        } else if (j < nb && (i == na || T(i, j + 1) > T(i + 1, j))) {
+            op[ne] = '+', line[ne++] = b[j++];
         } else {
-            printf("-%s\n", a[i++]);
+            op[ne] = '-', line[ne++] = a[i++];
         }
     }
+    int last = -100;
+    for (int e = 0; e < ne; e++) {
+        bool near = false;
+        for (int d = e - 2; d <= e + 2; d++)
+            near |= d >= 0 && d < ne && op[d] != ' ';
+        if (!near)
+            continue;
+        if (e != last + 1)
+            printf("@@\n");
+        printf("%c%s\n", op[e], line[e]);
+        last = e;
+    }
+    free(op);
+    free(line);
 #undef T
     free(t);
     free(a);
@@ -361,6 +380,10 @@ static int do_attach(xmlDocPtr doc, const char *image, enum ph_mode mode)
     xmlSetProp(m, (const xmlChar *)"mode", (const xmlChar *)ph_mode_name(mode));
     xmlSetProp(m, (const xmlChar *)"file", (const xmlChar *)image);
     xmlSetProp(m, (const xmlChar *)"added", (const xmlChar *)ch.added);
+    /* libvirt counts an nvdimm into <memory>; detach puts the old size back. */
+    char *mem = ph_strf("%lld", kib(child(root, "memory", NULL)));
+    xmlSetProp(m, (const xmlChar *)"memory", (const xmlChar *)mem);
+    free(mem);
     return 0;
 }
 
@@ -429,6 +452,13 @@ static int do_detach(xmlDocPtr doc)
         unlink_free(child(child(root, "cpu", NULL), "numa", NULL));
     if (noted(added, "maxMemory"))
         unlink_free(child(root, "maxMemory", NULL));
+    char *mem = attr(m, "memory");
+    xmlNodePtr memory = child(root, "memory", NULL);
+    if (mem && memory) {
+        xmlNodeSetContent(memory, (const xmlChar *)mem);
+        xmlSetProp(memory, (const xmlChar *)"unit", (const xmlChar *)"KiB");
+    }
+    free(mem);
     unlink_free(m);
     if (noted(added, "metadata"))
         unlink_free(child(root, "metadata", NULL));

@@ -42,7 +42,8 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     if (argc < 2) {
-        usage(stderr);
+        fprintf(stderr, "pmemcut-host: no command given (run, serve, attach, detach, report; "
+                        "--help for usage)\n");
         return 2;
     }
     const char *cmd = argv[1];

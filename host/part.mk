@@ -14,7 +14,7 @@ $(BUILD)/host/%.o: host/%.c $(wildcard host/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $$(pkg-config --cflags $(HOST_PKGS)) -c -o $@ $<
 
-CHECKS  +=
+CHECKS  += tests/host-attach.sh
 BENCHES +=
 CLEAN   += host/pmemcut-host
 

@@ -75,8 +75,10 @@ int ph_virt_open(struct ph_virt *v, const char *uri, const char *rundir)
         char *etc = ph_strf("%s/etc", v->embed_root);
         char *conf = ph_strf("%s/qemu.conf", etc);
         /* stdio_handler=file: QEMU's stderr and file chardevs are written
-         * directly, so no virtlogd daemon is needed. */
-        const char *text = "stdio_handler = \"file\"\n";
+         * directly, so no virtlogd daemon is needed. QEMU runs as we do:
+         * our private directories (mode 0700) and the output directory are
+         * then reachable without changing any ownership. */
+        const char *text = "stdio_handler = \"file\"\nuser = \"root\"\ngroup = \"root\"\n";
         int r = ph_mkdirs(etc, 0755) < 0 ? -1 : ph_write_file(conf, text, strlen(text));
         free(etc);
         free(conf);
