@@ -1,0 +1,143 @@
+#!/bin/bash
+# tests/guest-host.sh — the real pmemcut-agent on an ordinary directory (no
+# DAX needed): run + verify pass for every workload, a removed or damaged
+# acknowledged record makes verify fail and names it, map-sync is refused
+# with exit 3, bad input is a usage error (exit 2).
+#
+# Runs the static agent and, when built, the sanitizer build too.
+. "$(dirname "$0")/lib.sh"
+t_tmpdir
+t_require jq
+
+AGENTS="$TOP/guest/pmemcut-agent"
+[ -x "$TOP/build/san/guest/pmemcut-agent" ] && AGENTS="$AGENTS $TOP/build/san/guest/pmemcut-agent"
+t_require $AGENTS
+
+# fresh DIR: an empty workload directory
+fresh() {
+    rm -rf "$T/d" "$T/acks"
+    mkdir "$T/d"
+}
+
+# jqt NAME FILE FILTER: passes when the jq filter is true on FILE.
+jqt() {
+    if jq -e "$3" "$2" >/dev/null 2>&1; then t_ok "$1"; else t_fail "$1" "$3 on $(cat "$2")"; fi
+}
+
+# rc_is NAME WANT GOT
+rc_is() {
+    if [ "$2" = "$3" ]; then t_ok "$1"; else t_fail "$1" "exit $3, expected $2"; fi
+}
+
+for A in $AGENTS; do
+    tag=$(basename "$(dirname "$A")")
+    for w in append overwrite create mmap; do
+        fresh
+        "$A" run --dir "$T/d" --workload $w --sync fsync --records 30 --slots 8 \
+            --ack-to "$T/acks" >"$T/run.json"
+        rc_is "$tag: run $w/fsync exits 0" 0 $?
+        jqt "$tag: run $w/fsync acked 30" "$T/run.json" '.acked == 30 and .refused == false'
+        n=$(grep -c '^ack ' "$T/acks")
+        [ "$n" = 30 ] && t_ok "$tag: $w: 30 ack lines" || t_fail "$tag: $w: 30 ack lines" "got $n"
+        "$A" verify --dir "$T/d" --acks "$T/acks" >"$T/v.json"
+        rc_is "$tag: verify $w/fsync exits 0" 0 $?
+        if [ $w = overwrite ]; then
+            jqt "$tag: verify $w PASS" "$T/v.json" \
+                '.verdict == "PASS" and .acked == 30 and .present == 8 and .superseded == 22'
+        else
+            jqt "$tag: verify $w PASS" "$T/v.json" \
+                '.verdict == "PASS" and .acked == 30 and .present == 30 and .lost == 0'
+        fi
+    done
+done
+
+A="$TOP/guest/pmemcut-agent"
+
+# Every method that needs nothing special works on a plain directory.
+for s in none fdatasync msync odsync prealloc-flush; do
+    fresh
+    "$A" run --dir "$T/d" --workload append --sync $s --records 10 --ack-to "$T/acks" >/dev/null &&
+        "$A" verify --dir "$T/d" --acks "$T/acks" >"$T/v.json"
+    rc_is "append/$s run + verify" 0 $?
+done
+
+# An acknowledged record zeroed: missing, named.
+fresh
+"$A" run --dir "$T/d" --workload append --sync fsync --records 10 --record-size 512 \
+    --ack-to "$T/acks" >/dev/null
+dd if=/dev/zero of="$T/d/append.log" bs=512 seek=4 count=1 conv=notrunc status=none
+"$A" verify --dir "$T/d" --acks "$T/acks" --record-size 512 >"$T/v.json"
+rc_is "zeroed record: verify exits 1" 1 $?
+jqt "zeroed record: FAIL naming seq 5" "$T/v.json" \
+    '.verdict == "FAIL" and .missing == [{"file":"append.log","seq":5,"method":"fsync","what":"zero-filled"}] and .present == 9'
+
+# One byte flipped in an acknowledged record: corrupt, named, with what.
+printf '\x55' | dd of="$T/d/append.log" bs=1 seek=$((512 * 7 + 100)) conv=notrunc status=none
+"$A" verify --dir "$T/d" --acks "$T/acks" --record-size 512 >"$T/v.json"
+jqt "flipped byte: corrupt names seq 8" "$T/v.json" \
+    '.verdict == "FAIL" and (.corrupt | length) == 1 and .corrupt[0].seq == 8 and (.corrupt[0].what | test("checksum mismatch: 1 of 64"))'
+
+# The file cut short: the records past the end are missing.
+truncate -s $((512 * 6)) "$T/d/append.log"
+"$A" verify --dir "$T/d" --acks "$T/acks" --record-size 512 >"$T/v.json"
+jqt "truncated file: 7..10 missing" "$T/v.json" \
+    '[.missing[].seq] == [5,7,8,9,10] and (.missing[1].what | test("beyond end of file"))'
+
+# The same losses with --expect none: reported, allowed, PASS.
+"$A" verify --dir "$T/d" --acks "$T/acks" --record-size 512 --expect none >"$T/v.json"
+rc_is "expect none: exits 0" 0 $?
+jqt "expect none: lost 5, allowed" "$T/v.json" '.verdict == "PASS" and .lost == 5 and .lost_allowed'
+
+# create: a removed file is missing; an unacknowledged extra file is counted.
+fresh
+"$A" run --dir "$T/d" --workload create --sync fsync --records 6 --ack-to "$T/acks" >/dev/null
+rm "$T/d/rec-00000004"
+head -n 5 "$T/acks" >"$T/acks5"
+"$A" verify --dir "$T/d" --acks "$T/acks5" >"$T/v.json"
+jqt "create: removed file missing, unacked counted" "$T/v.json" \
+    '.verdict == "FAIL" and .missing[0].file == "rec-00000004" and .missing[0].what == "no such file" and .unacked_present == 1'
+
+# The ack list on stdin, with `end` and a trailing line after it.
+fresh
+"$A" run --dir "$T/d" --workload mmap --sync msync --records 5 --ack-to - >"$T/out"
+rc_is "ack-to stdout: exit 0" 0 $?
+n=$(grep -c '^ack mmap.dat [1-5] msync$' "$T/out")
+[ "$n" = 5 ] && t_ok "ack-to stdout: 5 acks" || t_fail "ack-to stdout: 5 acks" "got $n"
+tail -n 1 "$T/out" >"$T/run.json"
+jqt "ack-to stdout: JSON result last" "$T/run.json" '.command == "run" and .acked == 5'
+{ grep '^ack' "$T/out"; echo end; echo "ack mmap.dat 99 msync"; } |
+    "$A" verify --dir "$T/d" --acks - >"$T/v.json"
+jqt "acks on stdin, stop at end" "$T/v.json" '.verdict == "PASS" and .acked == 5'
+
+# map-sync on a filesystem without DAX: refused, exit 3, errno reported.
+fresh
+"$A" run --dir "$T/d" --workload mmap --sync map-sync --records 5 --ack-to "$T/acks" >"$T/run.json"
+rc_is "map-sync without DAX: exit 3" 3 $?
+jqt "map-sync refused with EOPNOTSUPP" "$T/run.json" \
+    '.refused and .errno_name == "EOPNOTSUPP" and .acked == 0'
+[ ! -s "$T/acks" ] && t_ok "map-sync refused: no ack" || t_fail "map-sync refused: no ack" "$(cat "$T/acks")"
+"$A" caps --dir "$T/d" >"$T/caps.json"
+jqt "caps: no DAX, MAP_SYNC refused" "$T/caps.json" \
+    '.dax == false and .map_sync.accepted == false and .map_sync.errno_name == "EOPNOTSUPP" and (.cpu | has("clwb"))'
+
+# Usage and input errors: exit 2 with a JSON error.
+"$A" run --dir "$T/d" --workload mmap --sync odsync >"$T/e.json"
+rc_is "mmap/odsync: exit 2" 2 $?
+jqt "mmap/odsync: error JSON" "$T/e.json" '.error | test("odsync")'
+"$A" run --dir "$T/d" --workload spin --sync fsync >"$T/e.json"
+rc_is "unknown workload: exit 2" 2 $?
+"$A" run --dir "$T/d" --workload append --sync fsync --record-size 100 >"$T/e.json"
+rc_is "bad record size: exit 2" 2 $?
+printf 'ack append.log 1 fsync\nack append.log x fsync\n' >"$T/bad"
+"$A" verify --dir "$T/d" --acks "$T/bad" >"$T/e.json"
+rc_is "malformed ack list: exit 2" 2 $?
+jqt "malformed ack list: says which line" "$T/e.json" '.error | test("line 2")'
+printf 'ack ../../etc/passwd 1 fsync\n' >"$T/bad"
+"$A" verify --dir "$T/d" --acks "$T/bad" >/dev/null
+rc_is "ack naming a path: exit 2" 2 $?
+"$A" extents --dir "$T/d" >"$T/x.json"
+jqt "extents JSON" "$T/x.json" '.command == "extents" and (.files | type) == "array"'
+"$A" verify --dir "$T/d" --acks channel >"$T/e.json" 2>/dev/null
+rc_is "no channel here: exit 2" 2 $?
+
+t_done

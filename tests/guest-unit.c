@@ -1,0 +1,462 @@
+/* tests/guest-unit.c — CUnit tests of the guest agent's pure modules:
+ * record encoding and checking, ack lines, the judging rules and the
+ * verdict. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <CUnit/Basic.h>
+
+#include "acks.h"
+#include "judge.h"
+#include "record.h"
+#include "verdict.h"
+
+#define SZ 128 /* record size used below: 16 words */
+
+/* A linear file of n records, 1..n. */
+static uint8_t *linear(uint64_t n)
+{
+    uint8_t *b = calloc(n, SZ);
+    for (uint64_t s = 1; s <= n; s++)
+        pm_rec_encode(b + (s - 1) * SZ, SZ, s, 0);
+    return b;
+}
+
+static void acks_range(struct pm_ack_list *l, const char *file, uint64_t from, uint64_t to)
+{
+    for (uint64_t s = from; s <= to; s++) {
+        struct pm_ack a = {.seq = s, .method = PM_SYNC_FSYNC};
+        snprintf(a.file, sizeof a.file, "%s", file);
+        CU_ASSERT_EQUAL_FATAL(pm_acks_add(l, &a), 0);
+    }
+}
+
+static char *verdict_text(const struct pm_verdict *v)
+{
+    char *s = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&s, &n);
+    pm_verdict_json(v, f);
+    fclose(f);
+    return s;
+}
+
+/* --- records ----------------------------------------------------------- */
+
+static void test_crc32c_vector(void)
+{
+    CU_ASSERT_EQUAL(pm_crc32c(0, "123456789", 9), 0xe3069283u);
+}
+
+static void test_size_ok(void)
+{
+    CU_ASSERT_EQUAL(pm_rec_size_ok(64), 0);
+    CU_ASSERT_EQUAL(pm_rec_size_ok(4096), 0);
+    CU_ASSERT_EQUAL(pm_rec_size_ok(1u << 20), 0);
+    CU_ASSERT_EQUAL(pm_rec_size_ok(56), -1);
+    CU_ASSERT_EQUAL(pm_rec_size_ok(100), -1);
+    CU_ASSERT_EQUAL(pm_rec_size_ok((1u << 20) + 8), -1);
+}
+
+static void test_roundtrip(void)
+{
+    uint8_t b[SZ];
+    struct pm_rec_info in;
+    pm_rec_encode(b, SZ, 42, 8);
+    CU_ASSERT_EQUAL(memcmp(b, "PMRC", 4), 0);
+    CU_ASSERT_EQUAL(pm_rec_check(b, SZ, SZ, 42, &in), PM_REC_OK);
+    CU_ASSERT_EQUAL(in.seq, 42);
+    CU_ASSERT_EQUAL(in.slots, 8);
+    /* The payload depends on seq: two records differ beyond the header. */
+    uint8_t c[SZ];
+    pm_rec_encode(c, SZ, 43, 8);
+    CU_ASSERT_NOT_EQUAL(memcmp(b + 32, c + 32, SZ - 32), 0);
+}
+
+static void test_zero_and_short(void)
+{
+    uint8_t b[SZ] = {0};
+    struct pm_rec_info in;
+    CU_ASSERT_EQUAL(pm_rec_check(b, SZ, SZ, 1, &in), PM_REC_ZERO);
+    pm_rec_encode(b, SZ, 1, 0);
+    CU_ASSERT_EQUAL(pm_rec_check(b, SZ - 8, SZ, 1, &in), PM_REC_SHORT);
+    CU_ASSERT_EQUAL(pm_rec_check(NULL, 0, SZ, 1, &in), PM_REC_SHORT);
+}
+
+static void test_torn(void)
+{
+    uint8_t b[SZ];
+    struct pm_rec_info in;
+    pm_rec_encode(b, SZ, 7, 0);
+    /* The last 64-byte line never made it: 8 words are zero. */
+    memset(b + 64, 0, 64);
+    CU_ASSERT_EQUAL(pm_rec_check(b, SZ, SZ, 7, &in), PM_REC_TORN);
+    CU_ASSERT_EQUAL(in.seq, 7);
+    CU_ASSERT_EQUAL(in.words_bad, 8);
+    CU_ASSERT_EQUAL(in.words, SZ / 8);
+    /* One 8-byte unit torn. */
+    pm_rec_encode(b, SZ, 7, 0);
+    b[100] ^= 0x40;
+    CU_ASSERT_EQUAL(pm_rec_check(b, SZ, SZ, 7, &in), PM_REC_TORN);
+    CU_ASSERT_EQUAL(in.words_bad, 1);
+}
+
+static void test_header_lost(void)
+{
+    uint8_t b[SZ];
+    struct pm_rec_info in;
+    pm_rec_encode(b, SZ, 9, 0);
+    memset(b, 0, 64); /* the first line lost, the rest persisted */
+    CU_ASSERT_EQUAL(pm_rec_check(b, SZ, SZ, 9, &in), PM_REC_BADMAGIC);
+    CU_ASSERT_EQUAL(in.words_bad, 7); /* 4 header words minus the csum word, + 4 payload */
+}
+
+static void test_bad_header(void)
+{
+    uint8_t b[SZ];
+    struct pm_rec_info in;
+    pm_rec_encode(b, SZ, 3, 0);
+    b[16] = 64; /* size field says 64: not this slot's size */
+    CU_ASSERT_EQUAL(pm_rec_check(b, SZ, SZ, 3, &in), PM_REC_BADHDR);
+    pm_rec_encode(b, SZ, 3, 0);
+    b[4] = 2; /* version 2 */
+    CU_ASSERT_EQUAL(pm_rec_check(b, SZ, SZ, 3, &in), PM_REC_BADHDR);
+}
+
+/* --- ack lines --------------------------------------------------------- */
+
+static void test_ack_parse(void)
+{
+    struct pm_ack a;
+    char err[200];
+    CU_ASSERT_EQUAL(pm_ack_parse("ack append.log 17 fsync\n", &a, err, sizeof err), 0);
+    CU_ASSERT_STRING_EQUAL(a.file, "append.log");
+    CU_ASSERT_EQUAL(a.seq, 17);
+    CU_ASSERT_EQUAL(a.method, PM_SYNC_FSYNC);
+    CU_ASSERT_EQUAL(pm_ack_parse("ack rec-00000003 3 map-sync\r\n", &a, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(a.method, PM_SYNC_MAP_SYNC);
+    CU_ASSERT_EQUAL(pm_ack_parse("end\n", &a, err, sizeof err), 1);
+    CU_ASSERT_EQUAL(pm_ack_parse("\n", &a, err, sizeof err), 2);
+    CU_ASSERT_EQUAL(pm_ack_parse("result {\"command\":\"run\"}\n", &a, err, sizeof err), 2);
+    CU_ASSERT_EQUAL(pm_ack_parse("verdict {}\n", &a, err, sizeof err), 2);
+}
+
+static void test_ack_malformed(void)
+{
+    struct pm_ack a;
+    char err[200];
+    const char *bad[] = {
+        "ack append.log 17",
+        "ack append.log 0 fsync",
+        "ack append.log -1 fsync",
+        "ack append.log 1x fsync",
+        "ack append.log 1 fsink",
+        "ack ../etc/passwd 1 fsync",
+        "ack a/b 1 fsync",
+        "ack .. 1 fsync",
+        "ack append.log 1 fsync extra",
+        "hello",
+        "end now",
+        "ack append.log 99999999999999999999 fsync",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        err[0] = '\0';
+        CU_ASSERT_EQUAL(pm_ack_parse(bad[i], &a, err, sizeof err), -1);
+        CU_ASSERT_NOT_EQUAL(err[0], '\0');
+    }
+}
+
+static void test_ack_format(void)
+{
+    char line[200];
+    struct pm_ack a;
+    char err[200];
+    int n = pm_ack_format(line, sizeof line, "ring.dat", 5, PM_SYNC_PREALLOC_FLUSH);
+    CU_ASSERT_STRING_EQUAL(line, "ack ring.dat 5 prealloc-flush\n");
+    CU_ASSERT_EQUAL(n, (int)strlen(line));
+    CU_ASSERT_EQUAL(pm_ack_parse(line, &a, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(a.method, PM_SYNC_PREALLOC_FLUSH);
+}
+
+static void test_acks_read(void)
+{
+    const char text[] = "ack b.log 2 fsync\nack append.log 3 fsync\nresult {}\n"
+                        "ack append.log 1 fsync\nack append.log 3 fsync\nend\nack x 9 none\n";
+    struct pm_ack_list l = {0};
+    char err[300];
+    FILE *f = fmemopen((void *)text, strlen(text), "r");
+    CU_ASSERT_EQUAL(pm_acks_read(&l, f, 1, err, sizeof err), 0);
+    fclose(f);
+    CU_ASSERT_EQUAL(l.n, 4); /* stops at end */
+    pm_acks_sort(&l);
+    CU_ASSERT_EQUAL(l.n, 3); /* the duplicate dropped */
+    CU_ASSERT_STRING_EQUAL(l.v[0].file, "append.log");
+    CU_ASSERT_EQUAL(l.v[0].seq, 1);
+    CU_ASSERT_EQUAL(l.v[1].seq, 3);
+    CU_ASSERT_STRING_EQUAL(l.v[2].file, "b.log");
+    pm_acks_free(&l);
+
+    /* From the channel, `end` is required; a bad line names its number. */
+    const char noend[] = "ack append.log 1 fsync\n";
+    f = fmemopen((void *)noend, strlen(noend), "r");
+    CU_ASSERT_EQUAL(pm_acks_read(&l, f, 1, err, sizeof err), -1);
+    fclose(f);
+    pm_acks_free(&l);
+    f = fmemopen((void *)noend, strlen(noend), "r");
+    CU_ASSERT_EQUAL(pm_acks_read(&l, f, 0, err, sizeof err), 0);
+    fclose(f);
+    pm_acks_free(&l);
+    const char bad[] = "ack append.log 1 fsync\nack append.log zero fsync\nend\n";
+    f = fmemopen((void *)bad, strlen(bad), "r");
+    CU_ASSERT_EQUAL(pm_acks_read(&l, f, 1, err, sizeof err), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "line 2"));
+    fclose(f);
+    pm_acks_free(&l);
+}
+
+static void test_layout(void)
+{
+    uint64_t s = 0;
+    CU_ASSERT_EQUAL(pm_layout_of("append.log", NULL), PM_LAYOUT_LINEAR);
+    CU_ASSERT_EQUAL(pm_layout_of("mmap.dat", NULL), PM_LAYOUT_LINEAR);
+    CU_ASSERT_EQUAL(pm_layout_of("ring.dat", NULL), PM_LAYOUT_RING);
+    CU_ASSERT_EQUAL(pm_layout_of("rec-00000012", &s), PM_LAYOUT_SINGLE);
+    CU_ASSERT_EQUAL(s, 12);
+    CU_ASSERT_EQUAL(pm_layout_of("rec-", NULL), PM_LAYOUT_UNKNOWN);
+    CU_ASSERT_EQUAL(pm_layout_of("rec-00000000", NULL), PM_LAYOUT_UNKNOWN);
+    CU_ASSERT_EQUAL(pm_layout_of("rec-12x", NULL), PM_LAYOUT_UNKNOWN);
+    CU_ASSERT_EQUAL(pm_layout_of("other", NULL), PM_LAYOUT_UNKNOWN);
+    char name[32];
+    pm_single_name(name, sizeof name, 12);
+    CU_ASSERT_STRING_EQUAL(name, "rec-00000012");
+}
+
+/* --- judging and the verdict ---------------------------------------------- */
+
+static void test_linear_all_present(void)
+{
+    struct pm_verdict v;
+    struct pm_ack_list l = {0};
+    uint8_t *b = linear(10);
+    acks_range(&l, "append.log", 1, 8); /* 9 and 10 written, not acked */
+    pm_verdict_init(&v, PM_EXPECT_DURABLE);
+    pm_judge_linear(&v, b, 10 * SZ, 1, SZ, l.v, l.n);
+    CU_ASSERT_EQUAL(v.acked, 8);
+    CU_ASSERT_EQUAL(v.present, 8);
+    CU_ASSERT_EQUAL(v.unacked_present, 2);
+    CU_ASSERT_TRUE(pm_verdict_pass(&v));
+    char *s = verdict_text(&v);
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "\"verdict\":\"PASS\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "\"missing\":[]"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "\"fsck\":null"));
+    free(s);
+    pm_verdict_free(&v);
+    pm_acks_free(&l);
+    free(b);
+}
+
+static void test_linear_losses(void)
+{
+    struct pm_verdict v;
+    struct pm_ack_list l = {0};
+    uint8_t *b = linear(10);
+    acks_range(&l, "append.log", 1, 10);
+    memset(b + 2 * SZ, 0, SZ);           /* record 3: zero-filled */
+    b[4 * SZ + 40] ^= 1;                 /* record 5: torn */
+    pm_rec_encode(b + 5 * SZ, SZ, 2, 0); /* record 6's place holds record 2 */
+    pm_verdict_init(&v, PM_EXPECT_DURABLE);
+    pm_judge_linear(&v, b, 9 * SZ + 10, 1, SZ, l.v, l.n); /* 10 cut short */
+    CU_ASSERT_EQUAL(v.acked, 10);
+    CU_ASSERT_EQUAL(v.present, 6);
+    CU_ASSERT_EQUAL_FATAL(v.missing.n, 2);
+    CU_ASSERT_EQUAL(v.missing.v[0].seq, 3);
+    CU_ASSERT_STRING_EQUAL(v.missing.v[0].what, "zero-filled");
+    CU_ASSERT_EQUAL(v.missing.v[1].seq, 10);
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.missing.v[1].what, "beyond end of file"));
+    CU_ASSERT_EQUAL_FATAL(v.corrupt.n, 2);
+    CU_ASSERT_EQUAL(v.corrupt.v[0].seq, 5);
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.corrupt.v[0].what, "checksum mismatch: 1 of 16"));
+    CU_ASSERT_EQUAL(v.corrupt.v[1].seq, 6);
+    CU_ASSERT_STRING_EQUAL(v.corrupt.v[1].what, "holds record 2");
+    CU_ASSERT_FALSE(pm_verdict_pass(&v));
+    char *s = verdict_text(&v);
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "\"verdict\":\"FAIL\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(
+        s, "{\"file\":\"append.log\",\"seq\":3,\"method\":\"fsync\",\"what\":\"zero-filled\"}"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "\"lost\":4,\"lost_allowed\":false"));
+    free(s);
+    pm_verdict_free(&v);
+
+    /* The same losses with a method that promises nothing: allowed. */
+    pm_verdict_init(&v, PM_EXPECT_NONE);
+    pm_judge_linear(&v, b, 9 * SZ + 10, 1, SZ, l.v, l.n);
+    CU_ASSERT_TRUE(pm_verdict_pass(&v));
+    s = verdict_text(&v);
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "\"lost\":4,\"lost_allowed\":true"));
+    free(s);
+    pm_verdict_free(&v);
+    pm_acks_free(&l);
+    free(b);
+}
+
+static void test_linear_absent(void)
+{
+    struct pm_verdict v;
+    struct pm_ack_list l = {0};
+    acks_range(&l, "append.log", 1, 3);
+    pm_verdict_init(&v, PM_EXPECT_DURABLE);
+    pm_judge_linear(&v, NULL, 0, 0, SZ, l.v, l.n);
+    CU_ASSERT_EQUAL(v.missing.n, 3);
+    CU_ASSERT_STRING_EQUAL(v.missing.v[0].what, "no such file");
+    pm_verdict_free(&v);
+    pm_acks_free(&l);
+}
+
+/* A ring of 4 slots after records 1..10: slots hold 9, 10, 7, 8. */
+static uint8_t *ring10(void)
+{
+    uint8_t *b = calloc(4, SZ);
+    for (uint64_t s = 1; s <= 10; s++)
+        pm_rec_encode(b + (s - 1) % 4 * SZ, SZ, s, 4);
+    return b;
+}
+
+static void test_ring_ok(void)
+{
+    struct pm_verdict v;
+    struct pm_ack_list l = {0};
+    uint8_t *b = ring10();
+    acks_range(&l, "ring.dat", 1, 9); /* 10 written, not acked */
+    pm_verdict_init(&v, PM_EXPECT_DURABLE);
+    pm_judge_ring(&v, b, 4 * SZ, 1, SZ, 4, l.v, l.n);
+    CU_ASSERT_EQUAL(v.acked, 9);
+    CU_ASSERT_EQUAL(v.present, 3);    /* 7, 8, 9 */
+    CU_ASSERT_EQUAL(v.superseded, 6); /* 1..5 by later acks, 6 by 10 */
+    CU_ASSERT_EQUAL(v.unacked_present, 1);
+    CU_ASSERT_TRUE(pm_verdict_pass(&v));
+    pm_verdict_free(&v);
+    pm_acks_free(&l);
+    free(b);
+}
+
+static void test_ring_older_lap(void)
+{
+    struct pm_verdict v;
+    struct pm_ack_list l = {0};
+    uint8_t *b = ring10();
+    pm_rec_encode(b + 2 * SZ, SZ, 3, 4); /* slot 2 went back to lap 0: 7 lost */
+    acks_range(&l, "ring.dat", 1, 10);
+    pm_verdict_init(&v, PM_EXPECT_DURABLE);
+    pm_judge_ring(&v, b, 4 * SZ, 1, SZ, 4, l.v, l.n);
+    CU_ASSERT_EQUAL_FATAL(v.missing.n, 1);
+    CU_ASSERT_EQUAL(v.missing.v[0].seq, 7);
+    CU_ASSERT_STRING_EQUAL(v.missing.v[0].what, "older lap: holds record 3");
+    CU_ASSERT_FALSE(pm_verdict_pass(&v));
+    pm_verdict_free(&v);
+    pm_acks_free(&l);
+    free(b);
+}
+
+static void test_ring_in_flight(void)
+{
+    struct pm_verdict v;
+    struct pm_ack_list l = {0};
+    uint8_t *b = ring10();
+    /* Record 11 was being written over 7 (slot 2) when the power went:
+     * torn.  7 was acknowledged, 11 was not: 7 is superseded, not lost. */
+    pm_rec_encode(b + 2 * SZ, SZ, 11, 4);
+    memset(b + 2 * SZ + 64, 0, 64);
+    acks_range(&l, "ring.dat", 1, 10);
+    pm_verdict_init(&v, PM_EXPECT_DURABLE);
+    pm_judge_ring(&v, b, 4 * SZ, 1, SZ, 4, l.v, l.n);
+    CU_ASSERT_EQUAL(v.missing.n + v.corrupt.n, 0);
+    CU_ASSERT_EQUAL(v.present, 3);
+    CU_ASSERT_TRUE(pm_verdict_pass(&v));
+    pm_verdict_free(&v);
+
+    /* The same tear in a slot that no write in flight explains: corrupt. */
+    free(b);
+    b = ring10();
+    memset(b + 0 * SZ + 64, 0, 64); /* slot 0 holds 9 */
+    pm_verdict_init(&v, PM_EXPECT_DURABLE);
+    pm_judge_ring(&v, b, 4 * SZ, 1, SZ, 4, l.v, l.n);
+    CU_ASSERT_EQUAL_FATAL(v.corrupt.n, 1);
+    CU_ASSERT_EQUAL(v.corrupt.v[0].seq, 9);
+    CU_ASSERT_FALSE(pm_verdict_pass(&v));
+    pm_verdict_free(&v);
+    pm_acks_free(&l);
+    free(b);
+}
+
+static void test_single(void)
+{
+    struct pm_verdict v;
+    uint8_t b[SZ];
+    struct pm_ack a = {.file = "rec-00000004", .seq = 4, .method = PM_SYNC_FSYNC};
+    pm_verdict_init(&v, PM_EXPECT_DURABLE);
+    pm_rec_encode(b, SZ, 4, 0);
+    pm_judge_single(&v, b, SZ, 1, SZ, &a);
+    CU_ASSERT_EQUAL(v.present, 1);
+    pm_judge_single(&v, NULL, 0, 0, SZ, &a);
+    CU_ASSERT_EQUAL(v.missing.n, 1);
+    pm_judge_single(&v, b, 0, 1, SZ, &a); /* created, never filled */
+    CU_ASSERT_EQUAL(v.missing.n, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.missing.v[1].what, "file is 0 bytes"));
+    CU_ASSERT_EQUAL(v.acked, 3);
+    pm_verdict_free(&v);
+}
+
+static void test_verdict_fsck(void)
+{
+    struct pm_verdict v;
+    pm_verdict_init(&v, PM_EXPECT_NONE);
+    v.fsck.ran = 1;
+    snprintf(v.fsck.tool, sizeof v.fsck.tool, "e2fsck -fn");
+    v.fsck.exit_code = 4;
+    snprintf(v.fsck.output, sizeof v.fsck.output, "Inode 12 \"bad\"\n");
+    CU_ASSERT_FALSE(pm_verdict_pass(&v)); /* a broken filesystem fails any method */
+    char *s = verdict_text(&v);
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(s, "\"fsck\":{\"tool\":\"e2fsck -fn\",\"exit\":4,\"clean\":false"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "Inode 12 \\\"bad\\\"\\n"));
+    free(s);
+    v.fsck.clean = 1;
+    v.fsck.exit_code = 0;
+    CU_ASSERT_TRUE(pm_verdict_pass(&v));
+    pm_verdict_free(&v);
+}
+
+int main(void)
+{
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 2;
+    CU_pSuite rec = CU_add_suite("record", NULL, NULL);
+    CU_add_test(rec, "crc32c check value", test_crc32c_vector);
+    CU_add_test(rec, "record sizes", test_size_ok);
+    CU_add_test(rec, "encode and check", test_roundtrip);
+    CU_add_test(rec, "zero-filled and short", test_zero_and_short);
+    CU_add_test(rec, "torn record", test_torn);
+    CU_add_test(rec, "header line lost", test_header_lost);
+    CU_add_test(rec, "bad header fields", test_bad_header);
+    CU_pSuite ack = CU_add_suite("acks", NULL, NULL);
+    CU_add_test(ack, "parse", test_ack_parse);
+    CU_add_test(ack, "malformed lines", test_ack_malformed);
+    CU_add_test(ack, "format", test_ack_format);
+    CU_add_test(ack, "read list", test_acks_read);
+    CU_pSuite jud = CU_add_suite("judge", NULL, NULL);
+    CU_add_test(jud, "layouts", test_layout);
+    CU_add_test(jud, "linear all present", test_linear_all_present);
+    CU_add_test(jud, "linear losses", test_linear_losses);
+    CU_add_test(jud, "linear file absent", test_linear_absent);
+    CU_add_test(jud, "ring ok", test_ring_ok);
+    CU_add_test(jud, "ring older lap", test_ring_older_lap);
+    CU_add_test(jud, "ring write in flight", test_ring_in_flight);
+    CU_add_test(jud, "single-record files", test_single);
+    CU_add_test(jud, "verdict and fsck", test_verdict_fsck);
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+    CU_cleanup_registry();
+    return failed ? 1 : 0;
+}
