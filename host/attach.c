@@ -550,7 +550,7 @@ int ph_cmd_attach(int argc, char **argv, bool detach)
     char *xml = NULL, *before = NULL, *after = NULL;
     xmlDocPtr doc = NULL;
     xmlKeepBlanksDefault(0);
-    if (ph_virt_open(&v, uri, NULL) < 0)
+    if (ph_virt_open(&v, uri, NULL, NULL) < 0)
         goto out;
     dom = virDomainLookupByName(v.conn, name);
     if (!dom) {

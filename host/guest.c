@@ -32,7 +32,12 @@ enum ph_guest_msg ph_guest_parse(const char *line, json_t **json)
             return PH_MSG_ACK;
         return PH_MSG_OTHER;
     }
+    /* The agent tags its JSON on the channel: "result {...}", "verdict {...}". */
     const char *p = line;
+    if (strncmp(p, "result ", 7) == 0)
+        p += 7;
+    else if (strncmp(p, "verdict ", 8) == 0)
+        p += 8;
     while (*p == ' ')
         p++;
     if (*p == '{') {

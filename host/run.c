@@ -376,7 +376,10 @@ static int setup(void)
         return -1;
     if (R.lying && ph_ctl_cmd(&R.ctl, NULL, 30, "fault flush=ignore") < 0)
         return -1;
-    if (ph_virt_open(&R.virt, R.connect, R.rundir) < 0)
+    char *vlog = ph_strf("%s/libvirt.log", R.outdir);
+    int vr = ph_virt_open(&R.virt, R.connect, R.rundir, vlog);
+    free(vlog);
+    if (vr < 0)
         return -1;
     ph_progress("libvirt: %s", R.virt.uri);
     return 0;
@@ -680,6 +683,18 @@ fail:
         R.waiting = false;
     }
     ph_vm_destroy(&R.dom);
+    /* The trigger may have fired just as the guest ended: ask the device. */
+    if (ret == 0 && !c->cut) {
+        json_t *st = NULL;
+        if (ph_ctl_cmd(&R.ctl, &st, 30, "status") < 0)
+            return -1;
+        bool off = strcmp(ph_json_str(st, "power", "on"), "off") == 0;
+        json_decref(st);
+        if (off && ph_ctl_cmd(&R.ctl, &c->cut, 30, "wait-off timeout=0") < 0)
+            return -1;
+        if (off)
+            c->armed = false;
+    }
     return ret;
 }
 
@@ -832,9 +847,9 @@ static const char *cycle_verdict(struct cycle *c)
     if (refused(c))
         return "refused";
     const char *v = ph_json_str(c->verify_result, "verdict", "FAIL");
-    const char *fsck = ph_json_str(c->verify_result, "fsck", "clean");
-    bool fs_ok = strcmp(fsck, "clean") == 0 || strcmp(fsck, "ok") == 0 ||
-                 json_is_true(json_object_get(c->verify_result, "fsck_clean"));
+    /* fsck is {"tool","exit","clean","note"}, or null when it did not run. */
+    json_t *fsck = json_object_get(c->verify_result, "fsck");
+    bool fs_ok = !json_is_object(fsck) || json_is_true(json_object_get(fsck, "clean"));
     long long lost = list_len(c->verify_result, "missing") + list_len(c->verify_result, "corrupt");
     if (strcmp(R.expected, "durable") == 0)
         return strcmp(v, "PASS") == 0 ? "PASS" : "FAIL";
@@ -962,10 +977,13 @@ static const char *one_cycle(int n)
         goto out;
     c.t_verify = ph_now() - t;
     verdict = cycle_verdict(&c);
+    json_t *fsck = json_object_get(c.verify_result, "fsck");
+    const char *fsck_s = !json_is_object(fsck)                          ? "not run"
+                         : json_is_true(json_object_get(fsck, "clean")) ? "clean"
+                                                                        : "NOT clean";
     ph_progress("cycle %d: %s (acked %zu, missing %lld, corrupt %lld, fsck %s) in %.1f s", n,
                 verdict, json_array_size(c.acks), list_len(c.verify_result, "missing"),
-                list_len(c.verify_result, "corrupt"), ph_json_str(c.verify_result, "fsck", "?"),
-                c.t_work + c.t_remount + c.t_verify);
+                list_len(c.verify_result, "corrupt"), fsck_s, c.t_work + c.t_remount + c.t_verify);
 row:;
     json_t *row = cycle_row(&c, verdict);
     json_dumpf(row, R.results, JSON_COMPACT);

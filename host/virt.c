@@ -62,9 +62,14 @@ static int start_event_loop(void)
     return 0;
 }
 
-int ph_virt_open(struct ph_virt *v, const char *uri, const char *rundir)
+int ph_virt_open(struct ph_virt *v, const char *uri, const char *rundir, const char *log)
 {
     memset(v, 0, sizeof *v);
+    /* libvirt (the embedded driver above all) logs warnings to stderr; our
+     * own error line says what failed, so its log goes to a file. */
+    char *outputs = ph_strf("3:file:%s", log ? log : "/dev/null");
+    setenv("LIBVIRT_LOG_OUTPUTS", outputs, 0);
+    free(outputs);
     virSetErrorFunc(NULL, on_error);
     if (start_event_loop() < 0)
         return -1;

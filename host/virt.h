@@ -17,10 +17,12 @@ struct ph_virt {
 };
 
 /* Open uri; when uri is NULL, libvirt's default URI if rundir is NULL too,
- * else the embedded driver rooted at rundir/libvirt (qemu.conf written there so that QEMU's output
- * goes to plain files and no virtlogd is needed). The event loop thread starts on the first call.
- * -1 with ph_error set. */
-int ph_virt_open(struct ph_virt *v, const char *uri, const char *rundir);
+ * else the embedded driver rooted at rundir/libvirt (qemu.conf written
+ * there so that QEMU's output goes to plain files and no virtlogd is
+ * needed). The event loop thread starts on the first call. libvirt's own
+ * log goes to the file log (NULL: nowhere) unless LIBVIRT_LOG_OUTPUTS says
+ * otherwise. -1 with ph_error set. */
+int ph_virt_open(struct ph_virt *v, const char *uri, const char *rundir, const char *log);
 void ph_virt_close(struct ph_virt *v);
 
 /* Last libvirt error, as one line. */
