@@ -1,0 +1,750 @@
+/* pmemcut — crash-state exploration (see explore.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "explore.h"
+#include "jsonr.h"
+#include "replay.h"
+
+enum point_kind { PT_FLUSH = 1, PT_MARK = 2, PT_WRITE = 4 };
+
+#define MAX_POLICIES 5
+#define SIG_MAX      160
+
+struct opts {
+    const char *audit, *data, *base, *out, *fs;
+    unsigned points;
+    unsigned per_point;
+    enum pm_policy policies[MAX_POLICIES];
+    int npolicies;
+    double p;
+    int jobs;
+    uint64_t from, to;
+};
+
+/* --- the set of states already done (for resume) ------------------------------ */
+
+struct done_set {
+    uint64_t *h; /* open addressing; 0 is empty */
+    size_t cap, n;
+};
+
+static uint64_t mix(uint64_t x)
+{
+    return pm_rng_next(&x) | 1; /* never 0 */
+}
+
+static uint64_t state_key(uint64_t at, enum pm_policy pol, uint64_t seed)
+{
+    return mix(at * 1000003u ^ mix(seed) ^ ((uint64_t)pol << 56));
+}
+
+static int done_add(struct done_set *s, uint64_t k)
+{
+    if ((s->n + 1) * 2 > s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 1024;
+        uint64_t *h = calloc(cap, sizeof *h);
+        if (!h)
+            return -1;
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->h[i])
+                for (size_t j = s->h[i] & (cap - 1);; j = (j + 1) & (cap - 1))
+                    if (!h[j]) {
+                        h[j] = s->h[i];
+                        break;
+                    }
+        free(s->h);
+        s->h = h;
+        s->cap = cap;
+    }
+    for (size_t j = k & (s->cap - 1);; j = (j + 1) & (s->cap - 1)) {
+        if (s->h[j] == k)
+            return 0;
+        if (!s->h[j]) {
+            s->h[j] = k;
+            s->n++;
+            return 0;
+        }
+    }
+}
+
+static bool done_has(const struct done_set *s, uint64_t k)
+{
+    if (!s->cap)
+        return false;
+    for (size_t j = k & (s->cap - 1);; j = (j + 1) & (s->cap - 1)) {
+        if (s->h[j] == k)
+            return true;
+        if (!s->h[j])
+            return false;
+    }
+}
+
+/* --- results ------------------------------------------------------------------- */
+
+struct result {
+    uint64_t at, point;
+    enum pm_policy policy;
+    uint64_t seed;
+    uint64_t lost; /* lost + torn lines */
+    char fsck[16];
+    char sig[SIG_MAX];
+};
+
+/* Parses one states.jsonl line.  0 or -1. */
+static int parse_result(struct jr_doc *d, const char *line, size_t len, struct result *res)
+{
+    if (jr_parse(d, line, len) == -1)
+        return -1;
+    memset(res, 0, sizeof *res);
+    const char *pol = jr_get_str(d, 0, "policy");
+    const char *fsck = jr_get_str(d, 0, "fsck");
+    const char *sig = jr_get_str(d, 0, "signature");
+    uint64_t lost = 0, torn = 0;
+    int l = jr_get(d, 0, "lost"), t = jr_get(d, 0, "torn");
+    static const char *const cls[] = {"meta", "data", "unknown"};
+    for (int i = 0; i < 3; i++) {
+        uint64_t v;
+        if (jr_get_u64(d, l, cls[i], &v) == 0)
+            lost += v;
+        if (jr_get_u64(d, t, cls[i], &v) == 0)
+            torn += v;
+    }
+    if (!pol || pm_policy_parse(pol, &res->policy) == -1 || !fsck ||
+        jr_get_u64(d, 0, "replay_to", &res->at) == -1 ||
+        jr_get_u64(d, 0, "point", &res->point) == -1 || jr_get_u64(d, 0, "seed", &res->seed) == -1)
+        return -1;
+    res->lost = lost + torn;
+    snprintf(res->fsck, sizeof res->fsck, "%s", fsck);
+    snprintf(res->sig, sizeof res->sig, "%s", sig ? sig : "");
+    return 0;
+}
+
+/* Reads DIR/states.jsonl: every complete line into the done set.  A torn
+ * last line (the run was killed while a child wrote it) is cut off. */
+static int load_done(const char *path, struct done_set *done, uint64_t *nstates)
+{
+    FILE *f = fopen(path, "r+");
+    if (!f)
+        return errno == ENOENT ? 0 : -1;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    off_t good = 0;
+    struct jr_doc d;
+    jr_init(&d);
+    uint64_t lineno = 0;
+    while ((n = getline(&line, &cap, f)) > 0) {
+        lineno++;
+        struct result res;
+        if (line[n - 1] != '\n' || parse_result(&d, line, (size_t)n - 1, &res) == -1) {
+            fprintf(stderr,
+                    "explore: %s: line %llu (byte offset %lld) is damaged; "
+                    "it and what follows are redone\n",
+                    path, (unsigned long long)lineno, (long long)good);
+            break;
+        }
+        good += n;
+        done_add(done, state_key(res.at, res.policy, res.seed));
+        (*nstates)++;
+    }
+    free(line);
+    jr_free(&d);
+    int r = ftruncate(fileno(f), good);
+    fclose(f);
+    return r;
+}
+
+/* --- one state ------------------------------------------------------------------- */
+
+/* The first problem line of fsck output, with numbers erased, as the
+ * failure's signature. */
+static void signature(const char *out, char *sig, size_t n)
+{
+    static const char *const skip[] = {"Pass ",     "e2fsck ",   "Phase ",  "        - ",
+                                       "No modify", "Warning: ", "ERROR: ", NULL};
+    sig[0] = '\0';
+    for (const char *l = out; *l;) {
+        const char *e = strchr(l, '\n');
+        size_t len = e ? (size_t)(e - l) : strlen(l);
+        bool skipit = len == 0 || l[0] == '/' || l[0] == ' ';
+        for (int i = 0; !skipit && skip[i]; i++)
+            skipit = strncmp(l, skip[i], strlen(skip[i])) == 0;
+        if (!skipit) {
+            size_t o = 0;
+            for (size_t i = 0; i < len && o + 2 < n; i++) {
+                char c = l[i];
+                if (c >= '0' && c <= '9') {
+                    if (o == 0 || sig[o - 1] != '#')
+                        sig[o++] = '#';
+                } else if (c == '"' || c == '\\' || (unsigned char)c < 0x20) {
+                    sig[o++] = '\'';
+                } else {
+                    sig[o++] = c;
+                }
+            }
+            sig[o] = '\0';
+            return;
+        }
+        l = e ? e + 1 : l + len;
+    }
+}
+
+/* Runs argv with output captured (first 16 KiB) into out.  Exit status, or
+ * -1 if it could not run. */
+static int run_capture(char *const argv[], char *out, size_t outlen)
+{
+    int pfd[2];
+    if (pipe(pfd) == -1)
+        return -1;
+    pid_t pid = fork();
+    if (pid == -1)
+        return -1;
+    if (pid == 0) {
+        int nul = open("/dev/null", O_RDONLY);
+        dup2(nul, 0);
+        dup2(pfd[1], 1);
+        dup2(pfd[1], 2);
+        close(pfd[0]);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    close(pfd[1]);
+    size_t got = 0;
+    for (;;) {
+        char tmp[4096];
+        ssize_t r = read(pfd[0], tmp, sizeof tmp);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        size_t k = (size_t)r < outlen - 1 - got ? (size_t)r : outlen - 1 - got;
+        memcpy(out + got, tmp, k);
+        got += k;
+    }
+    out[got] = '\0';
+    close(pfd[0]);
+    int st;
+    while (waitpid(pid, &st, 0) == -1)
+        if (errno != EINTR)
+            return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* ext4: does the superblock say the journal needs recovery? */
+static bool ext4_needs_recovery(const uint8_t *img, uint64_t size)
+{
+    if (size < 2048)
+        return false;
+    const uint8_t *sb = img + 1024;
+    uint16_t magic = (uint16_t)(sb[0x38] | sb[0x39] << 8);
+    uint32_t incompat = (uint32_t)sb[0x60] | (uint32_t)sb[0x61] << 8;
+    return magic == 0xEF53 && (incompat & 0x4);
+}
+
+static void counts_json(FILE *f, const char *key, const struct pm_counts *c)
+{
+    fprintf(f, ",\"%s\":{\"meta\":%llu,\"data\":%llu,\"unknown\":%llu}", key,
+            (unsigned long long)c->c[PM_META], (unsigned long long)c->c[PM_DATA],
+            (unsigned long long)c->c[PM_UNKNOWN]);
+}
+
+/* In the child: cut, write, check, append the result.  Exit status: 0 pass,
+ * 1 fail, 2 could not check. */
+static int check_state(struct rp *r, const struct opts *o, uint64_t point, const char *kind,
+                       uint64_t at, const struct pm_cut_params *cp)
+{
+    char img[4096], err[700];
+    snprintf(img, sizeof img, "%s/work/state-%d.img", o->out, (int)getpid());
+    struct pm_counts lost = {0}, kept = {0}, torn = {0};
+    if (rp_is_on(r)) {
+        if (pm_model_cut(r->m, cp, "explore", NULL, NULL) != PM_OK)
+            return 2;
+        const struct pm_cut_result *cr = pm_model_last_cut(r->m);
+        lost = cr->lost;
+        kept = cr->kept;
+        torn = cr->torn;
+    }
+    if (rp_write_image(r->p, r->size, img, err, sizeof err) == -1) {
+        fprintf(stderr, "explore: %s\n", err);
+        return 2;
+    }
+    static char out[16384];
+    char sig[SIG_MAX] = "";
+    int rc;
+    const char *verdict;
+    if (strcmp(o->fs, "ext4") == 0) {
+        if (ext4_needs_recovery(r->p, r->size)) {
+            /* what a mount would do first: replay the journal */
+            char *jargv[] = {"e2fsck", "-E", "journal_only", "-y", img, NULL};
+            run_capture(jargv, out, sizeof out);
+        }
+        char *argv[] = {"e2fsck", "-fn", img, NULL};
+        rc = run_capture(argv, out, sizeof out);
+        verdict = rc == 0 ? "pass" : rc < 0 || rc >= 16 ? "error" : "fail";
+    } else {
+        char *argv[] = {"xfs_repair", "-n", "-f", img, NULL};
+        rc = run_capture(argv, out, sizeof out);
+        /* 2: a dirty log that only a mount can replay */
+        verdict = rc == 0 ? "pass" : rc == 1 ? "fail" : rc == 2 ? "dirty-log" : "error";
+    }
+    if (strcmp(verdict, "pass") != 0)
+        signature(out, sig, sizeof sig);
+    unlink(img);
+
+    char *line = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&line, &len);
+    if (!f)
+        return 2;
+    fprintf(f, "{\"point\":%llu,\"ev\":\"%s\",\"replay_to\":%llu,\"policy\":\"%s\"",
+            (unsigned long long)point, kind, (unsigned long long)at, pm_policy_name(cp->policy));
+    if (cp->policy == PM_RANDOM)
+        fprintf(f, ",\"p\":%.17g", cp->p);
+    fprintf(f, ",\"seed\":%llu", (unsigned long long)cp->seed);
+    counts_json(f, "lost", &lost);
+    counts_json(f, "torn", &torn);
+    counts_json(f, "kept", &kept);
+    fprintf(f, ",\"fsck\":\"%s\",\"fsck_rc\":%d,\"signature\":\"%s\",\"verify\":null}\n", verdict,
+            rc, sig);
+    fclose(f);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/states.jsonl", o->out);
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    ssize_t w = fd == -1 ? -1 : write(fd, line, len);
+    if (fd != -1)
+        close(fd);
+    free(line);
+    if (w != (ssize_t)len)
+        return 2;
+    return strcmp(verdict, "pass") == 0 || strcmp(verdict, "dirty-log") == 0 ? 0
+           : strcmp(verdict, "fail") == 0                                    ? 1
+                                                                             : 2;
+}
+
+/* --- the parent: workers and progress ------------------------------------------- */
+
+struct run {
+    const struct opts *o;
+    int running;
+    uint64_t started, finished, failed, errors, resumed;
+    uint64_t points_total, points_seen;
+    struct timespec t0, last_draw;
+    bool tty;
+};
+
+static double since(const struct timespec *t)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
+}
+
+static void draw(struct run *u, bool force)
+{
+    if (!u->tty || (!force && since(&u->last_draw) < 0.2))
+        return;
+    clock_gettime(CLOCK_MONOTONIC, &u->last_draw);
+    double t = since(&u->t0);
+    fprintf(stderr, "\rexplore: point %llu/%llu, %llu states checked (%llu failing), %.1f/s  ",
+            (unsigned long long)u->points_seen, (unsigned long long)u->points_total,
+            (unsigned long long)u->finished, (unsigned long long)u->failed,
+            t > 0 ? (double)u->finished / t : 0.0);
+}
+
+static void reap(struct run *u, bool block)
+{
+    int st;
+    pid_t pid;
+    while (u->running > 0 && (pid = waitpid(-1, &st, block ? 0 : WNOHANG)) > 0) {
+        u->running--;
+        u->finished++;
+        int code = WIFEXITED(st) ? WEXITSTATUS(st) : 2;
+        if (code == 1)
+            u->failed++;
+        else if (code != 0)
+            u->errors++;
+        block = false;
+        draw(u, false);
+    }
+}
+
+static int spawn_state(struct run *u, struct rp *r, uint64_t point, const char *kind, uint64_t at,
+                       const struct pm_cut_params *cp)
+{
+    while (u->running >= u->o->jobs)
+        reap(u, true);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == -1) {
+        fprintf(stderr, "explore: fork: %s\n", strerror(errno));
+        return -1;
+    }
+    if (pid == 0)
+        _exit(check_state(r, u->o, point, kind, at, cp));
+    u->running++;
+    u->started++;
+    return 0;
+}
+
+static const char *point_kind(const struct au_rec *rec, unsigned want, bool before)
+{
+    if (before && (want & PT_FLUSH) && rec->ev == AU_FLUSH)
+        return "flush";
+    if (before && (want & PT_FLUSH) && rec->ev == AU_CUT)
+        return "cut";
+    if (!before && (want & PT_MARK) && rec->ev == AU_MARK)
+        return "mark";
+    if (!before && (want & PT_WRITE) &&
+        (rec->ev == AU_WRITE || rec->ev == AU_ZERO || rec->ev == AU_TRIM))
+        return "write";
+    return NULL;
+}
+
+/* All states of one point: the policies in order, seeds derived from the
+ * point so that a resumed run asks for the same ones. */
+static int explore_point(struct run *u, struct rp *r, struct done_set *done, uint64_t point,
+                         const char *kind, uint64_t at)
+{
+    const struct opts *o = u->o;
+    u->points_seen++;
+    for (int k = 0; k < o->npolicies; k++) {
+        enum pm_policy pol = o->policies[k];
+        unsigned n = pol == PM_LOSE_ALL || pol == PM_KEEP_ALL ? 1 : o->per_point;
+        for (unsigned i = 0; i < n; i++) {
+            struct pm_cut_params cp = {.policy = pol, .p = o->p};
+            uint64_t s = at * 131u + (uint64_t)pol * 7919u + i;
+            cp.seed = n == 1 ? 0 : pm_rng_next(&s);
+            uint64_t key = state_key(at, pol, cp.seed);
+            if (done_has(done, key))
+                continue;
+            done_add(done, key);
+            if (spawn_state(u, r, point, kind, at, &cp) == -1)
+                return -1;
+        }
+    }
+    reap(u, false);
+    draw(u, false);
+    return 0;
+}
+
+/* Counts the points in the log first, for the progress line. */
+static uint64_t count_points(const struct opts *o)
+{
+    struct au_reader a;
+    struct au_rec rec;
+    uint64_t n = 0;
+    if (au_open(&a, o->audit) == -1)
+        return 0;
+    while (au_next(&a, &rec) == 1)
+        if (rec.seq >= o->from && rec.seq <= o->to &&
+            (point_kind(&rec, o->points, true) || point_kind(&rec, o->points, false)))
+            n++;
+    au_close(&a);
+    return n;
+}
+
+/* --- summary -------------------------------------------------------------------- */
+
+struct failure {
+    char sig[SIG_MAX];
+    uint64_t count;
+    struct result smallest;
+};
+
+static int write_summary(const struct opts *o, FILE *out)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/states.jsonl", o->out);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    struct failure *fl = NULL;
+    size_t nf = 0;
+    uint64_t total = 0, pass = 0, fail = 0, other = 0;
+    uint64_t by_pol[MAX_POLICIES][2] = {{0}};
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    struct jr_doc d;
+    jr_init(&d);
+    uint64_t last_point = 0;
+    while ((n = getline(&line, &cap, f)) > 0) {
+        struct result res;
+        if (n < 2 || parse_result(&d, line, (size_t)n - 1, &res) == -1)
+            continue;
+        total++;
+        if (res.point > last_point)
+            last_point = res.point;
+        bool failed = strcmp(res.fsck, "fail") == 0 || strcmp(res.fsck, "error") == 0;
+        if (strcmp(res.fsck, "pass") == 0)
+            pass++;
+        else if (failed)
+            fail++;
+        else
+            other++;
+        by_pol[res.policy][failed]++;
+        if (!failed)
+            continue;
+        size_t i;
+        for (i = 0; i < nf; i++)
+            if (strcmp(fl[i].sig, res.sig) == 0)
+                break;
+        if (i == nf) {
+            struct failure *g = realloc(fl, (nf + 1) * sizeof *g);
+            if (!g)
+                break;
+            fl = g;
+            memset(&fl[nf], 0, sizeof *fl);
+            snprintf(fl[nf].sig, sizeof fl[nf].sig, "%s", res.sig);
+            fl[nf].smallest = res;
+            nf++;
+        }
+        fl[i].count++;
+        if (res.lost < fl[i].smallest.lost ||
+            (res.lost == fl[i].smallest.lost && res.at < fl[i].smallest.at))
+            fl[i].smallest = res;
+    }
+    free(line);
+    jr_free(&d);
+    fclose(f);
+    fprintf(out, "states: %llu checked, %llu pass, %llu fail, %llu other (dirty log)\n",
+            (unsigned long long)total, (unsigned long long)pass, (unsigned long long)fail,
+            (unsigned long long)other);
+    for (int k = 0; k < MAX_POLICIES; k++)
+        if (by_pol[k][0] + by_pol[k][1])
+            fprintf(out, "  %-8s %6llu states, %6llu failing\n", pm_policy_name((enum pm_policy)k),
+                    (unsigned long long)(by_pol[k][0] + by_pol[k][1]),
+                    (unsigned long long)by_pol[k][1]);
+    fprintf(out, "distinct failures: %zu\n", nf);
+    for (size_t i = 0; i < nf; i++) {
+        const struct result *s = &fl[i].smallest;
+        fprintf(out, "  [%zu] %llu states: %s\n", i + 1, (unsigned long long)fl[i].count,
+                fl[i].sig[0] ? fl[i].sig : "(no message)");
+        fprintf(out,
+                "      smallest: point seq %llu, %s seed %llu, %llu lines lost or torn\n"
+                "      rebuild:  pmemcut-replay replay --audit %s --data %s --to %llu "
+                "--policy %s --seed %llu -o state.img\n",
+                (unsigned long long)s->point, pm_policy_name(s->policy),
+                (unsigned long long)s->seed, (unsigned long long)s->lost, o->audit,
+                o->data ? o->data : "DLOG", (unsigned long long)s->at, pm_policy_name(s->policy),
+                (unsigned long long)s->seed);
+    }
+    free(fl);
+    return 0;
+}
+
+/* --- options and the main loop ---------------------------------------------------- */
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+    static const struct option lopts[] = {
+        {"audit", required_argument, 0, 'a'},
+        {"data", required_argument, 0, 'd'},
+        {"base", required_argument, 0, 'b'},
+        {"out", required_argument, 0, 'o'},
+        {"fs", required_argument, 0, 'f'},
+        {"points", required_argument, 0, 'P'},
+        {"states-per-point", required_argument, 0, 'n'},
+        {"policies", required_argument, 0, 'y'},
+        {"p", required_argument, 0, 'p'},
+        {"jobs", required_argument, 0, 'j'},
+        {"from", required_argument, 0, 'F'},
+        {"to", required_argument, 0, 'T'},
+        {0, 0, 0, 0},
+    };
+    memset(o, 0, sizeof *o);
+    o->points = PT_FLUSH;
+    o->per_point = 4;
+    o->p = 0.5;
+    o->to = UINT64_MAX;
+    long nproc = sysconf(_SC_NPROCESSORS_ONLN);
+    o->jobs = nproc > 0 ? (int)nproc : 1;
+    const char *pols = "lose-all,keep-all,random,torn,prefix";
+    int c;
+    while ((c = getopt_long(argc, argv, "o:j:", lopts, NULL)) != -1) {
+        char *end = NULL;
+        switch (c) {
+        case 'a':
+            o->audit = optarg;
+            break;
+        case 'd':
+            o->data = optarg;
+            break;
+        case 'b':
+            o->base = optarg;
+            break;
+        case 'o':
+            o->out = optarg;
+            break;
+        case 'f':
+            o->fs = optarg;
+            break;
+        case 'y':
+            pols = optarg;
+            break;
+        case 'P': {
+            o->points = 0;
+            char *s = strdup(optarg), *save = NULL;
+            for (char *t = strtok_r(s, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                if (strcmp(t, "flush") == 0)
+                    o->points |= PT_FLUSH;
+                else if (strcmp(t, "mark") == 0)
+                    o->points |= PT_MARK;
+                else if (strcmp(t, "write") == 0)
+                    o->points |= PT_WRITE;
+                else {
+                    fprintf(stderr, "explore: --points: unknown kind %s (flush, mark, write)\n", t);
+                    free(s);
+                    return -1;
+                }
+            }
+            free(s);
+            break;
+        }
+        case 'n':
+            o->per_point = (unsigned)strtoul(optarg, &end, 10);
+            if (*end || o->per_point > 100000) {
+                fprintf(stderr, "explore: --states-per-point: bad number %s\n", optarg);
+                return -1;
+            }
+            break;
+        case 'p':
+            o->p = strtod(optarg, &end);
+            if (*end || !(o->p >= 0 && o->p <= 1)) {
+                fprintf(stderr, "explore: --p: not a probability: %s\n", optarg);
+                return -1;
+            }
+            break;
+        case 'j':
+            o->jobs = (int)strtol(optarg, &end, 10);
+            if (*end || o->jobs < 1 || o->jobs > 1024) {
+                fprintf(stderr, "explore: --jobs: bad number %s\n", optarg);
+                return -1;
+            }
+            break;
+        case 'F':
+            o->from = strtoull(optarg, &end, 10);
+            break;
+        case 'T':
+            o->to = strtoull(optarg, &end, 10);
+            break;
+        default:
+            return -1;
+        }
+    }
+    char *s = strdup(pols), *save = NULL;
+    for (char *t = strtok_r(s, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (o->npolicies == MAX_POLICIES || pm_policy_parse(t, &o->policies[o->npolicies]) == -1) {
+            fprintf(stderr, "explore: --policies: unknown or repeated policy %s\n", t);
+            free(s);
+            return -1;
+        }
+        o->npolicies++;
+    }
+    free(s);
+    if (!o->audit || !o->out || !o->fs || optind != argc) {
+        fprintf(stderr, "explore: --audit, --fs and --out are required\n");
+        return -1;
+    }
+    if (strcmp(o->fs, "ext4") != 0 && strcmp(o->fs, "xfs") != 0) {
+        fprintf(stderr, "explore: --fs: ext4 or xfs, not %s\n", o->fs);
+        return -1;
+    }
+    return 0;
+}
+
+int explore_main(int argc, char **argv)
+{
+    struct opts o;
+    if (parse_opts(argc, argv, &o) == -1)
+        return 1;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/work", o.out);
+    if ((mkdir(o.out, 0755) == -1 && errno != EEXIST) ||
+        (mkdir(path, 0755) == -1 && errno != EEXIST)) {
+        fprintf(stderr, "explore: %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    struct done_set done = {0};
+    struct run u = {.o = &o, .tty = isatty(2)};
+    snprintf(path, sizeof path, "%s/states.jsonl", o.out);
+    if (load_done(path, &done, &u.resumed) == -1) {
+        fprintf(stderr, "explore: %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    if (u.resumed)
+        fprintf(stderr, "explore: resuming: %llu states already in %s\n",
+                (unsigned long long)u.resumed, path);
+    u.points_total = count_points(&o);
+    clock_gettime(CLOCK_MONOTONIC, &u.t0);
+
+    struct rp r;
+    int rc = 0, n;
+    if (rp_open(&r, o.audit, o.data, o.base) == -1) {
+        fprintf(stderr, "explore: %s\n", r.err);
+        rp_close(&r);
+        free(done.h);
+        return 2;
+    }
+    while ((n = rp_next(&r)) == 1) {
+        const struct au_rec *rec = &r.rec;
+        if (rec->seq > o.to)
+            break;
+        bool in = rec->seq >= o.from && rp_is_on(&r);
+        const char *kind = in ? point_kind(rec, o.points, true) : NULL;
+        if (kind && explore_point(&u, &r, &done, rec->seq, kind, r.applied) == -1) {
+            rc = 1;
+            break;
+        }
+        if (rp_apply(&r) == -1) {
+            n = -1;
+            break;
+        }
+        kind = in && rp_is_on(&r) ? point_kind(rec, o.points, false) : NULL;
+        if (kind && explore_point(&u, &r, &done, rec->seq, kind, r.applied) == -1) {
+            rc = 1;
+            break;
+        }
+    }
+    while (u.running > 0)
+        reap(&u, true);
+    draw(&u, true);
+    if (u.tty)
+        fputc('\n', stderr);
+    if (n < 0) {
+        fprintf(stderr, "explore: %s (states before it were checked)\n", r.err);
+        rc = 2;
+    }
+    double t = since(&u.t0);
+    printf("explore: %llu states checked in %.1f s (%.1f states/s, %d jobs), %llu from an "
+           "earlier run\n",
+           (unsigned long long)u.finished, t, t > 0 ? (double)u.finished / t : 0.0, o.jobs,
+           (unsigned long long)u.resumed);
+    if (u.errors)
+        printf("explore: %llu states could not be checked (see messages above)\n",
+               (unsigned long long)u.errors);
+    snprintf(path, sizeof path, "%s/summary.txt", o.out);
+    FILE *sf = fopen(path, "w");
+    if (sf) {
+        write_summary(&o, sf);
+        fclose(sf);
+    }
+    write_summary(&o, stdout);
+    snprintf(path, sizeof path, "%s/work", o.out);
+    rmdir(path);
+    rp_close(&r);
+    free(done.h);
+    if (rc == 0 && u.failed)
+        rc = 3;
+    return rc;
+}

@@ -1,0 +1,464 @@
+/* pmemcut — re-running a device history through the persistence model
+ * (see replay.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crc32c.h"
+#include "dlog.h"
+#include "replay.h"
+
+/* The largest payload one write may carry (NBD's own limit is 32 MiB). */
+#define MAX_WRITE (256u << 20)
+
+/* --- data log --------------------------------------------------------------- */
+
+static int pread_full(int fd, void *buf, size_t n, uint64_t off)
+{
+    uint8_t *p = buf;
+    while (n > 0) {
+        ssize_t r = pread(fd, p, n, (off_t)off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return r == 0 ? 0 : -1;
+        p += r;
+        n -= (size_t)r;
+        off += (uint64_t)r;
+    }
+    return 1;
+}
+
+int rp_dlog_open(struct rp_dlog *dl, const char *path, char *err, size_t errlen)
+{
+    dl->path = path;
+    dl->fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (dl->fd == -1 || fstat(dl->fd, &st) == -1) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    dl->size = (uint64_t)st.st_size;
+    struct pm_dlog_header h;
+    int r = pread_full(dl->fd, &h, sizeof h, 0);
+    if (r != 1) {
+        snprintf(err, errlen, "%s: byte offset 0: %s", path,
+                 r < 0 ? strerror(errno) : "too short for a data-log header");
+        return -1;
+    }
+    if (memcmp(h.magic, PM_DLOG_MAGIC, 8) != 0) {
+        snprintf(err, errlen, "%s: byte offset 0: wrong magic (not a pmemcut data log)", path);
+        return -1;
+    }
+    if (h.version != PM_DLOG_VERSION) {
+        snprintf(err, errlen, "%s: byte offset 8: version %u, this reader knows %d", path,
+                 h.version, PM_DLOG_VERSION);
+        return -1;
+    }
+    posix_fadvise(dl->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    return 0;
+}
+
+void rp_dlog_close(struct rp_dlog *dl)
+{
+    if (dl->fd >= 0)
+        close(dl->fd);
+    dl->fd = -1;
+}
+
+int rp_dlog_read(struct rp_dlog *dl, uint64_t off, uint64_t seq, uint64_t dev_off, uint64_t len,
+                 void *buf, char *err, size_t errlen)
+{
+    struct pm_dlog_frame f;
+    if (off < sizeof(struct pm_dlog_header) || off > dl->size || dl->size - off < sizeof f) {
+        snprintf(err, errlen,
+                 "%s: frame for seq %llu at byte offset %llu: past the end (%llu bytes)", dl->path,
+                 (unsigned long long)seq, (unsigned long long)off, (unsigned long long)dl->size);
+        return -1;
+    }
+    if (pread_full(dl->fd, &f, sizeof f, off) != 1) {
+        snprintf(err, errlen, "%s: byte offset %llu: read error: %s", dl->path,
+                 (unsigned long long)off, strerror(errno));
+        return -1;
+    }
+    const char *why = NULL;
+    if (memcmp(f.magic, PM_DFRAME_MAGIC, 4) != 0)
+        why = "wrong frame magic";
+    else if (f.seq != seq)
+        why = "frame belongs to another seq";
+    else if (f.off != dev_off || f.len != len)
+        why = "frame offset/length differ from the audit record";
+    else if (dl->size - off - sizeof f < len)
+        why = "payload truncated";
+    if (why) {
+        snprintf(err, errlen, "%s: frame for seq %llu at byte offset %llu: %s", dl->path,
+                 (unsigned long long)seq, (unsigned long long)off, why);
+        return -1;
+    }
+    if (pread_full(dl->fd, buf, len, off + sizeof f) != 1) {
+        snprintf(err, errlen, "%s: byte offset %llu: read error: %s", dl->path,
+                 (unsigned long long)(off + sizeof f), strerror(errno));
+        return -1;
+    }
+    if (crc32c(0, buf, len) != f.crc) {
+        snprintf(err, errlen, "%s: frame for seq %llu at byte offset %llu: checksum mismatch",
+                 dl->path, (unsigned long long)seq, (unsigned long long)off);
+        return -1;
+    }
+    return 0;
+}
+
+/* --- engine -------------------------------------------------------------------- */
+
+__attribute__((format(printf, 2, 3))) static int rp_fail(struct rp *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->err, sizeof r->err, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int rp_open(struct rp *r, const char *audit, const char *dlog, const char *base)
+{
+    memset(r, 0, sizeof *r);
+    r->dl.fd = -1;
+    r->base = base;
+    if (au_open(&r->au, audit) == -1)
+        return rp_fail(r, "%s", r->au.err);
+    if (dlog) {
+        if (rp_dlog_open(&r->dl, dlog, r->err, sizeof r->err) == -1)
+            return -1;
+        r->have_dlog = true;
+    }
+    return 0;
+}
+
+void rp_close(struct rp *r)
+{
+    au_close(&r->au);
+    rp_dlog_close(&r->dl);
+    pm_model_free(r->m);
+    r->m = NULL;
+    if (r->p)
+        munmap(r->p, r->size);
+    r->p = NULL;
+    free(r->buf);
+    r->buf = NULL;
+}
+
+int rp_next(struct rp *r)
+{
+    int n = au_next(&r->au, &r->rec);
+    if (n < 0)
+        rp_fail(r, "%s", r->au.err);
+    return n;
+}
+
+/* --- checking the model against the log ------------------------------------- */
+
+static bool counts_eq(const struct pm_counts *a, const struct pm_counts *b)
+{
+    return memcmp(a, b, sizeof *a) == 0;
+}
+
+static bool ranges_eq(const struct pm_rangelist *a, const struct pm_rangelist *b)
+{
+    if (a->n != b->n)
+        return false;
+    for (size_t i = 0; i < a->n; i++)
+        if (a->r[i].off != b->r[i].off || a->r[i].len != b->r[i].len)
+            return false;
+    return true;
+}
+
+static void counts_text(char *out, size_t n, const struct pm_counts *c)
+{
+    snprintf(out, n, "meta %llu data %llu unknown %llu", (unsigned long long)c->c[PM_META],
+             (unsigned long long)c->c[PM_DATA], (unsigned long long)c->c[PM_UNKNOWN]);
+}
+
+static void differ(struct rp *r, const char *what, const struct pm_counts *model,
+                   const struct pm_counts *log)
+{
+    char a[100], b[100];
+    counts_text(a, sizeof a, model);
+    counts_text(b, sizeof b, log);
+    r->mismatch = true;
+    rp_fail(r,
+            "seq %llu (%s): the replayed model disagrees with the log: %s is %s in the model, "
+            "%s in the log (wrong data log, or a log that does not start on this image?)",
+            (unsigned long long)r->rec.seq, au_ev_name(r->rec.ev), what, a, b);
+}
+
+/* Commit hook: compares the model's effect with the record being applied. */
+static int check_hook(void *ctx, const struct pm_effect *e)
+{
+    struct rp *r = ctx;
+    const struct au_rec *rec = &r->rec;
+    if (r->mismatch)
+        return 0;
+    switch (e->op) {
+    case PM_OP_WRITE:
+    case PM_OP_ZERO:
+    case PM_OP_TRIM:
+        if (!counts_eq(&e->dirtied, &rec->dirtied))
+            differ(r, "dirtied", &e->dirtied, &rec->dirtied);
+        else if (!counts_eq(&e->cleaned, &rec->cleaned))
+            differ(r, "cleaned", &e->cleaned, &rec->cleaned);
+        else if (!counts_eq(&e->persisted, &rec->persisted))
+            differ(r, "persisted", &e->persisted, &rec->persisted);
+        break;
+    case PM_OP_FLUSH:
+        if (!counts_eq(&e->persisted, &rec->persisted))
+            differ(r, "persisted", &e->persisted, &rec->persisted);
+        break;
+    case PM_OP_CUT:
+        if (rec->ev != AU_CUT)
+            break;
+        if (!counts_eq(&e->cut->lost, &rec->lost))
+            differ(r, "lost", &e->cut->lost, &rec->lost);
+        else if (!counts_eq(&e->cut->kept, &rec->kept))
+            differ(r, "kept", &e->cut->kept, &rec->kept);
+        else if (!counts_eq(&e->cut->torn, &rec->torn))
+            differ(r, "torn", &e->cut->torn, &rec->torn);
+        else if (!ranges_eq(&e->cut->lost_r, &rec->lost_r) ||
+                 !ranges_eq(&e->cut->kept_r, &rec->kept_r) ||
+                 !ranges_eq(&e->cut->torn_r, &rec->torn_r)) {
+            r->mismatch = true;
+            rp_fail(r, "seq %llu (cut): the replayed cut's line ranges differ from the log's",
+                    (unsigned long long)rec->seq);
+        }
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+/* --- applying records ------------------------------------------------------------ */
+
+static int start(struct rp *r, const struct au_rec *rec)
+{
+    r->size = rec->size;
+    r->line = rec->line;
+    void *p = mmap(NULL, r->size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        return rp_fail(r, "seq %llu: cannot map %llu bytes for the image: %s",
+                       (unsigned long long)rec->seq, (unsigned long long)r->size, strerror(errno));
+    r->p = p;
+    if (!rec->created) {
+        if (!r->base)
+            return rp_fail(r,
+                           "seq %llu: the history starts on an image that already existed "
+                           "(\"created\":false); pass --base IMAGE with its content at that point",
+                           (unsigned long long)rec->seq);
+        int fd = open(r->base, O_RDONLY | O_CLOEXEC);
+        struct stat st;
+        if (fd == -1 || fstat(fd, &st) == -1) {
+            int e = errno;
+            if (fd != -1)
+                close(fd);
+            return rp_fail(r, "%s: %s", r->base, strerror(e));
+        }
+        if ((uint64_t)st.st_size != r->size) {
+            close(fd);
+            return rp_fail(r, "%s: %llu bytes, the log's device has %llu", r->base,
+                           (unsigned long long)st.st_size, (unsigned long long)r->size);
+        }
+        int ok = pread_full(fd, r->p, r->size, 0);
+        close(fd);
+        if (ok != 1)
+            return rp_fail(r, "%s: cannot read it", r->base);
+    }
+    return 0;
+}
+
+static int model_error(struct rp *r, int code)
+{
+    if (r->mismatch)
+        return -1;
+    const char *why = code == PM_EOFF     ? "the device is off in the replay"
+                      : code == PM_ERANGE ? "range outside the device"
+                      : code == PM_ESTATE ? "not possible in the replayed power state"
+                      : code == PM_ENOMEM ? "out of memory"
+                                          : "invalid";
+    return rp_fail(r, "seq %llu (%s): cannot be replayed: %s", (unsigned long long)r->rec.seq,
+                   au_ev_name(r->rec.ev), why);
+}
+
+static int do_write(struct rp *r)
+{
+    const struct au_rec *rec = &r->rec;
+    if (!r->have_dlog)
+        return rp_fail(r, "seq %llu: a write, and no data log was given (--data)",
+                       (unsigned long long)rec->seq);
+    if (!rec->has_dlog)
+        return rp_fail(r,
+                       "seq %llu: write without a data-log frame (was nbdkit started with "
+                       "data-log=?)",
+                       (unsigned long long)rec->seq);
+    if (rec->len > MAX_WRITE || rec->off > r->size || rec->len > r->size - rec->off)
+        return rp_fail(r, "seq %llu: write of %llu bytes at %llu does not fit the device",
+                       (unsigned long long)rec->seq, (unsigned long long)rec->len,
+                       (unsigned long long)rec->off);
+    if (rec->len > r->bufcap) {
+        void *b = realloc(r->buf, rec->len);
+        if (!b)
+            return rp_fail(r, "out of memory");
+        r->buf = b;
+        r->bufcap = rec->len;
+    }
+    if (rp_dlog_read(&r->dl, rec->dlog, rec->seq, rec->off, rec->len, r->buf, r->err,
+                     sizeof r->err) == -1)
+        return -1;
+    int e = pm_model_write(r->m, r->buf, rec->len, rec->off, rec->fua, check_hook, r);
+    return e ? model_error(r, e) : 0;
+}
+
+int rp_apply(struct rp *r)
+{
+    const struct au_rec *rec = &r->rec;
+    int e = 0;
+    if (!r->m && rec->ev != AU_OPEN)
+        return rp_fail(r, "seq %llu: the log does not start with an \"open\" record",
+                       (unsigned long long)rec->seq);
+    r->mismatch = false;
+    switch (rec->ev) {
+    case AU_OPEN:
+        if (!r->m) {
+            if (start(r, rec) == -1)
+                return -1;
+        } else if (rec->size != r->size || rec->line != r->line) {
+            return rp_fail(r, "seq %llu: reopened with size %llu line %u, was %llu line %u",
+                           (unsigned long long)rec->seq, (unsigned long long)rec->size, rec->line,
+                           (unsigned long long)r->size, r->line);
+        }
+        /* A new process: a fresh model on P; what was only in V is gone. */
+        pm_model_free(r->m);
+        r->m = pm_model_new(r->p, r->size, r->line);
+        if (!r->m)
+            return rp_fail(r, "out of memory for the model");
+        break;
+    case AU_WRITE:
+        if (do_write(r) == -1)
+            return -1;
+        break;
+    case AU_ZERO:
+    case AU_TRIM:
+        e = pm_model_zero(r->m, rec->ev == AU_ZERO ? PM_OP_ZERO : PM_OP_TRIM, rec->len, rec->off,
+                          rec->fua, check_hook, r);
+        break;
+    case AU_FLUSH:
+        e = pm_model_flush(r->m, check_hook, r);
+        break;
+    case AU_CUT:
+        e = pm_model_cut(r->m, &rec->cut, rec->trigger, check_hook, r);
+        break;
+    case AU_POWER_ON:
+        e = pm_model_power_on(r->m, NULL, NULL);
+        break;
+    case AU_CLASSIFY:
+        e = pm_model_classify(r->m, rec->cls, rec->off, rec->len, NULL, NULL);
+        break;
+    case AU_FAULT:
+        e = pm_model_set_lying(r->m, strcmp(rec->text, "ignore") == 0, NULL, NULL);
+        break;
+    case AU_CLOSE: {
+        struct pm_stats st;
+        pm_model_stats(r->m, &st);
+        if (!counts_eq(&st.dirty, &rec->lost))
+            differ(r, "unpersisted at close", &st.dirty, &rec->lost);
+        break;
+    }
+    /* Marks fire no trigger here: the cut they caused has its own record,
+     * as have cuts by after-writes and before-flush triggers. */
+    case AU_MARK:
+    case AU_ARM:
+    case AU_DISARM:
+    case AU_REJECTED:
+    case AU_NEV:
+        break;
+    }
+    if (e)
+        return model_error(r, e);
+    if (r->mismatch)
+        return -1;
+    r->applied = rec->seq;
+    return 0;
+}
+
+bool rp_is_on(const struct rp *r)
+{
+    return r->m && pm_model_is_on(r->m);
+}
+
+void rp_read(const struct rp *r, void *buf, uint64_t len, uint64_t off)
+{
+    if (rp_is_on(r))
+        pm_model_read(r->m, buf, len, off);
+    else
+        memcpy(buf, r->p + off, len);
+}
+
+int rp_cut(struct rp *r, const struct pm_cut_params *cp, const char *why)
+{
+    if (!rp_is_on(r))
+        return 0;
+    int e = pm_model_cut(r->m, cp, why, NULL, NULL);
+    if (e)
+        return rp_fail(r, "cut at seq %llu failed (code %d)", (unsigned long long)r->applied, e);
+    return 0;
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+    static const uint8_t z[4096];
+    for (size_t i = 0; i < n; i += sizeof z) {
+        size_t k = n - i < sizeof z ? n - i : sizeof z;
+        if (memcmp(p + i, z, k) != 0)
+            return false;
+    }
+    return true;
+}
+
+int rp_write_image(const uint8_t *img, uint64_t size, const char *path, char *err, size_t errlen)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd == -1 || ftruncate(fd, (off_t)size) == -1) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        if (fd != -1)
+            close(fd);
+        return -1;
+    }
+    const uint64_t blk = 65536;
+    for (uint64_t off = 0; off < size; off += blk) {
+        size_t n = (size_t)(size - off < blk ? size - off : blk);
+        if (all_zero(img + off, n))
+            continue;
+        size_t done = 0;
+        while (done < n) {
+            ssize_t w = pwrite(fd, img + off + done, n - done, (off_t)(off + done));
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0) {
+                snprintf(err, errlen, "%s: write: %s", path, w < 0 ? strerror(errno) : "short");
+                close(fd);
+                return -1;
+            }
+            done += (size_t)w;
+        }
+    }
+    if (close(fd) == -1) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}

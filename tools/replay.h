@@ -1,0 +1,85 @@
+/* pmemcut — re-running a device history through the persistence model.
+ *
+ * The audit log says what happened and in which order; the data log holds
+ * every write's payload.  rp_apply feeds each record to the same model the
+ * plugin runs (plugin/model.c), so the image at any seq, and the fates of a
+ * cut with a given policy and seed, are the device's own, not an imitation.
+ *
+ * While it replays, it checks the model against the log: the lines each
+ * write dirtied, cleaned and persisted, and each cut's lost/kept/torn
+ * ranges must be what the device logged.  A difference means the log does
+ * not describe this image (wrong data log, edited log, another base image)
+ * and is reported with the seq where it starts.
+ *
+ * Restarts of nbdkit (an "open" record after the first) are replayed as
+ * what they are: the new process starts a fresh model on the persisted
+ * image, so whatever was unpersisted is lost, and labels, faults and
+ * triggers are reset.
+ */
+#ifndef PMEMCUT_REPLAY_H
+#define PMEMCUT_REPLAY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "auditlog.h"
+#include "model.h"
+
+/* The data log, read at random offsets (audit records point into it). */
+struct rp_dlog {
+    int fd;
+    const char *path;
+    uint64_t size;
+};
+
+/* Opens and checks the header.  0, or -1 with a message in err. */
+int rp_dlog_open(struct rp_dlog *dl, const char *path, char *err, size_t errlen);
+void rp_dlog_close(struct rp_dlog *dl);
+/* Reads the payload of the frame at off into buf (len bytes), checking its
+ * magic, seq, device offset, length and checksum.  0 or -1 with err. */
+int rp_dlog_read(struct rp_dlog *dl, uint64_t off, uint64_t seq, uint64_t dev_off, uint64_t len,
+                 void *buf, char *err, size_t errlen);
+
+struct rp {
+    struct au_reader au;
+    struct rp_dlog dl;
+    bool have_dlog;
+    const char *base; /* image the history started from, if not created */
+
+    uint8_t *p; /* persisted image P (anonymous mapping, size bytes) */
+    uint64_t size;
+    uint32_t line;
+    struct pm_model *m;
+    uint8_t *buf;
+    size_t bufcap;
+
+    struct au_rec rec; /* the record last read by rp_next */
+    uint64_t applied;  /* seq of the last applied record, 0 if none */
+    bool mismatch;
+    char err[1024];
+};
+
+/* audit: the log; dlog: the data log (NULL: only histories without writes
+ * can be replayed); base: the image at the first record when it was not
+ * created by the device (NULL: an error in that case). */
+int rp_open(struct rp *r, const char *audit, const char *dlog, const char *base);
+void rp_close(struct rp *r);
+
+/* Reads the next record into r->rec: 1, 0 at the end, -1 on damage. */
+int rp_next(struct rp *r);
+/* Applies r->rec to the model.  0 or -1 (r->err). */
+int rp_apply(struct rp *r);
+
+/* Whether the device is on (reads would return V). */
+bool rp_is_on(const struct rp *r);
+/* Reads V (or P when off) at [off, off+len). */
+void rp_read(const struct rp *r, void *buf, uint64_t len, uint64_t off);
+
+/* Cuts now with cp (if the device is on) and leaves P as the image. */
+int rp_cut(struct rp *r, const struct pm_cut_params *cp, const char *why);
+
+/* Writes size bytes of img to path, leaving all-zero 64 KiB blocks as
+ * holes.  0 or -1 with err. */
+int rp_write_image(const uint8_t *img, uint64_t size, const char *path, char *err, size_t errlen);
+
+#endif
