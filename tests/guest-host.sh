@@ -21,7 +21,7 @@ fresh() {
 
 # jqt NAME FILE FILTER: passes when the jq filter is true on FILE.
 jqt() {
-    if jq -e "$3" "$2" >/dev/null 2>&1; then t_ok "$1"; else t_fail "$1" "$3 on $(cat "$2")"; fi
+    if [ -s "$2" ] && jq -e "$3" "$2" >/dev/null 2>&1; then t_ok "$1"; else t_fail "$1" "$3 on $(cat "$2")"; fi
 }
 
 # rc_is NAME WANT GOT
