@@ -4,8 +4,12 @@
 #   1. virtio-pmem + ext4: mkfs, run append/fsync, clean power-off; caps says
 #      DAX on and MAP_SYNC refused (EOPNOTSUPP); a second boot verifies the
 #      acks sent back over the channel: PASS, e2fsck clean.
+#      An ack for a record never written makes that verify boot FAIL, naming it.
 #   2. nvdimm (label-size=128K) + namespace made fsdax + xfs: DAX on, MAP_SYNC
 #      accepted, run mmap/map-sync, power-off, verify boot: PASS, xfs_repair clean.
+#   3. nvdimm + ext4, run mmap/map-sync, then QEMU killed with SIGKILL (no
+#      unmount, no sync: the guest's page cache and running journal transaction
+#      are lost, the stores in the device kept): verify boot PASS, e2fsck clean.
 # Each boot's console and channel traffic are read back and asserted on.
 . "$(dirname "$0")/lib.sh"
 t_tmpdir
@@ -15,18 +19,36 @@ BOOT_TIMEOUT=${BOOT_TIMEOUT:-180} # seconds per boot; a boot takes ~8 s here
 
 if ! make --no-print-directory -C "$TOP" image >"$T/make.log" 2>&1; then
     t_fail "make image" "$(tail -n 5 "$T/make.log")"
-    t_done
+    # --- 3. nvdimm + ext4, killed -----------------------------------------------
+NV2_SIZE=$((256 * 1024 * 1024 + 128 * 1024))
+truncate -s $NV2_SIZE "$T/nv2.img"
+NV2="-machine pc,nvdimm=on
+    -object memory-backend-file,id=nv,share=on,mem-path=$T/nv2.img,size=$NV2_SIZE
+    -device nvdimm,memdev=nv,id=nvdimm0,label-size=128K"
+KILL_AT_HOLD=1 boot kill_run "$NV2" "pmemcut.mode=nvdimm pmemcut.fs=ext4 pmemcut.mkfs=1
+    pmemcut.action=run pmemcut.workload=mmap pmemcut.sync=map-sync pmemcut.records=64
+    pmemcut.end=hold"
+jqt "kill_run: mmap/map-sync on ext4 acked 64" "$(marker kill_run PMEMCUT-RESULT)" \
+    '.acked == 64 and .refused == false'
+{ cat "$T/kill_run.chan"; echo end; } >"$T/nv2.acks"
+boot kill_verify "$NV2" "pmemcut.mode=nvdimm pmemcut.fs=ext4 pmemcut.action=verify" "$T/nv2.acks"
+jqt "kill_verify: PASS after SIGKILL, 64 of 64, e2fsck clean" "$(marker kill_verify PMEMCUT-RESULT)" \
+    '.verdict == "PASS" and .acked == 64 and .present == 64 and .fsck.clean'
+
+t_done
 fi
 IMAGE=$TOP/build/guest-initramfs.cpio.gz
 KERNEL=$(cat "$TOP/build/guest-kernel")
 t_require "$KERNEL" "$IMAGE"
 
 # boot NAME DEVICE-ARGS CMDLINE [ACKS-IN]
-# Boots one VM to its power-off.  The console goes to $T/NAME.console, what
-# the guest sends on the org.pmemcut.agent port to $T/NAME.chan; ACKS-IN, if
-# given, is sent to the guest on that port.  Fails on timeout.
+# Boots one VM to its power-off (or, with KILL_AT_HOLD=1, until it prints
+# PMEMCUT-HOLD, when it is killed with SIGKILL).  The console goes to
+# $T/NAME.console, what the guest sends on the org.pmemcut.agent port to
+# $T/NAME.chan; ACKS-IN, if given, is sent to the guest on that port.
+# Fails on timeout.
 boot() {
-    local name=$1 devargs=$2 acks_in=${4:-} t0 ms i
+    local name=$1 devargs=$2 acks_in=${4:-} t0 ms i how="boots and powers off"
     local cmdline
     cmdline=$(echo $3) # one line, single spaces
     local ch=$T/$name.ch
@@ -46,6 +68,12 @@ boot() {
     t0=$(date +%s%N)
     for ((i = 0; i < BOOT_TIMEOUT * 10; i++)); do
         kill -0 "${!pid_var}" 2>/dev/null || break
+        if [ "${KILL_AT_HOLD:-0}" = 1 ] && grep -q PMEMCUT-HOLD "$T/$name.console" 2>/dev/null; then
+            kill -KILL "${!pid_var}"
+            wait "${!pid_var}" 2>/dev/null
+            how="boots, runs, is killed at PMEMCUT-HOLD"
+            break
+        fi
         sleep 0.1
     done
     if kill -0 "${!pid_var}" 2>/dev/null; then
@@ -54,7 +82,7 @@ boot() {
     else
         wait "${!pid_var}" 2>/dev/null
         ms=$((($(date +%s%N) - t0) / 1000000))
-        t_ok "$name: boots and powers off in $((ms / 1000)).$((ms % 1000 / 100)) s"
+        t_ok "$name: $how in $((ms / 1000)).$((ms % 1000 / 100)) s"
     fi
     # The reader ends with QEMU (the only writer of the FIFO).
     for ((i = 0; i < 50; i++)); do
@@ -107,6 +135,13 @@ jqt "vp_verify: verdict line on the channel" "$(chan_line vp_verify verdict)" '.
 grep -q 'PMEMCUT-END action=verify exit=0' "$T/vp_verify.console" &&
     t_ok "vp_verify: agent exit 0" || t_fail "vp_verify: agent exit 0" "$(grep PMEMCUT-END "$T/vp_verify.console")"
 
+{ cat "$T/vp_run.chan"; echo "ack append.log 25 fsync"; echo end; } >"$T/vp.acks25"
+boot vp_fail "$VP" "pmemcut.mode=virtio-pmem pmemcut.fs=ext4 pmemcut.action=verify" "$T/vp.acks25"
+jqt "vp_fail: FAIL naming the never-written record 25" "$(marker vp_fail PMEMCUT-RESULT)" \
+    '.verdict == "FAIL" and .acked == 21 and .present == 20 and .missing[0].seq == 25 and (.missing[0].what | test("beyond end of file"))'
+grep -q 'PMEMCUT-END action=verify exit=1' "$T/vp_fail.console" &&
+    t_ok "vp_fail: agent exit 1" || t_fail "vp_fail: agent exit 1" "$(grep PMEMCUT-END "$T/vp_fail.console")"
+
 # --- 2. nvdimm + fsdax namespace + xfs ---------------------------------------
 NV_SIZE=$((512 * 1024 * 1024 + 128 * 1024)) # data + label area
 truncate -s $NV_SIZE "$T/nv.img"
@@ -133,5 +168,21 @@ boot nv_verify "$NV" "pmemcut.mode=nvdimm pmemcut.fs=xfs pmemcut.action=verify" 
 jqt "nv_verify: PASS, 20 of 20 present, xfs_repair clean" "$(marker nv_verify PMEMCUT-RESULT)" \
     '.verdict == "PASS" and .acked == 20 and .present == 20 and .fsck.tool == "xfs_repair -n" and .fsck.clean'
 jqt "nv_verify: verdict line on the channel" "$(chan_line nv_verify verdict)" '.verdict == "PASS"'
+
+# --- 3. nvdimm + ext4, killed -----------------------------------------------
+NV2_SIZE=$((256 * 1024 * 1024 + 128 * 1024))
+truncate -s $NV2_SIZE "$T/nv2.img"
+NV2="-machine pc,nvdimm=on
+    -object memory-backend-file,id=nv,share=on,mem-path=$T/nv2.img,size=$NV2_SIZE
+    -device nvdimm,memdev=nv,id=nvdimm0,label-size=128K"
+KILL_AT_HOLD=1 boot kill_run "$NV2" "pmemcut.mode=nvdimm pmemcut.fs=ext4 pmemcut.mkfs=1
+    pmemcut.action=run pmemcut.workload=mmap pmemcut.sync=map-sync pmemcut.records=64
+    pmemcut.end=hold"
+jqt "kill_run: mmap/map-sync on ext4 acked 64" "$(marker kill_run PMEMCUT-RESULT)" \
+    '.acked == 64 and .refused == false'
+{ cat "$T/kill_run.chan"; echo end; } >"$T/nv2.acks"
+boot kill_verify "$NV2" "pmemcut.mode=nvdimm pmemcut.fs=ext4 pmemcut.action=verify" "$T/nv2.acks"
+jqt "kill_verify: PASS after SIGKILL, 64 of 64, e2fsck clean" "$(marker kill_verify PMEMCUT-RESULT)" \
+    '.verdict == "PASS" and .acked == 64 and .present == 64 and .fsck.clean'
 
 t_done
