@@ -354,8 +354,10 @@ static int do_attach(xmlDocPtr doc, const char *image, enum ph_mode mode)
         return -1;
     }
     int64_t size = st.st_size;
-    if (mode == PH_MODE_NVDIMM && (size % (2 << 20) || size <= PH_NVDIMM_LABEL)) {
-        ph_error("--file %s: an nvdimm needs a size that is a multiple of 2M", image);
+    if (mode == PH_MODE_NVDIMM &&
+        (size <= PH_NVDIMM_LABEL || (size - PH_NVDIMM_LABEL) % (16 << 20))) {
+        ph_error("--file %s: an nvdimm needs a multiple of 16M plus 2M of labels (e.g. 258M)",
+                 image);
         return -1;
     }
     char *vdir = ph_view_dir(image);

@@ -9,18 +9,43 @@
 
 char *ph_guest_cmdline(const struct ph_guest_job *j)
 {
-    char *base = ph_strf("console=ttyS0 panic=-1 loglevel=4 pmemcut.mode=%s pmemcut.fs=%s "
-                         "pmemcut.dir=/mnt/pmem/c%d",
-                         ph_mode_name(j->mode), j->fs, j->cycle);
+    /* Kernel messages only at error level: the console log stays readable
+     * and the boot is quicker over the emulated serial line. */
+    char *base = ph_strf("console=ttyS0 panic=-1 quiet loglevel=3 pmemcut.mode=%s pmemcut.fs=%s",
+                         ph_mode_name(j->mode), j->fs);
     char *s;
     if (j->verify)
-        s = ph_strf("%s pmemcut.cmd=verify pmemcut.expect=%s", base, j->expect);
+        s = ph_strf("%s pmemcut.action=verify pmemcut.expect=%s", base, j->expect);
     else
-        s = ph_strf("%s pmemcut.cmd=run%s pmemcut.workload=%s pmemcut.sync=%s "
+        s = ph_strf("%s pmemcut.action=run pmemcut.mkfs=%d pmemcut.workload=%s pmemcut.sync=%s "
                     "pmemcut.records=%d",
-                    base, j->mkfs ? " pmemcut.mkfs=1" : "", j->workload, j->sync, j->records);
+                    base, j->mkfs ? 1 : 0, j->workload, j->sync, j->records);
     free(base);
     return s;
+}
+
+char *ph_guest_console_result(const char *console)
+{
+    char *text = ph_read_file(console, NULL);
+    if (!text)
+        return NULL;
+    char *last = NULL;
+    for (char *p = text; (p = strstr(p, "PMEMCUT-RESULT ")); p++)
+        last = p + strlen("PMEMCUT-RESULT ");
+    char *line = NULL;
+    if (last) {
+        size_t n = strcspn(last, "\r\n");
+        json_t *o = json_loadb(last, n, 0, NULL);
+        const char *err = json_string_value(json_object_get(o, "error"));
+        line = err ? ph_strf("%s", err) : ph_strf("%.*s", (int)n, last);
+        json_decref(o);
+        /* One line: the agent's error may carry a tool's output. */
+        for (char *c = line; *c; c++)
+            if (*c == '\n' || *c == '\r')
+                *c = ' ';
+    }
+    free(text);
+    return line;
 }
 
 enum ph_guest_msg ph_guest_parse(const char *line, json_t **json)

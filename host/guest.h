@@ -29,6 +29,11 @@ enum ph_guest_msg {
     PH_MSG_OTHER,
 };
 
+/* The guest's /init prints the agent's JSON on the console after markers;
+ * the last PMEMCUT-RESULT's error (or the line itself), for an error
+ * message when the channel said nothing. NULL if there is none. */
+char *ph_guest_console_result(const char *console);
+
 /* Classify one channel line; for PH_MSG_RESULT, *json is the parsed object. */
 enum ph_guest_msg ph_guest_parse(const char *line, json_t **json);
 

@@ -22,7 +22,7 @@ int ph_cmd_report(int argc, char **argv);
  * PMEMCUT_PLUGIN, PMEMCUT_INITRD, PMEMCUT_KERNEL. Caller frees. */
 char *ph_find_plugin(void);
 char *ph_find_initrd(void);
-char *ph_find_kernel(void);
+char *ph_find_kernel(const char *initrd);
 
 /* Make a private runtime directory for sockets and the FUSE mount (short
  * paths: Unix socket names are limited to 107 bytes). */

@@ -50,13 +50,30 @@ char *ph_find_initrd(void)
     return from_env_or_top("PMEMCUT_INITRD", "build/guest-initramfs.cpio.gz");
 }
 
-/* The installed Debian kernel the image's modules come from: the newest
+/* The installed Debian kernel the image's modules come from: named in
+ * guest-kernel next to the image (make image writes it), else the newest
  * /boot/vmlinuz-* by version order. */
-char *ph_find_kernel(void)
+char *ph_find_kernel(const char *initrd)
 {
     const char *e = getenv("PMEMCUT_KERNEL");
     if (e && *e)
         return ph_abspath(e);
+    if (initrd) {
+        char *dir = ph_strf("%s", initrd);
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            *slash = '\0';
+        char *named = ph_strf("%s/guest-kernel", slash ? dir : ".");
+        char *k = ph_read_file(named, NULL);
+        free(named);
+        free(dir);
+        if (k) {
+            k[strcspn(k, "\n")] = '\0';
+            if (*k && access(k, R_OK) == 0)
+                return k;
+            free(k);
+        }
+    }
     DIR *d = opendir("/boot");
     if (!d)
         return NULL;

@@ -335,8 +335,8 @@ static int setup(void)
         ph_error("--out %s: %s", R.out, strerror(errno));
         return -1;
     }
-    R.kernel = ph_find_kernel();
     R.initrd = ph_find_initrd();
+    R.kernel = ph_find_kernel(R.initrd);
     R.dev.plugin = ph_find_plugin();
     if (check_readable("kernel", R.kernel, " (install linux-image-amd64: make deps)") < 0 ||
         check_readable("guest image", R.initrd, " (build it: make image)") < 0 ||
@@ -374,8 +374,6 @@ static int setup(void)
         return -1;
     if (ph_ctl_open(&R.ctl, R.dev.control) < 0 || ph_ctl_open(&R.waiter, R.dev.control) < 0)
         return -1;
-    if (R.lying && ph_ctl_cmd(&R.ctl, NULL, 30, "fault flush=ignore") < 0)
-        return -1;
     char *vlog = ph_strf("%s/libvirt.log", R.outdir);
     int vr = ph_virt_open(&R.virt, R.connect, R.rundir, vlog);
     free(vlog);
@@ -406,7 +404,6 @@ static int boot(struct cycle *c, bool verify, struct ph_lines *chan)
         .workload = R.workload,
         .sync = R.sync,
         .records = (int)R.records,
-        .cycle = c->n,
         .expect = strcmp(R.expected, "durable") == 0 ? "durable" : "none",
     };
     char *cmdline = ph_guest_cmdline(&job);
@@ -541,6 +538,10 @@ static int on_ack(struct cycle *c, const char *line)
     fflush(c->acks_f);
     json_array_append_new(c->acks, json_string(line));
     uint64_t count = json_array_size(c->acks);
+    /* The lying device lies from the first ack to the cut: the filesystem
+     * made before stays, the promised records go. */
+    if (R.lying && count == 1 && ph_ctl_cmd(&R.ctl, NULL, 30, "fault flush=ignore") < 0)
+        return -1;
     if (c->cut || count != c->k)
         return 0;
 
@@ -757,6 +758,8 @@ out:
 
 static int after_cut(struct cycle *c)
 {
+    if (R.lying && ph_ctl_cmd(&R.ctl, NULL, 30, "fault flush=honor") < 0)
+        return -1;
     /* Anything the old view still holds must not reach the next boot. */
     if (ph_view_unmount(&R.dev) < 0 || ph_view_mount(&R.dev) < 0)
         return -1;
@@ -813,9 +816,12 @@ static int verify_boot(struct cycle *c)
             continue;
         }
         if (r < 0 || (R.dom && !ph_vm_running(R.dom)) || ph_now() > end) {
-            ph_error("cycle %d: no verdict came back from the verify boot (see "
-                     "%s/console-%d-verify.log)",
-                     c->n, R.outdir, c->n);
+            char *console = out_path("console-%d-verify.log", c->n);
+            char *why = ph_guest_console_result(console);
+            ph_error("cycle %d: no verdict came back from the verify boot: %s (see %s)", c->n,
+                     why ? why : "no result from the agent", console);
+            free(why);
+            free(console);
             goto out;
         }
     }
@@ -955,6 +961,17 @@ static const char *one_cycle(int n)
         goto row;
     }
     t = ph_now();
+    const char *run_error = ph_json_str(c.run_result, "error", NULL);
+    if (!c.cut && (!c.run_result || run_error)) {
+        /* No cut, and the guest did not finish its workload. */
+        char *console = out_path("console-%d.log", n);
+        char *why = run_error ? ph_strf("%s", run_error) : ph_guest_console_result(console);
+        ph_error("cycle %d: the guest failed before the cut: %s (see %s)", n,
+                 why ? why : "no result from the agent", console);
+        free(why);
+        free(console);
+        goto out;
+    }
     if (!c.cut) {
         /* The workload ended before the trigger: cut now, at its end. */
         if (c.armed && ph_ctl_cmd(&R.ctl, NULL, 30, "disarm") < 0)

@@ -23,8 +23,8 @@ static void serve_usage(void)
 {
     printf("usage: pmemcut-host serve --file IMG --size SIZE [--policy P] [--seed N]\n"
            "  --file    the persisted image (created if missing; kept at exit)\n"
-           "  --size    device size, e.g. 256M or 1G (nvdimm: a multiple of 2M, label\n"
-           "            area included)\n"
+           "  --size    device size, e.g. 258M (for nvdimm: a multiple of 16M plus 2M of\n"
+           "            namespace labels; virtio-pmem takes any multiple of 4K)\n"
            "The control socket is IMG.ctl, the audit log IMG.audit.jsonl, and the file\n"
            "QEMU maps is IMG.view/nbd (pmemcut-host attach uses the same names).\n");
 }
@@ -37,8 +37,9 @@ static void print_xml(const char *view, int64_t size)
            "# its memory plus the device, a NUMA cell (<cpu><numa><cell .../></numa></cpu>)\n"
            "# and <features><acpi/></features>. In the guest: ndctl create-namespace -f -e\n"
            "# namespace0.0 --mode=fsdax --map=mem, then mount -o dax.\n");
-    if (size % (2 << 20))
-        printf("# (libvirt rounds an nvdimm to 2 MiB: serve a size that is a multiple of 2M)\n");
+    if (size <= PH_NVDIMM_LABEL || (size - PH_NVDIMM_LABEL) % (16 << 20))
+        printf(
+            "# (this size does not suit an nvdimm: serve a multiple of 16M plus 2M, e.g. 258M)\n");
     printf("%s", nv);
     printf(
         "\n# virtio-pmem: <domain> needs xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0',\n"

@@ -137,8 +137,8 @@ int64_t ph_pmem_backing_size(enum ph_mode m, int64_t data_size)
 {
     if (m != PH_MODE_NVDIMM)
         return data_size;
-    const int64_t align = 2 << 20;
-    return (data_size + PH_NVDIMM_LABEL + align - 1) / align * align;
+    const int64_t align = 16 << 20; /* the guest's fsdax region alignment */
+    return (data_size + align - 1) / align * align + PH_NVDIMM_LABEL;
 }
 
 /* XML attribute/text escaping for paths we put into the domain. */

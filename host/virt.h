@@ -32,12 +32,15 @@ enum ph_mode { PH_MODE_VIRTIO_PMEM, PH_MODE_NVDIMM };
 const char *ph_mode_name(enum ph_mode m);
 int ph_mode_parse(const char *s, enum ph_mode *m);
 
-/* nvdimm label area at the end of the backing file (label-size). */
-#define PH_NVDIMM_LABEL (128 * 1024)
+/* nvdimm label area at the end of the backing file (label-size). Not the
+ * 128 KiB minimum: libvirt rounds an nvdimm's total size up to 2 MiB, and
+ * the guest kernel wants the region (total - label) aligned to 16 MiB for a
+ * label-less fsdax namespace over the whole region. With a 2 MiB label both
+ * hold: total = data + 2 MiB, region = data. */
+#define PH_NVDIMM_LABEL (2 * 1024 * 1024)
 
-/* Size of the device (backing file) for a data size: nvdimm adds its label
- * area, and libvirt rounds an nvdimm's size up to 2 MiB, so we do too (QEMU
- * refuses a backing file whose size differs). */
+/* Size of the device (backing file) for a data size: nvdimm rounds the data
+ * up to 16 MiB and adds its label area (see PH_NVDIMM_LABEL). */
 int64_t ph_pmem_backing_size(enum ph_mode m, int64_t data_size);
 
 struct ph_vm_spec {
