@@ -111,7 +111,7 @@ jqt "acks on stdin, stop at end" "$T/v.json" '.verdict == "PASS" and .acked == 5
 
 # map-sync on a filesystem without DAX: refused, exit 3, errno reported.
 fresh
-"$A" run --dir "$T/d" --workload mmap --sync map-sync --records 5 --ack-to "$T/acks" >"$T/run.json"
+"$A" run --dir "$T/d" --workload mmap --sync map-sync --records 5 --ack-to "$T/acks" >"$T/run.json" 2>>"$T/stderr"
 rc_is "map-sync without DAX: exit 3" 3 $?
 jqt "map-sync refused with EOPNOTSUPP" "$T/run.json" \
     '.refused and .errno_name == "EOPNOTSUPP" and .acked == 0'
@@ -121,19 +121,19 @@ jqt "caps: no DAX, MAP_SYNC refused" "$T/caps.json" \
     '.dax == false and .map_sync.accepted == false and .map_sync.errno_name == "EOPNOTSUPP" and (.cpu | has("clwb"))'
 
 # Usage and input errors: exit 2 with a JSON error.
-"$A" run --dir "$T/d" --workload mmap --sync odsync >"$T/e.json"
+"$A" run --dir "$T/d" --workload mmap --sync odsync >"$T/e.json" 2>>"$T/stderr"
 rc_is "mmap/odsync: exit 2" 2 $?
 jqt "mmap/odsync: error JSON" "$T/e.json" '.error | test("odsync")'
-"$A" run --dir "$T/d" --workload spin --sync fsync >"$T/e.json"
+"$A" run --dir "$T/d" --workload spin --sync fsync >"$T/e.json" 2>>"$T/stderr"
 rc_is "unknown workload: exit 2" 2 $?
-"$A" run --dir "$T/d" --workload append --sync fsync --record-size 100 >"$T/e.json"
+"$A" run --dir "$T/d" --workload append --sync fsync --record-size 100 >"$T/e.json" 2>>"$T/stderr"
 rc_is "bad record size: exit 2" 2 $?
 printf 'ack append.log 1 fsync\nack append.log x fsync\n' >"$T/bad"
-"$A" verify --dir "$T/d" --acks "$T/bad" >"$T/e.json"
+"$A" verify --dir "$T/d" --acks "$T/bad" >"$T/e.json" 2>>"$T/stderr"
 rc_is "malformed ack list: exit 2" 2 $?
 jqt "malformed ack list: says which line" "$T/e.json" '.error | test("line 2")'
 printf 'ack ../../etc/passwd 1 fsync\n' >"$T/bad"
-"$A" verify --dir "$T/d" --acks "$T/bad" >/dev/null
+"$A" verify --dir "$T/d" --acks "$T/bad" >/dev/null 2>>"$T/stderr"
 rc_is "ack naming a path: exit 2" 2 $?
 "$A" extents --dir "$T/d" >"$T/x.json"
 jqt "extents JSON" "$T/x.json" '.command == "extents" and (.files | type) == "array"'
