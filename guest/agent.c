@@ -188,8 +188,11 @@ static int cmd_run(const struct args *a)
         return pm_error("run", "needs --dir, --workload and --sync");
     if (a->records == 0)
         return pm_error("run", "--records must be at least 1");
-    if (a->records * a->size > (1ull << 30))
-        return pm_error("run", "records x record-size must stay within 1 GiB");
+    /* The file (and mapping) size: the ring is reused, the others grow. */
+    uint64_t span = a->workload == PM_WL_OVERWRITE ? a->slots : a->records;
+    if (span * a->size > (1ull << 30))
+        return pm_error("run", "the workload file would exceed 1 GiB (records or slots x "
+                               "record-size)");
     struct pm_run_opts o = {
         .dir = a->dir,
         .workload = a->workload,

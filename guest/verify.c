@@ -111,11 +111,20 @@ static int judge_single(struct pm_verdict *v, int dirfd, const struct pm_verify_
     return 0;
 }
 
+/* Does any ack name this file?  The list is sorted by file. */
 static int name_acked(const struct pm_ack_list *l, const char *name)
 {
-    for (size_t i = 0; i < l->n; i++)
-        if (strcmp(l->v[i].file, name) == 0)
+    size_t lo = 0, hi = l->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(l->v[mid].file, name);
+        if (c == 0)
             return 1;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return 0;
 }
 
