@@ -73,9 +73,12 @@ inputs() {
 
 build() {
     kver=$1 agent=$2 init=$3 out=$4
-    root=$(dirname "$out")/guest/root
-    rm -rf "$root"
-    mkdir -p "$root"
+    # A private tree and temporary file: two builds at once do not clash,
+    # and the image appears whole (mv) or not at all.
+    mkdir -p "$(dirname "$out")/guest"
+    root=$(cd "$(mktemp -d "$(dirname "$out")/guest/root.XXXXXX")" && pwd)
+    tmp=$out.tmp.$$
+    trap 'rm -rf "$root" "$tmp"' EXIT
     cd "$root"
     mkdir -p bin usr/bin usr/sbin lib lib64 proc sys dev run tmp etc mnt/pmem "lib/modules/$kver"
     ln -s bin sbin
@@ -118,9 +121,10 @@ build() {
     cp "$init" "$root/init"
     chmod 755 "$root/init" "$root/usr/bin/pmemcut-agent"
 
-    (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -6 >"$out.tmp"
-    mv "$out.tmp" "$out"
-    echo "/boot/vmlinuz-$kver" >"$(dirname "$out")/guest-kernel"
+    (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -6 >"$tmp"
+    mv "$tmp" "$out"
+    echo "/boot/vmlinuz-$kver" >"$tmp"
+    mv "$tmp" "$(dirname "$out")/guest-kernel"
     echo "mkimage: $out ($(du -k "$out" | cut -f1) KiB) for kernel $kver"
 }
 

@@ -9,9 +9,15 @@
 t_tmpdir
 t_require jq
 
-AGENTS="$TOP/guest/pmemcut-agent"
-[ -x "$TOP/build/san/guest/pmemcut-agent" ] && AGENTS="$AGENTS $TOP/build/san/guest/pmemcut-agent"
-t_require $AGENTS
+t_require "$TOP/guest/pmemcut-agent"
+# Private copies: a rebuild in the working tree cannot change them mid-run.
+mkdir -p "$T/static" "$T/san"
+cp "$TOP/guest/pmemcut-agent" "$T/static/"
+AGENTS="$T/static/pmemcut-agent"
+if [ -x "$TOP/build/san/guest/pmemcut-agent" ]; then
+    cp "$TOP/build/san/guest/pmemcut-agent" "$T/san/"
+    AGENTS="$AGENTS $T/san/pmemcut-agent"
+fi
 
 # fresh DIR: an empty workload directory
 fresh() {
@@ -30,7 +36,7 @@ rc_is() {
 }
 
 for A in $AGENTS; do
-    tag=$(basename "$(dirname "$A")")
+    tag=$(basename "$(dirname "$A")") # static or san
     for w in append overwrite create mmap; do
         fresh
         "$A" run --dir "$T/d" --workload $w --sync fsync --records 30 --slots 8 \
@@ -51,7 +57,7 @@ for A in $AGENTS; do
     done
 done
 
-A="$TOP/guest/pmemcut-agent"
+A="$T/static/pmemcut-agent"
 
 # Every method that needs nothing special works on a plain directory.
 for s in none fdatasync msync odsync prealloc-flush; do
