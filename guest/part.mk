@@ -35,8 +35,8 @@ GUEST_STAMP := $(BUILD)/guest/inputs.stamp
 # image is rebuilt only when an input really changed.
 $(GUEST_STAMP): FORCE_GUEST_STAMP
 	@mkdir -p $(@D)
-	@guest/mkimage.sh --inputs "$(GUEST_KVER)" > $@.new
-	@if cmp -s $@.new $@; then rm -f $@.new; else mv $@.new $@; fi
+	@guest/mkimage.sh --inputs "$(GUEST_KVER)" > $@.$$$$ && \
+	if cmp -s $@.$$$$ $@; then rm -f $@.$$$$; else mv $@.$$$$ $@; fi
 
 .PHONY: FORCE_GUEST_STAMP
 FORCE_GUEST_STAMP:
