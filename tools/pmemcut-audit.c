@@ -1,0 +1,294 @@
+/* pmemcut-audit — answers from the device's audit log.
+ *
+ *   pmemcut-audit summary LOG [--json]
+ *   pmemcut-audit timeline LOG -o FILE.svg [--from SEQ] [--to SEQ]
+ *   pmemcut-audit lost LOG --image IMG          (ext4)
+ *   pmemcut-audit classify --image IMG --socket SOCK   (ext4)
+ *
+ * Exit: 0 done, 1 usage or I/O error, 2 damaged log (the message names the
+ * line, byte offset and last good seq; what came before is still reported).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "auditlog.h"
+#include "auditsum.h"
+#include "ext4map.h"
+#include "svg.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: pmemcut-audit summary LOG [--json]\n"
+               "       pmemcut-audit timeline LOG -o FILE.svg [--from SEQ] [--to SEQ]\n"
+               "       pmemcut-audit lost LOG --image IMG\n"
+               "       pmemcut-audit classify --image IMG --socket SOCK\n");
+}
+
+static const struct option lopts[] = {
+    {"json", no_argument, 0, 'j'},
+    {"output", required_argument, 0, 'o'},
+    {"from", required_argument, 0, 'f'},
+    {"to", required_argument, 0, 't'},
+    {"image", required_argument, 0, 'i'},
+    {"socket", required_argument, 0, 's'},
+    {"max-lines", required_argument, 0, 'm'},
+    {0, 0, 0, 0},
+};
+
+struct args {
+    const char *log, *out, *image, *socket;
+    bool json;
+    uint64_t from, to, max_lines;
+};
+
+static int parse(int argc, char **argv, struct args *a, bool want_log)
+{
+    memset(a, 0, sizeof *a);
+    a->to = UINT64_MAX;
+    a->max_lines = 40;
+    int c;
+    while ((c = getopt_long(argc, argv, "o:", lopts, NULL)) != -1) {
+        char *end = NULL;
+        switch (c) {
+        case 'j':
+            a->json = true;
+            break;
+        case 'o':
+            a->out = optarg;
+            break;
+        case 'i':
+            a->image = optarg;
+            break;
+        case 's':
+            a->socket = optarg;
+            break;
+        case 'f':
+        case 't':
+        case 'm': {
+            uint64_t v = strtoull(optarg, &end, 10);
+            if (!*optarg || *end) {
+                fprintf(stderr, "pmemcut-audit: not a number: %s\n", optarg);
+                return -1;
+            }
+            *(c == 'f' ? &a->from : c == 't' ? &a->to : &a->max_lines) = v;
+            break;
+        }
+        default:
+            return -1;
+        }
+    }
+    if (want_log) {
+        if (optind != argc - 1)
+            return -1;
+        a->log = argv[optind];
+    } else if (optind != argc) {
+        return -1;
+    }
+    return 0;
+}
+
+/* --- lost ------------------------------------------------------------------------ */
+
+/* Prints what a list of line ranges were, merging neighbours that are the
+ * same thing.  Returns the number of lines printed. */
+static uint64_t describe_ranges(const struct ext4map *m, const char *fate,
+                                const struct pm_rangelist *l, uint64_t budget)
+{
+    char prev[200] = "", cur[200];
+    uint64_t start = 0, len = 0, printed = 0, skipped = 0;
+    for (size_t i = 0; i <= l->n; i++) {
+        uint64_t off = i < l->n ? l->r[i].off : 0, end = i < l->n ? off + l->r[i].len : 0;
+        while (off < end || i == l->n) {
+            uint64_t piece = 0;
+            if (i < l->n) {
+                uint64_t blk_end = (off / m->bsize + 1) * m->bsize;
+                piece = (end < blk_end ? end : blk_end) - off;
+                ext4map_describe(m, off, piece, cur, sizeof cur);
+            }
+            if (i == l->n || strcmp(cur, prev) != 0 || start + len != off) {
+                if (len) {
+                    if (printed < budget)
+                        printf("    %-5s %12llu +%-8llu %s\n", fate, (unsigned long long)start,
+                               (unsigned long long)len, prev);
+                    else
+                        skipped++;
+                    printed++;
+                }
+                if (i == l->n)
+                    break;
+                snprintf(prev, sizeof prev, "%s", cur);
+                start = off;
+                len = 0;
+            }
+            len += piece;
+            off += piece;
+        }
+    }
+    if (skipped)
+        printf("    ... %llu more %s ranges\n", (unsigned long long)skipped, fate);
+    return printed;
+}
+
+static int cmd_lost(const struct args *a)
+{
+    if (!a->image) {
+        fprintf(stderr, "pmemcut-audit: lost: --image IMG is required\n");
+        return 1;
+    }
+    struct ext4map m;
+    char err[600];
+    if (ext4map_open(&m, a->image, err, sizeof err) == -1) {
+        fprintf(stderr, "pmemcut-audit: %s\n", err);
+        return 1;
+    }
+    struct au_reader r;
+    struct au_rec rec;
+    if (au_open(&r, a->log) == -1) {
+        fprintf(stderr, "pmemcut-audit: %s\n", r.err);
+        ext4map_free(&m);
+        return 2;
+    }
+    int n, cuts = 0;
+    while ((n = au_next(&r, &rec)) == 1) {
+        if (rec.ev != AU_CUT)
+            continue;
+        cuts++;
+        printf("cut at seq %llu (%s, %s seed %llu): %llu lines lost (%llu meta), %llu torn\n",
+               (unsigned long long)rec.seq, rec.trigger, pm_policy_name(rec.cut.policy),
+               (unsigned long long)rec.cut.seed, (unsigned long long)pm_counts_total(&rec.lost),
+               (unsigned long long)rec.lost.c[PM_META],
+               (unsigned long long)pm_counts_total(&rec.torn));
+        describe_ranges(&m, "lost", &rec.lost_r, a->max_lines);
+        describe_ranges(&m, "torn", &rec.torn_r, a->max_lines);
+    }
+    if (cuts == 0 && n == 0)
+        printf("no cuts in %s\n", a->log);
+    if (n < 0)
+        fprintf(stderr, "pmemcut-audit: %s\n", r.err);
+    au_close(&r);
+    ext4map_free(&m);
+    return n < 0 ? 2 : 0;
+}
+
+/* --- classify --------------------------------------------------------------------- */
+
+static int ctl_connect(const char *path)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof sa.sun_path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    strcpy(sa.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == -1) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Sends one command and reads its one reply line.  0 for "ok", -1. */
+static int ctl_cmd(int fd, FILE *in, const char *cmd, char *reply, size_t n)
+{
+    size_t len = strlen(cmd);
+    if (write(fd, cmd, len) != (ssize_t)len || !fgets(reply, (int)n, in))
+        return -1;
+    return strncmp(reply, "ok", 2) == 0 ? 0 : -1;
+}
+
+static int cmd_classify(const struct args *a)
+{
+    if (!a->image || !a->socket) {
+        fprintf(stderr, "pmemcut-audit: classify: --image and --socket are required\n");
+        return 1;
+    }
+    struct ext4map m;
+    char err[600];
+    if (ext4map_open(&m, a->image, err, sizeof err) == -1) {
+        fprintf(stderr, "pmemcut-audit: %s\n", err);
+        return 1;
+    }
+    int fd = ctl_connect(a->socket);
+    FILE *in = fd >= 0 ? fdopen(dup(fd), "r") : NULL;
+    if (!in) {
+        fprintf(stderr, "pmemcut-audit: %s: %s\n", a->socket, strerror(errno));
+        ext4map_free(&m);
+        if (fd >= 0)
+            close(fd);
+        return 1;
+    }
+    /* runs of blocks of one class (meta/data); free blocks are left alone */
+    uint64_t sent[3] = {0}, bytes[3] = {0};
+    int rc = 0;
+    uint64_t b = 0;
+    while (b < m.nblocks && rc == 0) {
+        int cls = m.own[b].kind == EK_NONE ? 0 : ext4map_is_meta(m.own[b].kind) ? 1 : 2;
+        uint64_t e = b + 1;
+        while (e < m.nblocks && (m.own[e].kind == EK_NONE         ? 0
+                                 : ext4map_is_meta(m.own[e].kind) ? 1
+                                                                  : 2) == cls)
+            e++;
+        if (cls) {
+            char cmd[128], reply[512];
+            snprintf(cmd, sizeof cmd, "classify %s %llu %llu\n", cls == 1 ? "meta" : "data",
+                     (unsigned long long)(b * m.bsize), (unsigned long long)((e - b) * m.bsize));
+            if (ctl_cmd(fd, in, cmd, reply, sizeof reply) == -1) {
+                fprintf(stderr, "pmemcut-audit: %s: %s -> %s", a->socket, cmd, reply);
+                rc = 1;
+            }
+            sent[cls]++;
+            bytes[cls] += (e - b) * m.bsize;
+        }
+        b = e;
+    }
+    if (rc == 0)
+        printf("classified %llu bytes as meta (%llu ranges), %llu bytes as data (%llu ranges)\n",
+               (unsigned long long)bytes[1], (unsigned long long)sent[1],
+               (unsigned long long)bytes[2], (unsigned long long)sent[2]);
+    fclose(in);
+    close(fd);
+    ext4map_free(&m);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 1;
+    }
+    const char *cmd = argv[1];
+    struct args a;
+    bool want_log = strcmp(cmd, "classify") != 0;
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (parse(argc - 1, argv + 1, &a, want_log) == -1) {
+        usage(stderr);
+        return 1;
+    }
+    if (strcmp(cmd, "summary") == 0)
+        return audit_summary(a.log, a.json, stdout);
+    if (strcmp(cmd, "timeline") == 0) {
+        if (!a.out) {
+            fprintf(stderr, "pmemcut-audit: timeline: -o FILE.svg is required\n");
+            return 1;
+        }
+        return audit_timeline(a.log, a.out, a.from, a.to);
+    }
+    if (strcmp(cmd, "lost") == 0)
+        return cmd_lost(&a);
+    if (strcmp(cmd, "classify") == 0)
+        return cmd_classify(&a);
+    fprintf(stderr, "pmemcut-audit: unknown command %s\n", cmd);
+    usage(stderr);
+    return 1;
+}
