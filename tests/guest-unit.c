@@ -456,7 +456,10 @@ int main(void)
     CU_add_test(jud, "verdict and fsck", test_verdict_fsck);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
-    unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+    unsigned run = CU_get_number_of_tests_run();
+    unsigned failed = CU_get_number_of_tests_failed();
     CU_cleanup_registry();
+    /* The closing line every runner ends with. */
+    printf("%u passed, %u failed\n", run - failed, failed);
     return failed ? 1 : 0;
 }
