@@ -1,0 +1,103 @@
+#!/bin/bash
+# Exploration finds a real break: ext4 is made on the device from the host
+# through the FUSE view (nbdfuse), with a before-flush trigger cutting the
+# power in the middle of mke2fs; after power-on it is made again to the end.
+# `explore` must report crash states where e2fsck -fn fails, the states at
+# the final flush must pass, and a second run must resume.  Also: classify
+# labels the filesystem's metadata from the image, and `lost` names the
+# ext4 structures a cut destroyed.
+set -u
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/replay-lib.sh"
+t_require nbdkit nbdfuse fusermount3 mke2fs e2fsck jq "$PLUGIN" "$CTL" "$NBDOPS" "$REPLAY" "$AUDIT"
+t_tmpdir
+
+start_dev dev file="$T/img" size=64M data-log="$T/img.dlog" || t_done
+C=$T/img.ctl
+ctl() { "$CTL" -s "$C" "$@"; }
+mkdir "$T/mnt"
+fuse_up() {
+    t_spawn fuse nbdfuse "$T/mnt" --unix "$T/dev.sock" 2>>"$T/fuse.err"
+    for i in $(seq 100); do
+        [ -e "$T/mnt/nbd" ] && return 0
+        sleep 0.05
+    done
+    t_fail "nbdfuse" "the FUSE view did not appear"
+    t_done
+}
+# The FUSE view caches what the guest side last saw: it must go before a
+# power-on, or the next mke2fs would read stale pages.
+fuse_down() {
+    fusermount3 -u "$T/mnt"
+    t_stop_pid "$PID_fuse"
+    T_PIDS=${T_PIDS// $PID_fuse/}
+}
+
+fuse_up
+ctl arm before-flush=3 policy=lose-all >/dev/null
+if mke2fs -q -F -t ext4 -b 4096 "$T/mnt/nbd" >"$T/mkfs1.out" 2>&1; then
+    t_fail "mke2fs is cut at its third flush" "mke2fs succeeded"
+else
+    t_ok "mke2fs is cut at its third flush"
+fi
+fuse_down
+ctl power-on >/dev/null
+fuse_up
+t_check "mke2fs again, to the end" mke2fs -q -F -t ext4 -b 4096 "$T/mnt/nbd"
+fuse_down
+t_check "the device's image is a clean ext4" sh -c "e2fsck -fn '$T/img' >/dev/null 2>&1"
+
+# classify from the image; then damage the superblock and group descriptors
+# without a flush, and cut.
+if "$AUDIT" classify --image "$T/img" --socket "$C" >"$T/cls.out" 2>&1; then
+    t_ok "classify labels the image"
+else
+    t_fail "classify labels the image" "$(cat "$T/cls.out")"
+fi
+t_check "classify sends metadata ranges" grep -Eq 'classified [1-9][0-9]* bytes as meta' "$T/cls.out"
+"$NBDOPS" "$T/dev.sock" w:0:8192:99
+ctl cut >"$T/cut.json"
+t_check "the cut counts the lost lines as metadata" test "$(jq '.lost.meta' "$T/cut.json")" = 128
+"$AUDIT" lost "$T/img.audit.jsonl" --image "$T/img" >"$T/lost.out" 2>&1
+t_check "lost names the superblock" grep -q 'lost .* superblock (group 0)' "$T/lost.out"
+t_check "lost names the group descriptors" grep -q 'lost .* group descriptors' "$T/lost.out"
+ctl power-on >/dev/null
+stop_dev dev
+
+LOG=$T/img.audit.jsonl
+"$REPLAY" explore --audit "$LOG" --data "$T/img.dlog" --fs ext4 --states-per-point 3 \
+    --out "$T/ex" >"$T/ex.out" 2>&1
+rc=$?
+t_check "explore exits 3: failing states found" test "$rc" = 3
+S=$T/ex/states.jsonl
+t_check "states.jsonl has a line per state, all JSON" jq -e . "$S" >/dev/null
+t_check "some states fail e2fsck -fn" test "$(jq -s '[.[] | select(.fsck == "fail")] | length' "$S")" -gt 0
+# The last flush of the log is mke2fs's final one.
+last_flush=$(grep '"ev":"flush"' "$LOG" | tail -1 | jq .seq)
+t_check "the states at the final flush pass (keep-all: the flush completed)" \
+    test "$(jq -s "[.[] | select(.point == $last_flush and .policy == \"keep-all\" and .fsck == \"pass\")] | length" "$S")" = 1
+t_check "the cut before mke2fs's third flush is explored and fails" \
+    test "$(jq -s '[.[] | select(.ev == "cut" and .fsck == "fail")] | length' "$S")" -gt 0
+t_check "the summary lists distinct failures with the smallest state" \
+    grep -q 'smallest: point seq' "$T/ex/summary.txt"
+# Rebuild the smallest failing state and check it fails e2fsck the same way.
+cmd=$(grep -m1 'rebuild:' "$T/ex/summary.txt" | sed 's/.*rebuild: *//; s/^pmemcut-replay //; s/-o state.img//')
+# shellcheck disable=SC2086
+"$REPLAY" $cmd -o "$T/state.img"
+t_check "the summary's rebuild command gives a state e2fsck rejects" \
+    sh -c "! e2fsck -fn '$T/state.img' >/dev/null 2>&1"
+
+# Resume: a second run checks nothing; after losing the last 3 lines and
+# leaving a torn one, exactly those 3 are redone.
+total=$(wc -l <"$S")
+"$REPLAY" explore --audit "$LOG" --data "$T/img.dlog" --fs ext4 --states-per-point 3 \
+    --out "$T/ex" >"$T/ex2.out" 2>&1
+t_check "a second run resumes with nothing left to do" grep -q '^explore: 0 states checked' "$T/ex2.out"
+head -n $((total - 3)) "$S" >"$T/s.tmp"
+printf '{"point":1,"ev":"fl' >>"$T/s.tmp"
+cp "$T/s.tmp" "$S"
+"$REPLAY" explore --audit "$LOG" --data "$T/img.dlog" --fs ext4 --states-per-point 3 \
+    --out "$T/ex" >"$T/ex3.out" 2>&1
+t_check "an interrupted run redoes exactly the missing states" grep -q '^explore: 3 states checked' "$T/ex3.out"
+t_check "and states.jsonl is whole again" test "$(jq -c . "$S" | wc -l)" = "$total"
+t_done
