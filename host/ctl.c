@@ -22,18 +22,17 @@ void ph_ctl_close(struct ph_ctl *c)
     if (c->path)
         ph_lines_close(&c->in);
     free(c->path);
-    c->path = NULL;
+    free(c->last_cmd);
+    c->path = c->last_cmd = NULL;
 }
-
-static char *last_cmd;
 
 static int vsend(struct ph_ctl *c, const char *fmt, va_list ap)
 {
     char *cmd;
     if (vasprintf(&cmd, fmt, ap) < 0)
         abort();
-    free(last_cmd);
-    last_cmd = cmd;
+    free(c->last_cmd);
+    c->last_cmd = cmd;
     char *line = ph_strf("%s\n", cmd);
     int r = ph_write_all(c->in.fd, line, strlen(line));
     free(line);
@@ -62,7 +61,7 @@ int ph_ctl_reply(struct ph_ctl *c, json_t **reply, double timeout)
         return -1;
     }
     if (r < 0) {
-        ph_error("control socket %s: %s: %s", c->path, last_cmd ? last_cmd : "",
+        ph_error("control socket %s: %s: %s", c->path, c->last_cmd ? c->last_cmd : "",
                  "connection closed (did nbdkit die?)");
         return -1;
     }
@@ -75,7 +74,7 @@ int ph_ctl_reply(struct ph_ctl *c, json_t **reply, double timeout)
             json_error_t err;
             *reply = *js ? json_loads(js, JSON_DECODE_ANY, &err) : json_object();
             if (!*reply) {
-                ph_error("control socket: %s: bad JSON in reply: %s", last_cmd, err.text);
+                ph_error("control socket: %s: bad JSON in reply: %s", c->last_cmd, err.text);
                 ret = -1;
             }
         }
@@ -83,10 +82,10 @@ int ph_ctl_reply(struct ph_ctl *c, json_t **reply, double timeout)
         const char *why = line + 6;
         while (*why == ' ')
             why++;
-        ph_error("device: %s: %s", last_cmd, why);
+        ph_error("device: %s: %s", c->last_cmd, why);
         ret = -2;
     } else {
-        ph_error("control socket: %s: unexpected reply: %.200s", last_cmd, line);
+        ph_error("control socket: %s: unexpected reply: %.200s", c->last_cmd, line);
         ret = -1;
     }
     free(line);
@@ -103,7 +102,8 @@ int ph_ctl_cmd(struct ph_ctl *c, json_t **reply, double timeout, const char *fmt
         return -1;
     r = ph_ctl_reply(c, reply, timeout);
     if (r == 1) {
-        ph_error("control socket %s: no reply to '%s' within %.0f s", c->path, last_cmd, timeout);
+        ph_error("control socket %s: no reply to '%s' within %.0f s", c->path, c->last_cmd,
+                 timeout);
         return -1;
     }
     return r;

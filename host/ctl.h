@@ -10,6 +10,7 @@
 struct ph_ctl {
     struct ph_lines in;
     char *path;
+    char *last_cmd; /* for error messages */
 };
 
 int ph_ctl_open(struct ph_ctl *c, const char *path);

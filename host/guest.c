@@ -18,8 +18,8 @@ char *ph_guest_cmdline(const struct ph_guest_job *j)
         s = ph_strf("%s pmemcut.action=verify pmemcut.expect=%s", base, j->expect);
     else
         s = ph_strf("%s pmemcut.action=run pmemcut.mkfs=%d pmemcut.workload=%s pmemcut.sync=%s "
-                    "pmemcut.records=%d",
-                    base, j->mkfs ? 1 : 0, j->workload, j->sync, j->records);
+                    "pmemcut.records=%d pmemcut.pause_ms=%d",
+                    base, j->mkfs ? 1 : 0, j->workload, j->sync, j->records, j->pause_ms);
     free(base);
     return s;
 }

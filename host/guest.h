@@ -16,6 +16,7 @@ struct ph_guest_job {
     bool mkfs;   /* prepare: make the filesystem (first boot of a device) */
     const char *workload, *sync;
     int records;
+    int pause_ms;       /* between records, so that a host-side cut lands inside */
     int cycle;          /* names the per-cycle directory */
     const char *expect; /* verify: durable or none */
 };

@@ -43,12 +43,24 @@ static pid_t spawn(const char *log, char *const argv[])
     return pid;
 }
 
+/* How the last process reaped by exited() ended (for messages). */
+static int last_status;
+
 /* Non-blocking: has pid exited? Reaps it. */
 static bool exited(pid_t pid)
 {
     int st;
     pid_t r = waitpid(pid, &st, WNOHANG);
+    if (r == pid)
+        last_status = st;
     return r == pid || (r < 0 && errno == ECHILD);
+}
+
+char *ph_exit_text(void)
+{
+    if (WIFSIGNALED(last_status))
+        return ph_strf("killed by signal %d", WTERMSIG(last_status));
+    return ph_strf("exit status %d", WEXITSTATUS(last_status));
 }
 
 /* SIGTERM, wait up to grace seconds, then SIGKILL; always reaps. */
@@ -225,28 +237,31 @@ int ph_view_unmount(struct ph_device *d)
     if (d->nbdfuse_pid <= 0)
         return 0;
     int r = 0;
-    if (!exited(d->nbdfuse_pid)) {
-        char *argv[] = {"fusermount3", "-u", d->mnt, NULL};
-        char *log = ph_strf("%s/nbdfuse.log", d->logdir);
-        /* Busy (a user still has it open): retry briefly. */
-        for (int i = 0; i < 50; i++) {
-            if (ph_run_wait(log, argv) == 0)
-                break;
-            usleep(100000);
+    char *log = ph_strf("%s/nbdfuse.log", d->logdir);
+    char *argv[] = {"fusermount3", "-u", d->mnt, NULL};
+    char *lazy[] = {"fusermount3", "-u", "-z", d->mnt, NULL};
+    /* Even when nbdfuse has died (its server went away) the mount is still
+     * there, dead: it is unmounted all the same. While nbdfuse lives, a
+     * failure means busy (QEMU still going away): retry briefly. */
+    for (int i = 0;; i++) {
+        if (ph_run_wait(log, argv) == 0)
+            break;
+        if (exited(d->nbdfuse_pid) || i == 50) {
+            ph_run_wait(log, lazy);
+            break;
         }
-        free(log);
-        double end = ph_now() + 10;
-        while (!exited(d->nbdfuse_pid) && ph_now() < end)
-            usleep(20000);
-        if (!exited(d->nbdfuse_pid)) {
-            ph_error("nbdfuse did not exit after unmounting %s", d->mnt);
-            r = -1;
-            stop_pid(d->nbdfuse_pid, 2);
-            /* A dead FUSE daemon leaves a dead mount: detach it lazily. */
-            char *lazy[] = {"fusermount3", "-u", "-z", d->mnt, NULL};
-            ph_run_wait(NULL, lazy);
-        }
+        usleep(100000);
     }
+    double end = ph_now() + 10;
+    while (!exited(d->nbdfuse_pid) && ph_now() < end)
+        usleep(20000);
+    if (!exited(d->nbdfuse_pid)) {
+        ph_error("nbdfuse did not exit after unmounting %s", d->mnt);
+        r = -1;
+        stop_pid(d->nbdfuse_pid, 2);
+        ph_run_wait(log, lazy);
+    }
+    free(log);
     d->nbdfuse_pid = 0;
     return r;
 }

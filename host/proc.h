@@ -31,6 +31,9 @@ struct ph_device {
 
 /* Start nbdkit and wait until it serves; -1 with ph_error set. */
 int ph_nbdkit_start(struct ph_device *d);
+/* How the process last found dead ended: "killed by signal 9" ... */
+char *ph_exit_text(void);
+
 /* True while the nbdkit we started is running (reaps it if it died). */
 bool ph_nbdkit_alive(struct ph_device *d);
 /* Stop nbdkit by its PID: SIGTERM, SIGKILL after 5 s. */

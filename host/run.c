@@ -404,6 +404,9 @@ static int boot(struct cycle *c, bool verify, struct ph_lines *chan)
         .workload = R.workload,
         .sync = R.sync,
         .records = (int)R.records,
+        /* The eADR cut is the host's: suspending takes a few milliseconds,
+         * while a record without a pause takes microseconds. */
+        .pause_ms = R.mode == PH_MODE_NVDIMM ? 50 : 0,
         .expect = strcmp(R.expected, "durable") == 0 ? "durable" : "none",
     };
     char *cmdline = ph_guest_cmdline(&job);
@@ -461,7 +464,9 @@ static int check_nbdkit(struct cycle *c)
         return 0;
     char *log = ph_strf("%s/nbdkit.log", R.outdir);
     char *tail = ph_log_tail(log);
-    ph_error("nbdkit exited during cycle %d%s%s", c->n, *tail ? ": " : "", tail);
+    char *how = ph_exit_text();
+    ph_error("nbdkit exited during cycle %d (%s)%s%s", c->n, how, *tail ? ": " : "", tail);
+    free(how);
     free(tail);
     free(log);
     return -1;
@@ -674,7 +679,7 @@ out:
     ph_lines_close(&chan);
     keep_qemu_log(c, false);
 fail:
-    if (R.waiting) {
+    if (R.waiting && ret == 0) {
         /* Let the outstanding wait-off run out so that the next one is ours. */
         json_t *rec = NULL;
         if (ph_ctl_reply(&R.waiter, &rec, 5) == 0 && !c->cut)
