@@ -59,6 +59,8 @@ t_check "classify sends metadata ranges" grep -Eq 'classified [1-9][0-9]* bytes 
 ctl cut >"$T/cut.json"
 t_check "the cut counts the lost lines as metadata" test "$(jq '.lost.meta' "$T/cut.json")" = 128
 "$AUDIT" lost "$T/img.audit.jsonl" --image "$T/img" >"$T/lost.out" 2>&1
+"$AUDIT" lost "$T/img.audit.jsonl" --data "$T/img.dlog" >"$T/lost2.out" 2>&1
+t_check "lost --data reads the layout from before each cut" grep -q "lost .* group descriptors" "$T/lost2.out"
 t_check "lost names the superblock" grep -q 'lost .* superblock (group 0)' "$T/lost.out"
 t_check "lost names the group descriptors" grep -q 'lost .* group descriptors' "$T/lost.out"
 ctl power-on >/dev/null

@@ -7,7 +7,8 @@ AUDIT_CORE   := plugin/model.c plugin/jbuf.c plugin/crc32c.c tools/jsonr.c tools
 AUDIT_HDR    := $(wildcard plugin/*.h) tools/jsonr.h tools/auditlog.h tools/replay.h \
                 tools/dmlog.h tools/explore.h tools/svg.h tools/ext4map.h tools/auditsum.h
 REPLAY_SRC   := tools/pmemcut-replay.c tools/replay.c tools/dmlog.c tools/explore.c $(AUDIT_CORE)
-AUDIT_SRC    := tools/pmemcut-audit.c tools/auditsum.c tools/svg.c tools/ext4map.c $(AUDIT_CORE)
+AUDIT_SRC    := tools/pmemcut-audit.c tools/auditsum.c tools/svg.c tools/ext4map.c tools/replay.c \
+                $(AUDIT_CORE)
 EXT2FS_FLAGS := $(shell pkg-config --cflags --libs ext2fs com_err 2>/dev/null || echo -lext2fs -lcom_err)
 
 PROGRAMS += tools/pmemcut-audit tools/pmemcut-replay

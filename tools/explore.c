@@ -297,8 +297,12 @@ static int check_state(struct rp *r, const struct opts *o, uint64_t point, const
         /* 2: a dirty log that only a mount can replay */
         verdict = rc == 0 ? "pass" : rc == 1 ? "fail" : rc == 2 ? "dirty-log" : "error";
     }
-    if (strcmp(verdict, "pass") != 0)
+    if (strcmp(verdict, "pass") != 0) {
+        /* the state's file name differs from state to state: take it out */
+        for (char *at; (at = strstr(out, img));)
+            memmove(at + 3, at + strlen(img), strlen(at + strlen(img)) + 1), memcpy(at, "IMG", 3);
         signature(out, sig, sizeof sig);
+    }
     unlink(img);
 
     char *line = NULL;

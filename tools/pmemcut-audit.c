@@ -20,13 +20,14 @@
 #include "auditlog.h"
 #include "auditsum.h"
 #include "ext4map.h"
+#include "replay.h"
 #include "svg.h"
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: pmemcut-audit summary LOG [--json]\n"
                "       pmemcut-audit timeline LOG -o FILE.svg [--from SEQ] [--to SEQ]\n"
-               "       pmemcut-audit lost LOG --image IMG\n"
+               "       pmemcut-audit lost LOG --image IMG | --data DLOG\n"
                "       pmemcut-audit classify --image IMG --socket SOCK\n");
 }
 
@@ -38,11 +39,12 @@ static const struct option lopts[] = {
     {"image", required_argument, 0, 'i'},
     {"socket", required_argument, 0, 's'},
     {"max-lines", required_argument, 0, 'm'},
+    {"data", required_argument, 0, 'd'},
     {0, 0, 0, 0},
 };
 
 struct args {
-    const char *log, *out, *image, *socket;
+    const char *log, *out, *image, *socket, *data;
     bool json;
     uint64_t from, to, max_lines;
 };
@@ -67,6 +69,9 @@ static int parse(int argc, char **argv, struct args *a, bool want_log)
             break;
         case 's':
             a->socket = optarg;
+            break;
+        case 'd':
+            a->data = optarg;
             break;
         case 'f':
         case 't':
@@ -95,56 +100,142 @@ static int parse(int argc, char **argv, struct args *a, bool want_log)
 
 /* --- lost ------------------------------------------------------------------------ */
 
-/* Prints what a list of line ranges were, merging neighbours that are the
- * same thing.  Returns the number of lines printed. */
+/* Prints what a list of line ranges were: the bytes grouped by what they
+ * belonged to, in order of first offset.  Returns the groups printed. */
+struct group {
+    char what[200];
+    uint64_t first, bytes;
+};
+
 static uint64_t describe_ranges(const struct ext4map *m, const char *fate,
                                 const struct pm_rangelist *l, uint64_t budget)
 {
-    char prev[200] = "", cur[200];
-    uint64_t start = 0, len = 0, printed = 0, skipped = 0;
-    for (size_t i = 0; i <= l->n; i++) {
-        uint64_t off = i < l->n ? l->r[i].off : 0, end = i < l->n ? off + l->r[i].len : 0;
-        while (off < end || i == l->n) {
-            uint64_t piece = 0;
-            if (i < l->n) {
-                uint64_t blk_end = (off / m->bsize + 1) * m->bsize;
-                piece = (end < blk_end ? end : blk_end) - off;
-                ext4map_describe(m, off, piece, cur, sizeof cur);
-            }
-            if (i == l->n || strcmp(cur, prev) != 0 || start + len != off) {
-                if (len) {
-                    if (printed < budget)
-                        printf("    %-5s %12llu +%-8llu %s\n", fate, (unsigned long long)start,
-                               (unsigned long long)len, prev);
-                    else
-                        skipped++;
-                    printed++;
+    struct group *g = NULL;
+    size_t ng = 0, cap = 0;
+    char cur[200];
+    for (size_t i = 0; i < l->n; i++) {
+        uint64_t off = l->r[i].off, end = off + l->r[i].len;
+        while (off < end) {
+            uint64_t blk_end = (off / m->bsize + 1) * m->bsize;
+            uint64_t piece = (end < blk_end ? end : blk_end) - off;
+            ext4map_describe(m, off, piece, cur, sizeof cur);
+            /* the latest group is the likeliest match */
+            size_t k = ng;
+            while (k > 0 && strcmp(g[k - 1].what, cur) != 0)
+                k--;
+            if (k == 0) {
+                if (ng == cap) {
+                    cap = cap ? cap * 2 : 64;
+                    struct group *ng2 = realloc(g, cap * sizeof *g);
+                    if (!ng2)
+                        break;
+                    g = ng2;
                 }
-                if (i == l->n)
-                    break;
-                snprintf(prev, sizeof prev, "%s", cur);
-                start = off;
-                len = 0;
+                snprintf(g[ng].what, sizeof g[ng].what, "%s", cur);
+                g[ng].first = off;
+                g[ng].bytes = 0;
+                k = ++ng;
             }
-            len += piece;
+            g[k - 1].bytes += piece;
             off += piece;
         }
     }
-    if (skipped)
-        printf("    ... %llu more %s ranges\n", (unsigned long long)skipped, fate);
-    return printed;
+    for (size_t k = 0; k < ng && k < budget; k++)
+        printf("    %-5s %8llu bytes from offset %-10llu %s\n", fate,
+               (unsigned long long)g[k].bytes, (unsigned long long)g[k].first, g[k].what);
+    if (ng > budget)
+        printf("    ... and %llu more\n", (unsigned long long)(ng - budget));
+    free(g);
+    return ng;
+}
+
+static void print_cut(const struct ext4map *m, const struct au_rec *rec, uint64_t max_lines)
+{
+    printf("cut at seq %llu (%s, %s seed %llu): %llu lines lost (%llu meta), %llu torn\n",
+           (unsigned long long)rec->seq, rec->trigger, pm_policy_name(rec->cut.policy),
+           (unsigned long long)rec->cut.seed, (unsigned long long)pm_counts_total(&rec->lost),
+           (unsigned long long)rec->lost.c[PM_META],
+           (unsigned long long)pm_counts_total(&rec->torn));
+    if (m) {
+        describe_ranges(m, "lost", &rec->lost_r, max_lines);
+        describe_ranges(m, "torn", &rec->torn_r, max_lines);
+    }
+}
+
+/* With --data: the filesystem layout at each cut is read from the image the
+ * device held just before it (V), rebuilt by replay; a cut often destroys
+ * exactly the structures that would be needed to read the image after it. */
+static int lost_by_replay(const struct args *a)
+{
+    struct rp r;
+    char tmp[] = "/tmp/pmemcut-lost.XXXXXX", err[600];
+    int fd = mkstemp(tmp);
+    if (fd == -1) {
+        fprintf(stderr, "pmemcut-audit: %s: %s\n", tmp, strerror(errno));
+        return 1;
+    }
+    close(fd);
+    int rc = 0, n, cuts = 0;
+    if (rp_open(&r, a->log, a->data, NULL) == -1) {
+        fprintf(stderr, "pmemcut-audit: %s\n", r.err);
+        rc = 2;
+        goto out;
+    }
+    while ((n = rp_next(&r)) == 1) {
+        if (r.rec.ev == AU_CUT && r.m) {
+            cuts++;
+            uint8_t *img = malloc(r.size);
+            struct ext4map m;
+            bool have = false;
+            if (img) {
+                /* what the filesystem saw (V); if that is no ext4 (its
+                 * superblock was just overwritten), what was persisted (P) */
+                rp_read(&r, img, r.size, 0);
+                have = rp_write_image(img, r.size, tmp, err, sizeof err) == 0 &&
+                       ext4map_open(&m, tmp, err, sizeof err) == 0;
+                if (!have)
+                    have = rp_write_image(r.p, r.size, tmp, err, sizeof err) == 0 &&
+                           ext4map_open(&m, tmp, err, sizeof err) == 0;
+                free(img);
+            }
+            print_cut(have ? &m : NULL, &r.rec, a->max_lines);
+            if (!have)
+                printf("    (no ext4 on the device before this cut)\n");
+            else
+                ext4map_free(&m);
+        }
+        if (rp_apply(&r) == -1) {
+            n = -1;
+            break;
+        }
+    }
+    if (n < 0) {
+        fprintf(stderr, "pmemcut-audit: %s\n", r.err);
+        rc = 2;
+    } else if (cuts == 0) {
+        printf("no cuts in %s\n", a->log);
+    }
+out:
+    rp_close(&r);
+    unlink(tmp);
+    return rc;
 }
 
 static int cmd_lost(const struct args *a)
 {
+    if (a->data)
+        return lost_by_replay(a);
     if (!a->image) {
-        fprintf(stderr, "pmemcut-audit: lost: --image IMG is required\n");
+        fprintf(stderr, "pmemcut-audit: lost: --image IMG or --data DLOG is required\n");
         return 1;
     }
     struct ext4map m;
     char err[600];
     if (ext4map_open(&m, a->image, err, sizeof err) == -1) {
-        fprintf(stderr, "pmemcut-audit: %s\n", err);
+        fprintf(stderr,
+                "pmemcut-audit: %s (an image after a cut may have lost its superblock: "
+                "give --data DLOG to read the layout from before each cut)\n",
+                err);
         return 1;
     }
     struct au_reader r;
@@ -159,13 +250,7 @@ static int cmd_lost(const struct args *a)
         if (rec.ev != AU_CUT)
             continue;
         cuts++;
-        printf("cut at seq %llu (%s, %s seed %llu): %llu lines lost (%llu meta), %llu torn\n",
-               (unsigned long long)rec.seq, rec.trigger, pm_policy_name(rec.cut.policy),
-               (unsigned long long)rec.cut.seed, (unsigned long long)pm_counts_total(&rec.lost),
-               (unsigned long long)rec.lost.c[PM_META],
-               (unsigned long long)pm_counts_total(&rec.torn));
-        describe_ranges(&m, "lost", &rec.lost_r, a->max_lines);
-        describe_ranges(&m, "torn", &rec.torn_r, a->max_lines);
+        print_cut(&m, &rec, a->max_lines);
     }
     if (cuts == 0 && n == 0)
         printf("no cuts in %s\n", a->log);
