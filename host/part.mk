@@ -14,7 +14,8 @@ $(BUILD)/host/%.o: host/%.c $(wildcard host/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $$(pkg-config --cflags $(HOST_PKGS)) -c -o $@ $<
 
-CHECKS  += tests/host-attach.sh tests/host-kill.sh tests/host-virtio.sh tests/host-nvdimm.sh
+CHECKS  += tests/host-attach.sh tests/host-kill.sh tests/host-virtio.sh tests/host-nvdimm.sh \
+            tests/host-system.sh
 BENCHES +=
 CLEAN   += host/pmemcut-host
 
