@@ -44,6 +44,7 @@ struct cut {
 
 struct tl {
     uint64_t t0, t1, from, to, size, events, nmarks;
+    uint64_t first_seq, last_seq; /* of the records drawn */
     uint32_t (*cells)[NY][PM_NCLASS];
     uint32_t flushes[NX], markbins[NX];
     uint64_t dirty_max[NX];
@@ -114,8 +115,11 @@ static int scan(struct tl *t, const char *log, char *err, size_t errlen)
             t->size = rec.size;
         if (rec.seq < t->from || rec.seq > t->to)
             continue;
-        if (!any)
+        if (!any) {
             t->t0 = ns;
+            t->first_seq = rec.seq;
+        }
+        t->last_seq = rec.seq;
         any = true;
         t->t1 = ns;
         t->events++;
@@ -278,8 +282,8 @@ static void draw(const struct tl *t, const char *log, const char *damage, FILE *
             W, H, W, H, W, H);
     fprintf(f, "<text x=\"%d\" y=\"20\" font-size=\"14\">pmemcut timeline: ", LEFT);
     xml_text(f, log);
-    fprintf(f, " (seq %llu..%llu, %llu events, %.3f s)</text>\n", (unsigned long long)t->from,
-            (unsigned long long)(t->to == UINT64_MAX ? 0 : t->to), (unsigned long long)t->events,
+    fprintf(f, " (seq %llu..%llu, %llu events, %.3f s)</text>\n", (unsigned long long)t->first_seq,
+            (unsigned long long)t->last_seq, (unsigned long long)t->events,
             (double)(t->t1 - t->t0) / 1e9);
     if (damage) {
         fprintf(f, "<text class=\"damage\" x=\"%d\" y=\"38\" fill=\"#c00000\">damaged log: ", LEFT);
