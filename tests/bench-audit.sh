@@ -10,11 +10,12 @@ set -u
 . "$(dirname "$0")/lib.sh"
 PLUGIN=$TOP/plugin/nbdkit-pmemcut-plugin.so
 REPLAY=$TOP/tools/pmemcut-replay
-t_require nbdkit nbdfuse fusermount3 mke2fs e2fsck fio "$PLUGIN" "$REPLAY"
-t_tmpdir
 . "$(dirname "$0")/replay-lib.sh"
 REPLAY=$TOP/tools/pmemcut-replay
-NBDOPS=$TOP/build/san/tools/replay-nbdops
+# `make bench` builds only the programs: the test client is built here
+make -s -C "$TOP" build/san/tools/replay-nbdops >/dev/null
+t_require nbdkit nbdfuse fusermount3 mke2fs e2fsck fio bc "$PLUGIN" "$REPLAY" "$NBDOPS"
+t_tmpdir
 
 # 1. explore
 start_dev dev file="$T/img" size=64M data-log="$T/img.dlog" || t_done
