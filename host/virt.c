@@ -62,6 +62,27 @@ static int start_event_loop(void)
     return 0;
 }
 
+/* The embedded driver probes QEMU's capabilities (some 4 s under TCG) into
+ * ROOT/cache unless it finds them there. Our roots are new each run, so
+ * their cache is one shared directory (libvirt checks that an entry still
+ * matches the QEMU binary before it uses it). Best effort. */
+static void share_cache(const char *root)
+{
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    char *dir = xdg && *xdg     ? ph_strf("%s/pmemcut/libvirt-cache", xdg)
+                : home && *home ? ph_strf("%s/.cache/pmemcut/libvirt-cache", home)
+                                : NULL;
+    if (!dir)
+        return;
+    if (ph_mkdirs(dir, 0700) == 0) {
+        char *link = ph_strf("%s/cache", root);
+        int r = symlink(dir, link); /* on failure, a private cache */
+        (void)r;
+        free(link);
+    }
+    free(dir);
+}
+
 int ph_virt_open(struct ph_virt *v, const char *uri, const char *rundir, const char *log)
 {
     memset(v, 0, sizeof *v);
@@ -89,6 +110,7 @@ int ph_virt_open(struct ph_virt *v, const char *uri, const char *rundir, const c
         free(conf);
         if (r < 0)
             return -1;
+        share_cache(v->embed_root);
         v->uri = ph_strf("qemu:///embed?root=%s", v->embed_root);
     } else {
         v->uri = ph_strf("%s", uri);
