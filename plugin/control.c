@@ -143,6 +143,18 @@ static int execute(char *line, struct jbuf *out)
         return pm_dev_mark(rest, out);
     }
 
+    /* at-mark=TEXT takes the rest of the line: mark texts have spaces. */
+    char *at_mark = NULL;
+    if (strcmp(cmd, "arm") == 0) {
+        char *a = strstr(rest, "at-mark=");
+        while (a && a != rest && a[-1] != ' ' && a[-1] != '\t')
+            a = strstr(a + 1, "at-mark=");
+        if (a) {
+            at_mark = a + 8;
+            *a = '\0';
+        }
+    }
+
     char *w[MAX_WORDS];
     int n = split(rest, w);
     if (n < 0) {
@@ -150,13 +162,12 @@ static int execute(char *line, struct jbuf *out)
         return -1;
     }
 
-    if (strcmp(cmd, "status") == 0 || strcmp(cmd, "power-on") == 0 ||
-        strcmp(cmd, "disarm") == 0) {
+    if (strcmp(cmd, "status") == 0 || strcmp(cmd, "power-on") == 0 || strcmp(cmd, "disarm") == 0) {
         if (n) {
             jb_printf(out, "%s: takes no arguments (got '%s')", cmd, w[0]);
             return -1;
         }
-        return cmd[0] == 's' ? pm_dev_status(out)
+        return cmd[0] == 's'   ? pm_dev_status(out)
                : cmd[0] == 'p' ? pm_dev_power_on(out)
                                : pm_dev_disarm(out);
     }
@@ -193,8 +204,6 @@ static int execute(char *line, struct jbuf *out)
                 k = PM_TRIG_AFTER_WRITES, v = w[i] + 13;
             else if (strncmp(w[i], "before-flush=", 13) == 0)
                 k = PM_TRIG_BEFORE_FLUSH, v = w[i] + 13;
-            else if (strncmp(w[i], "at-mark=", 8) == 0)
-                k = PM_TRIG_AT_MARK, v = w[i] + 8;
             if (k == PM_TRIG_NONE) {
                 jb_printf(out, "arm: unknown argument '%s'", w[i]);
                 return -1;
@@ -204,16 +213,22 @@ static int execute(char *line, struct jbuf *out)
                 return -1;
             }
             t.kind = k;
-            if (k == PM_TRIG_AT_MARK) {
-                if (!*v) {
-                    jb_printf(out, "at-mark: needs a text");
-                    return -1;
-                }
-                t.mark = (char *)v;
-            } else if (parse_u64(v, &t.n) || t.n == 0) {
+            if (parse_u64(v, &t.n) || t.n == 0) {
                 jb_printf(out, "%.*s: '%s' is not a positive integer", 12, w[i], v);
                 return -1;
             }
+        }
+        if (at_mark) {
+            if (t.kind != PM_TRIG_NONE) {
+                jb_printf(out, "arm: give exactly one of after-writes=, before-flush=, at-mark=");
+                return -1;
+            }
+            if (!*at_mark) {
+                jb_printf(out, "at-mark: needs a text");
+                return -1;
+            }
+            t.kind = PM_TRIG_AT_MARK;
+            t.mark = at_mark;
         }
         if (t.kind == PM_TRIG_NONE) {
             jb_printf(out, "arm: needs after-writes=N, before-flush=N or at-mark=TEXT");

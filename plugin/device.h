@@ -18,12 +18,12 @@
 #include "model.h"
 
 struct pm_config {
-    const char *file;    /* set by file= */
-    uint64_t size;       /* set by size= (0: take the file's size) */
-    const char *control; /* set by control= (default FILE.ctl) */
-    const char *audit;   /* set by audit= (default FILE.audit.jsonl) */
-    const char *dlog;    /* set by data-log= (NULL: none) */
-    uint32_t line;       /* set by line= */
+    const char *file;         /* set by file= */
+    uint64_t size;            /* set by size= (0: take the file's size) */
+    const char *control;      /* set by control= (default FILE.ctl) */
+    const char *audit;        /* set by audit= (default FILE.audit.jsonl) */
+    const char *dlog;         /* set by data-log= (NULL: none) */
+    uint32_t line;            /* set by line= */
     struct pm_cut_params cut; /* set by policy=, p=, seed=: defaults for cuts */
 };
 

@@ -167,8 +167,7 @@ static void set_dirty(struct pm_model *m, struct chunk *c, uint64_t li, bool d)
 
 struct pm_model *pm_model_new(uint8_t *persisted, uint64_t size, uint32_t line)
 {
-    if (!persisted || line < 8 || line > CHUNK || (line & (line - 1)) || size == 0 ||
-        size % line)
+    if (!persisted || line < 8 || line > CHUNK || (line & (line - 1)) || size == 0 || size % line)
         return NULL;
     struct pm_model *m = calloc(1, sizeof *m);
     if (!m)
@@ -787,7 +786,7 @@ size_t pm_model_dirty_ranges(const struct pm_model *m, size_t max, pm_range_fn f
 
 static const char *const policy_names[] = {"lose-all", "keep-all", "random", "torn", "prefix"};
 static const char *const class_names[] = {"unknown", "meta", "data"};
-static const char *const op_names[] = {"write", "zero",  "trim",     "flush", "cut",   "power-on",
+static const char *const op_names[] = {"write", "zero",     "trim",  "flush", "cut",   "power-on",
                                        "mark",  "classify", "fault", "arm",   "disarm"};
 
 const char *pm_policy_name(enum pm_policy p)

@@ -98,10 +98,10 @@ struct pm_effect {
     bool ignored;     /* flush/FUA acknowledged but not honoured (lying device) */
     const void *data; /* write payload (PM_OP_WRITE only) */
     struct pm_counts dirtied, cleaned, persisted;
-    const struct pm_cut_result *cut; /* PM_OP_CUT */
-    const char *text;                /* mark text; fault setting */
-    enum pm_class cls;               /* classify */
-    uint64_t lines;                  /* classify: lines relabelled */
+    const struct pm_cut_result *cut;  /* PM_OP_CUT */
+    const char *text;                 /* mark text; fault setting */
+    enum pm_class cls;                /* classify */
+    uint64_t lines;                   /* classify: lines relabelled */
     const struct pm_trigger *trigger; /* arm */
 };
 

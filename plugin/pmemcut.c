@@ -18,15 +18,15 @@
 #include "control.h"
 #include "device.h"
 
-static char *file;          /* set by file= */
-static int64_t size = -1;   /* set by size= */
-static char *control_path;  /* set by control= */
-static char *audit_path;    /* set by audit= */
-static char *data_log_path; /* set by data-log= */
-static unsigned line = 64;  /* set by line= */
+static char *file;                                                      /* set by file= */
+static int64_t size = -1;                                               /* set by size= */
+static char *control_path;                                              /* set by control= */
+static char *audit_path;                                                /* set by audit= */
+static char *data_log_path;                                             /* set by data-log= */
+static unsigned line = 64;                                              /* set by line= */
 static struct pm_cut_params defcut = {.policy = PM_LOSE_ALL, .p = 0.5}; /* policy=, p=, seed= */
-static int have_p;          /* p= given */
-static int opened;          /* the device is open (unload must close it) */
+static int have_p;                                                      /* p= given */
+static int opened; /* the device is open (unload must close it) */
 
 static void pmemcut_unload(void)
 {
@@ -264,14 +264,14 @@ static int pmemcut_flush(void *h, uint32_t flags)
 }
 
 #define pmemcut_config_help                                                                        \
-    "file=PATH          (required) persisted image; created at size= if missing\n"                \
-    "size=SIZE          image size (1G, 256M ...); must match an existing file\n"                 \
-    "control=SOCKET     control socket (default FILE.ctl), mode 0600\n"                           \
-    "audit=PATH         JSON Lines audit log (default FILE.audit.jsonl), appended\n"              \
-    "data-log=PATH      binary log of every accepted write's payload (for replay)\n"              \
-    "line=64            cache-line size: power of two, 8..4096\n"                                 \
-    "policy=lose-all    default cut policy: lose-all keep-all random torn prefix\n"               \
-    "p=0.5              random: probability that a dirty line is kept\n"                          \
+    "file=PATH          (required) persisted image; created at size= if missing\n"                 \
+    "size=SIZE          image size (1G, 256M ...); must match an existing file\n"                  \
+    "control=SOCKET     control socket (default FILE.ctl), mode 0600\n"                            \
+    "audit=PATH         JSON Lines audit log (default FILE.audit.jsonl), appended\n"               \
+    "data-log=PATH      binary log of every accepted write's payload (for replay)\n"               \
+    "line=64            cache-line size: power of two, 8..4096\n"                                  \
+    "policy=lose-all    default cut policy: lose-all keep-all random torn prefix\n"                \
+    "p=0.5              random: probability that a dirty line is kept\n"                           \
     "seed=N             base seed for cuts that name no seed"
 
 static struct nbdkit_plugin plugin = {

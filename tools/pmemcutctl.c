@@ -6,6 +6,12 @@
  * of an "ok" reply on stdout (exit 0); an "error:" reply goes to stderr
  * (exit 1); no connection or a broken reply exits 2.  The socket may also be
  * given in $PMEMCUT_SOCKET.
+ *
+ *   pmemcutctl -s SOCKET -
+ *
+ * reads commands from stdin, one per line, sends them over one connection
+ * and prints every reply line as it is ("ok ..." or "error: ..."); exit 1 if
+ * any reply was an error.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,6 +26,7 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: pmemcutctl -s SOCKET COMMAND [ARGS...]\n"
+               "       pmemcutctl -s SOCKET -      (commands from stdin, one per line)\n"
                "commands: status | cut [policy=P] [p=F] [seed=N] |\n"
                "  arm after-writes=N|before-flush=N|at-mark=TEXT [policy=P] [p=F] [seed=N] |\n"
                "  disarm | wait-off [timeout=S] | power-on | mark TEXT |\n"
@@ -27,11 +34,103 @@ static void usage(FILE *f)
                "  fault flush=ignore|honor\n");
 }
 
+static int connect_to(const char *sock)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(sock) >= sizeof sa.sun_path) {
+        fprintf(stderr, "pmemcutctl: socket path too long: %s\n", sock);
+        return -1;
+    }
+    strcpy(sa.sun_path, sock);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        fprintf(stderr, "pmemcutctl: cannot connect to %s: %s\n", sock, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int send_line(int fd, const char *s, size_t n)
+{
+    while (n) {
+        ssize_t w = send(fd, s, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            fprintf(stderr, "pmemcutctl: send: %s\n", strerror(errno));
+            return -1;
+        }
+        s += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Reads one reply line into rep (without the newline); pending keeps what
+ * arrived after it.  -1 if the connection ended first. */
+static int read_line(int fd, struct jbuf *pending, struct jbuf *rep)
+{
+    for (;;) {
+        char *nl = pending->s ? memchr(pending->s, '\n', pending->len) : NULL;
+        if (nl) {
+            size_t n = (size_t)(nl - pending->s);
+            jb_reset(rep);
+            jb_mem(rep, pending->s, n);
+            memmove(pending->s, nl + 1, pending->len - n - 1);
+            pending->len -= n + 1;
+            pending->s[pending->len] = '\0';
+            return jb_ok(rep) ? 0 : -1;
+        }
+        char buf[65536];
+        ssize_t r = recv(fd, buf, sizeof buf, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        jb_mem(pending, buf, (size_t)r);
+        if (!jb_ok(pending))
+            return -1;
+    }
+}
+
+static int batch(int fd, const char *sock)
+{
+    struct jbuf pending, rep;
+    jb_init(&pending);
+    jb_init(&rep);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int status = 0;
+    while ((n = getline(&line, &cap, stdin)) > 0) {
+        if (line[n - 1] != '\n') {
+            line = realloc(line, (size_t)n + 2);
+            line[n++] = '\n';
+            line[n] = '\0';
+        }
+        if (send_line(fd, line, (size_t)n) || read_line(fd, &pending, &rep)) {
+            fprintf(stderr, "pmemcutctl: no reply from %s\n", sock);
+            status = 2;
+            break;
+        }
+        printf("%s\n", rep.s);
+        fflush(stdout);
+        if (strncmp(rep.s, "ok ", 3) != 0)
+            status = 1;
+    }
+    free(line);
+    jb_free(&pending);
+    jb_free(&rep);
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     const char *sock = getenv("PMEMCUT_SOCKET");
     int i = 1;
-    for (; i < argc && argv[i][0] == '-'; i++) {
+    for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
         if (strcmp(argv[i], "-s") == 0 && i + 1 < argc)
             sock = argv[++i];
         else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
@@ -60,54 +159,34 @@ int main(int argc, char **argv)
     }
     jb_printf(&cmd, "\n");
 
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    if (strlen(sock) >= sizeof sa.sun_path) {
-        fprintf(stderr, "pmemcutctl: socket path too long: %s\n", sock);
+    int fd = connect_to(sock);
+    if (fd < 0)
         return 2;
+    if (strcmp(argv[i], "-") == 0 && i + 1 == argc) {
+        int r = batch(fd, sock);
+        close(fd);
+        return r;
     }
-    strcpy(sa.sun_path, sock);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-        fprintf(stderr, "pmemcutctl: cannot connect to %s: %s\n", sock, strerror(errno));
-        return 2;
-    }
-    for (size_t off = 0; off < cmd.len;) {
-        ssize_t w = send(fd, cmd.s + off, cmd.len - off, MSG_NOSIGNAL);
-        if (w <= 0) {
-            fprintf(stderr, "pmemcutctl: send: %s\n", strerror(errno));
-            return 2;
-        }
-        off += (size_t)w;
-    }
-    jb_free(&cmd);
 
-    struct jbuf rep;
+    struct jbuf pending, rep;
+    jb_init(&pending);
     jb_init(&rep);
-    char buf[65536];
-    for (;;) {
-        ssize_t r = recv(fd, buf, sizeof buf, 0);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        jb_mem(&rep, buf, (size_t)r);
-        if (memchr(buf, '\n', (size_t)r))
-            break;
-    }
+    int r = send_line(fd, cmd.s, cmd.len) == 0 ? read_line(fd, &pending, &rep) : -1;
     close(fd);
-    if (!rep.s || !strchr(rep.s, '\n')) {
+    jb_free(&cmd);
+    int status = 2;
+    if (r == -1)
         fprintf(stderr, "pmemcutctl: no reply from %s\n", sock);
-        return 2;
-    }
-    *strchr(rep.s, '\n') = '\0';
-    if (strncmp(rep.s, "ok ", 3) == 0) {
+    else if (strncmp(rep.s, "ok ", 3) == 0) {
         printf("%s\n", rep.s + 3);
-        return 0;
-    }
-    if (strncmp(rep.s, "error: ", 7) == 0) {
+        status = 0;
+    } else if (strncmp(rep.s, "error: ", 7) == 0) {
         fprintf(stderr, "pmemcutctl: %s\n", rep.s + 7);
-        return 1;
+        status = 1;
+    } else {
+        fprintf(stderr, "pmemcutctl: unexpected reply: %s\n", rep.s);
     }
-    fprintf(stderr, "pmemcutctl: unexpected reply: %s\n", rep.s);
-    return 2;
+    jb_free(&pending);
+    jb_free(&rep);
+    return status;
 }

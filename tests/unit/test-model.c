@@ -86,8 +86,7 @@ static void ref_cut(struct ref *r, const struct pm_cut_params *cp)
     } else {
         for (uint64_t i = 0; i < n; i++) {
             uint64_t o = lines[i] * r->line;
-            if (cp->policy == PM_KEEP_ALL ||
-                (cp->policy == PM_RANDOM && pm_rng_keep(&rng, cp->p)))
+            if (cp->policy == PM_KEEP_ALL || (cp->policy == PM_RANDOM && pm_rng_keep(&rng, cp->p)))
                 memcpy(r->p + o, r->v + o, r->line);
             if (cp->policy == PM_TORN) {
                 uint64_t bits = 0;
