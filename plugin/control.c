@@ -81,11 +81,11 @@ static int parse_cut_word(const char *w, struct pm_cut_params *cp, bool *have_se
         return -1;
     }
     if (strncmp(w, "seed=", 5) == 0) {
-        if (parse_u64(w + 5, &cp->seed) == 0) {
+        if (parse_u64(w + 5, &cp->seed) == 0 && cp->seed <= PM_SEED_MAX) {
             *have_seed = true;
             return 0;
         }
-        jb_printf(err, "seed: '%s' is not an unsigned integer", w + 5);
+        jb_printf(err, "seed: '%s' is not an integer from 0 to 2^53-1", w + 5);
         return -1;
     }
     return 1;

@@ -315,7 +315,7 @@ void pm_dev_default_cut(struct pm_cut_params *cp)
     /* Each cut without an explicit seed gets its own, derived from seed=
      * and the cut's number, and logged. */
     uint64_t s = d.cfg.cut.seed + st.cuts + 1;
-    cp->seed = pm_rng_next(&s);
+    cp->seed = pm_rng_next(&s) & PM_SEED_MAX;
 }
 
 /* --- block requests ---------------------------------------------------------- */

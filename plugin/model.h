@@ -38,6 +38,10 @@ struct pm_counts {
     uint64_t c[PM_NCLASS]; /* indexed by enum pm_class */
 };
 
+/* Seeds stay below 2^53 so that every JSON reader (jq, JavaScript, jansson)
+ * keeps them exact. */
+#define PM_SEED_MAX ((1ULL << 53) - 1)
+
 enum pm_policy { PM_LOSE_ALL, PM_KEEP_ALL, PM_RANDOM, PM_TORN, PM_PREFIX };
 
 /* Parameters of a cut: the policy, its probability (random only) and seed. */

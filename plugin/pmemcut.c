@@ -99,8 +99,15 @@ static int pmemcut_config(const char *key, const char *value)
         have_p = 1;
         return 0;
     }
-    if (strcmp(key, "seed") == 0)
-        return nbdkit_parse_uint64_t(key, value, &defcut.seed);
+    if (strcmp(key, "seed") == 0) {
+        if (nbdkit_parse_uint64_t(key, value, &defcut.seed) == -1)
+            return -1;
+        if (defcut.seed > PM_SEED_MAX) {
+            nbdkit_error("seed: %s is above 2^53-1", value);
+            return -1;
+        }
+        return 0;
+    }
     nbdkit_error("unknown parameter '%s'", key);
     return -1;
 }
