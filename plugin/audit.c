@@ -78,6 +78,17 @@ int pm_audit_open(struct pm_audit *a, const char *path, const char *dlog_path, c
         return -1;
     }
     close(rfd);
+    struct stat ast;
+    if (fstat(a->fd, &ast) == -1) {
+        snprintf(err, errlen, "audit: %s: %s", path, strerror(errno));
+        return -1;
+    }
+    a->end = (uint64_t)ast.st_size;
+    a->line = calloc(1, sizeof *a->line);
+    if (!a->line) {
+        snprintf(err, errlen, "audit: out of memory");
+        return -1;
+    }
     if (!dlog_path)
         return 0;
     a->dfd = open(dlog_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -119,37 +130,36 @@ void pm_audit_close(struct pm_audit *a)
         close(a->dfd);
     }
     a->fd = a->dfd = -1;
+    if (a->line)
+        jb_free(a->line);
+    free(a->line);
+    a->line = NULL;
     pthread_mutex_destroy(&a->lock);
 }
 
 /* One write(2) of the whole line; on failure the file is cut back. */
 static int write_line(struct pm_audit *a, const char *body, const char *extra, bool sync)
 {
-    struct jbuf b;
-    jb_init(&b);
-    jb_printf(&b, "{\"seq\":%llu,\"ns\":%llu,%s%s}\n", (unsigned long long)(a->seq + 1),
+    struct jbuf *b = a->line;
+    jb_reset(b);
+    jb_printf(b, "{\"seq\":%llu,\"ns\":%llu,%s%s}\n", (unsigned long long)(a->seq + 1),
               (unsigned long long)pm_now_ns(), body, extra ? extra : "");
-    if (!jb_ok(&b)) {
-        jb_free(&b);
+    if (!jb_ok(b)) {
         errno = ENOMEM;
         return -1;
     }
-    off_t before = lseek(a->fd, 0, SEEK_END);
-    ssize_t w = before == -1 ? -1 : write(a->fd, b.s, b.len);
-    int saved = errno;
-    int ok = w == (ssize_t)b.len && (!sync || fdatasync(a->fd) == 0);
-    if (!ok) {
-        saved = w == -1 || w == (ssize_t)b.len ? errno : ENOSPC;
-        if (before != -1 && ftruncate(a->fd, before) == -1) {
-            /* nothing more we can do; the reader reports the bad tail */
-        }
-        jb_free(&b);
-        errno = saved;
-        return -1;
+    ssize_t w = write(a->fd, b->s, b->len);
+    if (w == (ssize_t)b->len && (!sync || fdatasync(a->fd) == 0)) {
+        a->end += b->len;
+        a->seq++;
+        return 0;
     }
-    jb_free(&b);
-    a->seq++;
-    return 0;
+    int saved = w >= 0 && w != (ssize_t)b->len ? ENOSPC : errno;
+    if (ftruncate(a->fd, (off_t)a->end) == -1) {
+        /* nothing more we can do; a reader reports the bad tail */
+    }
+    errno = saved;
+    return -1;
 }
 
 int pm_audit_append(struct pm_audit *a, const char *body, bool sync, uint64_t *seq_out)

@@ -11,11 +11,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "jbuf.h"
+
 struct pm_audit {
     int fd;
     int dfd;           /* data log, -1 if none */
     uint64_t seq;      /* seq of the last record written */
     uint64_t dlog_end; /* size of the data log */
+    uint64_t end;      /* size of the audit log (we are its only writer) */
+    struct jbuf *line; /* reused line buffer */
     pthread_mutex_t lock;
 };
 

@@ -60,19 +60,25 @@ void jb_mem(struct jbuf *b, const void *p, size_t n)
 
 void jb_printf(struct jbuf *b, const char *fmt, ...)
 {
+    if (b->failed || !reserve(b, 64))
+        return;
+    /* Format straight into the free space; only a result that does not fit
+     * is formatted a second time, after growing. */
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
     va_end(ap);
     if (n < 0) {
         b->failed = true;
         return;
     }
-    if (!reserve(b, (size_t)n))
-        return;
-    va_start(ap, fmt);
-    vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
+    if ((size_t)n >= b->cap - b->len) {
+        if (!reserve(b, (size_t)n))
+            return;
+        va_start(ap, fmt);
+        vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
     b->len += (size_t)n;
 }
 
