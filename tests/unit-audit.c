@@ -8,10 +8,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ackverify.h"
 #include "auditlog.h"
 #include "crc32c.h"
 #include "dlog.h"
 #include "jsonr.h"
+#include "record.h"
 #include "replay.h"
 
 static char dir[256];
@@ -327,6 +329,106 @@ static void test_log_fuzz(void)
     free(buf);
 }
 
+/* --- acknowledged records: which acks apply where, judged as the agent --- */
+
+static const char *ack_log =
+    "{\"seq\":1,\"ns\":10,\"ev\":\"open\",\"file\":\"img\",\"size\":65536,\"line\":64,"
+    "\"created\":true,\"policy\":\"lose-all\",\"seed\":0,\"data_log\":\"d\"}\n"
+    "{\"seq\":2,\"ns\":20,\"ev\":\"mark\",\"text\":\"ack append.log 1 fsync\"}\n"
+    "{\"seq\":3,\"ns\":30,\"ev\":\"mark\",\"text\":\"hello\"}\n"
+    "{\"seq\":4,\"ns\":40,\"ev\":\"mark\",\"text\":\"ack append.log 2 fsync\"}\n"
+    "{\"seq\":5,\"ns\":50,\"ev\":\"mark\",\"text\":\"ack rec-00000007 7 fdatasync\"}\n";
+
+/* The workload directory, in memory: append.log holds records 1 and 2 (the
+ * second torn when torn is set), rec-00000007 record 7. */
+static int torn_append;
+
+static int mem_read(void *ctx, const char *name, uint8_t **buf, size_t *len, int *exists, char *err,
+                    size_t errlen)
+{
+    (void)ctx, (void)err, (void)errlen;
+    *buf = NULL;
+    *len = 0;
+    *exists = 0;
+    if (strcmp(name, "append.log") == 0) {
+        *buf = calloc(1, 512);
+        pm_rec_encode(*buf, 256, 1, 0);
+        pm_rec_encode(*buf + 256, 256, 2, 0);
+        if (torn_append)
+            (*buf)[256 + 100] ^= 1;
+        *len = 512;
+    } else if (strcmp(name, "rec-00000007") == 0) {
+        *buf = calloc(1, 256);
+        pm_rec_encode(*buf, 256, 7, 0);
+        *len = 256;
+    } else {
+        return 0;
+    }
+    *exists = 1;
+    return 0;
+}
+
+static void test_ack_verify(void)
+{
+    char log[300], acks[300], err[512];
+    path_in(log, sizeof log, "acks.jsonl");
+    write_file(log, ack_log, strlen(ack_log));
+    struct av_list l = {0};
+    CU_ASSERT_EQUAL_FATAL(av_load_audit(&l, log, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(l.n, 3);
+    CU_ASSERT_EQUAL(av_count_at(&l, 1), 0);
+    CU_ASSERT_EQUAL(av_count_at(&l, 2), 1);
+    CU_ASSERT_EQUAL(av_count_at(&l, 4), 2);
+    CU_ASSERT_EQUAL(av_count_at(&l, 99), 3);
+
+    struct pm_verdict v;
+    torn_append = 0;
+    pm_verdict_init(&v, PM_EXPECT_DURABLE);
+    CU_ASSERT_EQUAL(av_judge(&v, &l, 3, 256, mem_read, NULL, NULL, err, sizeof err), 0);
+    CU_ASSERT(pm_verdict_pass(&v));
+    CU_ASSERT_EQUAL(v.present, 3);
+    pm_verdict_free(&v);
+
+    /* the second record torn: acked from seq 4 on, so a state at 3 passes */
+    torn_append = 1;
+    pm_verdict_init(&v, PM_EXPECT_DURABLE);
+    CU_ASSERT_EQUAL(
+        av_judge(&v, &l, av_count_at(&l, 3), 256, mem_read, NULL, NULL, err, sizeof err), 0);
+    CU_ASSERT(pm_verdict_pass(&v));
+    pm_verdict_free(&v);
+    pm_verdict_init(&v, PM_EXPECT_DURABLE);
+    CU_ASSERT_EQUAL(av_judge(&v, &l, 3, 256, mem_read, NULL, NULL, err, sizeof err), 0);
+    CU_ASSERT(!pm_verdict_pass(&v));
+    CU_ASSERT_EQUAL(v.corrupt.n, 1);
+    char sig[160];
+    av_signature(&v, sig, sizeof sig);
+    CU_ASSERT_STRING_EQUAL(sig,
+                           "verify: corrupt append.log: checksum mismatch: # of # #-byte words "
+                           "differ");
+    pm_verdict_free(&v);
+    av_free(&l);
+
+    /* a host file: lines take their marks' seqs in order; one unmarked */
+    path_in(acks, sizeof acks, "acks.txt");
+    const char *txt = "ack append.log 1 fsync\nack rec-00000007 7 fdatasync\n"
+                      "ack append.log 3 fsync\nresult {}\n";
+    write_file(acks, txt, strlen(txt));
+    CU_ASSERT_EQUAL_FATAL(av_load_file(&l, acks, log, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(l.n, 3);
+    CU_ASSERT_EQUAL(l.unmatched, 1);
+    CU_ASSERT_EQUAL(av_count_at(&l, 0), 1); /* the unmarked one: everywhere */
+    CU_ASSERT_EQUAL(av_count_at(&l, 2), 2);
+    CU_ASSERT_EQUAL(av_count_at(&l, 5), 3);
+    av_free(&l);
+
+    /* bad lines are refused with the line number */
+    const char *bad = "ack append.log 1 fsync\nack append.log x fsync\n";
+    write_file(acks, bad, strlen(bad));
+    CU_ASSERT_EQUAL(av_load_file(&l, acks, log, err, sizeof err), -1);
+    CU_ASSERT(strstr(err, "line 2") != NULL);
+    av_free(&l);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "%s/unit-audit.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
@@ -342,6 +444,7 @@ int main(void)
     CU_add_test(s, "data-log damage names the frame", test_dlog_damage);
     CU_add_test(s, "audit-log damage names seq and offset", test_log_damage);
     CU_add_test(s, "audit-log fuzz", test_log_fuzz);
+    CU_add_test(s, "acks: where they apply, judged as the agent", test_ack_verify);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned run = CU_get_number_of_tests_run();

@@ -5,8 +5,14 @@
 
 AUDIT_CORE   := plugin/model.c plugin/jbuf.c plugin/crc32c.c tools/jsonr.c tools/auditlog.c
 AUDIT_HDR    := $(wildcard plugin/*.h) tools/jsonr.h tools/auditlog.h tools/replay.h \
-                tools/dmlog.h tools/explore.h tools/svg.h tools/ext4map.h tools/auditsum.h
-REPLAY_SRC   := tools/pmemcut-replay.c tools/replay.c tools/dmlog.c tools/explore.c $(AUDIT_CORE)
+                tools/dmlog.h tools/explore.h tools/svg.h tools/ext4map.h tools/auditsum.h \
+                tools/ackverify.h $(GUEST_PURE_HDR)
+# explore judges acknowledged records with the guest agent's own verification
+# code, compiled in unchanged (its pure modules: no I/O, no mount).
+GUEST_PURE     := guest/record.c guest/acks.c guest/judge.c guest/verdict.c guest/json.c
+GUEST_PURE_HDR := guest/record.h guest/acks.h guest/judge.h guest/verdict.h guest/json.h
+REPLAY_SRC   := tools/pmemcut-replay.c tools/replay.c tools/dmlog.c tools/explore.c \
+                tools/ackverify.c $(GUEST_PURE) $(AUDIT_CORE)
 AUDIT_SRC    := tools/pmemcut-audit.c tools/auditsum.c tools/svg.c tools/ext4map.c tools/replay.c \
                 $(AUDIT_CORE)
 EXT2FS_FLAGS := $(shell pkg-config --cflags --libs ext2fs com_err 2>/dev/null || echo -lext2fs -lcom_err)
@@ -14,7 +20,7 @@ EXT2FS_FLAGS := $(shell pkg-config --cflags --libs ext2fs com_err 2>/dev/null ||
 PROGRAMS += tools/pmemcut-audit tools/pmemcut-replay
 
 tools/pmemcut-replay: $(REPLAY_SRC) $(AUDIT_HDR)
-	$(CC) $(CFLAGS_ALL) -Iplugin -Itools -o $@ $(REPLAY_SRC) -lm
+	$(CC) $(CFLAGS_ALL) -Iplugin -Itools -Iguest -o $@ $(REPLAY_SRC) $(EXT2FS_FLAGS) -lm
 
 tools/pmemcut-audit: $(AUDIT_SRC) $(AUDIT_HDR)
 	$(CC) $(CFLAGS_ALL) -Iplugin -Itools -o $@ $(AUDIT_SRC) $(EXT2FS_FLAGS) -lm
@@ -25,14 +31,17 @@ SAN_AUDIT := $(SAN)/tools
 SAN_PROGRAMS += $(SAN_AUDIT)/unit-audit $(SAN_AUDIT)/pmemcut-replay $(SAN_AUDIT)/pmemcut-audit \
                 $(SAN_AUDIT)/replay-nbdops $(SAN_AUDIT)/replay-dmlog-read
 
-$(SAN_AUDIT)/unit-audit: tests/unit-audit.c tools/replay.c tools/dmlog.c $(AUDIT_CORE) $(AUDIT_HDR)
+UNIT_AUDIT_SRC := tests/unit-audit.c tools/replay.c tools/dmlog.c tools/ackverify.c $(GUEST_PURE) \
+                  $(AUDIT_CORE)
+$(SAN_AUDIT)/unit-audit: $(UNIT_AUDIT_SRC) $(AUDIT_HDR)
 	@mkdir -p $(@D)
-	$(CC) -std=gnu11 $(WARN) $(SANFLAGS) -D_GNU_SOURCE -pthread -Iplugin -Itools -o $@ \
-	  tests/unit-audit.c tools/replay.c tools/dmlog.c $(AUDIT_CORE) -lcunit -lm
+	$(CC) -std=gnu11 $(WARN) $(SANFLAGS) -D_GNU_SOURCE -pthread -Iplugin -Itools -Iguest -o $@ \
+	  $(UNIT_AUDIT_SRC) $(EXT2FS_FLAGS) -lcunit -lm
 
 $(SAN_AUDIT)/pmemcut-replay: $(REPLAY_SRC) $(AUDIT_HDR)
 	@mkdir -p $(@D)
-	$(CC) -std=gnu11 $(WARN) $(SANFLAGS) -D_GNU_SOURCE -pthread -Iplugin -Itools -o $@ $(REPLAY_SRC) -lm
+	$(CC) -std=gnu11 $(WARN) $(SANFLAGS) -D_GNU_SOURCE -pthread -Iplugin -Itools -Iguest -o $@ \
+	  $(REPLAY_SRC) $(EXT2FS_FLAGS) -lm
 
 $(SAN_AUDIT)/pmemcut-audit: $(AUDIT_SRC) $(AUDIT_HDR)
 	@mkdir -p $(@D)
@@ -50,6 +59,7 @@ $(SAN_AUDIT)/replay-dmlog-read: tests/replay-dmlog-read.c
 	$(CC) -std=gnu11 $(WARN) $(SANFLAGS) -D_GNU_SOURCE -o $@ $<
 
 CHECKS  += $(SAN_AUDIT)/unit-audit tests/audit-damaged.sh tests/replay-reality.sh \
-           tests/replay-dmlog.sh tests/audit-timeline.sh tests/replay-explore.sh
+           tests/replay-dmlog.sh tests/audit-timeline.sh tests/replay-explore.sh \
+           tests/replay-acks.sh
 BENCHES += tests/bench-audit.sh
 CLEAN   += tools/pmemcut-audit tools/pmemcut-replay

@@ -11,8 +11,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ackverify.h"
 #include "explore.h"
 #include "jsonr.h"
+#include "record.h"
 #include "replay.h"
 
 enum point_kind { PT_FLUSH = 1, PT_MARK = 2, PT_WRITE = 4 };
@@ -29,6 +31,11 @@ struct opts {
     double p;
     int jobs;
     uint64_t from, to;
+    const char *acks;       /* set by --acks: a file of ack lines, or "audit" */
+    const char *verify_dir; /* set by --verify-dir: the workload directory in the fs */
+    uint32_t record_size;   /* set by --record-size */
+    enum pm_expect expect;  /* set by --expect */
+    struct av_list al;      /* the acks, each with the seq it applies from */
 };
 
 /* --- the set of states already done (for resume) ------------------------------ */
@@ -98,6 +105,8 @@ struct result {
     uint64_t lost; /* lost + torn lines */
     char fsck[16];
     char sig[SIG_MAX];
+    char verify[8]; /* "PASS", "FAIL" or "" (not judged) */
+    char vsig[SIG_MAX];
 };
 
 /* Parses one states.jsonl line.  0 or -1. */
@@ -109,6 +118,8 @@ static int parse_result(struct jr_doc *d, const char *line, size_t len, struct r
     const char *pol = jr_get_str(d, 0, "policy");
     const char *fsck = jr_get_str(d, 0, "fsck");
     const char *sig = jr_get_str(d, 0, "signature");
+    const char *ver = jr_get_str(d, 0, "verify");
+    const char *vsig = jr_get_str(d, 0, "verify_signature");
     uint64_t lost = 0, torn = 0;
     int l = jr_get(d, 0, "lost"), t = jr_get(d, 0, "torn");
     static const char *const cls[] = {"meta", "data", "unknown"};
@@ -126,6 +137,8 @@ static int parse_result(struct jr_doc *d, const char *line, size_t len, struct r
     res->lost = lost + torn;
     snprintf(res->fsck, sizeof res->fsck, "%s", fsck);
     snprintf(res->sig, sizeof res->sig, "%s", sig ? sig : "");
+    snprintf(res->verify, sizeof res->verify, "%s", ver ? ver : "");
+    snprintf(res->vsig, sizeof res->vsig, "%s", vsig ? vsig : "");
     return 0;
 }
 
@@ -303,6 +316,18 @@ static int check_state(struct rp *r, const struct opts *o, uint64_t point, const
             memmove(at + 3, at + strlen(img), strlen(at + strlen(img)) + 1), memcpy(at, "IMG", 3);
         signature(out, sig, sizeof sig);
     }
+    /* The acknowledged records promised before this state, judged on the
+     * image as the journal replay left it (what a mount would show). */
+    struct pm_verdict v;
+    int vrc = 1;
+    bool judged = o->acks && strcmp(o->fs, "ext4") == 0;
+    pm_verdict_init(&v, o->expect);
+    if (judged) {
+        size_t n = av_count_at(&o->al, at);
+        vrc = av_verify_ext4(&v, img, o->verify_dir, &o->al, n, o->record_size, err, sizeof err);
+        if (vrc == -1)
+            fprintf(stderr, "explore: verify at seq %llu: %s\n", (unsigned long long)at, err);
+    }
     unlink(img);
 
     char *line = NULL;
@@ -318,8 +343,23 @@ static int check_state(struct rp *r, const struct opts *o, uint64_t point, const
     counts_json(f, "lost", &lost);
     counts_json(f, "torn", &torn);
     counts_json(f, "kept", &kept);
-    fprintf(f, ",\"fsck\":\"%s\",\"fsck_rc\":%d,\"signature\":\"%s\",\"verify\":null}\n", verdict,
-            rc, sig);
+    fprintf(f, ",\"fsck\":\"%s\",\"fsck_rc\":%d,\"signature\":\"%s\"", verdict, rc, sig);
+    bool vfail = false;
+    if (judged && vrc == 0) {
+        char vsig[SIG_MAX];
+        av_signature(&v, vsig, sizeof vsig);
+        vfail = !pm_verdict_pass(&v);
+        fprintf(f,
+                ",\"verify\":\"%s\",\"verify_signature\":\"%s\",\"acked\":%llu,\"present\":%llu,"
+                "\"superseded\":%llu,\"missing\":%zu,\"corrupt\":%zu,\"unacked_present\":%llu",
+                vfail ? "FAIL" : "PASS", vsig, (unsigned long long)v.acked,
+                (unsigned long long)v.present, (unsigned long long)v.superseded, v.missing.n,
+                v.corrupt.n, (unsigned long long)v.unacked_present);
+    } else {
+        fputs(judged ? ",\"verify\":\"error\"" : ",\"verify\":null", f);
+    }
+    pm_verdict_free(&v);
+    fputs("}\n", f);
     fclose(f);
     char path[4096];
     snprintf(path, sizeof path, "%s/states.jsonl", o->out);
@@ -328,8 +368,10 @@ static int check_state(struct rp *r, const struct opts *o, uint64_t point, const
     if (fd != -1)
         close(fd);
     free(line);
-    if (w != (ssize_t)len)
+    if (w != (ssize_t)len || (judged && vrc == -1))
         return 2;
+    if (vfail && strcmp(verdict, "error") != 0)
+        return 1;
     return strcmp(verdict, "pass") == 0 || strcmp(verdict, "dirty-log") == 0 ? 0
            : strcmp(verdict, "fail") == 0                                    ? 1
                                                                              : 2;
@@ -469,6 +511,48 @@ struct failure {
     struct result smallest;
 };
 
+/* Adds res to the group of its signature (or starts one), keeping the
+ * smallest state: fewest lines lost or torn, then the earliest. */
+static int group_add(struct failure **fl, size_t *nf, const char *sig, const struct result *res)
+{
+    size_t i;
+    for (i = 0; i < *nf; i++)
+        if (strcmp((*fl)[i].sig, sig) == 0)
+            break;
+    if (i == *nf) {
+        struct failure *g = realloc(*fl, (*nf + 1) * sizeof *g);
+        if (!g)
+            return -1;
+        *fl = g;
+        memset(&g[i], 0, sizeof *g);
+        snprintf(g[i].sig, sizeof g[i].sig, "%s", sig);
+        g[i].smallest = *res;
+        (*nf)++;
+    }
+    struct failure *g = &(*fl)[i];
+    g->count++;
+    if (res->lost < g->smallest.lost || (res->lost == g->smallest.lost && res->at < g->smallest.at))
+        g->smallest = *res;
+    return 0;
+}
+
+static void print_groups(const struct opts *o, FILE *out, const struct failure *fl, size_t nf)
+{
+    for (size_t i = 0; i < nf; i++) {
+        const struct result *s = &fl[i].smallest;
+        fprintf(out, "  [%zu] %llu states: %s\n", i + 1, (unsigned long long)fl[i].count,
+                fl[i].sig[0] ? fl[i].sig : "(no message)");
+        fprintf(out,
+                "      smallest: point seq %llu, %s seed %llu, %llu lines lost or torn\n"
+                "      rebuild:  pmemcut-replay replay --audit %s --data %s --to %llu "
+                "--policy %s --seed %llu -o state.img\n",
+                (unsigned long long)s->point, pm_policy_name(s->policy),
+                (unsigned long long)s->seed, (unsigned long long)s->lost, o->audit,
+                o->data ? o->data : "DLOG", (unsigned long long)s->at, pm_policy_name(s->policy),
+                (unsigned long long)s->seed);
+    }
+}
+
 static int write_summary(const struct opts *o, FILE *out)
 {
     char path[4096];
@@ -476,9 +560,9 @@ static int write_summary(const struct opts *o, FILE *out)
     FILE *f = fopen(path, "r");
     if (!f)
         return -1;
-    struct failure *fl = NULL;
-    size_t nf = 0;
-    uint64_t total = 0, pass = 0, fail = 0, other = 0;
+    struct failure *fl = NULL, *vfl = NULL;
+    size_t nf = 0, nvf = 0;
+    uint64_t total = 0, pass = 0, fail = 0, other = 0, vpass = 0, vfail = 0, verr = 0;
     uint64_t by_pol[MAX_POLICIES][2] = {{0}};
     char *line = NULL;
     size_t cap = 0;
@@ -500,27 +584,14 @@ static int write_summary(const struct opts *o, FILE *out)
             fail++;
         else
             other++;
-        by_pol[res.policy][failed]++;
-        if (!failed)
-            continue;
-        size_t i;
-        for (i = 0; i < nf; i++)
-            if (strcmp(fl[i].sig, res.sig) == 0)
-                break;
-        if (i == nf) {
-            struct failure *g = realloc(fl, (nf + 1) * sizeof *g);
-            if (!g)
-                break;
-            fl = g;
-            memset(&fl[nf], 0, sizeof *fl);
-            snprintf(fl[nf].sig, sizeof fl[nf].sig, "%s", res.sig);
-            fl[nf].smallest = res;
-            nf++;
-        }
-        fl[i].count++;
-        if (res.lost < fl[i].smallest.lost ||
-            (res.lost == fl[i].smallest.lost && res.at < fl[i].smallest.at))
-            fl[i].smallest = res;
+        bool vfailed = strcmp(res.verify, "FAIL") == 0;
+        vpass += strcmp(res.verify, "PASS") == 0;
+        vfail += vfailed;
+        verr += strcmp(res.verify, "error") == 0;
+        by_pol[res.policy][failed || vfailed]++;
+        if ((failed && group_add(&fl, &nf, res.sig, &res) == -1) ||
+            (vfailed && group_add(&vfl, &nvf, res.vsig, &res) == -1))
+            break;
     }
     free(line);
     jr_free(&d);
@@ -534,20 +605,15 @@ static int write_summary(const struct opts *o, FILE *out)
                     (unsigned long long)(by_pol[k][0] + by_pol[k][1]),
                     (unsigned long long)by_pol[k][1]);
     fprintf(out, "distinct failures: %zu\n", nf);
-    for (size_t i = 0; i < nf; i++) {
-        const struct result *s = &fl[i].smallest;
-        fprintf(out, "  [%zu] %llu states: %s\n", i + 1, (unsigned long long)fl[i].count,
-                fl[i].sig[0] ? fl[i].sig : "(no message)");
-        fprintf(out,
-                "      smallest: point seq %llu, %s seed %llu, %llu lines lost or torn\n"
-                "      rebuild:  pmemcut-replay replay --audit %s --data %s --to %llu "
-                "--policy %s --seed %llu -o state.img\n",
-                (unsigned long long)s->point, pm_policy_name(s->policy),
-                (unsigned long long)s->seed, (unsigned long long)s->lost, o->audit,
-                o->data ? o->data : "DLOG", (unsigned long long)s->at, pm_policy_name(s->policy),
-                (unsigned long long)s->seed);
+    print_groups(o, out, fl, nf);
+    if (vpass + vfail + verr) {
+        fprintf(out, "verify (acknowledged records): %llu PASS, %llu FAIL, %llu not judged\n",
+                (unsigned long long)vpass, (unsigned long long)vfail, (unsigned long long)verr);
+        fprintf(out, "distinct verify failures: %zu\n", nvf);
+        print_groups(o, out, vfl, nvf);
     }
     free(fl);
+    free(vfl);
     return 0;
 }
 
@@ -568,6 +634,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"jobs", required_argument, 0, 'j'},
         {"from", required_argument, 0, 'F'},
         {"to", required_argument, 0, 'T'},
+        {"acks", required_argument, 0, 'A'},
+        {"verify-dir", required_argument, 0, 'D'},
+        {"record-size", required_argument, 0, 'R'},
+        {"expect", required_argument, 0, 'E'},
         {0, 0, 0, 0},
     };
     memset(o, 0, sizeof *o);
@@ -575,6 +645,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
     o->per_point = 4;
     o->p = 0.5;
     o->to = UINT64_MAX;
+    o->verify_dir = "/";
+    o->record_size = PM_REC_DEFAULT_SIZE;
+    o->expect = PM_EXPECT_DURABLE;
     long nproc = sysconf(_SC_NPROCESSORS_ONLN);
     o->jobs = nproc > 0 ? (int)nproc : 1;
     const char *pols = "lose-all,keep-all,random,torn,prefix";
@@ -646,6 +719,30 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         case 'T':
             o->to = strtoull(optarg, &end, 10);
             break;
+        case 'A':
+            o->acks = optarg;
+            break;
+        case 'D':
+            o->verify_dir = optarg;
+            break;
+        case 'R': {
+            unsigned long long v = strtoull(optarg, &end, 10);
+            if (*end || pm_rec_size_ok(v) == -1) {
+                fprintf(stderr, "explore: --record-size: not a record size: %s\n", optarg);
+                return -1;
+            }
+            o->record_size = (uint32_t)v;
+            break;
+        }
+        case 'E': {
+            int e = pm_expect_parse(optarg);
+            if (e == -1) {
+                fprintf(stderr, "explore: --expect: durable or none, not %s\n", optarg);
+                return -1;
+            }
+            o->expect = (enum pm_expect)e;
+            break;
+        }
         default:
             return -1;
         }
@@ -676,11 +773,33 @@ int explore_main(int argc, char **argv)
     struct opts o;
     if (parse_opts(argc, argv, &o) == -1)
         return 1;
+    if (o.acks) {
+        char err[1024];
+        int r = strcmp(o.acks, "audit") == 0
+                    ? av_load_audit(&o.al, o.audit, err, sizeof err)
+                    : av_load_file(&o.al, o.acks, o.audit, err, sizeof err);
+        if (r == -1) {
+            fprintf(stderr, "explore: --acks: %s\n", err);
+            av_free(&o.al);
+            return 2;
+        }
+        if (strcmp(o.fs, "ext4") != 0)
+            fprintf(stderr,
+                    "explore: --acks: records are verified on ext4 only (libext2fs); "
+                    "%s states get \"verify\":null\n",
+                    o.fs);
+        if (o.al.unmatched)
+            fprintf(stderr,
+                    "explore: --acks: %zu of %zu acks have no mark in the audit log: they "
+                    "apply to every point\n",
+                    o.al.unmatched, o.al.n);
+    }
     char path[4096];
     snprintf(path, sizeof path, "%s/work", o.out);
     if ((mkdir(o.out, 0755) == -1 && errno != EEXIST) ||
         (mkdir(path, 0755) == -1 && errno != EEXIST)) {
         fprintf(stderr, "explore: %s: %s\n", path, strerror(errno));
+        av_free(&o.al);
         return 1;
     }
     struct done_set done = {0};
@@ -688,6 +807,8 @@ int explore_main(int argc, char **argv)
     snprintf(path, sizeof path, "%s/states.jsonl", o.out);
     if (load_done(path, &done, &u.resumed) == -1) {
         fprintf(stderr, "explore: %s: %s\n", path, strerror(errno));
+        av_free(&o.al);
+        free(done.h);
         return 1;
     }
     if (u.resumed)
@@ -702,6 +823,7 @@ int explore_main(int argc, char **argv)
         fprintf(stderr, "explore: %s\n", r.err);
         rp_close(&r);
         free(done.h);
+        av_free(&o.al);
         return 2;
     }
     while ((n = rp_next(&r)) == 1) {
@@ -752,6 +874,7 @@ int explore_main(int argc, char **argv)
     rmdir(path);
     rp_close(&r);
     free(done.h);
+    av_free(&o.al);
     if (rc == 0 && u.failed)
         rc = 3;
     return rc;

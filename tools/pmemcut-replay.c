@@ -6,6 +6,8 @@
  *   pmemcut-replay explore --audit LOG --data DLOG --fs ext4|xfs --out DIR
  *                  [--points flush|mark|write] [--states-per-point N]
  *                  [--policies lose-all,keep-all,random,torn,prefix] [--jobs N]
+ *                  [--acks FILE|audit [--verify-dir DIR] [--record-size B]
+ *                  [--expect durable|none]]
  *   pmemcut-replay export --format dm-log-writes --audit LOG --data DLOG -o FILE
  *
  * Exit: 0 done, 1 usage or I/O error, 2 damaged or inconsistent logs (the
@@ -30,6 +32,8 @@ static void usage(FILE *f)
            "                      [--points flush|mark|write] [--states-per-point N]\n"
            "                      [--policies lose-all,keep-all,random,torn,prefix]\n"
            "                      [--jobs N] [--base IMG]\n"
+           "                      [--acks FILE|audit [--verify-dir DIR] [--record-size B]\n"
+           "                      [--expect durable|none]]\n"
            "       pmemcut-replay export --format dm-log-writes --audit LOG --data DLOG -o FILE\n");
 }
 

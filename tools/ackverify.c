@@ -1,0 +1,441 @@
+/* pmemcut — verify acknowledged records without a mount (see ackverify.h). */
+#include "ackverify.h"
+
+#include <errno.h>
+#include <et/com_err.h>
+#include <ext2fs/ext2fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auditlog.h"
+#include "judge.h"
+#include "record.h"
+
+#define MAX_FILE_BYTES (1ull << 30) /* as the agent: a larger workload file is refused */
+
+static int av_add(struct av_list *l, const struct pm_ack *a, uint64_t from)
+{
+    if (l->n == PM_ACKS_MAX)
+        return -1;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        struct av_ack *v = realloc(l->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n].a = *a;
+    l->v[l->n].from = from;
+    l->n++;
+    return 0;
+}
+
+void av_free(struct av_list *l)
+{
+    free(l->v);
+    memset(l, 0, sizeof *l);
+}
+
+/* An ack whose file no workload writes cannot be judged: the agent refuses
+ * it too. */
+static int known_file(const struct pm_ack *a, const char *where, char *err, size_t errlen)
+{
+    if (pm_layout_of(a->file, NULL) != PM_LAYOUT_UNKNOWN)
+        return 0;
+    snprintf(err, errlen, "%s: ack names '%s', which no workload writes", where, a->file);
+    return -1;
+}
+
+/* Calls fn for every mark of the log that is an ack line.  A damaged log
+ * ends the list where the damage starts (explore reports it itself when it
+ * gets there).  0, or -1 with err. */
+static int each_ack_mark(const char *audit,
+                         int (*fn)(void *arg, const struct pm_ack *a, uint64_t seq), void *arg,
+                         char *err, size_t errlen)
+{
+    struct au_reader r;
+    struct au_rec rec;
+    int rc = 0;
+    if (au_open(&r, audit) == -1) {
+        snprintf(err, errlen, "%s", r.err);
+        au_close(&r);
+        return -1;
+    }
+    while (rc == 0 && au_next(&r, &rec) == 1) {
+        struct pm_ack a;
+        char why[200], where[64];
+        if (rec.ev != AU_MARK || strncmp(rec.text, "ack ", 4) != 0)
+            continue;
+        if (pm_ack_parse(rec.text, &a, why, sizeof why) != 0) {
+            snprintf(err, errlen, "%s: seq %llu: mark \"%.100s\": %s", audit,
+                     (unsigned long long)rec.seq, rec.text, why);
+            rc = -1;
+            break;
+        }
+        snprintf(where, sizeof where, "seq %llu", (unsigned long long)rec.seq);
+        if (known_file(&a, where, err, errlen) == -1)
+            rc = -1;
+        else if (fn(arg, &a, rec.seq) == -1)
+            rc = -1, snprintf(err, errlen, "%s: too many acks", audit);
+    }
+    au_close(&r);
+    return rc;
+}
+
+static int add_mark(void *arg, const struct pm_ack *a, uint64_t seq)
+{
+    return av_add(arg, a, seq);
+}
+
+int av_load_audit(struct av_list *l, const char *audit, char *err, size_t errlen)
+{
+    err[0] = '\0';
+    return each_ack_mark(audit, add_mark, l, err, errlen);
+}
+
+static bool same_ack(const struct pm_ack *x, const struct pm_ack *y)
+{
+    return x->seq == y->seq && x->method == y->method && strcmp(x->file, y->file) == 0;
+}
+
+struct matcher {
+    struct av_list *l;
+    size_t first; /* the first line not yet matched */
+};
+
+/* A mark takes the first unmatched line of the file with the same ack. */
+static int match_mark(void *arg, const struct pm_ack *a, uint64_t seq)
+{
+    struct matcher *m = arg;
+    for (size_t i = m->first; i < m->l->n; i++) {
+        if (m->l->v[i].from || !same_ack(&m->l->v[i].a, a))
+            continue;
+        m->l->v[i].from = seq;
+        while (m->first < m->l->n && m->l->v[m->first].from)
+            m->first++;
+        break;
+    }
+    return 0;
+}
+
+static int by_from(const void *x, const void *y)
+{
+    const struct av_ack *a = x, *b = y;
+    return a->from < b->from ? -1 : a->from > b->from;
+}
+
+int av_load_file(struct av_list *l, const char *path, const char *audit, char *err, size_t errlen)
+{
+    err[0] = '\0';
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    uint64_t lineno = 0;
+    int rc = 0;
+    while (getline(&line, &cap, f) > 0) {
+        struct pm_ack a;
+        char why[200], where[600];
+        lineno++;
+        int r = pm_ack_parse(line, &a, why, sizeof why);
+        if (r == 1)
+            break;
+        if (r == 2)
+            continue;
+        snprintf(where, sizeof where, "%.500s: line %llu", path, (unsigned long long)lineno);
+        if (r == -1) {
+            snprintf(err, errlen, "%s: %s", where, why);
+            rc = -1;
+            break;
+        }
+        if (known_file(&a, where, err, errlen) == -1 || av_add(l, &a, 0) == -1) {
+            if (!err[0])
+                snprintf(err, errlen, "%s: out of memory", where);
+            rc = -1;
+            break;
+        }
+    }
+    free(line);
+    fclose(f);
+    if (rc == 0) {
+        struct matcher m = {.l = l};
+        rc = each_ack_mark(audit, match_mark, &m, err, errlen);
+    }
+    if (rc == 0) {
+        for (size_t i = 0; i < l->n; i++)
+            l->unmatched += l->v[i].from == 0;
+        /* qsort is not stable, but acks with the same from are the same
+         * mark's or unmatched ones: their order does not matter. */
+        qsort(l->v, l->n, sizeof *l->v, by_from);
+    }
+    return rc;
+}
+
+size_t av_count_at(const struct av_list *l, uint64_t at)
+{
+    size_t lo = 0, hi = l->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (l->v[mid].from <= at)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* --- judging, as guest/verify.c's judge_all does over a mounted directory --- */
+
+/* The ring size written in the ring's records (the first valid one). */
+static uint32_t ring_slots(const uint8_t *buf, size_t len, uint32_t size)
+{
+    struct pm_rec_info info;
+    for (size_t off = 0; off + size <= len; off += size)
+        if (pm_rec_check(buf + off, len - off, size, 0, &info) == PM_REC_OK && info.slots)
+            return info.slots;
+    return 0;
+}
+
+static int judge_file(struct pm_verdict *v, av_read_fn *rd, void *ctx, uint32_t size,
+                      const char *name, const struct pm_ack *acks, size_t n, char *err,
+                      size_t errlen)
+{
+    uint8_t *buf;
+    size_t len;
+    int exists;
+    if (rd(ctx, name, &buf, &len, &exists, err, errlen) == -1)
+        return -1;
+    if (pm_layout_of(name, NULL) == PM_LAYOUT_RING) {
+        uint32_t slots = ring_slots(buf, len, size);
+        if (!slots && exists)
+            slots = (uint32_t)(len / size); /* no valid record at all */
+        pm_judge_ring(v, buf, len, exists, size, slots, acks, n);
+    } else {
+        pm_judge_linear(v, buf, len, exists, size, acks, n);
+    }
+    free(buf);
+    return 0;
+}
+
+static bool name_acked(const struct pm_ack_list *l, const char *name)
+{
+    size_t lo = 0, hi = l->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(l->v[mid].file, name);
+        if (c == 0)
+            return true;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+struct unacked {
+    struct pm_verdict *v;
+    const struct pm_ack_list *l;
+    av_read_fn *rd;
+    void *ctx;
+    uint32_t size;
+};
+
+/* A valid single-record file that nobody acknowledged: allowed, counted. */
+static void count_unacked(void *arg, const char *name)
+{
+    struct unacked *u = arg;
+    uint64_t seq;
+    uint8_t *buf;
+    size_t len;
+    int exists;
+    char err[256];
+    struct pm_rec_info info;
+    if (pm_layout_of(name, &seq) != PM_LAYOUT_SINGLE || name_acked(u->l, name))
+        return;
+    if (u->rd(u->ctx, name, &buf, &len, &exists, err, sizeof err) == 0 && exists &&
+        pm_rec_check(buf, len, u->size, seq, &info) == PM_REC_OK && info.seq == seq)
+        u->v->unacked_present++;
+    if (exists)
+        free(buf);
+}
+
+int av_judge(struct pm_verdict *v, const struct av_list *al, size_t n, uint32_t size,
+             av_read_fn *rd, av_each_fn *each, void *ctx, char *err, size_t errlen)
+{
+    static const char *const whole[] = {PM_FILE_APPEND, PM_FILE_MMAP, PM_FILE_RING};
+    struct pm_ack_list l = {0};
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = pm_acks_add(&l, &al->v[i].a);
+    if (rc == -1) {
+        snprintf(err, errlen, "out of memory");
+        pm_acks_free(&l);
+        return -1;
+    }
+    pm_acks_sort(&l);
+    /* Sorted by file: each file's acks are one run. */
+    for (size_t i = 0; i < l.n && rc == 0;) {
+        size_t j = i;
+        while (j < l.n && strcmp(l.v[j].file, l.v[i].file) == 0)
+            j++;
+        if (pm_layout_of(l.v[i].file, NULL) == PM_LAYOUT_SINGLE) {
+            for (size_t k = i; k < j && rc == 0; k++) {
+                uint8_t *buf;
+                size_t len;
+                int exists;
+                rc = rd(ctx, l.v[k].file, &buf, &len, &exists, err, errlen);
+                if (rc == 0) {
+                    pm_judge_single(v, buf, len, exists, size, &l.v[k]);
+                    free(buf);
+                }
+            }
+        } else {
+            rc = judge_file(v, rd, ctx, size, l.v[i].file, &l.v[i], j - i, err, errlen);
+        }
+        i = j;
+    }
+    /* Workload files nobody acknowledged anything in: only unacked counts. */
+    for (size_t k = 0; k < sizeof whole / sizeof *whole && rc == 0; k++)
+        if (!name_acked(&l, whole[k]))
+            rc = judge_file(v, rd, ctx, size, whole[k], NULL, 0, err, errlen);
+    if (rc == 0 && each) {
+        struct unacked u = {.v = v, .l = &l, .rd = rd, .ctx = ctx, .size = size};
+        each(ctx, count_unacked, &u);
+    }
+    pm_acks_free(&l);
+    return rc;
+}
+
+/* --- the files, read out of an ext4 image with libext2fs ---------------------- */
+
+struct ext4_dir {
+    ext2_filsys fs;
+    ext2_ino_t dir;
+};
+
+static int ext4_read(void *ctx, const char *name, uint8_t **buf, size_t *len, int *exists,
+                     char *err, size_t errlen)
+{
+    struct ext4_dir *d = ctx;
+    ext2_ino_t ino;
+    struct ext2_inode inode;
+    *buf = NULL;
+    *len = 0;
+    *exists = 0;
+    errcode_t e = ext2fs_namei(d->fs, EXT2_ROOT_INO, d->dir, name, &ino);
+    if (e == EXT2_ET_FILE_NOT_FOUND)
+        return 0;
+    if (!e)
+        e = ext2fs_read_inode(d->fs, ino, &inode);
+    if (e) {
+        /* a damaged directory or inode: the file cannot be opened */
+        return 0;
+    }
+    if (!LINUX_S_ISREG(inode.i_mode))
+        return 0;
+    uint64_t size = EXT2_I_SIZE(&inode);
+    if (size > MAX_FILE_BYTES) {
+        snprintf(err, errlen, "%s: %llu bytes, more than a workload writes", name,
+                 (unsigned long long)size);
+        return -1;
+    }
+    ext2_file_t f;
+    if ((e = ext2fs_file_open(d->fs, ino, 0, &f))) {
+        snprintf(err, errlen, "ext2fs_file_open %s: %s", name, error_message(e));
+        return -1;
+    }
+    uint8_t *b = malloc(size ? size : 1);
+    size_t got = 0;
+    while (b && got < size) {
+        unsigned int n = 0;
+        unsigned int want = size - got > (1u << 24) ? (1u << 24) : (unsigned int)(size - got);
+        if (ext2fs_file_read(f, b + got, want, &n) || n == 0)
+            break; /* unreadable blocks: judge what was read */
+        got += n;
+    }
+    ext2fs_file_close(f);
+    if (!b) {
+        snprintf(err, errlen, "%s: out of memory", name);
+        return -1;
+    }
+    *buf = b;
+    *len = got;
+    *exists = 1;
+    return 0;
+}
+
+struct dir_walk {
+    void (*fn)(void *arg, const char *name);
+    void *arg;
+};
+
+static int dir_entry(ext2_ino_t dir, int entry, struct ext2_dir_entry *de, int offset,
+                     int blocksize, char *buf, void *priv)
+{
+    (void)dir, (void)entry, (void)offset, (void)blocksize, (void)buf;
+    struct dir_walk *w = priv;
+    char name[EXT2_NAME_LEN + 1];
+    int n = ext2fs_dirent_name_len(de);
+    memcpy(name, de->name, (size_t)n);
+    name[n] = '\0';
+    w->fn(w->arg, name);
+    return 0;
+}
+
+static void ext4_each(void *ctx, void (*fn)(void *arg, const char *name), void *arg)
+{
+    struct ext4_dir *d = ctx;
+    struct dir_walk w = {.fn = fn, .arg = arg};
+    ext2fs_dir_iterate2(d->fs, d->dir, 0, NULL, dir_entry, &w);
+}
+
+int av_verify_ext4(struct pm_verdict *v, const char *img, const char *dir, const struct av_list *l,
+                   size_t n, uint32_t size, char *err, size_t errlen)
+{
+    struct ext4_dir d = {0};
+    errcode_t e = ext2fs_open(img, EXT2_FLAG_64BITS, 0, 0, unix_io_manager, &d.fs);
+    if (!e)
+        e = ext2fs_namei(d.fs, EXT2_ROOT_INO, EXT2_ROOT_INO, dir, &d.dir);
+    if (e) {
+        for (size_t i = 0; i < n; i++)
+            pm_verdict_missing(v, &l->v[i].a, "filesystem did not mount");
+        if (d.fs)
+            ext2fs_close_free(&d.fs);
+        return 0;
+    }
+    int rc = av_judge(v, l, n, size, ext4_read, ext4_each, &d, err, errlen);
+    ext2fs_close_free(&d.fs);
+    return rc;
+}
+
+void av_signature(const struct pm_verdict *v, char *sig, size_t len)
+{
+    char raw[400];
+    sig[0] = '\0';
+    if (pm_verdict_pass(v))
+        return;
+    if (v->missing.n)
+        snprintf(raw, sizeof raw, "verify: missing %s: %s", v->missing.v[0].file,
+                 v->missing.v[0].what);
+    else if (v->corrupt.n)
+        snprintf(raw, sizeof raw, "verify: corrupt %s: %s", v->corrupt.v[0].file,
+                 v->corrupt.v[0].what);
+    else
+        snprintf(raw, sizeof raw, "verify: FAIL");
+    size_t o = 0;
+    for (const char *c = raw; *c && o + 2 < len; c++) {
+        if (*c >= '0' && *c <= '9') {
+            if (o == 0 || sig[o - 1] != '#')
+                sig[o++] = '#';
+        } else {
+            sig[o++] = *c == '"' || *c == '\\' || (unsigned char)*c < 0x20 ? '\'' : *c;
+        }
+    }
+    sig[o] = '\0';
+}

@@ -1,0 +1,76 @@
+/* pmemcut — verify acknowledged records in a crash state, without a mount.
+ *
+ * The guest agent's verify judges the records it acknowledged by reading
+ * its files through a mounted filesystem.  On the host there is no loop
+ * device, so explore reads the same files out of the state image with
+ * libext2fs (ext2fs_open, ext2fs_namei, ext2fs_file_read) and judges them
+ * with the agent's own code (guest/judge.c, guest/verdict.c, guest/record.c,
+ * guest/acks.c), compiled in unchanged.  What is guest-side I/O in
+ * guest/verify.c (which file holds which acks, the ring size, unacknowledged
+ * single-record files) is done here the same way over a file reader.
+ *
+ * Every ack carries the audit seq from which it applies: the seq of its mark
+ * in the audit log ("mark ack FILE SEQ METHOD"), so that a crash state at a
+ * point is judged only against the records promised before that point.
+ */
+#ifndef PMEMCUT_ACKVERIFY_H
+#define PMEMCUT_ACKVERIFY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "acks.h"
+#include "verdict.h"
+
+struct av_ack {
+    struct pm_ack a;
+    uint64_t from; /* audit seq of its mark; 0: applies to every point */
+};
+
+/* Acks in the order they were made (from ascending). */
+struct av_list {
+    struct av_ack *v;
+    size_t n, cap;
+    size_t unmatched; /* from a file: lines with no mark in the log */
+};
+
+/* The acks of the audit log: every mark whose text is an ack line.  0, or
+ * -1 with err (a damaged log: the seq where it went wrong). */
+int av_load_audit(struct av_list *l, const char *audit, char *err, size_t errlen);
+
+/* The acks of a host file (lines `ack FILE SEQ METHOD`, as acks-N.txt).
+ * Each line is matched, in order, with the next mark of the same text in the
+ * audit log and applies from that mark's seq; a line without one applies to
+ * every point (counted in l->unmatched).  0, or -1 with err. */
+int av_load_file(struct av_list *l, const char *path, const char *audit, char *err, size_t errlen);
+
+void av_free(struct av_list *l);
+
+/* How many acks apply at a state whose image is the history up to seq at. */
+size_t av_count_at(const struct av_list *l, uint64_t at);
+
+/* Reads a whole file of the workload directory.  0 (*exists says whether it
+ * was there; *buf is malloc'ed), or -1 with err. */
+typedef int av_read_fn(void *ctx, const char *name, uint8_t **buf, size_t *len, int *exists,
+                       char *err, size_t errlen);
+/* Calls fn for every name in the workload directory. */
+typedef void av_each_fn(void *ctx, void (*fn)(void *arg, const char *name), void *arg);
+
+/* Judges the first n acks of l (each file's acks sorted, as the agent does)
+ * with records of `size` bytes.  0, or -1 with err (a file could not be
+ * read: no verdict). */
+int av_judge(struct pm_verdict *v, const struct av_list *l, size_t n, uint32_t size, av_read_fn *rd,
+             av_each_fn *each, void *ctx, char *err, size_t errlen);
+
+/* The same on an ext4 image file, the workload directory being dir inside
+ * it ("/" for the root).  An image libext2fs cannot open, or without that
+ * directory, is what the agent sees when the filesystem does not mount:
+ * every ack is missing, "filesystem did not mount".  0 or -1 with err. */
+int av_verify_ext4(struct pm_verdict *v, const char *img, const char *dir, const struct av_list *l,
+                   size_t n, uint32_t size, char *err, size_t errlen);
+
+/* One line for a failing verdict, numbers erased, for grouping failures:
+ * "verify: missing rec-#: zero-filled".  Empty for a pass. */
+void av_signature(const struct pm_verdict *v, char *sig, size_t len);
+
+#endif
