@@ -85,11 +85,15 @@ struct hook_ctx {
     char *cut_reply; /* a cut's record, for the control reply */
 };
 
+/* The record under construction: the hook always runs under the exclusive
+ * lock, so one buffer serves every record. */
+static struct jbuf hook_buf;
+
 static int hook(void *vctx, const struct pm_effect *e)
 {
     struct hook_ctx *ctx = vctx;
-    struct jbuf b;
-    jb_init(&b);
+    struct jbuf b = hook_buf; /* given back below */
+    jb_reset(&b);
     bool sync = false;
     jb_printf(&b, "\"ev\":\"%s\"", pm_op_name(e->op));
     switch (e->op) {
@@ -152,7 +156,7 @@ static int hook(void *vctx, const struct pm_effect *e)
         break;
     }
     if (!jb_ok(&b)) {
-        jb_free(&b);
+        hook_buf = b;
         ctx->err = ENOMEM;
         return -1;
     }
@@ -161,7 +165,7 @@ static int hook(void *vctx, const struct pm_effect *e)
                 : pm_audit_append(&d.audit, b.s, sync, &ctx->seq);
     if (r == -1) {
         ctx->err = errno;
-        jb_free(&b);
+        hook_buf = b;
         return -1;
     }
     if (e->op == PM_OP_CUT) {
@@ -184,7 +188,7 @@ static int hook(void *vctx, const struct pm_effect *e)
         d.off = false;
         pthread_mutex_unlock(&d.power_mu);
     }
-    jb_free(&b);
+    hook_buf = b;
     return 0;
 }
 
@@ -287,6 +291,7 @@ void pm_dev_close(void)
             pm_audit_append(&d.audit, b.s, true, NULL);
         jb_free(&b);
         pm_model_free(d.m);
+        jb_free(&hook_buf);
         d.m = NULL;
     }
     if (d.map) {

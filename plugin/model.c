@@ -69,6 +69,8 @@ struct pm_model {
     uint64_t writes, flushes, cuts;
     uint64_t stamp; /* last stamp handed out */
     uint64_t nalloc;
+    uint64_t *scratch; /* a write's new dirty bit per touched line */
+    size_t scratch_words;
 
     struct pm_trigger trig;
     struct pm_cut_result last_cut;
@@ -207,6 +209,7 @@ void pm_model_free(struct pm_model *m)
     free(m->chunks);
     free(m->cls);
     free(m->trig.mark);
+    free(m->scratch);
     cut_result_clear(&m->last_cut);
     free(m);
 }
@@ -279,10 +282,22 @@ static int do_write(struct pm_model *m, enum pm_op op, const uint8_t *data, uint
 
     if (len > 0) {
         uint64_t first = off / m->line, last = (off + len - 1) / m->line;
-        /* Pass 1: the effect, nothing changed. */
+        size_t words = (size_t)((last - first) / 64 + 1);
+        if (words > m->scratch_words) {
+            uint64_t *sc = realloc(m->scratch, words * sizeof *sc);
+            if (!sc)
+                return PM_ENOMEM;
+            m->scratch = sc;
+            m->scratch_words = words;
+        }
+        memset(m->scratch, 0, words * sizeof *m->scratch);
+        /* Pass 1: the effect, nothing changed; each line's new dirty bit is
+         * kept for pass 2. */
         for (uint64_t li = first; li <= last; li++) {
             const uint8_t *nl = new_line(m, li, data, len, off, tmp);
             bool nd = memcmp(nl, m->p + li * m->line, m->line) != 0;
+            if (nd)
+                m->scratch[(li - first) / 64] |= 1ULL << ((li - first) % 64);
             bool od = pm_model_line_dirty(m, li);
             uint8_t k = m->cls[li];
             if (nd && !od)
@@ -296,12 +311,12 @@ static int do_write(struct pm_model *m, enum pm_op op, const uint8_t *data, uint
         if (r)
             return r;
         /* Pass 2: apply.  Lines are independent, so recomputing each one's
-         * new content from the unchanged old content gives the same bytes. */
+         * new content from its unchanged old content gives the same bytes. */
         uint64_t stamp = ++m->stamp;
         for (uint64_t li = first; li <= last; li++) {
             uint64_t lo = li * m->line, ci = lo / CHUNK;
             const uint8_t *nl = new_line(m, li, data, len, off, tmp);
-            bool nd = memcmp(nl, m->p + lo, m->line) != 0;
+            bool nd = m->scratch[(li - first) / 64] >> ((li - first) % 64) & 1;
             struct chunk *c = m->chunks[ci];
             if (nd && !persist) {
                 c = chunk_get(m, ci);

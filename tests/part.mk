@@ -11,3 +11,4 @@ $(SAN)/tests/nbd-client: tests/nbd-client.c
 
 SAN_PROGRAMS += $(SAN)/tests/test-model $(SAN)/tests/nbd-client
 CHECKS += $(SAN)/tests/test-model tests/device.sh
+BENCHES += tests/bench-device.sh
