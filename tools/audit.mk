@@ -6,15 +6,15 @@
 AUDIT_CORE   := plugin/model.c plugin/jbuf.c plugin/crc32c.c tools/jsonr.c tools/auditlog.c
 AUDIT_HDR    := $(wildcard plugin/*.h) tools/jsonr.h tools/auditlog.h tools/replay.h \
                 tools/dmlog.h tools/explore.h tools/svg.h tools/ext4map.h tools/auditsum.h \
-                tools/ackverify.h $(GUEST_PURE_HDR)
+                tools/ackverify.h tools/xfsmap.h $(GUEST_PURE_HDR)
 # explore judges acknowledged records with the guest agent's own verification
 # code, compiled in unchanged (its pure modules: no I/O, no mount).
 GUEST_PURE     := guest/record.c guest/acks.c guest/judge.c guest/verdict.c guest/json.c
 GUEST_PURE_HDR := guest/record.h guest/acks.h guest/judge.h guest/verdict.h guest/json.h
 REPLAY_SRC   := tools/pmemcut-replay.c tools/replay.c tools/dmlog.c tools/explore.c \
                 tools/ackverify.c $(GUEST_PURE) $(AUDIT_CORE)
-AUDIT_SRC    := tools/pmemcut-audit.c tools/auditsum.c tools/svg.c tools/ext4map.c tools/replay.c \
-                $(AUDIT_CORE)
+AUDIT_SRC    := tools/pmemcut-audit.c tools/auditsum.c tools/svg.c tools/ext4map.c tools/xfsmap.c \
+                tools/replay.c $(AUDIT_CORE)
 EXT2FS_FLAGS := $(shell pkg-config --cflags --libs ext2fs com_err 2>/dev/null || echo -lext2fs -lcom_err)
 
 PROGRAMS += tools/pmemcut-audit tools/pmemcut-replay
@@ -60,6 +60,6 @@ $(SAN_AUDIT)/replay-dmlog-read: tests/replay-dmlog-read.c
 
 CHECKS  += $(SAN_AUDIT)/unit-audit tests/audit-damaged.sh tests/replay-reality.sh \
            tests/replay-dmlog.sh tests/audit-timeline.sh tests/replay-explore.sh \
-           tests/replay-acks.sh
+           tests/replay-acks.sh tests/replay-xfs.sh
 BENCHES += tests/bench-audit.sh
 CLEAN   += tools/pmemcut-audit tools/pmemcut-replay

@@ -1,4 +1,5 @@
 /* pmemcut — crash-state exploration (see explore.h). */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -183,8 +184,19 @@ static int load_done(const char *path, struct done_set *done, uint64_t *nstates)
  * failure's signature. */
 static void signature(const char *out, char *sig, size_t n)
 {
-    static const char *const skip[] = {"Pass ",     "e2fsck ",   "Phase ",  "        - ",
-                                       "No modify", "Warning: ", "ERROR: ", NULL};
+    /* progress lines, and xfs_repair's warning that an image file has no
+     * device geometry */
+    static const char *const skip[] = {"Pass ",
+                                       "e2fsck ",
+                                       "Phase ",
+                                       "        - ",
+                                       "No modify",
+                                       "Warning: ",
+                                       "ERROR: ",
+                                       "Cannot get host filesystem geometry",
+                                       "Repair may fail if there is a sector size",
+                                       "the image and the host filesystem",
+                                       NULL};
     sig[0] = '\0';
     for (const char *l = out; *l;) {
         const char *e = strchr(l, '\n');
@@ -196,6 +208,10 @@ static void signature(const char *out, char *sig, size_t n)
             size_t o = 0;
             for (size_t i = 0; i < len && o + 2 < n; i++) {
                 char c = l[i];
+                /* 0x2b4adf90 is one number too */
+                if (c == '0' && i + 2 < len && l[i + 1] == 'x' && isxdigit((unsigned char)l[i + 2]))
+                    for (i += 2; i + 1 < len && isxdigit((unsigned char)l[i + 1]);)
+                        i++;
                 if (c >= '0' && c <= '9') {
                     if (o == 0 || sig[o - 1] != '#')
                         sig[o++] = '#';

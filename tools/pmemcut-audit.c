@@ -2,8 +2,11 @@
  *
  *   pmemcut-audit summary LOG [--json]
  *   pmemcut-audit timeline LOG -o FILE.svg [--from SEQ] [--to SEQ]
- *   pmemcut-audit lost LOG --image IMG          (ext4)
- *   pmemcut-audit classify --image IMG --socket SOCK   (ext4)
+ *   pmemcut-audit lost LOG --image IMG | --data DLOG [--fs ext4|xfs] [--extents EXT.json]
+ *   pmemcut-audit classify --image IMG --socket SOCK [--fs ext4|xfs] [--extents EXT.json]
+ *
+ * ext4 is read with libext2fs; xfs's file data comes from the agent's
+ * FIEMAP report (--extents) and the rest is metadata.
  *
  * Exit: 0 done, 1 usage or I/O error, 2 damaged log (the message names the
  * line, byte offset and last good seq; what came before is still reported).
@@ -14,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -22,13 +26,16 @@
 #include "ext4map.h"
 #include "replay.h"
 #include "svg.h"
+#include "xfsmap.h"
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: pmemcut-audit summary LOG [--json]\n"
                "       pmemcut-audit timeline LOG -o FILE.svg [--from SEQ] [--to SEQ]\n"
-               "       pmemcut-audit lost LOG --image IMG | --data DLOG\n"
-               "       pmemcut-audit classify --image IMG --socket SOCK\n");
+               "       pmemcut-audit lost LOG --image IMG | --data DLOG [--fs ext4|xfs]\n"
+               "                          [--extents EXT.json]\n"
+               "       pmemcut-audit classify --image IMG --socket SOCK [--fs ext4|xfs]\n"
+               "                          [--extents EXT.json]\n");
 }
 
 static const struct option lopts[] = {
@@ -40,11 +47,13 @@ static const struct option lopts[] = {
     {"socket", required_argument, 0, 's'},
     {"max-lines", required_argument, 0, 'm'},
     {"data", required_argument, 0, 'd'},
+    {"fs", required_argument, 0, 'F'},
+    {"extents", required_argument, 0, 'e'},
     {0, 0, 0, 0},
 };
 
 struct args {
-    const char *log, *out, *image, *socket, *data;
+    const char *log, *out, *image, *socket, *data, *fs, *extents;
     bool json;
     uint64_t from, to, max_lines;
 };
@@ -73,6 +82,16 @@ static int parse(int argc, char **argv, struct args *a, bool want_log)
         case 'd':
             a->data = optarg;
             break;
+        case 'F':
+            if (strcmp(optarg, "ext4") != 0 && strcmp(optarg, "xfs") != 0) {
+                fprintf(stderr, "pmemcut-audit: --fs: ext4 or xfs, not %s\n", optarg);
+                return -1;
+            }
+            a->fs = optarg;
+            break;
+        case 'e':
+            a->extents = optarg;
+            break;
         case 'f':
         case 't':
         case 'm': {
@@ -100,6 +119,84 @@ static int parse(int argc, char **argv, struct args *a, bool want_log)
 
 /* --- lost ------------------------------------------------------------------------ */
 
+/* What the blocks of the device are: ext4 from libext2fs, or xfs from the
+ * agent's extents report and the superblock. */
+struct layout {
+    bool xfs;
+    struct ext4map e;
+    struct xfsmap x; /* xfs; the extents also when given for ext4 */
+    bool have_x;
+};
+
+static uint32_t lay_bsize(const struct layout *l)
+{
+    return l->xfs ? xfsmap_bsize(&l->x) : l->e.bsize;
+}
+
+static void lay_describe(const struct layout *l, uint64_t off, uint64_t len, char *out, size_t n)
+{
+    if (l->xfs)
+        xfsmap_describe(&l->x, off, len, out, n);
+    else
+        ext4map_describe(&l->e, off, len, out, n);
+}
+
+/* Loads --extents (if given) into l->x.  0, or -1 after a message. */
+static int lay_load_extents(struct layout *l, const struct args *a)
+{
+    char err[600];
+    memset(l, 0, sizeof *l);
+    if (!a->extents)
+        return 0;
+    if (xfsmap_load_extents(&l->x, a->extents, err, sizeof err) == -1) {
+        fprintf(stderr, "pmemcut-audit: --extents: %s\n", err);
+        return -1;
+    }
+    l->have_x = true;
+    return 0;
+}
+
+/* Whether the image (size bytes) is xfs: --fs, else its superblock. */
+static bool lay_is_xfs(const struct args *a, const struct layout *l, const uint8_t *img,
+                       uint64_t size)
+{
+    if (a->fs)
+        return strcmp(a->fs, "xfs") == 0;
+    return xfsmap_is_xfs(img, size, l->x.dev_offset);
+}
+
+/* The layout of the image at path (also held in img when not NULL).
+ * 0, or -1 with err. */
+static int lay_open(struct layout *l, const struct args *a, const char *path, const uint8_t *img,
+                    uint64_t size, char *err, size_t errlen)
+{
+    if (lay_is_xfs(a, l, img, size)) {
+        l->xfs = true;
+        xfsmap_read_super(&l->x, img, size);
+        return 0;
+    }
+    l->xfs = false;
+    return ext4map_open(&l->e, path, err, errlen);
+}
+
+static void lay_close(struct layout *l)
+{
+    if (!l->xfs)
+        ext4map_free(&l->e);
+    memset(&l->e, 0, sizeof l->e);
+}
+
+/* The first bytes of a file (the superblocks live there), zero-padded. */
+static uint8_t *read_head(const char *path, uint64_t want, uint64_t *got)
+{
+    FILE *f = fopen(path, "rb");
+    uint8_t *b = f ? calloc(1, want) : NULL;
+    *got = b ? fread(b, 1, want, f) : 0;
+    if (f)
+        fclose(f);
+    return b;
+}
+
 /* Prints what a list of line ranges were: the bytes grouped by what they
  * belonged to, in order of first offset.  Returns the groups printed. */
 struct group {
@@ -107,7 +204,7 @@ struct group {
     uint64_t first, bytes;
 };
 
-static uint64_t describe_ranges(const struct ext4map *m, const char *fate,
+static uint64_t describe_ranges(const struct layout *m, const char *fate,
                                 const struct pm_rangelist *l, uint64_t budget)
 {
     struct group *g = NULL;
@@ -116,9 +213,10 @@ static uint64_t describe_ranges(const struct ext4map *m, const char *fate,
     for (size_t i = 0; i < l->n; i++) {
         uint64_t off = l->r[i].off, end = off + l->r[i].len;
         while (off < end) {
-            uint64_t blk_end = (off / m->bsize + 1) * m->bsize;
+            uint32_t bsize = lay_bsize(m);
+            uint64_t blk_end = (off / bsize + 1) * bsize;
             uint64_t piece = (end < blk_end ? end : blk_end) - off;
-            ext4map_describe(m, off, piece, cur, sizeof cur);
+            lay_describe(m, off, piece, cur, sizeof cur);
             /* the latest group is the likeliest match */
             size_t k = ng;
             while (k > 0 && strcmp(g[k - 1].what, cur) != 0)
@@ -149,7 +247,7 @@ static uint64_t describe_ranges(const struct ext4map *m, const char *fate,
     return ng;
 }
 
-static void print_cut(const struct ext4map *m, const struct au_rec *rec, uint64_t max_lines)
+static void print_cut(const struct layout *m, const struct au_rec *rec, uint64_t max_lines)
 {
     printf("cut at seq %llu (%s, %s seed %llu): %llu lines lost (%llu meta), %llu torn\n",
            (unsigned long long)rec->seq, rec->trigger, pm_policy_name(rec->cut.policy),
@@ -176,6 +274,11 @@ static int lost_by_replay(const struct args *a)
     }
     close(fd);
     int rc = 0, n, cuts = 0;
+    struct layout m;
+    if (lay_load_extents(&m, a) == -1) {
+        unlink(tmp);
+        return 2;
+    }
     if (rp_open(&r, a->log, a->data, NULL) == -1) {
         fprintf(stderr, "pmemcut-audit: %s\n", r.err);
         rc = 2;
@@ -185,24 +288,27 @@ static int lost_by_replay(const struct args *a)
         if (r.rec.ev == AU_CUT && r.m) {
             cuts++;
             uint8_t *img = malloc(r.size);
-            struct ext4map m;
             bool have = false;
             if (img) {
                 /* what the filesystem saw (V); if that is no ext4 (its
                  * superblock was just overwritten), what was persisted (P) */
                 rp_read(&r, img, r.size, 0);
-                have = rp_write_image(img, r.size, tmp, err, sizeof err) == 0 &&
-                       ext4map_open(&m, tmp, err, sizeof err) == 0;
+                have = (lay_is_xfs(a, &m, img, r.size) ||
+                        rp_write_image(img, r.size, tmp, err, sizeof err) == 0) &&
+                       lay_open(&m, a, tmp, img, r.size, err, sizeof err) == 0;
+                if (m.xfs && !m.x.have_sb)
+                    xfsmap_read_super(&m.x, r.p, r.size);
                 if (!have)
-                    have = rp_write_image(r.p, r.size, tmp, err, sizeof err) == 0 &&
-                           ext4map_open(&m, tmp, err, sizeof err) == 0;
+                    have = (lay_is_xfs(a, &m, r.p, r.size) ||
+                            rp_write_image(r.p, r.size, tmp, err, sizeof err) == 0) &&
+                           lay_open(&m, a, tmp, r.p, r.size, err, sizeof err) == 0;
                 free(img);
             }
             print_cut(have ? &m : NULL, &r.rec, a->max_lines);
             if (!have)
                 printf("    (no ext4 on the device before this cut)\n");
             else
-                ext4map_free(&m);
+                lay_close(&m);
         }
         if (rp_apply(&r) == -1) {
             n = -1;
@@ -217,6 +323,7 @@ static int lost_by_replay(const struct args *a)
     }
 out:
     rp_close(&r);
+    xfsmap_free(&m.x);
     unlink(tmp);
     return rc;
 }
@@ -229,20 +336,30 @@ static int cmd_lost(const struct args *a)
         fprintf(stderr, "pmemcut-audit: lost: --image IMG or --data DLOG is required\n");
         return 1;
     }
-    struct ext4map m;
+    struct layout m;
     char err[600];
-    if (ext4map_open(&m, a->image, err, sizeof err) == -1) {
+    if (lay_load_extents(&m, a) == -1)
+        return 2;
+    uint64_t got;
+    uint8_t *head = read_head(a->image, m.x.dev_offset + 4096, &got);
+    if (!head || lay_open(&m, a, a->image, head, got, err, sizeof err) == -1) {
+        if (!head)
+            snprintf(err, sizeof err, "%s: %s", a->image, strerror(errno));
         fprintf(stderr,
                 "pmemcut-audit: %s (an image after a cut may have lost its superblock: "
                 "give --data DLOG to read the layout from before each cut)\n",
                 err);
+        free(head);
+        xfsmap_free(&m.x);
         return 1;
     }
+    free(head);
     struct au_reader r;
     struct au_rec rec;
     if (au_open(&r, a->log) == -1) {
         fprintf(stderr, "pmemcut-audit: %s\n", r.err);
-        ext4map_free(&m);
+        lay_close(&m);
+        xfsmap_free(&m.x);
         return 2;
     }
     int n, cuts = 0;
@@ -257,7 +374,8 @@ static int cmd_lost(const struct args *a)
     if (n < 0)
         fprintf(stderr, "pmemcut-audit: %s\n", r.err);
     au_close(&r);
-    ext4map_free(&m);
+    lay_close(&m);
+    xfsmap_free(&m.x);
     return n < 0 ? 2 : 0;
 }
 
@@ -294,26 +412,62 @@ static int cmd_classify(const struct args *a)
         fprintf(stderr, "pmemcut-audit: classify: --image and --socket are required\n");
         return 1;
     }
-    struct ext4map m;
+    struct layout l;
     char err[600];
-    if (ext4map_open(&m, a->image, err, sizeof err) == -1) {
+    if (lay_load_extents(&l, a) == -1)
+        return 2;
+    uint64_t got;
+    uint8_t *head = read_head(a->image, l.x.dev_offset + 4096, &got);
+    if (!head || lay_open(&l, a, a->image, head, got, err, sizeof err) == -1) {
+        if (!head)
+            snprintf(err, sizeof err, "%s: %s", a->image, strerror(errno));
         fprintf(stderr, "pmemcut-audit: %s\n", err);
+        free(head);
+        xfsmap_free(&l.x);
         return 1;
     }
+    free(head);
+    if (l.xfs && !l.have_x) {
+        fprintf(stderr, "pmemcut-audit: classify: xfs needs --extents EXT.json (the agent's "
+                        "FIEMAP report) to tell data from metadata\n");
+        xfsmap_free(&l.x);
+        return 1;
+    }
+    struct ext4map m = l.e;
     int fd = ctl_connect(a->socket);
     FILE *in = fd >= 0 ? fdopen(dup(fd), "r") : NULL;
     if (!in) {
         fprintf(stderr, "pmemcut-audit: %s: %s\n", a->socket, strerror(errno));
-        ext4map_free(&m);
+        lay_close(&l);
+        xfsmap_free(&l.x);
         if (fd >= 0)
             close(fd);
         return 1;
     }
-    /* runs of blocks of one class (meta/data); free blocks are left alone */
     uint64_t sent[3] = {0}, bytes[3] = {0};
     int rc = 0;
     uint64_t b = 0;
-    while (b < m.nblocks && rc == 0) {
+    /* xfs: the whole block device is metadata, then the files' extents are
+     * data over it (a later classify of a range replaces the earlier) */
+    if (l.xfs) {
+        struct stat st;
+        char cmd[128], reply[512];
+        uint64_t size = stat(a->image, &st) == 0 ? (uint64_t)st.st_size : 0;
+        if (size > l.x.dev_offset) {
+            snprintf(cmd, sizeof cmd, "classify meta %llu %llu\n",
+                     (unsigned long long)l.x.dev_offset,
+                     (unsigned long long)(size - l.x.dev_offset));
+            if (ctl_cmd(fd, in, cmd, reply, sizeof reply) == -1) {
+                fprintf(stderr, "pmemcut-audit: %s: %s -> %s", a->socket, cmd, reply);
+                rc = 1;
+            }
+            sent[1]++;
+            bytes[1] += size - l.x.dev_offset;
+        }
+    }
+    /* ext4: runs of blocks of one class (meta/data); free blocks are left
+     * alone */
+    while (!l.xfs && b < m.nblocks && rc == 0) {
         int cls = m.own[b].kind == EK_NONE ? 0 : ext4map_is_meta(m.own[b].kind) ? 1 : 2;
         uint64_t e = b + 1;
         while (e < m.nblocks && (m.own[e].kind == EK_NONE         ? 0
@@ -333,13 +487,26 @@ static int cmd_classify(const struct args *a)
         }
         b = e;
     }
+    /* the agent's extents: data, on either filesystem */
+    for (size_t i = 0; l.have_x && i < l.x.next && rc == 0; i++) {
+        char cmd[128], reply[512];
+        snprintf(cmd, sizeof cmd, "classify data %llu %llu\n", (unsigned long long)l.x.ext[i].off,
+                 (unsigned long long)l.x.ext[i].len);
+        if (ctl_cmd(fd, in, cmd, reply, sizeof reply) == -1) {
+            fprintf(stderr, "pmemcut-audit: %s: %s -> %s", a->socket, cmd, reply);
+            rc = 1;
+        }
+        sent[2]++;
+        bytes[2] += l.x.ext[i].len;
+    }
     if (rc == 0)
         printf("classified %llu bytes as meta (%llu ranges), %llu bytes as data (%llu ranges)\n",
                (unsigned long long)bytes[1], (unsigned long long)sent[1],
                (unsigned long long)bytes[2], (unsigned long long)sent[2]);
     fclose(in);
     close(fd);
-    ext4map_free(&m);
+    lay_close(&l);
+    xfsmap_free(&l.x);
     return rc;
 }
 
