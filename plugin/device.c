@@ -312,7 +312,8 @@ uint64_t pm_dev_size(void)
     return d.size;
 }
 
-void pm_dev_default_cut(struct pm_cut_params *cp)
+/* The caller holds the lock. */
+static void default_cut_locked(struct pm_cut_params *cp)
 {
     struct pm_stats st;
     pm_model_stats(d.m, &st);
@@ -321,6 +322,13 @@ void pm_dev_default_cut(struct pm_cut_params *cp)
      * and the cut's number, and logged. */
     uint64_t s = d.cfg.cut.seed + st.cuts + 1;
     cp->seed = pm_rng_next(&s) & PM_SEED_MAX;
+}
+
+void pm_dev_default_cut(struct pm_cut_params *cp)
+{
+    pthread_rwlock_rdlock(&d.lock);
+    default_cut_locked(cp);
+    pthread_rwlock_unlock(&d.lock);
 }
 
 /* --- block requests ---------------------------------------------------------- */
@@ -480,7 +488,7 @@ int pm_dev_arm(struct pm_trigger *t, bool have_seed, struct jbuf *out)
     pthread_rwlock_wrlock(&d.lock);
     if (!have_seed) {
         struct pm_cut_params cp;
-        pm_dev_default_cut(&cp);
+        default_cut_locked(&cp);
         t->cut.seed = cp.seed;
     }
     int r = pm_model_arm(d.m, t, hook, &ctx);

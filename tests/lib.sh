@@ -7,6 +7,7 @@
 #   t_require CMD...         missing prerequisite: failure under CI=true, else a
 #                            visible "not run" that still counts as a failure
 #   t_ok NAME / t_fail NAME MSG / t_check NAME CMD...  record results
+#                            (t_check: CMD's exit status decides; its stdout is dropped)
 #   t_done                   print "N passed, N failed" and exit accordingly
 #
 # Every runner ends with t_done, whose last line is the closing summary.
@@ -68,11 +69,12 @@ t_fail() {
     echo "FAIL - $1: $2"
 }
 
-# t_check NAME CMD...: passes when CMD exits 0.
+# t_check NAME CMD...: passes when CMD exits 0.  CMD's stdout is discarded
+# (only its status counts), so the result line itself is never lost.
 t_check() {
     local name=$1
     shift
-    if "$@"; then t_ok "$name"; else t_fail "$name" "command failed: $*"; fi
+    if "$@" >/dev/null; then t_ok "$name"; else t_fail "$name" "command failed: $*"; fi
 }
 
 t_require() {
