@@ -47,8 +47,10 @@ check: deps
 	@$(MAKE) --no-print-directory all $(SAN_PROGRAMS)
 	@$(MAKE) --no-print-directory check-run
 
-check-run: format-check
+check-run:
 	@failed=""; \
+	echo "=== format-check"; \
+	$(MAKE) --no-print-directory format-check || failed=" format-check"; \
 	for t in $(CHECKS); do \
 	  echo "=== $$t"; \
 	  if ! $$t; then failed="$$failed $$t"; fi; \

@@ -101,6 +101,13 @@ int pm_ack_parse(const char *line, struct pm_ack *ack, char *err, size_t errlen)
     char *w[4];
     size_t n = strlen(line);
 
+    /* What else the agent sends on the channel, fed back in a raw capture:
+     * skipped before the length check (these lines can be long). */
+    static const char *const other[] = {"result ", "verdict ", "extents ", "prepared "};
+    for (size_t i = 0; i < sizeof other / sizeof other[0]; i++)
+        if (strncmp(line, other[i], strlen(other[i])) == 0)
+            return 2;
+
     while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
         n--;
     if (n >= sizeof buf) {

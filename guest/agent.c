@@ -2,6 +2,7 @@
  *
  *   pmemcut-agent caps [--dir DIR]
  *   pmemcut-agent prepare --dev DEV --fs ext4|xfs --mnt DIR [--mkfs] [--namespace]
+ *                         [--handshake]
  *   pmemcut-agent run --dir DIR --workload W --sync S [--records N] [--record-size B]
  *                     [--slots K] [--pause-ms MS] [--ack-to channel|-|PATH]
  *   pmemcut-agent verify --dir DIR --acks channel|-|PATH [--dev DEV --fs T]
@@ -28,7 +29,7 @@
 static const char usage_text[] =
     "usage: pmemcut-agent COMMAND [OPTIONS]\n"
     "  caps [--dir DIR]\n"
-    "  prepare --dev DEV --fs ext4|xfs --mnt DIR [--mkfs] [--namespace]\n"
+    "  prepare --dev DEV --fs ext4|xfs --mnt DIR [--mkfs] [--namespace] [--handshake]\n"
     "  run --dir DIR --workload append|overwrite|create|mmap\n"
     "      --sync none|fsync|fdatasync|msync|odsync|map-sync|prealloc-flush\n"
     "      [--records N] [--record-size B] [--slots K] [--pause-ms MS]\n"
@@ -44,6 +45,7 @@ enum {
     O_MNT,
     O_MKFS,
     O_NAMESPACE,
+    O_HANDSHAKE,
     O_WORKLOAD,
     O_SYNC,
     O_RECORDS,
@@ -63,6 +65,7 @@ static const struct option longopts[] = {
     {"mnt", required_argument, NULL, O_MNT},
     {"mkfs", no_argument, NULL, O_MKFS},
     {"namespace", no_argument, NULL, O_NAMESPACE},
+    {"handshake", no_argument, NULL, O_HANDSHAKE},
     {"workload", required_argument, NULL, O_WORKLOAD},
     {"sync", required_argument, NULL, O_SYNC},
     {"records", required_argument, NULL, O_RECORDS},
@@ -79,7 +82,7 @@ static const struct option longopts[] = {
 /* Everything any command takes; each command checks what it needs. */
 struct args {
     const char *dir, *dev, *fs, *mnt, *ack_to, *acks;
-    int mkfs, namespace;
+    int mkfs, namespace, handshake;
     int workload, method, expect;
     uint64_t records, size, slots, pause_ms;
     int slots_given;
@@ -129,6 +132,9 @@ static int parse_args(const char *cmd, int argc, char **argv, struct args *a)
             break;
         case O_NAMESPACE:
             a->namespace = 1;
+            break;
+        case O_HANDSHAKE:
+            a->handshake = 1;
             break;
         case O_WORKLOAD:
             if ((a->workload = pm_workload_parse(optarg)) < 0)
@@ -239,7 +245,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "prepare") == 0) {
         if (!a.dev || !a.fs || !a.mnt)
             return pm_error("prepare", "needs --dev, --fs and --mnt");
-        struct pm_prepare_opts o = {a.dev, a.fs, a.mnt, a.mkfs, a.namespace};
+        struct pm_prepare_opts o = {a.dev, a.fs, a.mnt, a.mkfs, a.namespace, a.handshake};
         return pm_cmd_prepare(&o);
     }
     if (strcmp(cmd, "run") == 0)

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
 #include <linux/fiemap.h>
 #include <linux/fs.h>
 #include <stdio.h>
@@ -148,6 +149,88 @@ int pm_cmd_caps(const char *dir)
     return emit(&json, f, PM_EXIT_OK);
 }
 
+/* The handshake after prepare (--handshake).  The host labels the static
+ * metadata of the new filesystem in the device's audit log by reading the
+ * persisted image, which must then hold the filesystem whole and not
+ * change underneath the reader.  So: syncfs (every block mkfs and the mount
+ * wrote is flushed), send `prepared <json>` on the channel, and write
+ * nothing more until the host answers `go`.  0, or -1 with err. */
+static int handshake(const char *mnt, const char *json, char *err, size_t errlen)
+{
+    char port[256];
+    int rc = -1;
+    int dfd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || syncfs(dfd) < 0) {
+        snprintf(err, errlen, "syncfs %s: %s", mnt, strerror(errno));
+        if (dfd >= 0)
+            close(dfd);
+        return -1;
+    }
+    close(dfd);
+    if (pm_channel_find(PM_CHANNEL_NAME, port, sizeof port) < 0) {
+        snprintf(err, errlen, "no virtio-serial port named %s", PM_CHANNEL_NAME);
+        return -1;
+    }
+    /* One opener at a time per port: read and write on one descriptor. */
+    int fd = open(port, O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "open %s: %s", port, strerror(errno));
+        return -1;
+    }
+    size_t n = strlen(json) + sizeof "prepared \n";
+    char *line = malloc(n);
+    if (!line) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    snprintf(line, n, "prepared %s\n", json);
+    if (pm_write_all(fd, line, strlen(line)) < 0) {
+        snprintf(err, errlen, "write %s: %s", port, strerror(errno));
+        goto out;
+    }
+    /* Byte by byte up to the newline: nothing after it is ours. */
+    char got[16];
+    size_t len = 0;
+    uint64_t deadline = pm_now_ms() + PM_HANDSHAKE_MS;
+    for (;;) {
+        uint64_t now = pm_now_ms();
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (now >= deadline) {
+            snprintf(err, errlen, "no 'go' from the host within %d s", PM_HANDSHAKE_MS / 1000);
+            goto out;
+        }
+        int pr = poll(&p, 1, (int)(deadline - now));
+        if (pr < 0 && errno == EINTR)
+            continue;
+        char c;
+        ssize_t r = pr > 0 ? read(fd, &c, 1) : 0;
+        if (pr < 0 || r < 0) {
+            snprintf(err, errlen, "read %s: %s", port, strerror(errno));
+            goto out;
+        }
+        if (r == 0) {
+            /* host side not connected yet (POLLHUP) */
+            struct timespec ts = {0, 20 * 1000000};
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        if (c == '\n')
+            break;
+        if (len < sizeof got - 1)
+            got[len++] = c;
+    }
+    got[len] = '\0';
+    if (strcmp(got, "go") != 0) {
+        snprintf(err, errlen, "expected 'go' from the host, got '%s'", got);
+        goto out;
+    }
+    rc = 0;
+out:
+    free(line);
+    close(fd);
+    return rc;
+}
+
 int pm_cmd_prepare(const struct pm_prepare_opts *o)
 {
     char out[2048], ns[64];
@@ -224,8 +307,17 @@ int pm_cmd_prepare(const struct pm_prepare_opts *o)
     fprintf(f, "%" PRIu64, t_mkfs);
     pm_json_key(f, &first, "mount_ms");
     fprintf(f, "%" PRIu64, t_mount);
+    pm_json_key(f, &first, "handshake");
+    fputs(o->handshake ? "true" : "false", f);
     fputc('}', f);
-    return emit(&json, f, PM_EXIT_OK);
+    fclose(f);
+    if (o->handshake && handshake(o->mnt, json, out, sizeof out) < 0) {
+        free(json);
+        return pm_error("prepare", "handshake: %s", out);
+    }
+    pm_emit(json, -1, "");
+    free(json);
+    return PM_EXIT_OK;
 }
 
 void pm_fsck(const char *dev, const char *dir, const char *fs, struct pm_fsck *f)
@@ -250,60 +342,61 @@ void pm_fsck(const char *dev, const char *dir, const char *fs, struct pm_fsck *f
         f->output[0] = '\0';
 }
 
-/* One file's extents as a JSON array of {logical, physical, length, flags}. */
-static int file_extents(FILE *out, int fd)
+int pm_fiemap(int fd, struct pm_extent **out, size_t *nout)
 {
     enum { N = 128 };
     struct fiemap *fm = calloc(1, sizeof *fm + N * sizeof(struct fiemap_extent));
+    struct pm_extent *v = NULL;
+    size_t n = 0, cap = 0;
     uint64_t start = 0;
-    int first = 1, last = 0, rc = 0;
+    int last = 0;
 
     if (!fm)
         return -1;
-    fputc('[', out);
     while (!last) {
         memset(fm, 0, sizeof *fm);
         fm->fm_start = start;
         fm->fm_length = FIEMAP_MAX_OFFSET - start;
         fm->fm_extent_count = N;
         if (ioctl(fd, FS_IOC_FIEMAP, fm) < 0) {
-            rc = -1;
-            break;
+            int e = errno;
+            free(fm);
+            free(v);
+            errno = e;
+            return -1;
         }
         if (fm->fm_mapped_extents == 0)
             break;
         for (unsigned i = 0; i < fm->fm_mapped_extents; i++) {
             struct fiemap_extent *e = &fm->fm_extents[i];
-            fprintf(out, "%s{\"logical\":%llu,\"physical\":%llu,\"length\":%llu,\"flags\":%u}",
-                    first ? "" : ",", (unsigned long long)e->fe_logical,
-                    (unsigned long long)e->fe_physical, (unsigned long long)e->fe_length,
-                    e->fe_flags);
-            first = 0;
+            if (n == cap) {
+                cap = cap ? 2 * cap : 16;
+                struct pm_extent *nv = realloc(v, cap * sizeof *v);
+                if (!nv) {
+                    free(fm);
+                    free(v);
+                    errno = ENOMEM;
+                    return -1;
+                }
+                v = nv;
+            }
+            v[n++] = (struct pm_extent){e->fe_logical, e->fe_physical, e->fe_length, e->fe_flags};
             start = e->fe_logical + e->fe_length;
             if (e->fe_flags & FIEMAP_EXTENT_LAST)
                 last = 1;
         }
     }
-    fputc(']', out);
     free(fm);
-    return rc;
+    *out = v;
+    *nout = n;
+    return 0;
 }
 
-int pm_cmd_extents(const char *dir)
+void pm_extents_open(FILE *f, const char *dir)
 {
     struct pm_mount m;
-    char *json = NULL;
-    size_t len = 0;
-    int first = 1, nfile = 0;
-    DIR *d = opendir(dir);
+    int first = 1;
 
-    if (!d)
-        return pm_error("extents", "opendir %s: %s", dir, strerror(errno));
-    FILE *f = open_memstream(&json, &len);
-    if (!f) {
-        closedir(d);
-        return pm_error("extents", "out of memory");
-    }
     fputc('{', f);
     pm_json_key(f, &first, "command");
     pm_json_str(f, "extents");
@@ -321,6 +414,42 @@ int pm_cmd_extents(const char *dir)
     }
     pm_json_key(f, &first, "files");
     fputc('[', f);
+}
+
+void pm_extents_file(FILE *f, int *nfile, const char *name, long long size,
+                     const struct pm_extent *v, size_t n, int err)
+{
+    fprintf(f, "%s{\"name\":", (*nfile)++ ? "," : "");
+    pm_json_str(f, name);
+    fprintf(f, ",\"size\":%lld,\"extents\":[", size);
+    for (size_t i = 0; i < n; i++)
+        fprintf(f,
+                "%s{\"logical\":%" PRIu64 ",\"physical\":%" PRIu64 ",\"length\":%" PRIu64
+                ",\"flags\":%u}",
+                i ? "," : "", v[i].logical, v[i].physical, v[i].length, v[i].flags);
+    fputc(']', f);
+    if (err) {
+        fputs(",\"error\":", f);
+        pm_json_str(f, strerror(err));
+    }
+    fputc('}', f);
+}
+
+int pm_cmd_extents(const char *dir)
+{
+    char *json = NULL;
+    size_t len = 0;
+    int nfile = 0;
+    DIR *d = opendir(dir);
+
+    if (!d)
+        return pm_error("extents", "opendir %s: %s", dir, strerror(errno));
+    FILE *f = open_memstream(&json, &len);
+    if (!f) {
+        closedir(d);
+        return pm_error("extents", "out of memory");
+    }
+    pm_extents_open(f, dir);
     struct dirent *e;
     while ((e = readdir(d))) {
         struct stat st;
@@ -329,14 +458,11 @@ int pm_cmd_extents(const char *dir)
         int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
             continue;
-        fprintf(f, "%s{\"name\":", nfile++ ? "," : "");
-        pm_json_str(f, e->d_name);
-        fprintf(f, ",\"size\":%lld,\"extents\":", (long long)st.st_size);
-        if (file_extents(f, fd) < 0) {
-            fputs(",\"error\":", f);
-            pm_json_str(f, strerror(errno));
-        }
-        fputc('}', f);
+        struct pm_extent *v = NULL;
+        size_t n = 0;
+        int err = pm_fiemap(fd, &v, &n) < 0 ? errno : 0;
+        pm_extents_file(f, &nfile, e->d_name, (long long)st.st_size, v, n, err);
+        free(v);
         close(fd);
     }
     closedir(d);

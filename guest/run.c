@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "cpu.h"
+#include "fs.h"
 #include "judge.h"
 #include "json.h"
 #include "record.h"
@@ -47,6 +48,8 @@ struct run {
     uint64_t acked;
     size_t page;
     char file[PM_ACK_FILE_MAX]; /* the workload's file (or pattern) */
+    struct pm_extent *known;    /* the current file's extents as last sent */
+    size_t nknown;
     char err[512];
     int refused_errno; /* with PM_EXIT_REFUSED */
 };
@@ -73,6 +76,88 @@ static int send_ack(struct run *r, const char *file, uint64_t seq)
         nanosleep(&ts, NULL);
     }
     return 0;
+}
+
+/* --- extents for the host ----------------------------------------------------
+ *
+ * On the channel the host also gets `extents <json>` lines (the JSON of
+ * `pmemcut-agent extents`, limited to the workload's current file) and
+ * labels those blocks as data in the device's audit log.  One is sent right
+ * after the file is created (and preallocated), before the first record;
+ * after that, FIEMAP is asked again only when a record lands outside the
+ * extents last sent (the file grew, or a page of a sparse mapping was
+ * faulted in), and a line is sent only if the extents changed.  So an
+ * append of 256-byte records costs one FIEMAP per new 4 KiB block, and
+ * `create` one line per file.  The line goes after the record's data and
+ * before its durability point, so that the host can label the new blocks
+ * before the flush that persists them; the host does this while the guest
+ * goes on, so a cut in that same record may still count them as unknown.
+ * Labelling is best effort: a FIEMAP that fails sends nothing. */
+
+static int covered(const struct run *r, uint64_t off, uint64_t len)
+{
+    /* FIEMAP gives the extents in logical order. */
+    for (size_t i = 0; i < r->nknown && len; i++) {
+        const struct pm_extent *e = &r->known[i];
+        uint64_t end = e->logical + e->length;
+        if (off < e->logical)
+            break; /* a hole */
+        if (off < end) {
+            uint64_t take = end - off < len ? end - off : len;
+            off += take;
+            len -= take;
+        }
+    }
+    return len == 0;
+}
+
+static int same_extents(const struct pm_extent *a, size_t na, const struct pm_extent *b, size_t nb)
+{
+    if (na != nb)
+        return 0;
+    for (size_t i = 0; i < na; i++)
+        if (a[i].logical != b[i].logical || a[i].physical != b[i].physical ||
+            a[i].length != b[i].length)
+            return 0;
+    return 1;
+}
+
+/* Send the extents of fd (named name) if [off, off + len) is outside those
+ * last sent and they changed; always (for a new file) with fresh. */
+static int note_extents(struct run *r, int fd, const char *name, uint64_t off, uint64_t len,
+                        int fresh)
+{
+    if (r->chan < 0 || (!fresh && covered(r, off, len)))
+        return 0;
+    struct pm_extent *v = NULL;
+    size_t n = 0;
+    if (pm_fiemap(fd, &v, &n) < 0)
+        return 0;
+    if (!fresh && same_extents(v, n, r->known, r->nknown)) {
+        free(v);
+        return 0;
+    }
+    free(r->known);
+    r->known = v;
+    r->nknown = n;
+
+    struct stat st;
+    char *json = NULL;
+    size_t jlen = 0;
+    int nfile = 0;
+    FILE *f = open_memstream(&json, &jlen);
+    if (!f)
+        return FAIL(r, "out of memory");
+    fputs("extents ", f);
+    pm_extents_open(f, r->o->dir);
+    pm_extents_file(f, &nfile, name, fstat(fd, &st) == 0 ? (long long)st.st_size : -1, v, n, 0);
+    fputs("]}\n", f);
+    fclose(f);
+    int rc = pm_write_all(r->chan, json, jlen) < 0
+                 ? FAIL(r, "write extents to %s: %s", r->ack_name, strerror(errno))
+                 : 0;
+    free(json);
+    return rc;
 }
 
 /* Set-up sync of the directory after creating a file (see the top). */
@@ -203,7 +288,7 @@ static int run_written(struct run *r, uint64_t slots)
 
     if (fd < 0)
         return PM_EXIT_ERROR;
-    if ((rc = setup_sync_dir(r)))
+    if ((rc = setup_sync_dir(r)) || (rc = note_extents(r, fd, r->file, 0, 0, 1)))
         goto out;
     for (uint64_t seq = 1; seq <= o->records; seq++) {
         uint64_t slot = slots ? (seq - 1) % slots : seq - 1;
@@ -212,7 +297,8 @@ static int run_written(struct run *r, uint64_t slots)
             rc = FAIL(r, "write %s record %" PRIu64 ": %s", r->file, seq, strerror(errno));
             goto out;
         }
-        if ((rc = sync_written(r, fd, r->file)) || (rc = send_ack(r, r->file, seq)))
+        if ((rc = note_extents(r, fd, r->file, slot * o->size, o->size, 0)) ||
+            (rc = sync_written(r, fd, r->file)) || (rc = send_ack(r, r->file, seq)))
             goto out;
     }
 out:
@@ -247,7 +333,8 @@ static int run_mapped(struct run *r, uint64_t slots, int grow)
         }
         cur = total;
     }
-    if ((rc = setup_sync_dir(r)) || (rc = map(r, fd, maplen, &base)))
+    if ((rc = setup_sync_dir(r)) || (rc = note_extents(r, fd, r->file, 0, 0, 1)) ||
+        (rc = map(r, fd, maplen, &base)))
         goto out;
     for (uint64_t seq = 1; seq <= o->records; seq++) {
         size_t off = (size_t)((slots ? (seq - 1) % slots : seq - 1) * o->size);
@@ -262,7 +349,8 @@ static int run_mapped(struct run *r, uint64_t slots, int grow)
             cur = want;
         }
         pm_rec_encode(base + off, o->size, seq, (uint32_t)slots);
-        if ((rc = sync_stored(r, fd, base, base + off, o->size)) ||
+        if ((rc = note_extents(r, fd, r->file, off, o->size, 0)) ||
+            (rc = sync_stored(r, fd, base, base + off, o->size)) ||
             (rc = send_ack(r, r->file, seq)))
             goto out;
     }
@@ -315,7 +403,7 @@ static int create_one(struct run *r, uint64_t seq)
             rc = FAIL(r, "write %s: %s", tmp, strerror(errno));
             goto out;
         }
-        if ((rc = sync_written(r, fd, tmp)))
+        if ((rc = note_extents(r, fd, tmp, 0, o->size, 1)) || (rc = sync_written(r, fd, tmp)))
             goto out;
     } else {
         if (o->method == PM_SYNC_PREALLOC_FLUSH) {
@@ -337,7 +425,8 @@ static int create_one(struct run *r, uint64_t seq)
         if ((rc = map(r, fd, maplen, &base)))
             goto out;
         pm_rec_encode(base, o->size, seq, 0);
-        if ((rc = sync_stored(r, fd, base, base, o->size)))
+        if ((rc = note_extents(r, fd, renamed ? name : tmp, 0, o->size, 1)) ||
+            (rc = sync_stored(r, fd, base, base, o->size)))
             goto out;
     }
     if (!renamed) {
@@ -513,6 +602,7 @@ out:;
         rc = PM_EXIT_ERROR;
     free(json);
     free(r.rec);
+    free(r.known);
     if (r.ack_fd > 1)
         close(r.ack_fd);
     if (r.dirfd >= 0)

@@ -18,8 +18,9 @@ char *ph_guest_cmdline(const struct ph_guest_job *j)
         s = ph_strf("%s pmemcut.action=verify pmemcut.expect=%s", base, j->expect);
     else
         s = ph_strf("%s pmemcut.action=run pmemcut.mkfs=%d pmemcut.workload=%s pmemcut.sync=%s "
-                    "pmemcut.records=%d pmemcut.pause_ms=%d",
-                    base, j->mkfs ? 1 : 0, j->workload, j->sync, j->records, j->pause_ms);
+                    "pmemcut.records=%d pmemcut.pause_ms=%d%s",
+                    base, j->mkfs ? 1 : 0, j->workload, j->sync, j->records, j->pause_ms,
+                    j->handshake ? " pmemcut.handshake=1" : "");
     free(base);
     return s;
 }
@@ -57,12 +58,18 @@ enum ph_guest_msg ph_guest_parse(const char *line, json_t **json)
             return PH_MSG_ACK;
         return PH_MSG_OTHER;
     }
-    /* The agent tags its JSON on the channel: "result {...}", "verdict {...}". */
+    /* The agent tags its JSON on the channel: "result {...}", "verdict {...}",
+     * "prepared {...}", "extents {...}". */
     const char *p = line;
+    enum ph_guest_msg kind = PH_MSG_RESULT;
     if (strncmp(p, "result ", 7) == 0)
         p += 7;
     else if (strncmp(p, "verdict ", 8) == 0)
         p += 8;
+    else if (strncmp(p, "prepared ", 9) == 0)
+        p += 9, kind = PH_MSG_PREPARED;
+    else if (strncmp(p, "extents ", 8) == 0)
+        p += 8, kind = PH_MSG_EXTENTS;
     while (*p == ' ')
         p++;
     if (*p == '{') {
@@ -70,7 +77,7 @@ enum ph_guest_msg ph_guest_parse(const char *line, json_t **json)
         json_t *o = json_loads(p, 0, &err);
         if (json_is_object(o)) {
             *json = o;
-            return PH_MSG_RESULT;
+            return kind;
         }
         json_decref(o);
     }

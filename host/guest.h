@@ -19,14 +19,17 @@ struct ph_guest_job {
     int pause_ms;       /* between records, so that a host-side cut lands inside */
     int cycle;          /* names the per-cycle directory */
     const char *expect; /* verify: durable or none */
+    bool handshake;     /* prepare: sync, send `prepared`, wait for the host's `go` */
 };
 
 /* The kernel command line for a job; caller frees. */
 char *ph_guest_cmdline(const struct ph_guest_job *j);
 
 enum ph_guest_msg {
-    PH_MSG_ACK,    /* ack FILE SEQ METHOD */
-    PH_MSG_RESULT, /* a JSON object: the agent's result (run, verify, refusal) */
+    PH_MSG_ACK,      /* ack FILE SEQ METHOD */
+    PH_MSG_RESULT,   /* a JSON object: the agent's result (run, verify, refusal) */
+    PH_MSG_PREPARED, /* prepared <json>: the filesystem is ready and synced; send `go` */
+    PH_MSG_EXTENTS,  /* extents <json>: file extents (FIEMAP) to label as data */
     PH_MSG_OTHER,
 };
 

@@ -22,6 +22,7 @@ int ph_cmd_report(int argc, char **argv);
  * PMEMCUT_PLUGIN, PMEMCUT_INITRD, PMEMCUT_KERNEL. Caller frees. */
 char *ph_find_plugin(void);
 char *ph_find_initrd(void);
+char *ph_find_audit_tool(void); /* pmemcut-audit (PMEMCUT_AUDIT overrides) */
 char *ph_find_kernel(const char *initrd);
 
 /* Make a private runtime directory for sockets and the FUSE mount (short

@@ -45,6 +45,11 @@ char *ph_find_plugin(void)
     return from_env_or_top("PMEMCUT_PLUGIN", "plugin/nbdkit-pmemcut-plugin.so");
 }
 
+char *ph_find_audit_tool(void)
+{
+    return from_env_or_top("PMEMCUT_AUDIT", "tools/pmemcut-audit");
+}
+
 char *ph_find_initrd(void)
 {
     return from_env_or_top("PMEMCUT_INITRD", "build/guest-initramfs.cpio.gz");

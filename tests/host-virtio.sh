@@ -2,7 +2,8 @@
 # tests/host-virtio.sh — pmemcut-host run end to end on virtio-pmem: real
 # libvirt (embedded driver), QEMU TCG, nbdkit with the plugin, nbdfuse, and
 # the guest image. Each run is one or a few cut/reboot/verify cycles.
-#   - ext4 append/fsync, 3 cycles, lose-all: PASS, and some cut lost lines
+#   - ext4 append/fsync, 3 cycles, lose-all: PASS, and some cut lost lines,
+#     counted as meta or data (the labels from classify and the agent's extents)
 #   - xfs create/fsync: PASS
 #   - ext4 fsync on a lying device: FAIL naming the missing records, exit 1;
 #     the records lost at the cut are really gone after the reboot (the
@@ -40,6 +41,21 @@ fi
 lost=$(jq -s '[.[].cut.lost | .meta + .data + .unknown] | add' "$T/ext4-append/results.jsonl")
 [ "${lost:-0}" -gt 0 ] && t_ok "virtio-pmem ext4 append/fsync: the cuts lost $lost lines" ||
     t_fail "lost lines" "no cut lost anything"
+# Labels: cycle 1 labelled the ext4 metadata (pmemcut-audit classify after
+# prepare), every cycle labelled its file's extents as data, so the lines
+# lost at the cuts are counted by class: an fsync'ed append in flight at a
+# cut has its record's lines (data) or its journal blocks (meta) unpersisted.
+classed=$(jq -s '[.[].cut.lost | .meta + .data] | add' "$T/ext4-append/results.jsonl")
+if [ "$(jqr ext4-append 'select(.cycle == 1) | .labels.meta')" = true ] &&
+    [ "$(jqr ext4-append '.labels.data_extents > 0' | sort -u)" = true ] &&
+    [ "${classed:-0}" -gt 0 ]; then
+    t_ok "labels: ext4 metadata and file extents labelled; $classed of $lost lost lines are meta or data"
+else
+    t_fail "labels" "$(jq -c '[.cycle, .labels, .cut.lost]' "$T/ext4-append/results.jsonl")"
+fi
+grep -q '"ev":"classify","class":"meta"' "$T/ext4-append/audit.jsonl" &&
+    t_ok "labels: the audit log has the meta classify records" ||
+    t_fail "labels" "no classify meta record in the audit log"
 acked=$(jq -s '[.[].acked] | add' "$T/ext4-append/results.jsonl")
 [ "${acked:-0}" -gt 0 ] && [ "$(cat "$T"/ext4-append/acks-*.txt | wc -l)" -eq "$acked" ] &&
     t_ok "acks: $acked acks, each a line of acks-N.txt" || t_fail "acks" "acked=$acked"
