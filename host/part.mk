@@ -15,7 +15,7 @@ $(BUILD)/host/%.o: host/%.c $(wildcard host/*.h)
 	$(CC) $(CFLAGS_ALL) $$(pkg-config --cflags $(HOST_PKGS)) -c -o $@ $<
 
 CHECKS  += tests/host-attach.sh tests/host-kill.sh tests/host-virtio.sh tests/host-nvdimm.sh \
-            tests/host-system.sh
+            tests/host-system.sh tests/host-methods.sh
 BENCHES += tests/host-bench.sh
 CLEAN   += host/pmemcut-host
 
