@@ -46,6 +46,6 @@ $(GUEST_IMAGE): guest/pmemcut-agent guest/init guest/mkimage.sh $(GUEST_STAMP)
 
 image: $(GUEST_IMAGE)
 
-CLEAN += $(GUEST_IMAGE) $(BUILD)/guest-kernel
+CLEAN += $(GUEST_IMAGE) $(GUEST_IMAGE:.gz=) $(BUILD)/guest-kernel $(BUILD)/guest-vmlinux
 
 include tests/guest.mk

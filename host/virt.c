@@ -288,6 +288,7 @@ char *ph_domain_xml(const struct ph_vm_spec *s)
                 "    </channel>\n"
                 "%s"
                 "    <memballoon model='none'/>\n"
+                "    <controller type='usb' model='none'/>\n"
                 "  </devices>\n"
                 "  <seclabel type='none' model='dac'/>\n"
                 "%s"
