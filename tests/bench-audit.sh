@@ -2,6 +2,7 @@
 # Benchmarks of the audit tools (figures only, no pass/fail targets here):
 #  1. explore: crash states checked per second (build + e2fsck -fn) over the
 #     history of mke2fs on a 64 MiB device, every write a point, all cores;
+#     and the same with --fresh-images (no patched images, no skipping);
 #  2. replay: time to replay a 1 GiB history (1 GiB of writes, 256 MiB
 #     device, a flush every 64 MiB) to its end;
 #  3. data-log overhead: 4 KiB random writes at iodepth 16 with fio's nbd
@@ -14,7 +15,7 @@ REPLAY=$TOP/tools/pmemcut-replay
 REPLAY=$TOP/tools/pmemcut-replay
 # `make bench` builds only the programs: the test client is built here
 make -s -C "$TOP" build/san/tools/replay-nbdops >/dev/null
-t_require nbdkit nbdfuse fusermount3 mke2fs e2fsck fio bc "$PLUGIN" "$REPLAY" "$NBDOPS"
+t_require nbdkit nbdfuse fusermount3 mke2fs e2fsck fio bc jq "$PLUGIN" "$REPLAY" "$NBDOPS"
 t_tmpdir
 
 # 1. explore
@@ -29,8 +30,16 @@ stop_dev dev
 "$REPLAY" explore --audit "$T/img.audit.jsonl" --data "$T/img.dlog" --fs ext4 --points write,flush \
     --states-per-point 8 --out "$T/ex" 2>/dev/null | grep '^explore: .* states checked' | tee "$T/explore.txt"
 rate=$(sed -n 's/.*(\([0-9.]*\) states\/s.*/\1/p' "$T/explore.txt")
-echo "bench-audit: explore: $rate states/s on $(nproc) cores (target >= 20, goal >= 200)"
-rm -rf "$T/ex" "$T/img" "$T/img.dlog" "$T/img.audit.jsonl"
+dups=$(jq -s '[.[] | select(.dup == true)] | length' "$T/ex/states.jsonl")
+echo "bench-audit: explore: $rate states/s on $(nproc) cores (target >= 20, goal >= 200)," \
+    "$dups states skipped as the same image as an earlier one"
+# the same without patching slot images or skipping duplicates
+"$REPLAY" explore --audit "$T/img.audit.jsonl" --data "$T/img.dlog" --fs ext4 --points write,flush \
+    --states-per-point 8 --fresh-images --out "$T/exf" 2>/dev/null | grep '^explore: .* states checked' |
+    tee "$T/explore-fresh.txt"
+rate=$(sed -n 's/.*(\([0-9.]*\) states\/s.*/\1/p' "$T/explore-fresh.txt")
+echo "bench-audit: explore --fresh-images (every state written whole, none skipped): $rate states/s"
+rm -rf "$T/ex" "$T/exf" "$T/img" "$T/img.dlog" "$T/img.audit.jsonl"
 
 # 2. replay of a 1 GiB history
 start_dev big file="$T/big" size=256M data-log="$T/big.dlog" || t_done

@@ -98,6 +98,10 @@ t_check "the rebuilt state really lacks rec-00000004 (debugfs)" \
 t_check "and holds rec-00000003 as the agent wrote it" \
     sh -c "debugfs -R 'dump rec-00000003 $T/r3' '$T/s4.img' >/dev/null 2>&1 && cmp -s '$T/r3' '$T/w/rec-00000003'"
 
+ex --acks audit --fresh-images --out "$T/exf" >"$T/exf.out" 2>&1
+t_check "patched images give the verdicts whole images give" \
+    test "$(jq -c '[.point, .policy, .fsck, .verify, .acked, .present, .missing]' "$T/exf/states.jsonl" | sort | md5sum)" = \
+    "$(jq -c '[.point, .policy, .fsck, .verify, .acked, .present, .missing]' "$S" | sort | md5sum)"
 # The same from the host's acks file: each line takes its mark's seq.
 ex --acks "$T/acks.txt" --out "$T/ex2" >"$T/ex2.out" 2>&1
 t_check "--acks FILE judges every state as --acks audit" \

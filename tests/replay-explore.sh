@@ -89,6 +89,14 @@ cmd=$(grep -m1 'rebuild:' "$T/ex/summary.txt" | sed 's/.*rebuild: *//; s/^pmemcu
 t_check "the summary's rebuild command gives a state e2fsck rejects" \
     sh -c "! e2fsck -fn '$T/state.img' >/dev/null 2>&1"
 
+# Patched state images and skipped duplicates give what whole images give.
+"$REPLAY" explore --audit "$LOG" --data "$T/img.dlog" --fs ext4 --states-per-point 3 \
+    --fresh-images --out "$T/exf" >"$T/exf.out" 2>&1
+t_check "patched images and skipped duplicates: the same results as whole images" \
+    test "$(jq -c '[.point, .policy, .seed, .fsck, .fsck_rc, .signature]' "$S" | sort | md5sum)" = \
+    "$(jq -c '[.point, .policy, .seed, .fsck, .fsck_rc, .signature]' "$T/exf/states.jsonl" | sort | md5sum)"
+t_check "some states were skipped as the same image" \
+    test "$(jq -s '[.[] | select(.dup == true)] | length' "$S")" -gt 0
 # Resume: a second run checks nothing; after losing the last 3 lines and
 # leaving a torn one, exactly those 3 are redone.
 total=$(wc -l <"$S")

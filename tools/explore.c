@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -37,6 +38,7 @@ struct opts {
     uint32_t record_size;   /* set by --record-size */
     enum pm_expect expect;  /* set by --expect */
     struct av_list al;      /* the acks, each with the seq it applies from */
+    bool fresh;             /* set by --fresh-images: each state written whole, none skipped */
 };
 
 /* --- the set of states already done (for resume) ------------------------------ */
@@ -107,6 +109,7 @@ struct result {
     char fsck[16];
     char sig[SIG_MAX];
     char verify[8]; /* "PASS", "FAIL" or "" (not judged) */
+    bool dup;       /* the same image as a state checked before */
     char vsig[SIG_MAX];
 };
 
@@ -139,6 +142,7 @@ static int parse_result(struct jr_doc *d, const char *line, size_t len, struct r
     snprintf(res->fsck, sizeof res->fsck, "%s", fsck);
     snprintf(res->sig, sizeof res->sig, "%s", sig ? sig : "");
     snprintf(res->verify, sizeof res->verify, "%s", ver ? ver : "");
+    jr_get_bool(d, 0, "dup", &res->dup);
     snprintf(res->vsig, sizeof res->vsig, "%s", vsig ? vsig : "");
     return 0;
 }
@@ -287,49 +291,261 @@ static void counts_json(FILE *f, const char *key, const struct pm_counts *c)
             (unsigned long long)c->c[PM_UNKNOWN]);
 }
 
-/* In the child: cut, write, check, append the result.  Exit status: 0 pass,
- * 1 fail, 2 could not check. */
-static int check_state(struct rp *r, const struct opts *o, uint64_t point, const char *kind,
-                       uint64_t at, const struct pm_cut_params *cp)
+/* --- state images: one file per worker slot, patched, not rewritten ------------
+ *
+ * Writing a whole image for every state costs more than checking it.  So
+ * each worker slot keeps one image file (on /dev/shm when it can) that
+ * holds P as it was at some epoch plus the lines the slot's last state put
+ * over it.  The parent counts an epoch for every record that may change P
+ * and notes, per 4 KiB block, the epoch of its last change (gen[]).  To turn
+ * the file into a new state, a child rewrites only the blocks changed since
+ * the slot's epoch, the blocks the previous state patched, and the blocks
+ * this state patches (the lines its cut kept or tore).
+ *
+ *   P (parent)   epoch 7:  gen[] = 0 0 5 7 0 0 3 0 ...
+ *   slot file    epoch 5 + patch {6}       -> rewrite blocks 3 (gen 7 > 5)
+ *                                             and 6 (last patch), then
+ *                                             this state's own patch
+ *
+ * A state identical to one already checked (same epoch of P, same kept and
+ * torn lines with the same bytes, same acks) is not checked again: the
+ * children share a table of state keys and results.
+ */
+
+#define BLK       4096u
+#define MAX_PATCH 8192u /* blocks a state may patch and still be undone block by block */
+#define DUP_CAP   16384u
+#define TAIL_MAX  1024u
+
+struct slot {   /* shared: the child using the slot updates it */
+    bool valid; /* the file holds P at epoch plus patch[] */
+    uint32_t epoch;
+    uint32_t npatch;
+    uint32_t patch[MAX_PATCH];
+};
+
+struct dup { /* shared: one checked (or being checked) state */
+    uint64_t key;
+    int state; /* 0 free, 1 being checked, 2 done, 3 unusable */
+    int code;  /* the child's exit status */
+    char tail[TAIL_MAX];
+};
+
+struct shared {
+    struct slot *slots; /* jobs entries */
+    struct dup *dups;   /* DUP_CAP entries */
+    char dir[4096];     /* where the slot images are */
+};
+
+struct track { /* parent; each child inherits it as it was at the fork */
+    const struct rp *r;
+    uint32_t *gen; /* per block: the epoch of its last change */
+    uint64_t nblk;
+    uint32_t epoch;
+    uint64_t epoch_seq; /* the record that took the current epoch */
+};
+
+static struct shared sh;
+static struct track tr;
+
+static int track_ready(struct track *t)
 {
-    char img[4096], err[700];
-    snprintf(img, sizeof img, "%s/work/state-%d.img", o->out, (int)getpid());
-    struct pm_counts lost = {0}, kept = {0}, torn = {0};
-    if (rp_is_on(r)) {
-        if (pm_model_cut(r->m, cp, "explore", NULL, NULL) != PM_OK)
-            return 2;
-        const struct pm_cut_result *cr = pm_model_last_cut(r->m);
-        lost = cr->lost;
-        kept = cr->kept;
-        torn = cr->torn;
+    if (t->gen || !t->r->size)
+        return 0;
+    t->nblk = (t->r->size + BLK - 1) / BLK;
+    t->gen = calloc(t->nblk, sizeof *t->gen);
+    return t->gen ? 0 : -1;
+}
+
+static void p_changed(void *ctx, uint64_t off, uint64_t len)
+{
+    struct track *t = ctx;
+    if (len == 0 || track_ready(t) == -1 || !t->gen)
+        return;
+    if (t->epoch_seq != t->r->rec.seq) {
+        t->epoch++;
+        t->epoch_seq = t->r->rec.seq;
     }
-    if (rp_write_image(r->p, r->size, img, err, sizeof err) == -1) {
-        fprintf(stderr, "explore: %s\n", err);
-        return 2;
+    uint64_t last = (off + len - 1) / BLK;
+    for (uint64_t b = off / BLK; b <= last && b < t->nblk; b++)
+        t->gen[b] = t->epoch;
+}
+
+static int write_block(int fd, const uint8_t *p, uint64_t size, uint64_t b)
+{
+    uint64_t off = b * BLK, n = size - off < BLK ? size - off : BLK;
+    return pwrite(fd, p + off, n, (off_t)off) == (ssize_t)n ? 0 : -1;
+}
+
+static void mark_ranges(uint8_t *mark, const struct track *t, const struct pm_rangelist *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        if (!l->r[i].len)
+            continue;
+        uint64_t last = (l->r[i].off + l->r[i].len - 1) / BLK;
+        for (uint64_t b = l->r[i].off / BLK; b <= last && b < t->nblk; b++)
+            mark[b] |= 2;
     }
+}
+
+/* Makes the slot's file the image p (P after this state's cut).  0, or -1
+ * with err. */
+static int slot_sync(struct slot *s, const char *img, const uint8_t *p, uint64_t size,
+                     const struct pm_cut_result *cr, char *err, size_t errlen)
+{
+    const struct track *t = &tr;
+    uint8_t *mark = calloc(t->nblk ? t->nblk : 1, 1);
+    if (!mark) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (cr) {
+        mark_ranges(mark, t, &cr->kept_r);
+        mark_ranges(mark, t, &cr->torn_r);
+    }
+    bool was_valid = s->valid;
+    s->valid = false; /* until the file is whole again */
+    int rc = 0;
+    if (!was_valid) {
+        rc = rp_write_image(p, size, img, err, errlen);
+    } else {
+        for (uint32_t i = 0; i < s->npatch; i++)
+            mark[s->patch[i]] |= 1;
+        int fd = open(img, O_WRONLY | O_CLOEXEC);
+        for (uint64_t b = 0; fd != -1 && rc == 0 && b < t->nblk; b++)
+            if (mark[b] || t->gen[b] > s->epoch)
+                rc = write_block(fd, p, size, b);
+        if (fd == -1 || rc == -1 || close(fd) == -1) {
+            snprintf(err, errlen, "%.500s: %s", img, strerror(errno));
+            rc = -1;
+        }
+    }
+    uint32_t n = 0;
+    bool fits = true;
+    for (uint64_t b = 0; b < t->nblk && fits; b++)
+        if (mark[b] & 2) {
+            if (n == MAX_PATCH)
+                fits = false;
+            else
+                s->patch[n++] = (uint32_t)b;
+        }
+    free(mark);
+    s->npatch = n;
+    s->epoch = t->epoch;
+    s->valid = rc == 0 && fits;
+    return rc;
+}
+
+static uint64_t hash_bytes(uint64_t h, const uint8_t *p, uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i += 8) {
+        uint64_t w = 0;
+        memcpy(&w, p + i, n - i < 8 ? n - i : 8);
+        h = mix(h ^ w);
+    }
+    return h;
+}
+
+/* What makes a state what it is: P's epoch, the bytes of the lines the cut
+ * kept or tore (lost lines are P's), and how many acks are judged. */
+static uint64_t state_hash(const uint8_t *p, const struct pm_cut_result *cr, size_t nacks)
+{
+    uint64_t h = mix(tr.epoch ^ mix(nacks + 1));
+    const struct pm_rangelist *ls[2] = {cr ? &cr->kept_r : NULL, cr ? &cr->torn_r : NULL};
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; ls[k] && i < ls[k]->n; i++) {
+            h = mix(h ^ mix(ls[k]->r[i].off + (uint64_t)k));
+            h = mix(h ^ ls[k]->r[i].len);
+            h = hash_bytes(h, p + ls[k]->r[i].off, ls[k]->r[i].len);
+        }
+    return h;
+}
+
+/* The entry for key: *mine is set when this child claimed it. */
+static struct dup *dup_claim(uint64_t key, bool *mine)
+{
+    *mine = false;
+    for (uint32_t i = 0, j = (uint32_t)(key % DUP_CAP); i < DUP_CAP / 2;
+         i++, j = (j + 1) % DUP_CAP) {
+        struct dup *d = &sh.dups[j];
+        uint64_t cur = __atomic_load_n(&d->key, __ATOMIC_ACQUIRE);
+        if (cur == key)
+            return d;
+        if (cur == 0) {
+            uint64_t zero = 0;
+            if (__atomic_compare_exchange_n(&d->key, &zero, key, false, __ATOMIC_ACQ_REL,
+                                            __ATOMIC_ACQUIRE)) {
+                __atomic_store_n(&d->state, 1, __ATOMIC_RELEASE);
+                *mine = true;
+                return d;
+            }
+            if (zero == key)
+                return d;
+        }
+    }
+    return NULL; /* full: check it */
+}
+
+/* Waits for another child to finish the same state; its tail and status,
+ * or -1 (it could not: check it here). */
+static int dup_wait(struct dup *d, char *tail, size_t n)
+{
+    for (int i = 0; i < 600000; i++) { /* 5 minutes */
+        int st = __atomic_load_n(&d->state, __ATOMIC_ACQUIRE);
+        if (st == 2) {
+            snprintf(tail, n, "%s", d->tail);
+            return d->code;
+        }
+        if (st == 3)
+            return -1;
+        usleep(500);
+    }
+    return -1;
+}
+
+static void dup_done(struct dup *d, const char *tail, int code)
+{
+    if (!d)
+        return;
+    if (strlen(tail) >= TAIL_MAX) {
+        __atomic_store_n(&d->state, 3, __ATOMIC_RELEASE);
+        return;
+    }
+    strcpy(d->tail, tail);
+    d->code = code;
+    __atomic_store_n(&d->state, 2, __ATOMIC_RELEASE);
+}
+
+/* fsck, then verify: the part of the state's line after its counts, and the
+ * exit status (0 pass, 1 fail, 2 could not check). */
+static int check_image(const struct opts *o, const char *img, uint64_t at, size_t nacks,
+                       bool *replayed, char **tail)
+{
     static char out[16384];
-    char sig[SIG_MAX] = "";
+    char sig[SIG_MAX] = "", err[700];
     int rc;
     const char *verdict;
+    *replayed = false;
     if (strcmp(o->fs, "ext4") == 0) {
-        if (ext4_needs_recovery(r->p, r->size)) {
+        if (ext4_needs_recovery(tr.r->p, tr.r->size)) {
             /* what a mount would do first: replay the journal */
-            char *jargv[] = {"e2fsck", "-E", "journal_only", "-y", img, NULL};
+            char *jargv[] = {"e2fsck", "-E", "journal_only", "-y", (char *)img, NULL};
             run_capture(jargv, out, sizeof out);
+            *replayed = true;
         }
-        char *argv[] = {"e2fsck", "-fn", img, NULL};
+        char *argv[] = {"e2fsck", "-fn", (char *)img, NULL};
         rc = run_capture(argv, out, sizeof out);
         verdict = rc == 0 ? "pass" : rc < 0 || rc >= 16 ? "error" : "fail";
     } else {
-        char *argv[] = {"xfs_repair", "-n", "-f", img, NULL};
+        char *argv[] = {"xfs_repair", "-n", "-f", (char *)img, NULL};
         rc = run_capture(argv, out, sizeof out);
         /* 2: a dirty log that only a mount can replay */
         verdict = rc == 0 ? "pass" : rc == 1 ? "fail" : rc == 2 ? "dirty-log" : "error";
     }
     if (strcmp(verdict, "pass") != 0) {
-        /* the state's file name differs from state to state: take it out */
-        for (char *at; (at = strstr(out, img));)
-            memmove(at + 3, at + strlen(img), strlen(at + strlen(img)) + 1), memcpy(at, "IMG", 3);
+        /* the state's file name is no part of the failure: take it out */
+        for (char *p; (p = strstr(out, img));)
+            memmove(p + 3, p + strlen(img), strlen(p + strlen(img)) + 1), memcpy(p, "IMG", 3);
         signature(out, sig, sizeof sig);
     }
     /* The acknowledged records promised before this state, judged on the
@@ -339,26 +555,17 @@ static int check_state(struct rp *r, const struct opts *o, uint64_t point, const
     bool judged = o->acks && strcmp(o->fs, "ext4") == 0;
     pm_verdict_init(&v, o->expect);
     if (judged) {
-        size_t n = av_count_at(&o->al, at);
-        vrc = av_verify_ext4(&v, img, o->verify_dir, &o->al, n, o->record_size, err, sizeof err);
+        vrc =
+            av_verify_ext4(&v, img, o->verify_dir, &o->al, nacks, o->record_size, err, sizeof err);
         if (vrc == -1)
             fprintf(stderr, "explore: verify at seq %llu: %s\n", (unsigned long long)at, err);
     }
-    unlink(img);
-
-    char *line = NULL;
     size_t len = 0;
-    FILE *f = open_memstream(&line, &len);
-    if (!f)
+    FILE *f = open_memstream(tail, &len);
+    if (!f) {
+        pm_verdict_free(&v);
         return 2;
-    fprintf(f, "{\"point\":%llu,\"ev\":\"%s\",\"replay_to\":%llu,\"policy\":\"%s\"",
-            (unsigned long long)point, kind, (unsigned long long)at, pm_policy_name(cp->policy));
-    if (cp->policy == PM_RANDOM)
-        fprintf(f, ",\"p\":%.17g", cp->p);
-    fprintf(f, ",\"seed\":%llu", (unsigned long long)cp->seed);
-    counts_json(f, "lost", &lost);
-    counts_json(f, "torn", &torn);
-    counts_json(f, "kept", &kept);
+    }
     fprintf(f, ",\"fsck\":\"%s\",\"fsck_rc\":%d,\"signature\":\"%s\"", verdict, rc, sig);
     bool vfail = false;
     if (judged && vrc == 0) {
@@ -375,16 +582,8 @@ static int check_state(struct rp *r, const struct opts *o, uint64_t point, const
         fputs(judged ? ",\"verify\":\"error\"" : ",\"verify\":null", f);
     }
     pm_verdict_free(&v);
-    fputs("}\n", f);
     fclose(f);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/states.jsonl", o->out);
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    ssize_t w = fd == -1 ? -1 : write(fd, line, len);
-    if (fd != -1)
-        close(fd);
-    free(line);
-    if (w != (ssize_t)len || (judged && vrc == -1))
+    if (judged && vrc == -1)
         return 2;
     if (vfail && strcmp(verdict, "error") != 0)
         return 1;
@@ -393,10 +592,88 @@ static int check_state(struct rp *r, const struct opts *o, uint64_t point, const
                                                                              : 2;
 }
 
+/* In the child, on worker slot `slot`: cut, make the image, check, append
+ * the result.  Exit status: 0 pass, 1 fail, 2 could not check. */
+static int check_state(struct rp *r, const struct opts *o, int slot, uint64_t point,
+                       const char *kind, uint64_t at, const struct pm_cut_params *cp)
+{
+    char img[4200], err[700];
+    snprintf(img, sizeof img, "%.4000s/state-%d.img", sh.dir, slot);
+    struct pm_counts lost = {0}, kept = {0}, torn = {0};
+    const struct pm_cut_result *cr = NULL;
+    if (rp_is_on(r)) {
+        if (pm_model_cut(r->m, cp, "explore", NULL, NULL) != PM_OK)
+            return 2;
+        cr = pm_model_last_cut(r->m);
+        lost = cr->lost;
+        kept = cr->kept;
+        torn = cr->torn;
+    }
+    size_t nacks = o->acks ? av_count_at(&o->al, at) : 0;
+    bool mine = false;
+    struct dup *d = o->fresh ? NULL : dup_claim(state_hash(r->p, cr, nacks), &mine);
+    if (o->fresh)
+        sh.slots[slot].valid = false;
+    char *tail = NULL, seen[TAIL_MAX];
+    int code = -1;
+    bool dup = false;
+    if (d && !mine && (code = dup_wait(d, seen, sizeof seen)) >= 0) {
+        tail = strdup(seen);
+        dup = true;
+    } else {
+        if (slot_sync(&sh.slots[slot], img, r->p, r->size, cr, err, sizeof err) == -1) {
+            fprintf(stderr, "explore: %s\n", err);
+            if (mine)
+                __atomic_store_n(&d->state, 3, __ATOMIC_RELEASE);
+            return 2;
+        }
+        bool replayed;
+        code = check_image(o, img, at, nacks, &replayed, &tail);
+        if (replayed) /* the journal replay wrote to the file */
+            sh.slots[slot].valid = false;
+        if (mine && tail && code != 2)
+            dup_done(d, tail, code);
+        else if (mine)
+            __atomic_store_n(&d->state, 3, __ATOMIC_RELEASE);
+        mine = false;
+    }
+    if (!tail)
+        return 2;
+
+    char *line = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&line, &len);
+    if (!f) {
+        free(tail);
+        return 2;
+    }
+    fprintf(f, "{\"point\":%llu,\"ev\":\"%s\",\"replay_to\":%llu,\"policy\":\"%s\"",
+            (unsigned long long)point, kind, (unsigned long long)at, pm_policy_name(cp->policy));
+    if (cp->policy == PM_RANDOM)
+        fprintf(f, ",\"p\":%.17g", cp->p);
+    fprintf(f, ",\"seed\":%llu", (unsigned long long)cp->seed);
+    counts_json(f, "lost", &lost);
+    counts_json(f, "torn", &torn);
+    counts_json(f, "kept", &kept);
+    /* dup: the same image as a state checked before; its results */
+    fprintf(f, "%s%s}\n", dup ? ",\"dup\":true" : "", tail);
+    fclose(f);
+    free(tail);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/states.jsonl", o->out);
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    ssize_t w = fd == -1 ? -1 : write(fd, line, len);
+    if (fd != -1)
+        close(fd);
+    free(line);
+    return w != (ssize_t)len ? 2 : code;
+}
+
 /* --- the parent: workers and progress ------------------------------------------- */
 
 struct run {
     const struct opts *o;
+    pid_t *slot_pid; /* jobs entries: the child on each worker slot, 0 if free */
     int running;
     uint64_t started, finished, failed, errors, resumed;
     uint64_t points_total, points_seen;
@@ -430,6 +707,9 @@ static void reap(struct run *u, bool block)
     while (u->running > 0 && (pid = waitpid(-1, &st, block ? 0 : WNOHANG)) > 0) {
         u->running--;
         u->finished++;
+        for (int i = 0; i < u->o->jobs; i++)
+            if (u->slot_pid[i] == pid)
+                u->slot_pid[i] = 0;
         int code = WIFEXITED(st) ? WEXITSTATUS(st) : 2;
         if (code == 1)
             u->failed++;
@@ -445,6 +725,9 @@ static int spawn_state(struct run *u, struct rp *r, uint64_t point, const char *
 {
     while (u->running >= u->o->jobs)
         reap(u, true);
+    int slot = 0;
+    while (u->slot_pid[slot])
+        slot++;
     fflush(NULL);
     pid_t pid = fork();
     if (pid == -1) {
@@ -452,7 +735,8 @@ static int spawn_state(struct run *u, struct rp *r, uint64_t point, const char *
         return -1;
     }
     if (pid == 0)
-        _exit(check_state(r, u->o, point, kind, at, cp));
+        _exit(check_state(r, u->o, slot, point, kind, at, cp));
+    u->slot_pid[slot] = pid;
     u->running++;
     u->started++;
     return 0;
@@ -479,6 +763,10 @@ static int explore_point(struct run *u, struct rp *r, struct done_set *done, uin
 {
     const struct opts *o = u->o;
     u->points_seen++;
+    if (track_ready(&tr) == -1) {
+        fprintf(stderr, "explore: out of memory\n");
+        return -1;
+    }
     /* Nothing dirty: every policy and seed gives the same state, P. */
     struct pm_stats st;
     pm_model_stats(r->m, &st);
@@ -578,7 +866,7 @@ static int write_summary(const struct opts *o, FILE *out)
         return -1;
     struct failure *fl = NULL, *vfl = NULL;
     size_t nf = 0, nvf = 0;
-    uint64_t total = 0, pass = 0, fail = 0, other = 0, vpass = 0, vfail = 0, verr = 0;
+    uint64_t total = 0, pass = 0, fail = 0, other = 0, vpass = 0, vfail = 0, verr = 0, dups = 0;
     uint64_t by_pol[MAX_POLICIES][2] = {{0}};
     char *line = NULL;
     size_t cap = 0;
@@ -591,6 +879,7 @@ static int write_summary(const struct opts *o, FILE *out)
         if (n < 2 || parse_result(&d, line, (size_t)n - 1, &res) == -1)
             continue;
         total++;
+        dups += res.dup;
         if (res.point > last_point)
             last_point = res.point;
         bool failed = strcmp(res.fsck, "fail") == 0 || strcmp(res.fsck, "error") == 0;
@@ -615,6 +904,10 @@ static int write_summary(const struct opts *o, FILE *out)
     fprintf(out, "states: %llu checked, %llu pass, %llu fail, %llu other (dirty log)\n",
             (unsigned long long)total, (unsigned long long)pass, (unsigned long long)fail,
             (unsigned long long)other);
+    if (dups)
+        fprintf(out,
+                "  %llu of them the same image as a state checked before (not checked again)\n",
+                (unsigned long long)dups);
     for (int k = 0; k < MAX_POLICIES; k++)
         if (by_pol[k][0] + by_pol[k][1])
             fprintf(out, "  %-8s %6llu states, %6llu failing\n", pm_policy_name((enum pm_policy)k),
@@ -654,6 +947,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"verify-dir", required_argument, 0, 'D'},
         {"record-size", required_argument, 0, 'R'},
         {"expect", required_argument, 0, 'E'},
+        {"fresh-images", no_argument, 0, 'W'},
         {0, 0, 0, 0},
     };
     memset(o, 0, sizeof *o);
@@ -737,6 +1031,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             break;
         case 'A':
             o->acks = optarg;
+            break;
+        case 'W':
+            o->fresh = true;
             break;
         case 'D':
             o->verify_dir = optarg;
@@ -842,7 +1139,25 @@ int explore_main(int argc, char **argv)
         av_free(&o.al);
         return 2;
     }
-    while ((n = rp_next(&r)) == 1) {
+    /* the worker slots' images and the table of checked states, shared
+     * with the children; the images on /dev/shm when it is there */
+    tr.r = &r;
+    r.p_change = p_changed;
+    r.p_change_ctx = &tr;
+    u.slot_pid = calloc((size_t)o.jobs, sizeof *u.slot_pid);
+    sh.slots = mmap(NULL, (size_t)o.jobs * sizeof *sh.slots, PROT_READ | PROT_WRITE,
+                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    sh.dups = mmap(NULL, DUP_CAP * sizeof *sh.dups, PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    snprintf(sh.dir, sizeof sh.dir, "/dev/shm/pmemcut-explore.XXXXXX");
+    if (!mkdtemp(sh.dir))
+        snprintf(sh.dir, sizeof sh.dir, "%s/work", o.out);
+    if (!u.slot_pid || sh.slots == MAP_FAILED || sh.dups == MAP_FAILED) {
+        fprintf(stderr, "explore: out of memory\n");
+        n = 0;
+        rc = 1;
+    }
+    while (rc == 0 && (n = rp_next(&r)) == 1) {
         const struct au_rec *rec = &r.rec;
         if (rec->seq > o.to)
             break;
@@ -886,8 +1201,20 @@ int explore_main(int argc, char **argv)
         fclose(sf);
     }
     write_summary(&o, stdout);
+    for (int i = 0; i < o.jobs; i++) {
+        snprintf(path, sizeof path, "%.4000s/state-%d.img", sh.dir, i);
+        unlink(path);
+    }
+    rmdir(sh.dir);
     snprintf(path, sizeof path, "%s/work", o.out);
     rmdir(path);
+    if (sh.slots != MAP_FAILED)
+        munmap(sh.slots, (size_t)o.jobs * sizeof *sh.slots);
+    if (sh.dups != MAP_FAILED)
+        munmap(sh.dups, DUP_CAP * sizeof *sh.dups);
+    free(u.slot_pid);
+    free(tr.gen);
+    tr.gen = NULL;
     rp_close(&r);
     free(done.h);
     av_free(&o.al);

@@ -31,7 +31,7 @@ static void usage(FILE *f)
            "       pmemcut-replay explore --audit LOG --data DLOG --fs ext4|xfs --out DIR\n"
            "                      [--points flush|mark|write] [--states-per-point N]\n"
            "                      [--policies lose-all,keep-all,random,torn,prefix]\n"
-           "                      [--jobs N] [--base IMG]\n"
+           "                      [--jobs N] [--base IMG] [--fresh-images]\n"
            "                      [--acks FILE|audit [--verify-dir DIR] [--record-size B]\n"
            "                      [--expect durable|none]]\n"
            "       pmemcut-replay export --format dm-log-writes --audit LOG --data DLOG -o FILE\n");

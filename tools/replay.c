@@ -323,6 +323,13 @@ static int do_write(struct rp *r)
     return e ? model_error(r, e) : 0;
 }
 
+static void tell_change(void *ctx, uint64_t off, uint64_t len, enum pm_class cls)
+{
+    (void)cls;
+    struct rp *r = ctx;
+    r->p_change(r->p_change_ctx, off, len);
+}
+
 int rp_apply(struct rp *r)
 {
     const struct au_rec *rec = &r->rec;
@@ -331,6 +338,12 @@ int rp_apply(struct rp *r)
         return rp_fail(r, "seq %llu: the log does not start with an \"open\" record",
                        (unsigned long long)rec->seq);
     r->mismatch = false;
+    if (r->p_change && r->m) {
+        if ((rec->ev == AU_WRITE || rec->ev == AU_ZERO || rec->ev == AU_TRIM) && rec->fua)
+            r->p_change(r->p_change_ctx, rec->off, rec->len);
+        else if (rec->ev == AU_FLUSH || rec->ev == AU_CUT)
+            pm_model_dirty_ranges(r->m, 0, tell_change, r);
+    }
     switch (rec->ev) {
     case AU_OPEN:
         if (!r->m) {

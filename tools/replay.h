@@ -55,6 +55,12 @@ struct rp {
 
     struct au_rec rec; /* the record last read by rp_next */
     uint64_t applied;  /* seq of the last applied record, 0 if none */
+    /* set by the caller (may stay NULL): told, before a record is applied,
+     * every range of P that the record may change (flush and cut: every
+     * dirty range; FUA writes: the request), so that copies of P can be
+     * kept up to date by rewriting only those */
+    void (*p_change)(void *ctx, uint64_t off, uint64_t len);
+    void *p_change_ctx;
     bool mismatch;
     char err[1024];
 };
