@@ -326,8 +326,9 @@ struct slot {   /* shared: the child using the slot updates it */
 
 struct dup { /* shared: one checked (or being checked) state */
     uint64_t key;
-    int state; /* 0 free, 1 being checked, 2 done, 3 unusable */
-    int code;  /* the child's exit status */
+    int state;   /* 0 free, 1 being checked, 2 done, 3 unusable */
+    int code;    /* the child's exit status */
+    pid_t owner; /* the child checking it */
     char tail[TAIL_MAX];
 };
 
@@ -475,6 +476,7 @@ static struct dup *dup_claim(uint64_t key, bool *mine)
             uint64_t zero = 0;
             if (__atomic_compare_exchange_n(&d->key, &zero, key, false, __ATOMIC_ACQ_REL,
                                             __ATOMIC_ACQUIRE)) {
+                d->owner = getpid();
                 __atomic_store_n(&d->state, 1, __ATOMIC_RELEASE);
                 *mine = true;
                 return d;
@@ -496,7 +498,8 @@ static int dup_wait(struct dup *d, char *tail, size_t n)
             snprintf(tail, n, "%s", d->tail);
             return d->code;
         }
-        if (st == 3)
+        /* a child that died before finishing leaves it unfinished */
+        if (st == 3 || (st == 1 && d->owner && kill(d->owner, 0) == -1 && errno == ESRCH))
             return -1;
         usleep(500);
     }
