@@ -30,10 +30,10 @@ CLEAN    :=
 all:
 
 include plugin/part.mk
+include tests/part.mk
 include tools/part.mk
 include guest/part.mk
 include host/part.mk
-include tests/part.mk
 
 all: $(PROGRAMS)
 
