@@ -570,6 +570,19 @@ static int check_nbdkit(struct cycle *c)
     return -1;
 }
 
+/* A device command that failed may have failed because nbdkit died (its
+ * control socket closed first): then that is the error to report. */
+static void explain_ctl_failure(struct cycle *c)
+{
+    for (int i = 0; i < 20; i++) {
+        if (!ph_nbdkit_alive(&R.dev)) {
+            check_nbdkit(c);
+            return;
+        }
+        ph_sleep(0.05);
+    }
+}
+
 /* --- the workload boot ---------------------------------------------------- */
 
 static int device_status(long long *writes, long long *flushes)
@@ -764,8 +777,10 @@ static int workload_boot(struct cycle *c)
                 }
                 json_decref(res);
                 free(line);
-                if (e < 0)
+                if (e < 0) {
+                    explain_ctl_failure(c);
                     goto out;
+                }
                 continue;
             }
             if (r == -1)
