@@ -104,18 +104,34 @@ static uint64_t chunk_len(const struct pm_model *m, uint64_t ci)
     return m->size - start < CHUNK ? m->size - start : CHUNK;
 }
 
-static struct chunk *chunk_get(struct pm_model *m, uint64_t ci)
+/* A new chunk for ci.  With fill, V starts as P; without, the caller
+ * overwrites every byte of the chunk before anything reads it. */
+static struct chunk *chunk_new(struct pm_model *m, uint64_t ci, bool fill)
 {
-    struct chunk *c = m->chunks[ci];
-    if (c)
-        return c;
-    c = calloc(1, chunk_bytes(m));
+    struct chunk *c = malloc(chunk_bytes(m));
     if (!c)
         return NULL;
-    memcpy(c->v, m->p + ci * CHUNK, chunk_len(m, ci));
+    c->ndirty = 0;
+    memset(chunk_bits(m, c), 0, (size_t)m->words * 8); /* stamps are read only when dirty */
+    if (fill)
+        memcpy(c->v, m->p + ci * CHUNK, chunk_len(m, ci));
     m->chunks[ci] = c;
     m->nalloc++;
     return c;
+}
+
+/* Whether two lines hold the same bytes: no early exit, so the compiler can
+ * vectorise it (lines are short and usually differ nowhere or everywhere). */
+static inline bool line_equal(const uint8_t *a, const uint8_t *b, uint32_t n)
+{
+    uint64_t acc = 0;
+    for (uint32_t i = 0; i < n; i += 8) {
+        uint64_t x, y;
+        memcpy(&x, a + i, 8);
+        memcpy(&y, b + i, 8);
+        acc |= x ^ y;
+    }
+    return acc == 0;
 }
 
 static void chunk_drop(struct pm_model *m, uint64_t ci)
@@ -295,7 +311,7 @@ static int do_write(struct pm_model *m, enum pm_op op, const uint8_t *data, uint
          * kept for pass 2. */
         for (uint64_t li = first; li <= last; li++) {
             const uint8_t *nl = new_line(m, li, data, len, off, tmp);
-            bool nd = memcmp(nl, m->p + li * m->line, m->line) != 0;
+            bool nd = !line_equal(nl, m->p + li * m->line, m->line);
             if (nd)
                 m->scratch[(li - first) / 64] |= 1ULL << ((li - first) % 64);
             bool od = pm_model_line_dirty(m, li);
@@ -310,31 +326,40 @@ static int do_write(struct pm_model *m, enum pm_op op, const uint8_t *data, uint
         int r = commit(hook, ctx, &e);
         if (r)
             return r;
-        /* Pass 2: apply.  Lines are independent, so recomputing each one's
-         * new content from its unchanged old content gives the same bytes. */
+        /* Pass 2: apply, chunk by chunk.  Lines are independent, so
+         * recomputing each one's new content from its unchanged old content
+         * gives the same bytes as in pass 1. */
         uint64_t stamp = ++m->stamp;
-        for (uint64_t li = first; li <= last; li++) {
-            uint64_t lo = li * m->line, ci = lo / CHUNK;
-            const uint8_t *nl = new_line(m, li, data, len, off, tmp);
-            bool nd = m->scratch[(li - first) / 64] >> ((li - first) % 64) & 1;
+        for (uint64_t li = first; li <= last;) {
+            uint64_t ci = li * m->line / CHUNK;
+            uint64_t clast = (ci + 1) * m->lpc - 1 < last ? (ci + 1) * m->lpc - 1 : last;
             struct chunk *c = m->chunks[ci];
-            if (nd && !persist) {
-                c = chunk_get(m, ci);
-                if (!c)
-                    return PM_ENOMEM; /* cannot happen after commit in practice */
-                memmove(c->v + lo % CHUNK, nl, m->line);
-                set_dirty(m, c, li, true);
-                chunk_stamps(m, c)[li % m->lpc] = stamp;
-            } else {
-                if (nd)
+            if (!c && !persist) {
+                bool need = false;
+                for (uint64_t k = li; k <= clast && !need; k++)
+                    need = m->scratch[(k - first) / 64] >> ((k - first) % 64) & 1;
+                /* A write that covers the whole chunk overwrites all of V
+                 * there: no need to start from P. */
+                uint64_t cstart = ci * CHUNK;
+                bool whole = off <= cstart && off + len >= cstart + chunk_len(m, ci);
+                if (need && !(c = chunk_new(m, ci, !whole)))
+                    return PM_ENOMEM; /* after commit: V keeps the old bytes */
+            }
+            for (; li <= clast; li++) {
+                uint64_t lo = li * m->line;
+                const uint8_t *nl = new_line(m, li, data, len, off, tmp);
+                bool nd = m->scratch[(li - first) / 64] >> ((li - first) % 64) & 1;
+                if (nd && persist)
                     memmove(m->p + lo, nl, m->line);
                 if (c) {
                     memmove(c->v + lo % CHUNK, nl, m->line);
-                    set_dirty(m, c, li, false);
-                    if (c->ndirty == 0)
-                        chunk_drop(m, ci);
+                    set_dirty(m, c, li, nd && !persist);
+                    if (nd && !persist)
+                        chunk_stamps(m, c)[li % m->lpc] = stamp;
                 }
             }
+            if (c && c->ndirty == 0)
+                chunk_drop(m, ci);
         }
     } else {
         int r = commit(hook, ctx, &e);
