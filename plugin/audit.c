@@ -142,8 +142,15 @@ static int write_line(struct pm_audit *a, const char *body, const char *extra, b
 {
     struct jbuf *b = a->line;
     jb_reset(b);
-    jb_printf(b, "{\"seq\":%llu,\"ns\":%llu,%s%s}\n", (unsigned long long)(a->seq + 1),
-              (unsigned long long)pm_now_ns(), body, extra ? extra : "");
+    jb_cat(b, "{\"seq\":");
+    jb_u64(b, a->seq + 1);
+    jb_cat(b, ",\"ns\":");
+    jb_u64(b, pm_now_ns());
+    jb_cat(b, ",");
+    jb_cat(b, body);
+    if (extra)
+        jb_cat(b, extra);
+    jb_cat(b, "}\n");
     if (!jb_ok(b)) {
         errno = ENOMEM;
         return -1;

@@ -39,9 +39,15 @@ static struct {
 
 static void counts_json(struct jbuf *b, const char *key, const struct pm_counts *c)
 {
-    jb_printf(b, ",\"%s\":{\"meta\":%llu,\"data\":%llu,\"unknown\":%llu}", key,
-              (unsigned long long)c->c[PM_META], (unsigned long long)c->c[PM_DATA],
-              (unsigned long long)c->c[PM_UNKNOWN]);
+    jb_cat(b, ",\"");
+    jb_cat(b, key);
+    jb_cat(b, "\":{\"meta\":");
+    jb_u64(b, c->c[PM_META]);
+    jb_cat(b, ",\"data\":");
+    jb_u64(b, c->c[PM_DATA]);
+    jb_cat(b, ",\"unknown\":");
+    jb_u64(b, c->c[PM_UNKNOWN]);
+    jb_cat(b, "}");
 }
 
 static void ranges_json(struct jbuf *b, const char *key, const struct pm_rangelist *l)
@@ -95,13 +101,18 @@ static int hook(void *vctx, const struct pm_effect *e)
     struct jbuf b = hook_buf; /* given back below */
     jb_reset(&b);
     bool sync = false;
-    jb_printf(&b, "\"ev\":\"%s\"", pm_op_name(e->op));
+    jb_cat(&b, "\"ev\":\"");
+    jb_cat(&b, pm_op_name(e->op));
+    jb_cat(&b, "\"");
     switch (e->op) {
     case PM_OP_WRITE:
     case PM_OP_ZERO:
     case PM_OP_TRIM:
-        jb_printf(&b, ",\"off\":%llu,\"len\":%llu,\"fua\":%s", (unsigned long long)e->off,
-                  (unsigned long long)e->len, e->fua ? "true" : "false");
+        jb_cat(&b, ",\"off\":");
+        jb_u64(&b, e->off);
+        jb_cat(&b, ",\"len\":");
+        jb_u64(&b, e->len);
+        jb_cat(&b, e->fua ? ",\"fua\":true" : ",\"fua\":false");
         counts_json(&b, "dirtied", &e->dirtied);
         counts_json(&b, "cleaned", &e->cleaned);
         counts_json(&b, "persisted", &e->persisted);

@@ -82,6 +82,22 @@ void jb_printf(struct jbuf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
+void jb_u64(struct jbuf *b, uint64_t v)
+{
+    char d[20];
+    int n = 0;
+    do {
+        d[sizeof d - 1 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    jb_mem(b, d + sizeof d - n, (size_t)n);
+}
+
+void jb_cat(struct jbuf *b, const char *s)
+{
+    jb_mem(b, s, strlen(s));
+}
+
 void jb_str(struct jbuf *b, const char *s)
 {
     static const char hex[] = "0123456789abcdef";

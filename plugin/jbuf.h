@@ -23,6 +23,10 @@ void jb_reset(struct jbuf *b);
 bool jb_ok(const struct jbuf *b);
 void jb_printf(struct jbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void jb_mem(struct jbuf *b, const void *p, size_t n);
+/* Appends an unsigned decimal (the hot path of every audit record). */
+void jb_u64(struct jbuf *b, uint64_t v);
+/* Appends a C string as it is. */
+void jb_cat(struct jbuf *b, const char *s);
 /* Appends s as a JSON string literal, quotes included; bytes that are not
  * printable ASCII are escaped as \u00XX, so any input gives valid JSON. */
 void jb_str(struct jbuf *b, const char *s);
