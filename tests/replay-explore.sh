@@ -5,7 +5,8 @@
 # `explore` must report crash states where e2fsck -fn fails, the states at
 # the final flush must pass, and a second run must resume.  Also: classify
 # labels the filesystem's metadata from the image, and `lost` names the
-# ext4 structures a cut destroyed.
+# ext4 structures a cut destroyed, also with the filesystem at an offset
+# into the device (--offset, as on an nvdimm).
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/replay-lib.sh"
@@ -65,6 +66,35 @@ t_check "lost names the superblock" grep -q 'lost .* superblock (group 0)' "$T/l
 t_check "lost names the group descriptors" grep -q 'lost .* group descriptors' "$T/lost.out"
 ctl power-on >/dev/null
 stop_dev dev
+
+# On an nvdimm the filesystem starts at the namespace's data offset (2 MiB
+# with the agent's ndctl settings): classify and lost take --offset and
+# still speak device offsets.
+OFF=$((2 << 20))
+truncate -s 34M "$T/nv.img"
+t_check "mke2fs at a 2 MiB offset into the device" \
+    mke2fs -q -F -t ext4 -b 4096 -E offset=$OFF "$T/nv.img" 32M
+start_dev nv file="$T/nv.img" size=34M || t_done
+NC=$T/nv.img.ctl
+if "$AUDIT" classify --image "$T/nv.img" --socket "$NC" --offset $OFF >"$T/nvcls.out" 2>&1; then
+    t_ok "classify --offset labels the image"
+else
+    t_fail "classify --offset labels the image" "$(cat "$T/nvcls.out")"
+fi
+t_check "classify --offset: the lowest label is the superblock's block, at the offset" \
+    test "$(grep '"ev":"classify"' "$T/nv.img.audit.jsonl" | jq -s 'map(.off) | min')" = $OFF
+t_check "classify without --offset finds no ext4 at 0 and says so" \
+    sh -c "! '$AUDIT' classify --image '$T/nv.img' --socket '$NC' 2>&1 | grep -q classified"
+"$NBDOPS" "$T/nv.sock" w:0:4096:7 w:$OFF:4096:99
+"$CTL" -s "$NC" cut >"$T/nvcut.json"
+t_check "the cut counts the superblock's lines as meta, the label area's as unknown" \
+    test "$(jq -c '[.lost.meta, .lost.unknown]' "$T/nvcut.json")" = "[64,64]"
+"$AUDIT" lost "$T/nv.img.audit.jsonl" --image "$T/nv.img" --offset $OFF >"$T/nvlost.out" 2>&1
+t_check "lost --offset names the superblock at its device offset" \
+    grep -q "lost .* 4096 bytes from offset $OFF .*superblock (group 0)" "$T/nvlost.out"
+t_check "lost --offset names what lies before the filesystem" \
+    grep -q "lost .* 4096 bytes from offset 0 .*before the filesystem" "$T/nvlost.out"
+stop_dev nv
 
 LOG=$T/img.audit.jsonl
 "$REPLAY" explore --audit "$LOG" --data "$T/img.dlog" --fs ext4 --states-per-point 3 \

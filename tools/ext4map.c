@@ -35,16 +35,21 @@ static int block_cb(ext2_filsys fs, blk64_t *blocknr, e2_blkcnt_t blockcnt, blk6
     return 0;
 }
 
-int ext4map_open(struct ext4map *m, const char *image, char *err, size_t errlen)
+int ext4map_open(struct ext4map *m, const char *image, uint64_t offset, char *err, size_t errlen)
 {
     memset(m, 0, sizeof *m);
     ext2_filsys fs;
-    errcode_t e = ext2fs_open(image, EXT2_FLAG_64BITS, 0, 0, unix_io_manager, &fs);
+    /* unix_io's own option: every read of the filesystem is shifted */
+    char opts[64];
+    snprintf(opts, sizeof opts, "offset=%llu", (unsigned long long)offset);
+    errcode_t e =
+        ext2fs_open2(image, offset ? opts : NULL, EXT2_FLAG_64BITS, 0, 0, unix_io_manager, &fs);
     if (e) {
-        snprintf(err, errlen, "%s: not an ext2/3/4 image libext2fs can open: %s", image,
-                 error_message(e));
+        snprintf(err, errlen, "%s%s%s: not an ext2/3/4 image libext2fs can open: %s", image,
+                 offset ? " at " : "", offset ? opts + 7 : "", error_message(e));
         return -1;
     }
+    m->offset = offset;
     m->bsize = fs->blocksize;
     m->inode_size = (uint32_t)EXT2_INODE_SIZE(fs->super);
     m->ipg = fs->super->s_inodes_per_group;
@@ -118,6 +123,11 @@ int ext4map_is_meta(enum ext4_kind k)
 
 void ext4map_describe(const struct ext4map *m, uint64_t off, uint64_t len, char *out, size_t n)
 {
+    if (off < m->offset) {
+        snprintf(out, n, "before the filesystem (namespace label or info block)");
+        return;
+    }
+    off -= m->offset;
     uint64_t blk = off / m->bsize;
     if (blk >= m->nblocks) {
         snprintf(out, n, "beyond the filesystem");

@@ -34,6 +34,9 @@ struct ext4_owner {
 };
 
 struct ext4map {
+    uint64_t offset;                 /* where the filesystem starts in the device (nvdimm: the
+                                      * namespace's data offset); every offset here is a
+                                      * device offset */
     uint32_t bsize, inode_size, ipg; /* block size, inode size, inodes per group */
     uint64_t nblocks;
     struct ext4_owner *own; /* nblocks entries */
@@ -41,14 +44,15 @@ struct ext4map {
     uint32_t ngroups;
 };
 
-/* 0, or -1 with a message in err. */
-int ext4map_open(struct ext4map *m, const char *image, char *err, size_t errlen);
+/* Reads the filesystem that starts offset bytes into image.  0, or -1 with
+ * a message in err. */
+int ext4map_open(struct ext4map *m, const char *image, uint64_t offset, char *err, size_t errlen);
 void ext4map_free(struct ext4map *m);
 
 /* Whether a kind is filesystem metadata (everything but file data). */
 int ext4map_is_meta(enum ext4_kind k);
 
-/* Describes the bytes [off, off+len) inside one block: "inode table of
+/* Describes the device bytes [off, off+len) inside one block: "inode table of
  * group 0 (inodes 12-13)", "data of inode 12 at file offset 8192" ... */
 void ext4map_describe(const struct ext4map *m, uint64_t off, uint64_t len, char *out, size_t n);
 

@@ -3,10 +3,16 @@
  *   pmemcut-audit summary LOG [--json]
  *   pmemcut-audit timeline LOG -o FILE.svg [--from SEQ] [--to SEQ]
  *   pmemcut-audit lost LOG --image IMG | --data DLOG [--fs ext4|xfs] [--extents EXT.json]
+ *                          [--offset BYTES]
  *   pmemcut-audit classify --image IMG --socket SOCK [--fs ext4|xfs] [--extents EXT.json]
+ *                          [--offset BYTES]
  *
  * ext4 is read with libext2fs; xfs's file data comes from the agent's
- * FIEMAP report (--extents) and the rest is metadata.
+ * FIEMAP report (--extents) and the rest is metadata.  --offset: the
+ * filesystem starts that many bytes into the device (an nvdimm namespace's
+ * data offset, the agent's dev_offset); the ranges sent and printed are
+ * device offsets all the same.  An extents report's dev_offset means the
+ * same, and the two must agree.
  *
  * Exit: 0 done, 1 usage or I/O error, 2 damaged log (the message names the
  * line, byte offset and last good seq; what came before is still reported).
@@ -33,9 +39,9 @@ static void usage(FILE *f)
     fprintf(f, "usage: pmemcut-audit summary LOG [--json]\n"
                "       pmemcut-audit timeline LOG -o FILE.svg [--from SEQ] [--to SEQ]\n"
                "       pmemcut-audit lost LOG --image IMG | --data DLOG [--fs ext4|xfs]\n"
-               "                          [--extents EXT.json]\n"
+               "                          [--extents EXT.json] [--offset BYTES]\n"
                "       pmemcut-audit classify --image IMG --socket SOCK [--fs ext4|xfs]\n"
-               "                          [--extents EXT.json]\n");
+               "                          [--extents EXT.json] [--offset BYTES]\n");
 }
 
 static const struct option lopts[] = {
@@ -49,13 +55,14 @@ static const struct option lopts[] = {
     {"data", required_argument, 0, 'd'},
     {"fs", required_argument, 0, 'F'},
     {"extents", required_argument, 0, 'e'},
+    {"offset", required_argument, 0, 'O'},
     {0, 0, 0, 0},
 };
 
 struct args {
     const char *log, *out, *image, *socket, *data, *fs, *extents;
-    bool json;
-    uint64_t from, to, max_lines;
+    bool json, have_offset;
+    uint64_t from, to, max_lines, offset;
 };
 
 static int parse(int argc, char **argv, struct args *a, bool want_log)
@@ -94,11 +101,17 @@ static int parse(int argc, char **argv, struct args *a, bool want_log)
             break;
         case 'f':
         case 't':
-        case 'm': {
+        case 'm':
+        case 'O': {
             uint64_t v = strtoull(optarg, &end, 10);
-            if (!*optarg || *end) {
+            if (!*optarg || *end || *optarg == '-') {
                 fprintf(stderr, "pmemcut-audit: not a number: %s\n", optarg);
                 return -1;
+            }
+            if (c == 'O') {
+                a->offset = v;
+                a->have_offset = true;
+                break;
             }
             *(c == 'f' ? &a->from : c == 't' ? &a->to : &a->max_lines) = v;
             break;
@@ -141,19 +154,40 @@ static void lay_describe(const struct layout *l, uint64_t off, uint64_t len, cha
         ext4map_describe(&l->e, off, len, out, n);
 }
 
-/* Loads --extents (if given) into l->x.  0, or -1 after a message. */
+/* Loads --extents (if given) into l->x, and where the filesystem starts
+ * (--offset, or the report's dev_offset) into l->x.dev_offset.  0, or -1
+ * after a message. */
 static int lay_load_extents(struct layout *l, const struct args *a)
 {
     char err[600];
     memset(l, 0, sizeof *l);
-    if (!a->extents)
-        return 0;
-    if (xfsmap_load_extents(&l->x, a->extents, err, sizeof err) == -1) {
-        fprintf(stderr, "pmemcut-audit: --extents: %s\n", err);
-        return -1;
+    if (a->extents) {
+        if (xfsmap_load_extents(&l->x, a->extents, err, sizeof err) == -1) {
+            fprintf(stderr, "pmemcut-audit: --extents: %s\n", err);
+            return -1;
+        }
+        l->have_x = true;
+        if (a->have_offset && l->x.dev_offset != a->offset) {
+            fprintf(stderr,
+                    "pmemcut-audit: --offset %llu, but the extents report says dev_offset %llu\n",
+                    (unsigned long long)a->offset, (unsigned long long)l->x.dev_offset);
+            xfsmap_free(&l->x);
+            return -1;
+        }
     }
-    l->have_x = true;
+    if (a->have_offset)
+        l->x.dev_offset = a->offset;
     return 0;
+}
+
+/* Where the block holding device offset off ends: blocks count from the
+ * filesystem's start, and what lies before it is one piece. */
+static uint64_t lay_block_end(const struct layout *l, uint64_t off)
+{
+    uint64_t start = l->x.dev_offset, bsize = lay_bsize(l);
+    if (off < start)
+        return start;
+    return start + ((off - start) / bsize + 1) * bsize;
 }
 
 /* Whether the image (size bytes) is xfs: --fs, else its superblock. */
@@ -176,7 +210,7 @@ static int lay_open(struct layout *l, const struct args *a, const char *path, co
         return 0;
     }
     l->xfs = false;
-    return ext4map_open(&l->e, path, err, errlen);
+    return ext4map_open(&l->e, path, l->x.dev_offset, err, errlen);
 }
 
 static void lay_close(struct layout *l)
@@ -213,8 +247,7 @@ static uint64_t describe_ranges(const struct layout *m, const char *fate,
     for (size_t i = 0; i < l->n; i++) {
         uint64_t off = l->r[i].off, end = off + l->r[i].len;
         while (off < end) {
-            uint32_t bsize = lay_bsize(m);
-            uint64_t blk_end = (off / bsize + 1) * bsize;
+            uint64_t blk_end = lay_block_end(m, off);
             uint64_t piece = (end < blk_end ? end : blk_end) - off;
             lay_describe(m, off, piece, cur, sizeof cur);
             /* the latest group is the likeliest match */
@@ -477,7 +510,8 @@ static int cmd_classify(const struct args *a)
         if (cls) {
             char cmd[128], reply[512];
             snprintf(cmd, sizeof cmd, "classify %s %llu %llu\n", cls == 1 ? "meta" : "data",
-                     (unsigned long long)(b * m.bsize), (unsigned long long)((e - b) * m.bsize));
+                     (unsigned long long)(m.offset + b * m.bsize),
+                     (unsigned long long)((e - b) * m.bsize));
             if (ctl_cmd(fd, in, cmd, reply, sizeof reply) == -1) {
                 fprintf(stderr, "pmemcut-audit: %s: %s -> %s", a->socket, cmd, reply);
                 rc = 1;
