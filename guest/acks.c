@@ -14,6 +14,7 @@ static const char *const method_names[PM_SYNC_COUNT] = {
     [PM_SYNC_ODSYNC] = "odsync",
     [PM_SYNC_MAP_SYNC] = "map-sync",
     [PM_SYNC_PREALLOC_FLUSH] = "prealloc-flush",
+    [PM_SYNC_PREWRITE_FLUSH] = "prewrite-flush",
 };
 
 static const char *const workload_names[PM_WL_COUNT] = {
@@ -51,7 +52,8 @@ int pm_workload_parse(const char *s)
 
 int pm_method_maps(enum pm_method m)
 {
-    return m == PM_SYNC_MSYNC || m == PM_SYNC_MAP_SYNC || m == PM_SYNC_PREALLOC_FLUSH;
+    return m == PM_SYNC_MSYNC || m == PM_SYNC_MAP_SYNC || m == PM_SYNC_PREALLOC_FLUSH ||
+           m == PM_SYNC_PREWRITE_FLUSH;
 }
 
 int pm_ack_name_ok(const char *name)

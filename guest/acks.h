@@ -22,6 +22,7 @@ enum pm_method {
     PM_SYNC_ODSYNC,
     PM_SYNC_MAP_SYNC,
     PM_SYNC_PREALLOC_FLUSH,
+    PM_SYNC_PREWRITE_FLUSH,
     PM_SYNC_COUNT
 };
 

@@ -31,7 +31,7 @@ static const char usage_text[] =
     "  caps [--dir DIR]\n"
     "  prepare --dev DEV --fs ext4|xfs --mnt DIR [--mkfs] [--namespace] [--handshake]\n"
     "  run --dir DIR --workload append|overwrite|create|mmap\n"
-    "      --sync none|fsync|fdatasync|msync|odsync|map-sync|prealloc-flush\n"
+    "      --sync none|fsync|fdatasync|msync|odsync|map-sync|prealloc-flush|prewrite-flush\n"
     "      [--records N] [--record-size B] [--slots K] [--pause-ms MS]\n"
     "      [--ack-to channel|-|PATH]\n"
     "  verify --dir DIR --acks channel|-|PATH [--dev DEV --fs ext4|xfs]\n"

@@ -6,10 +6,11 @@
  * started after that.  So at any moment at most one record is in flight.
  *
  * Data path: write(2) for none, fsync, fdatasync, odsync; a shared mapping
- * for msync, map-sync, prealloc-flush (and always for the mmap workload).
+ * for msync, map-sync, prealloc-flush, prewrite-flush (and always for the
+ * mmap workload).
  *
  * Set-up syncs: once a file is created, its directory is fsync'ed (and a
- * preallocated file is fsync'ed) before the first record, so that the
+ * preallocated or prewritten file is fsync'ed) before the first record, so that the
  * per-record durability point is the method's own call.  Two methods sync
  * nothing at set-up: `none`, and `map-sync`, whose promise is that the
  * synchronous page fault makes the block allocation (and the transaction
@@ -170,10 +171,43 @@ static int setup_sync_dir(struct run *r)
     return 0;
 }
 
-/* Preallocate len bytes of fd and make that durable (prealloc-flush). */
+static int pwrite_all(int fd, const uint8_t *p, size_t len, off_t off)
+{
+    while (len) {
+        ssize_t n = pwrite(fd, p, len, off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+        off += n;
+    }
+    return 0;
+}
+
+/* Whether the method sizes the file and syncs it before the first store. */
+static int presized(enum pm_method m)
+{
+    return m == PM_SYNC_PREALLOC_FLUSH || m == PM_SYNC_PREWRITE_FLUSH;
+}
+
+/* Give fd len bytes and make that durable before the first store:
+ * prealloc-flush with fallocate (unwritten extents), prewrite-flush by
+ * writing zeroes with write(2), so the blocks are allocated *and written*
+ * when the fsync returns.  The difference matters: a store into an
+ * unwritten extent converts it, a metadata change that nothing syncs. */
 static int prealloc(struct run *r, int fd, off_t len, const char *name)
 {
-    if (fallocate(fd, 0, 0, len) < 0) {
+    if (r->o->method == PM_SYNC_PREWRITE_FLUSH) {
+        static const uint8_t zeroes[65536];
+        for (off_t off = 0; off < len;) {
+            size_t n = len - off < (off_t)sizeof zeroes ? (size_t)(len - off) : sizeof zeroes;
+            if (pwrite_all(fd, zeroes, n, off) < 0)
+                return FAIL(r, "write %s: %s", name, strerror(errno));
+            off += (off_t)n;
+        }
+    } else if (fallocate(fd, 0, 0, len) < 0) {
         if (errno == EOPNOTSUPP)
             return refuse(r, errno, "fallocate");
         return FAIL(r, "fallocate %s: %s", name, strerror(errno));
@@ -209,21 +243,6 @@ static int sync_written(struct run *r, int fd, const char *name)
     }
     if (rc < 0)
         return FAIL(r, "%s %s: %s", pm_method_name(r->o->method), name, strerror(errno));
-    return 0;
-}
-
-static int pwrite_all(int fd, const uint8_t *p, size_t len, off_t off)
-{
-    while (len) {
-        ssize_t n = pwrite(fd, p, len, off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-        off += n;
-    }
     return 0;
 }
 
@@ -263,6 +282,7 @@ static int sync_stored(struct run *r, int fd, uint8_t *base, uint8_t *p, size_t 
     }
     case PM_SYNC_MAP_SYNC:
     case PM_SYNC_PREALLOC_FLUSH:
+    case PM_SYNC_PREWRITE_FLUSH:
         pm_cpu_flush(&r->cpu, p, len);
         break;
     default:
@@ -322,7 +342,7 @@ static int run_mapped(struct run *r, uint64_t slots, int grow)
     int fd = open_at(r, r->file, O_RDWR | O_CREAT | O_TRUNC);
     if (fd < 0)
         return PM_EXIT_ERROR;
-    if (o->method == PM_SYNC_PREALLOC_FLUSH) {
+    if (presized(o->method)) {
         if ((rc = prealloc(r, fd, (off_t)total, r->file)))
             goto out;
         cur = total;
@@ -380,7 +400,7 @@ static int clear_singles(struct run *r)
 
 /* One record in a new file; the name is made durable after the data, by an
  * fsync of the directory after the rename (except with none).  With
- * prealloc-flush the file is preallocated, synced, renamed and the
+ * prealloc-flush (prewrite-flush) the file is preallocated (written), synced, renamed and the
  * directory synced before the store, which is then only flushed. */
 static int create_one(struct run *r, uint64_t seq)
 {
@@ -406,7 +426,7 @@ static int create_one(struct run *r, uint64_t seq)
         if ((rc = note_extents(r, fd, tmp, 0, o->size, 1)) || (rc = sync_written(r, fd, tmp)))
             goto out;
     } else {
-        if (o->method == PM_SYNC_PREALLOC_FLUSH) {
+        if (presized(o->method)) {
             if ((rc = prealloc(r, fd, o->size, tmp)))
                 goto out;
             if (renameat(r->dirfd, tmp, r->dirfd, name) < 0) {
@@ -465,8 +485,7 @@ static int check_method(struct run *r)
 
     if (o->workload == PM_WL_MMAP && o->method == PM_SYNC_ODSYNC)
         return FAIL(r, "odsync applies to write(2); the mmap workload stores through a mapping");
-    if ((o->method == PM_SYNC_MAP_SYNC || o->method == PM_SYNC_PREALLOC_FLUSH) &&
-        r->cpu.best == PM_FLUSH_NONE)
+    if ((o->method == PM_SYNC_MAP_SYNC || presized(o->method)) && r->cpu.best == PM_FLUSH_NONE)
         return refuse(r, 0, "cache-line write-back instruction");
     return 0;
 }

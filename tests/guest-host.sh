@@ -60,7 +60,7 @@ done
 A="$T/static/pmemcut-agent"
 
 # Every method that needs nothing special works on a plain directory.
-for s in none fdatasync msync odsync prealloc-flush; do
+for s in none fdatasync msync odsync prealloc-flush prewrite-flush; do
     fresh
     "$A" run --dir "$T/d" --workload append --sync $s --records 10 --ack-to "$T/acks" >/dev/null &&
         "$A" verify --dir "$T/d" --acks "$T/acks" >"$T/v.json"
