@@ -4,6 +4,9 @@
 # the FUSE view and flushes, so what is lost is what the guest held in RAM).
 #   - ext4 and xfs, mmap/map-sync: PASS
 #   - ext4 mmap/none on a new file: the records are lost, and that is allowed
+#   - labels: cycle 1 labelled the filesystem's metadata at the namespace's
+#     data offset (ext4 block by block, xfs as a whole) and the device then
+#     counted meta lines
 . "$(dirname "$0")/lib.sh"
 t_tmpdir
 H=$TOP/host/pmemcut-host
@@ -29,6 +32,19 @@ for fs in ext4 xfs; do
         t_ok "nvdimm $fs mmap/map-sync: PASS ($(jqr $fs-mapsync .acked) acked, cache_model eadr)"
     else
         t_fail "nvdimm $fs mmap/map-sync" "$(show $fs-mapsync)"
+    fi
+    # The filesystem starts at dev_offset (2 MiB with the agent's ndctl
+    # settings): the lowest meta label is there, and after the labels the
+    # device's writes and flushes counted meta lines.
+    off=$(jqr $fs-mapsync .labels.meta_offset)
+    low=$(grep '"ev":"classify","class":"meta"' "$T/$fs-mapsync/audit.jsonl" | jq -s 'map(.off) | min')
+    meta=$(jq -s '[.[] | select(.ev == "write" or .ev == "flush") | .persisted.meta // 0] | add' \
+        "$T/$fs-mapsync/audit.jsonl")
+    if [ "$(jqr $fs-mapsync .labels.meta)" = true ] && [ "$off" -gt 0 ] && [ "$low" = "$off" ] &&
+        [ "$(jqr $fs-mapsync .labels.meta_bytes)" -gt 0 ] && [ "${meta:-0}" -gt 0 ]; then
+        t_ok "nvdimm $fs labels: $(jqr $fs-mapsync .labels.meta_bytes) bytes meta from offset $off, $meta meta lines persisted"
+    else
+        t_fail "nvdimm $fs labels" "labels $(jq -c .labels "$T/$fs-mapsync/results.jsonl"), lowest meta label $low, meta lines $meta; $(cat "$T/$fs-mapsync/classify.log")"
     fi
 done
 
