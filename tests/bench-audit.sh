@@ -2,7 +2,7 @@
 # Benchmarks of the audit tools (figures only, no pass/fail targets here):
 #  1. explore: crash states checked per second (build + e2fsck -fn) over the
 #     history of mke2fs on a 64 MiB device, every write a point, all cores;
-#     and the same with --fresh-images (no patched images, no skipping);
+#     and the same with --fresh-images (no patched images, no duplicate states left out);
 #  2. replay: time to replay a 1 GiB history (1 GiB of writes, 256 MiB
 #     device, a flush every 64 MiB) to its end;
 #  3. data-log overhead: 4 KiB random writes at iodepth 16 with fio's nbd
@@ -33,7 +33,7 @@ rate=$(sed -n 's/.*(\([0-9.]*\) states\/s.*/\1/p' "$T/explore.txt")
 dups=$(jq -s '[.[] | select(.dup == true)] | length' "$T/ex/states.jsonl")
 echo "bench-audit: explore: $rate states/s on $(nproc) cores (target >= 20, goal >= 200)," \
     "$dups states skipped as the same image as an earlier one"
-# the same without patching slot images or skipping duplicates
+# the same without patching slot images or leaving out duplicate states
 "$REPLAY" explore --audit "$T/img.audit.jsonl" --data "$T/img.dlog" --fs ext4 --points write,flush \
     --states-per-point 8 --fresh-images --out "$T/exf" 2>/dev/null | grep '^explore: .* states checked' |
     tee "$T/explore-fresh.txt"
