@@ -16,3 +16,9 @@ plugin/nbdkit-pmemcut-plugin.so: $(PLUGIN_SRC) $(PLUGIN_HDR)
 $(SAN)/plugin/nbdkit-pmemcut-plugin.so: $(PLUGIN_SRC) $(PLUGIN_HDR)
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 $(WARN) $(SANFLAGS) -D_GNU_SOURCE -pthread -fPIC -shared -Iplugin -o $@ $(PLUGIN_SRC) -lm
+
+# The man page (`man -l plugin/nbdkit-pmemcut-plugin.1`).
+PROGRAMS += plugin/nbdkit-pmemcut-plugin.1
+CLEAN += plugin/nbdkit-pmemcut-plugin.1
+plugin/nbdkit-pmemcut-plugin.1: plugin/nbdkit-pmemcut-plugin.pod
+	pod2man --section=1 --center=pmemcut --release=pmemcut --name=NBDKIT-PMEMCUT-PLUGIN $< $@
