@@ -10,7 +10,7 @@ qemu-system-x86 qemu-utils
 libvirt-daemon-system libvirt-dev libvirt-clients
 libcunit1-dev libext2fs-dev
 linux-image-amd64 busybox-static e2fsprogs xfsprogs ndctl
-fuse3 fio cpio gzip kmod libxml2-utils jq
+fuse3 fio cpio gzip kmod libxml2-utils jq perl
 libjansson-dev libxml2-dev
 "
 
