@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +84,30 @@ static void share_cache(const char *root)
     free(dir);
 }
 
+/* The cache entry also records the host's CPUID as libvirt read it when
+ * the driver started, and a different one makes it re-probe (and delete
+ * the entry). CPUID differs from core to core (the APIC IDs in leaves 1
+ * and 0xb), so a run that started on another core than the run that wrote
+ * the entry probed again: every other run or so, some 4.5 s in its first
+ * VM start. So the driver starts on one fixed core, the lowest we may run
+ * on. Threads libvirt creates meanwhile keep that affinity; QEMU does not
+ * (libvirt gives it every host CPU). *old is what to restore; false when
+ * nothing was changed. */
+static bool pin_to_first_cpu(cpu_set_t *old)
+{
+    if (sched_getaffinity(0, sizeof *old, old) < 0)
+        return false;
+    for (int c = 0; c < CPU_SETSIZE; c++) {
+        if (!CPU_ISSET(c, old))
+            continue;
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(c, &one);
+        return sched_setaffinity(0, sizeof one, &one) == 0;
+    }
+    return false;
+}
+
 int ph_virt_open(struct ph_virt *v, const char *uri, const char *rundir, const char *log)
 {
     memset(v, 0, sizeof *v);
@@ -115,7 +140,11 @@ int ph_virt_open(struct ph_virt *v, const char *uri, const char *rundir, const c
     } else {
         v->uri = ph_strf("%s", uri);
     }
+    cpu_set_t cpus;
+    bool pinned = v->embed_root && pin_to_first_cpu(&cpus);
     v->conn = virConnectOpen(v->uri);
+    if (pinned)
+        sched_setaffinity(0, sizeof cpus, &cpus);
     if (!v->conn) {
         ph_error("libvirt: cannot connect to %s: %s", v->uri ? v->uri : "the default URI",
                  ph_virt_error());
