@@ -367,8 +367,25 @@ static int setup(void)
         return -1;
     /* A libvirtd's QEMU may run as another user: let it reach the view and
      * create the channel socket. */
-    if (R.connect)
+    if (R.connect) {
         chmod(R.rundir, 01777);
+        /* Its QEMU must also read the kernel and the image, which may sit
+         * under a directory only we can enter (a clone in a private
+         * folder): give it copies in the run directory. */
+        const char *names[2] = {"vmlinux", "initrd"};
+        char **paths[2] = {&R.kernel, &R.initrd};
+        for (int i = 0; i < 2; i++) {
+            char *copy = ph_strf("%s/%s", R.rundir, names[i]);
+            if (ph_copy_file(*paths[i], copy) < 0) {
+                ph_error("cannot copy %s to %s: %s", *paths[i], copy, strerror(errno));
+                free(copy);
+                return -1;
+            }
+            chmod(copy, 0644);
+            free(*paths[i]);
+            *paths[i] = copy;
+        }
+    }
     R.dev.image = ph_strf("%s/pmem.img", R.outdir);
     R.dev.audit = ph_strf("%s/audit.jsonl", R.outdir);
     R.dev.size = ph_pmem_backing_size(R.mode, R.size);
