@@ -1,5 +1,5 @@
 /* guest.c — see guest.h. The parameters are those documented by the guest
- * image (guest/README-section.md). */
+ * image (README.md, "The guest agent and the guest image"). */
 #include "guest.h"
 #include "util.h"
 

@@ -1,4 +1,4 @@
-# host/part.mk — pmemcut-host, the orchestrator on libvirt (see host/README-section.md).
+# host/part.mk — pmemcut-host, the orchestrator on libvirt (see README.md).
 
 HOST_SRCS := host/main.c host/run.c host/serve.c host/attach.c host/report.c host/guest.c \
              host/virt.c host/proc.c host/ctl.c host/sock.c host/util.c host/paths.c
