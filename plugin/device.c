@@ -472,9 +472,14 @@ int pm_dev_status(struct jbuf *out)
               (unsigned long long)st.writes, (unsigned long long)st.flushes,
               (unsigned long long)st.cuts);
     armed_json(out, pm_model_armed(d.m));
+    /* Rejected reads append under the shared lock: read seq under the
+     * audit writer's own mutex. */
+    pthread_mutex_lock(&d.audit.lock);
+    uint64_t seq = d.audit.seq;
+    pthread_mutex_unlock(&d.audit.lock);
     jb_printf(out, ",\"flush_mode\":\"%s\",\"policy\":\"%s\",\"audit_seq\":%llu}",
               pm_model_is_lying(d.m) ? "ignore" : "honor", pm_policy_name(d.cfg.cut.policy),
-              (unsigned long long)d.audit.seq);
+              (unsigned long long)seq);
     pthread_rwlock_unlock(&d.lock);
     return 0;
 }
