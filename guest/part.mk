@@ -1,7 +1,8 @@
 # guest/part.mk — the guest agent (static), its sanitizer build, and the
 # guest image (`make image`).  Tests: tests/guest.mk.
 
-GUEST_SRCS := agent.c acks.c cpu.c fs.c json.c judge.c record.c run.c sys.c verdict.c verify.c
+GUEST_SRCS := agent.c acks.c cpu.c fs.c json.c judge.c record.c run.c sys.c verdict.c verify.c \
+               verifyset.c
 GUEST_HDRS := $(wildcard guest/*.h)
 GUEST_OBJS := $(GUEST_SRCS:%.c=$(BUILD)/guest/%.o)
 GUEST_SAN_OBJS := $(GUEST_SRCS:%.c=$(SAN)/guest/%.o)

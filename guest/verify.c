@@ -14,29 +14,39 @@
 #include "acks.h"
 #include "fs.h"
 #include "judge.h"
-#include "record.h"
 #include "sys.h"
+#include "verifyset.h"
 
 #define MAX_FILE_BYTES (1ull << 30) /* a workload file larger than this is refused */
 
+/* The workload directory the files are read from. */
+struct dir_files {
+    int fd;
+    const char *path;
+};
+
 /* Read dir/name whole.  0 (exists says whether it was there), or -1 with
- * errno. */
-static int read_file(int dirfd, const char *name, uint8_t **buf, size_t *len, int *exists)
+ * err. */
+static int read_file(void *ctx, const char *name, uint8_t **buf, size_t *len, int *exists,
+                     char *err, size_t errlen)
 {
+    const struct dir_files *d = ctx;
     struct stat st;
     *buf = NULL;
     *len = 0;
     *exists = 0;
-    int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return errno == ENOENT ? 0 : -1;
-    int bad = fstat(fd, &st) < 0                      ? errno
+    int fd = openat(d->fd, name, O_RDONLY | O_CLOEXEC);
+    int bad = fd < 0                                  ? errno
+              : fstat(fd, &st) < 0                    ? errno
               : !S_ISREG(st.st_mode)                  ? EINVAL
               : (uint64_t)st.st_size > MAX_FILE_BYTES ? EFBIG
                                                       : 0;
+    if (bad == ENOENT && fd < 0)
+        return 0;
     if (bad) {
-        close(fd);
-        errno = bad;
+        if (fd >= 0)
+            close(fd);
+        snprintf(err, errlen, "read %s/%s: %s", d->path, name, strerror(bad));
         return -1;
     }
     uint8_t *b = malloc(st.st_size ? (size_t)st.st_size : 1);
@@ -51,7 +61,7 @@ static int read_file(int dirfd, const char *name, uint8_t **buf, size_t *len, in
     }
     close(fd);
     if (!b) {
-        errno = ENOMEM;
+        snprintf(err, errlen, "read %s/%s: %s", d->path, name, strerror(ENOMEM));
         return -1;
     }
     *buf = b;
@@ -60,131 +70,35 @@ static int read_file(int dirfd, const char *name, uint8_t **buf, size_t *len, in
     return 0;
 }
 
-/* The ring size written in the ring's records (the first valid one). */
-static uint32_t ring_slots(const uint8_t *buf, size_t len, uint32_t size)
+/* Calls fn for every name in the directory. */
+static void each_name(void *ctx, void (*fn)(void *arg, const char *name), void *arg)
 {
-    struct pm_rec_info info;
-    for (size_t off = 0; off + size <= len; off += size)
-        if (pm_rec_check(buf + off, len - off, size, 0, &info) == PM_REC_OK && info.slots)
-            return info.slots;
-    return 0;
-}
-
-/* Judge one linear or ring file with the acks that name it (maybe none). */
-static int judge_file(struct pm_verdict *v, int dirfd, const struct pm_verify_opts *o,
-                      const char *name, const struct pm_ack *acks, size_t n, char *err,
-                      size_t errlen)
-{
-    uint8_t *buf;
-    size_t len;
-    int exists;
-
-    if (read_file(dirfd, name, &buf, &len, &exists) < 0) {
-        snprintf(err, errlen, "read %s/%s: %s", o->dir, name, strerror(errno));
-        return -1;
-    }
-    if (pm_layout_of(name, NULL) == PM_LAYOUT_RING) {
-        uint32_t slots = o->slots ? o->slots : ring_slots(buf, len, o->size);
-        if (!slots && exists)
-            slots = (uint32_t)(len / o->size); /* no valid record at all */
-        pm_judge_ring(v, buf, len, exists, o->size, slots, acks, n);
-    } else {
-        pm_judge_linear(v, buf, len, exists, o->size, acks, n);
-    }
-    free(buf);
-    return 0;
-}
-
-static int judge_single(struct pm_verdict *v, int dirfd, const struct pm_verify_opts *o,
-                        const struct pm_ack *a, char *err, size_t errlen)
-{
-    uint8_t *buf;
-    size_t len;
-    int exists;
-
-    if (read_file(dirfd, a->file, &buf, &len, &exists) < 0) {
-        snprintf(err, errlen, "read %s/%s: %s", o->dir, a->file, strerror(errno));
-        return -1;
-    }
-    pm_judge_single(v, buf, len, exists, o->size, a);
-    free(buf);
-    return 0;
-}
-
-/* Does any ack name this file?  The list is sorted by file. */
-static int name_acked(const struct pm_ack_list *l, const char *name)
-{
-    size_t lo = 0, hi = l->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(l->v[mid].file, name);
-        if (c == 0)
-            return 1;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return 0;
-}
-
-/* Valid single-record files that nobody acknowledged. */
-static void count_unacked_singles(struct pm_verdict *v, int dirfd, uint32_t size,
-                                  const struct pm_ack_list *l)
-{
-    int fd = dup(dirfd);
-    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    const struct dir_files *d = ctx;
+    int fd = dup(d->fd);
+    DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
     struct dirent *e;
 
-    if (!d)
+    if (!dir) {
+        if (fd >= 0)
+            close(fd);
         return;
-    while ((e = readdir(d))) {
-        uint64_t seq;
-        struct pm_rec_info info;
-        uint8_t *buf;
-        size_t len;
-        int exists;
-        if (pm_layout_of(e->d_name, &seq) != PM_LAYOUT_SINGLE || name_acked(l, e->d_name))
-            continue;
-        if (read_file(dirfd, e->d_name, &buf, &len, &exists) == 0 && exists &&
-            pm_rec_check(buf, len, size, seq, &info) == PM_REC_OK && info.seq == seq)
-            v->unacked_present++;
-        free(buf);
     }
-    closedir(d);
+    while ((e = readdir(dir)))
+        fn(arg, e->d_name);
+    closedir(dir);
 }
 
 static int judge_all(struct pm_verdict *v, const struct pm_verify_opts *o,
                      const struct pm_ack_list *l, char *err, size_t errlen)
 {
-    static const char *const whole[] = {PM_FILE_APPEND, PM_FILE_MMAP, PM_FILE_RING};
-    int dirfd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int rc = 0;
+    struct dir_files d = {.fd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), .path = o->dir};
 
-    if (dirfd < 0) {
+    if (d.fd < 0) {
         snprintf(err, errlen, "open %s: %s", o->dir, strerror(errno));
         return -1;
     }
-    /* The acks are sorted by file: each file's acks are one run. */
-    for (size_t i = 0; i < l->n && rc == 0;) {
-        size_t j = i;
-        while (j < l->n && strcmp(l->v[j].file, l->v[i].file) == 0)
-            j++;
-        if (pm_layout_of(l->v[i].file, NULL) == PM_LAYOUT_SINGLE) {
-            for (size_t k = i; k < j && rc == 0; k++)
-                rc = judge_single(v, dirfd, o, &l->v[k], err, errlen);
-        } else {
-            rc = judge_file(v, dirfd, o, l->v[i].file, &l->v[i], j - i, err, errlen);
-        }
-        i = j;
-    }
-    /* Workload files nobody acknowledged anything in: only unacked counts. */
-    for (size_t k = 0; k < sizeof whole / sizeof *whole && rc == 0; k++)
-        if (!name_acked(l, whole[k]) && faccessat(dirfd, whole[k], F_OK, 0) == 0)
-            rc = judge_file(v, dirfd, o, whole[k], NULL, 0, err, errlen);
-    if (rc == 0)
-        count_unacked_singles(v, dirfd, o->size, l);
-    close(dirfd);
+    int rc = pm_verify_set(v, l, o->size, o->slots, read_file, each_name, &d, err, errlen);
+    close(d.fd);
     return rc;
 }
 

@@ -1,6 +1,7 @@
 # tests/guest.mk — tests of the guest agent and image (included by guest/part.mk).
 
-GUEST_UNIT_SRCS := guest/acks.c guest/json.c guest/judge.c guest/record.c guest/verdict.c
+GUEST_UNIT_SRCS := guest/acks.c guest/json.c guest/judge.c guest/record.c guest/verdict.c \
+                   guest/verifyset.c
 
 SAN_PROGRAMS += $(SAN)/guest/test-record
 

@@ -5,9 +5,9 @@
  * device, so explore reads the same files out of the state image with
  * libext2fs (ext2fs_open, ext2fs_namei, ext2fs_file_read) and judges them
  * with the agent's own code (guest/judge.c, guest/verdict.c, guest/record.c,
- * guest/acks.c), compiled in unchanged.  What is guest-side I/O in
- * guest/verify.c (which file holds which acks, the ring size, unacknowledged
- * single-record files) is done here the same way over a file reader.
+ * guest/acks.c, guest/verifyset.c), compiled in unchanged: verifyset.c
+ * decides which file holds which acks, the ring size and the unacknowledged
+ * single-record files over a file reader, here libext2fs's.
  *
  * Every ack carries the audit seq from which it applies: the seq of its mark
  * in the audit log ("mark ack FILE SEQ METHOD"), so that a crash state at a
@@ -21,6 +21,7 @@
 
 #include "acks.h"
 #include "verdict.h"
+#include "verifyset.h"
 
 struct av_ack {
     struct pm_ack a;
@@ -49,12 +50,9 @@ void av_free(struct av_list *l);
 /* How many acks apply at a state whose image is the history up to seq at. */
 size_t av_count_at(const struct av_list *l, uint64_t at);
 
-/* Reads a whole file of the workload directory.  0 (*exists says whether it
- * was there; *buf is malloc'ed), or -1 with err. */
-typedef int av_read_fn(void *ctx, const char *name, uint8_t **buf, size_t *len, int *exists,
-                       char *err, size_t errlen);
-/* Calls fn for every name in the workload directory. */
-typedef void av_each_fn(void *ctx, void (*fn)(void *arg, const char *name), void *arg);
+/* The file reader and the directory lister of guest/verifyset.h. */
+typedef pm_read_fn av_read_fn;
+typedef pm_each_fn av_each_fn;
 
 /* Judges the first n acks of l (each file's acks sorted, as the agent does)
  * with records of `size` bytes.  0, or -1 with err (a file could not be

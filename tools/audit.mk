@@ -9,8 +9,10 @@ AUDIT_HDR    := $(wildcard plugin/*.h) tools/jsonr.h tools/auditlog.h tools/repl
                 tools/ackverify.h tools/xfsmap.h $(GUEST_PURE_HDR)
 # explore judges acknowledged records with the guest agent's own verification
 # code, compiled in unchanged (its pure modules: no I/O, no mount).
-GUEST_PURE     := guest/record.c guest/acks.c guest/judge.c guest/verdict.c guest/json.c
-GUEST_PURE_HDR := guest/record.h guest/acks.h guest/judge.h guest/verdict.h guest/json.h
+GUEST_PURE     := guest/record.c guest/acks.c guest/judge.c guest/verdict.c guest/json.c \
+                  guest/verifyset.c
+GUEST_PURE_HDR := guest/record.h guest/acks.h guest/judge.h guest/verdict.h guest/json.h \
+                  guest/verifyset.h
 REPLAY_SRC   := tools/pmemcut-replay.c tools/replay.c tools/dmlog.c tools/explore.c \
                 tools/ackverify.c $(GUEST_PURE) $(AUDIT_CORE)
 AUDIT_SRC    := tools/pmemcut-audit.c tools/auditsum.c tools/svg.c tools/ext4map.c tools/xfsmap.c \
