@@ -19,23 +19,7 @@ BOOT_TIMEOUT=${BOOT_TIMEOUT:-180} # seconds per boot; a boot takes ~8 s here
 
 if ! make --no-print-directory -C "$TOP" image >"$T/make.log" 2>&1; then
     t_fail "make image" "$(tail -n 5 "$T/make.log")"
-    # --- 3. nvdimm + ext4, killed -----------------------------------------------
-NV2_SIZE=$((256 * 1024 * 1024 + 128 * 1024))
-truncate -s $NV2_SIZE "$T/nv2.img"
-NV2="-machine pc,nvdimm=on
-    -object memory-backend-file,id=nv,share=on,mem-path=$T/nv2.img,size=$NV2_SIZE
-    -device nvdimm,memdev=nv,id=nvdimm0,label-size=128K"
-KILL_AT_HOLD=1 boot kill_run "$NV2" "pmemcut.mode=nvdimm pmemcut.fs=ext4 pmemcut.mkfs=1
-    pmemcut.action=run pmemcut.workload=mmap pmemcut.sync=map-sync pmemcut.records=64
-    pmemcut.end=hold"
-jqt "kill_run: mmap/map-sync on ext4 acked 64" "$(marker kill_run PMEMCUT-RESULT)" \
-    '.acked == 64 and .refused == false'
-{ cat "$T/kill_run.chan"; echo end; } >"$T/nv2.acks"
-boot kill_verify "$NV2" "pmemcut.mode=nvdimm pmemcut.fs=ext4 pmemcut.action=verify" "$T/nv2.acks"
-jqt "kill_verify: PASS after SIGKILL, 64 of 64, e2fsck clean" "$(marker kill_verify PMEMCUT-RESULT)" \
-    '.verdict == "PASS" and .acked == 64 and .present == 64 and .fsck.clean'
-
-t_done
+    t_done
 fi
 IMAGE=$TOP/build/guest-initramfs.cpio.gz
 KERNEL=$(cat "$TOP/build/guest-kernel")
