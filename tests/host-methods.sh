@@ -9,23 +9,7 @@
 #   - nvdimm ext4: overwrite/prewrite-flush (the same, but the file is
 #     written out in full with zeroes before the fsync): PASS
 # One workload and method per run, so five runs: ten boots.
-. "$(dirname "$0")/lib.sh"
-t_tmpdir
-H=$TOP/host/pmemcut-host
-t_require "$H" "$TOP/plugin/nbdkit-pmemcut-plugin.so" "$TOP/build/guest-initramfs.cpio.gz" \
-    nbdkit nbdfuse fusermount3 qemu-system-x86_64 jq
-export TMPDIR=$T
-
-run() {
-    local name=$1
-    shift
-    local t0=$SECONDS
-    "$H" run "$@" --out "$T/$name" >"$T/$name.out" 2>"$T/$name.err"
-    RC=$?
-    echo "     ($name: exit $RC in $((SECONDS - t0)) s)"
-}
-jqr() { jq -r "$2" "$T/$1/results.jsonl"; }
-show() { echo "--- $1:"; cat "$T/$1.err" "$T/$1.out"; }
+. "$(dirname "$0")/host-lib.sh"
 
 # check NAME WHAT: exit 0, one cycle, PASS, something acked, fsck clean.
 check() {

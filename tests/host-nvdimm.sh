@@ -7,23 +7,7 @@
 #   - labels: cycle 1 labelled the filesystem's metadata at the namespace's
 #     data offset (ext4 block by block, xfs as a whole) and the device then
 #     counted meta lines
-. "$(dirname "$0")/lib.sh"
-t_tmpdir
-H=$TOP/host/pmemcut-host
-t_require "$H" "$TOP/plugin/nbdkit-pmemcut-plugin.so" "$TOP/build/guest-initramfs.cpio.gz" \
-    nbdkit nbdfuse fusermount3 qemu-system-x86_64 jq
-export TMPDIR=$T
-
-run() {
-    local name=$1
-    shift
-    local t0=$SECONDS
-    "$H" run "$@" --out "$T/$name" >"$T/$name.out" 2>"$T/$name.err"
-    RC=$?
-    echo "     ($name: exit $RC in $((SECONDS - t0)) s)"
-}
-jqr() { jq -r "$2" "$T/$1/results.jsonl"; }
-show() { echo "--- $1:"; cat "$T/$1.err" "$T/$1.out"; }
+. "$(dirname "$0")/host-lib.sh"
 
 for fs in ext4 xfs; do
     run $fs-mapsync --mode nvdimm --fs $fs --workload mmap --sync map-sync --records 16 --seed 21

@@ -9,25 +9,7 @@
 #     the records lost at the cut are really gone after the reboot (the
 #     remounted FUSE view shows the persisted image, not the old page cache)
 #   - map-sync: refused (EOPNOTSUPP), neither PASS nor FAIL
-. "$(dirname "$0")/lib.sh"
-t_tmpdir
-H=$TOP/host/pmemcut-host
-t_require "$H" "$TOP/plugin/nbdkit-pmemcut-plugin.so" "$TOP/build/guest-initramfs.cpio.gz" \
-    nbdkit nbdfuse fusermount3 qemu-system-x86_64 jq
-export TMPDIR=$T # pmemcut-host's private runtime dir lands in ours
-
-# run NAME ARGS...: pmemcut-host run into $T/NAME; sets RC, keeps stdout/stderr.
-run() {
-    local name=$1
-    shift
-    local t0=$SECONDS
-    "$H" run "$@" --out "$T/$name" >"$T/$name.out" 2>"$T/$name.err"
-    RC=$?
-    echo "     ($name: exit $RC in $((SECONDS - t0)) s)"
-}
-# jqr NAME FILTER: jq over the run's results, one value per cycle.
-jqr() { jq -r "$2" "$T/$1/results.jsonl"; }
-show() { echo "--- $1:"; cat "$T/$1.err" "$T/$1.out"; }
+. "$(dirname "$0")/host-lib.sh"
 
 # 1. ext4, append, fsync, three cycles, lose-all.
 run ext4-append --mode virtio-pmem --fs ext4 --workload append --sync fsync --records 24 \
