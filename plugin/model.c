@@ -45,6 +45,7 @@
 #include "model.h"
 
 #define CHUNK 4096u
+#define CHUNK_SHIFT 12
 
 struct chunk {
     uint64_t ndirty; /* 8 bytes: keeps the trailing arrays aligned */
@@ -56,6 +57,7 @@ struct pm_model {
     uint8_t *p; /* persisted image, owned by the caller */
     uint64_t size;
     uint32_t line;
+    uint32_t shift; /* log2(line) */
     uint32_t lpc;   /* lines per chunk */
     uint32_t words; /* bitmap words per chunk */
     uint64_t nlines;
@@ -125,6 +127,15 @@ static struct chunk *chunk_new(struct pm_model *m, uint64_t ci, bool fill)
 static inline bool line_equal(const uint8_t *a, const uint8_t *b, uint32_t n)
 {
     uint64_t acc = 0;
+    if (n == 64) { /* the default line, unrolled */
+        for (uint32_t i = 0; i < 64; i += 8) {
+            uint64_t x, y;
+            memcpy(&x, a + i, 8);
+            memcpy(&y, b + i, 8);
+            acc |= x ^ y;
+        }
+        return acc == 0;
+    }
     for (uint32_t i = 0; i < n; i += 8) {
         uint64_t x, y;
         memcpy(&x, a + i, 8);
@@ -145,10 +156,10 @@ bool pm_model_line_dirty(const struct pm_model *m, uint64_t li)
 {
     if (li >= m->nlines)
         return false;
-    const struct chunk *c = m->chunks[li * m->line / CHUNK];
+    const struct chunk *c = m->chunks[li >> (CHUNK_SHIFT - m->shift)];
     if (!c)
         return false;
-    uint32_t j = (uint32_t)(li % m->lpc);
+    uint32_t j = (uint32_t)(li & (m->lpc - 1));
     return chunk_bits(m, c)[j / 64] >> (j % 64) & 1;
 }
 
@@ -160,25 +171,9 @@ enum pm_class pm_model_line_class(const struct pm_model *m, uint64_t li)
 /* V's bytes for line li. */
 static const uint8_t *line_v(const struct pm_model *m, uint64_t li)
 {
-    uint64_t off = li * m->line;
+    uint64_t off = li << m->shift;
     const struct chunk *c = m->chunks[off / CHUNK];
     return c ? c->v + off % CHUNK : m->p + off;
-}
-
-static void set_dirty(struct pm_model *m, struct chunk *c, uint64_t li, bool d)
-{
-    uint32_t j = (uint32_t)(li % m->lpc);
-    uint64_t *w = &chunk_bits(m, c)[j / 64];
-    uint64_t bit = 1ULL << (j % 64);
-    if (d && !(*w & bit)) {
-        *w |= bit;
-        c->ndirty++;
-        m->dirty.c[m->cls[li]]++;
-    } else if (!d && (*w & bit)) {
-        *w &= ~bit;
-        c->ndirty--;
-        m->dirty.c[m->cls[li]]--;
-    }
 }
 
 /* --- life ---------------------------------------------------------------- */
@@ -193,6 +188,7 @@ struct pm_model *pm_model_new(uint8_t *persisted, uint64_t size, uint32_t line)
     m->p = persisted;
     m->size = size;
     m->line = line;
+    m->shift = (uint32_t)__builtin_ctz(line);
     m->lpc = CHUNK / line;
     m->words = (m->lpc + 63) / 64;
     m->nlines = size / line;
@@ -265,10 +261,10 @@ int pm_model_read(const struct pm_model *m, void *buf, uint64_t len, uint64_t of
 
 /* The new content of line li after writing [off, off+len) from data (NULL:
  * zeroes).  Returns a pointer either into data or into tmp. */
-static const uint8_t *new_line(const struct pm_model *m, uint64_t li, const uint8_t *data,
-                               uint64_t len, uint64_t off, uint8_t *tmp)
+static inline const uint8_t *new_line(const struct pm_model *m, uint64_t li, const uint8_t *data,
+                                      uint64_t len, uint64_t off, uint8_t *tmp)
 {
-    uint64_t lo = li * m->line, hi = lo + m->line;
+    uint64_t lo = li << m->shift, hi = lo + m->line;
     uint64_t a = off > lo ? off : lo;
     uint64_t b = off + len < hi ? off + len : hi;
     if (a == lo && b == hi)
@@ -281,8 +277,18 @@ static const uint8_t *new_line(const struct pm_model *m, uint64_t li, const uint
     return tmp;
 }
 
+static inline bool scratch_bit(const struct pm_model *m, uint64_t k)
+{
+    return m->scratch[k / 64] >> (k % 64) & 1;
+}
+
 static void maybe_fire_after_write(struct pm_model *m, pm_commit_fn hook, void *ctx);
 
+/* A write (or zero/trim: data NULL) runs in two passes over the chunks it
+ * touches.  Pass 1 compares each touched line's new bytes with P and counts
+ * the effect; pass 2, after the commit, copies the write into the chunk's V
+ * in one piece and updates the dirty bits.  Lines are independent, so the
+ * partial lines at either end get the same bytes in both passes. */
 static int do_write(struct pm_model *m, enum pm_op op, const uint8_t *data, uint64_t len,
                     uint64_t off, bool fua, pm_commit_fn hook, void *ctx)
 {
@@ -295,77 +301,97 @@ static int do_write(struct pm_model *m, enum pm_op op, const uint8_t *data, uint
     e.ignored = fua && m->lying;
     bool persist = fua && !m->lying;
     uint8_t tmp[CHUNK];
+    const uint32_t cs = CHUNK_SHIFT - m->shift; /* line index -> chunk index */
+    const uint64_t lmask = m->lpc - 1;
 
-    if (len > 0) {
-        uint64_t first = off / m->line, last = (off + len - 1) / m->line;
-        size_t words = (size_t)((last - first) / 64 + 1);
-        if (words > m->scratch_words) {
-            uint64_t *sc = realloc(m->scratch, words * sizeof *sc);
-            if (!sc)
-                return PM_ENOMEM;
-            m->scratch = sc;
-            m->scratch_words = words;
-        }
-        memset(m->scratch, 0, words * sizeof *m->scratch);
-        /* Pass 1: the effect, nothing changed; each line's new dirty bit is
-         * kept for pass 2. */
-        for (uint64_t li = first; li <= last; li++) {
+    if (len == 0) {
+        int r = commit(hook, ctx, &e);
+        if (r)
+            return r;
+        goto done;
+    }
+    uint64_t first = off >> m->shift, last = (off + len - 1) >> m->shift;
+    size_t words = (size_t)((last - first) / 64 + 1);
+    if (words > m->scratch_words) {
+        uint64_t *sc = realloc(m->scratch, words * sizeof *sc);
+        if (!sc)
+            return PM_ENOMEM;
+        m->scratch = sc;
+        m->scratch_words = words;
+    }
+    memset(m->scratch, 0, words * sizeof *m->scratch);
+
+    /* Pass 1: the effect, nothing changed; each line's new dirty bit goes
+     * to scratch for pass 2. */
+    for (uint64_t li = first; li <= last;) {
+        uint64_t ci = li >> cs;
+        uint64_t clast = ((ci + 1) << cs) - 1 < last ? ((ci + 1) << cs) - 1 : last;
+        const struct chunk *c = m->chunks[ci];
+        const uint64_t *bits = c ? chunk_bits(m, c) : NULL;
+        for (; li <= clast; li++) {
             const uint8_t *nl = new_line(m, li, data, len, off, tmp);
-            bool nd = !line_equal(nl, m->p + li * m->line, m->line);
+            bool nd = !line_equal(nl, m->p + (li << m->shift), m->line);
+            uint64_t j = li & lmask;
+            bool od = bits && (bits[j / 64] >> (j % 64) & 1);
+            uint8_t k = m->cls[li];
             if (nd)
                 m->scratch[(li - first) / 64] |= 1ULL << ((li - first) % 64);
-            bool od = pm_model_line_dirty(m, li);
-            uint8_t k = m->cls[li];
-            if (nd && !od)
-                e.dirtied.c[k]++;
-            if (!nd && od)
-                e.cleaned.c[k]++;
-            if (nd && persist)
-                e.persisted.c[k]++;
+            e.dirtied.c[k] += nd && !od;
+            e.cleaned.c[k] += !nd && od;
+            e.persisted.c[k] += nd && persist;
         }
-        int r = commit(hook, ctx, &e);
-        if (r)
-            return r;
-        /* Pass 2: apply, chunk by chunk.  Lines are independent, so
-         * recomputing each one's new content from its unchanged old content
-         * gives the same bytes as in pass 1. */
-        uint64_t stamp = ++m->stamp;
-        for (uint64_t li = first; li <= last;) {
-            uint64_t ci = li * m->line / CHUNK;
-            uint64_t clast = (ci + 1) * m->lpc - 1 < last ? (ci + 1) * m->lpc - 1 : last;
-            struct chunk *c = m->chunks[ci];
-            if (!c && !persist) {
-                bool need = false;
-                for (uint64_t k = li; k <= clast && !need; k++)
-                    need = m->scratch[(k - first) / 64] >> ((k - first) % 64) & 1;
-                /* A write that covers the whole chunk overwrites all of V
-                 * there: no need to start from P. */
-                uint64_t cstart = ci * CHUNK;
-                bool whole = off <= cstart && off + len >= cstart + chunk_len(m, ci);
-                if (need && !(c = chunk_new(m, ci, !whole)))
-                    return PM_ENOMEM; /* after commit: V keeps the old bytes */
-            }
-            for (; li <= clast; li++) {
-                uint64_t lo = li * m->line;
-                const uint8_t *nl = new_line(m, li, data, len, off, tmp);
-                bool nd = m->scratch[(li - first) / 64] >> ((li - first) % 64) & 1;
-                if (nd && persist)
-                    memmove(m->p + lo, nl, m->line);
-                if (c) {
-                    memmove(c->v + lo % CHUNK, nl, m->line);
-                    set_dirty(m, c, li, nd && !persist);
-                    if (nd && !persist)
-                        chunk_stamps(m, c)[li % m->lpc] = stamp;
-                }
-            }
-            if (c && c->ndirty == 0)
-                chunk_drop(m, ci);
-        }
-    } else {
-        int r = commit(hook, ctx, &e);
-        if (r)
-            return r;
     }
+    int r = commit(hook, ctx, &e);
+    if (r)
+        return r;
+
+    /* Pass 2: apply, chunk by chunk. */
+    uint64_t stamp = ++m->stamp;
+    for (uint64_t li = first; li <= last;) {
+        uint64_t ci = li >> cs;
+        uint64_t cfirst = li, clast = ((ci + 1) << cs) - 1 < last ? ((ci + 1) << cs) - 1 : last;
+        uint64_t cstart = ci * CHUNK, cend = cstart + chunk_len(m, ci);
+        uint64_t a = off > cstart ? off : cstart, b = off + len < cend ? off + len : cend;
+        struct chunk *c = m->chunks[ci];
+        if (persist) {
+            /* Before V changes: the partial end lines are built from it. */
+            for (uint64_t k = cfirst; k <= clast; k++)
+                if (scratch_bit(m, k - first))
+                    memcpy(m->p + (k << m->shift), new_line(m, k, data, len, off, tmp),
+                           m->line);
+        } else if (!c) {
+            bool need = false;
+            for (uint64_t k = cfirst; k <= clast && !need; k++)
+                need = scratch_bit(m, k - first);
+            /* A write that covers the whole chunk overwrites all of V
+             * there: no need to start from P. */
+            if (need && !(c = chunk_new(m, ci, !(a == cstart && b == cend))))
+                return PM_ENOMEM; /* after commit: V keeps the old bytes */
+        }
+        li = clast + 1;
+        if (!c)
+            continue;
+        if (data)
+            memcpy(c->v + (a - cstart), data + (a - off), b - a);
+        else
+            memset(c->v + (a - cstart), 0, b - a);
+        uint64_t *bits = chunk_bits(m, c), *stamps = chunk_stamps(m, c);
+        for (uint64_t k = cfirst; k <= clast; k++) {
+            bool nd = scratch_bit(m, k - first) && !persist;
+            uint64_t j = k & lmask, bit = 1ULL << (j % 64);
+            bool od = bits[j / 64] & bit;
+            if (nd)
+                stamps[j] = stamp;
+            if (nd == od)
+                continue;
+            bits[j / 64] ^= bit;
+            c->ndirty += nd ? 1 : -1;
+            m->dirty.c[m->cls[k]] += nd ? 1 : -1;
+        }
+        if (c->ndirty == 0)
+            chunk_drop(m, ci);
+    }
+done:
     m->writes++;
     maybe_fire_after_write(m, hook, ctx);
     return PM_OK;
