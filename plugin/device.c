@@ -13,6 +13,9 @@
 #include "audit.h"
 #include "device.h"
 
+/* Stripes: a chunk's stripe is its index modulo NSTRIPES (see device.h). */
+#define NSTRIPES 256
+
 static struct {
     struct pm_config cfg;
     int fd;
@@ -21,6 +24,7 @@ static struct {
     struct pm_model *m;
     struct pm_audit audit;
     pthread_rwlock_t lock; /* guards m (see device.h) */
+    pthread_mutex_t stripes[NSTRIPES];
 
     pthread_mutex_t power_mu; /* guards off, cut_gen, cut_record, stopping */
     pthread_cond_t power_cv;
@@ -30,7 +34,10 @@ static struct {
     char *cut_record; /* the last cut's audit record, for wait-off */
 } d = {
     .fd = -1,
-    .lock = PTHREAD_RWLOCK_INITIALIZER,
+    /* A waiting exclusive locker (a flush) goes before new shared ones, so a
+     * steady stream of writes cannot hold a flush off. */
+    .lock = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP,
+    .stripes = {[0 ... NSTRIPES - 1] = PTHREAD_MUTEX_INITIALIZER},
     .power_mu = PTHREAD_MUTEX_INITIALIZER,
     .power_cv = PTHREAD_COND_INITIALIZER,
 };
@@ -91,15 +98,23 @@ struct hook_ctx {
     char *cut_reply; /* a cut's record, for the control reply */
 };
 
-/* The record under construction: the hook always runs under the exclusive
- * lock, so one buffer serves every record. */
-static struct jbuf hook_buf;
+static int hook_record(struct hook_ctx *ctx, const struct pm_effect *e, struct jbuf *bp);
 
+/* Writes the audit record of e.  Writes may run it concurrently (see
+ * device.h), so the record is built in a buffer of its own. */
 static int hook(void *vctx, const struct pm_effect *e)
 {
     struct hook_ctx *ctx = vctx;
-    struct jbuf b = hook_buf; /* given back below */
-    jb_reset(&b);
+    struct jbuf b;
+    jb_init(&b);
+    int r = hook_record(ctx, e, &b);
+    jb_free(&b);
+    return r;
+}
+
+static int hook_record(struct hook_ctx *ctx, const struct pm_effect *e, struct jbuf *bp)
+{
+    struct jbuf b = *bp; /* given back below */
     bool sync = false;
     jb_cat(&b, "\"ev\":\"");
     jb_cat(&b, pm_op_name(e->op));
@@ -167,7 +182,7 @@ static int hook(void *vctx, const struct pm_effect *e)
         break;
     }
     if (!jb_ok(&b)) {
-        hook_buf = b;
+        *bp = b;
         ctx->err = ENOMEM;
         return -1;
     }
@@ -176,9 +191,11 @@ static int hook(void *vctx, const struct pm_effect *e)
                 : pm_audit_append(&d.audit, b.s, sync, &ctx->seq);
     if (r == -1) {
         ctx->err = errno;
-        hook_buf = b;
+        *bp = b;
         return -1;
     }
+    if (e->order)
+        *e->order = ctx->seq;
     if (e->op == PM_OP_CUT) {
         struct jbuf rec;
         jb_init(&rec);
@@ -199,7 +216,7 @@ static int hook(void *vctx, const struct pm_effect *e)
         d.off = false;
         pthread_mutex_unlock(&d.power_mu);
     }
-    hook_buf = b;
+    *bp = b;
     return 0;
 }
 
@@ -302,7 +319,6 @@ void pm_dev_close(void)
             pm_audit_append(&d.audit, b.s, true, NULL);
         jb_free(&b);
         pm_model_free(d.m);
-        jb_free(&hook_buf);
         d.m = NULL;
     }
     if (d.map) {
@@ -337,7 +353,7 @@ static void default_cut_locked(struct pm_cut_params *cp)
 
 void pm_dev_default_cut(struct pm_cut_params *cp)
 {
-    pthread_rwlock_rdlock(&d.lock);
+    pthread_rwlock_wrlock(&d.lock);
     default_cut_locked(cp);
     pthread_rwlock_unlock(&d.lock);
 }
@@ -365,10 +381,61 @@ static int io_error(int r, const struct hook_ctx *ctx, const char **why)
     }
 }
 
-int pm_dev_read(void *buf, uint32_t count, uint64_t off, const char **why)
+/* The stripes a request needs: one bit per stripe. */
+struct span {
+    uint64_t bits[NSTRIPES / 64];
+    bool shared; /* taken with the rwlock shared; else exclusive, no stripes */
+};
+
+static void span_lock(struct span *s, uint64_t off, uint64_t len)
+{
+    memset(s->bits, 0, sizeof s->bits);
+    s->shared = true;
+    uint64_t first = off >> PM_CHUNK_SHIFT, last = (off + len - 1) >> PM_CHUNK_SHIFT;
+    if (len == 0)
+        return;
+    if (last - first >= NSTRIPES || last < first)
+        memset(s->bits, 0xff, sizeof s->bits);
+    else
+        for (uint64_t ci = first; ci <= last; ci++)
+            s->bits[ci % NSTRIPES / 64] |= 1ULL << (ci % 64);
+    /* In ascending order, so that two requests never wait for each other. */
+    for (unsigned w = 0; w < NSTRIPES / 64; w++)
+        for (uint64_t b = s->bits[w]; b; b &= b - 1)
+            pthread_mutex_lock(&d.stripes[w * 64 + (unsigned)__builtin_ctzll(b)]);
+}
+
+static void span_unlock(const struct span *s)
+{
+    if (!s->shared)
+        return;
+    for (unsigned w = 0; w < NSTRIPES / 64; w++)
+        for (uint64_t b = s->bits[w]; b; b &= b - 1)
+            pthread_mutex_unlock(&d.stripes[w * 64 + (unsigned)__builtin_ctzll(b)]);
+}
+
+/* Locks for a write, zero or trim: shared with stripes, unless an
+ * after-writes trigger is armed, which must count writes one at a time. */
+static void lock_for_write(struct span *s, uint64_t off, uint64_t len)
 {
     pthread_rwlock_rdlock(&d.lock);
+    const struct pm_trigger *t = pm_model_armed(d.m);
+    if (!t || t->kind != PM_TRIG_AFTER_WRITES) {
+        span_lock(s, off, len);
+        return;
+    }
+    pthread_rwlock_unlock(&d.lock);
+    pthread_rwlock_wrlock(&d.lock);
+    s->shared = false;
+}
+
+int pm_dev_read(void *buf, uint32_t count, uint64_t off, const char **why)
+{
+    struct span s;
+    pthread_rwlock_rdlock(&d.lock);
+    span_lock(&s, off, count);
     int r = pm_model_read(d.m, buf, count, off);
+    span_unlock(&s);
     if (r == PM_EOFF)
         log_rejected("read", off, count);
     pthread_rwlock_unlock(&d.lock);
@@ -376,9 +443,11 @@ int pm_dev_read(void *buf, uint32_t count, uint64_t off, const char **why)
     return r ? io_error(r, &ctx, why) : 0;
 }
 
-static int finish(int r, struct hook_ctx *ctx, const char *op, uint64_t off, uint64_t len,
-                  const char **why)
+static int finish(int r, struct hook_ctx *ctx, const struct span *s, const char *op, uint64_t off,
+                  uint64_t len, const char **why)
 {
+    if (s)
+        span_unlock(s);
     if (r == PM_EOFF)
         log_rejected(op, off, len);
     pthread_rwlock_unlock(&d.lock);
@@ -389,17 +458,19 @@ static int finish(int r, struct hook_ctx *ctx, const char *op, uint64_t off, uin
 int pm_dev_write(const void *buf, uint32_t count, uint64_t off, bool fua, const char **why)
 {
     struct hook_ctx ctx = {0};
-    pthread_rwlock_wrlock(&d.lock);
+    struct span s;
+    lock_for_write(&s, off, count);
     int r = pm_model_write(d.m, buf, count, off, fua, hook, &ctx);
-    return finish(r, &ctx, "write", off, count, why);
+    return finish(r, &ctx, &s, "write", off, count, why);
 }
 
 int pm_dev_zero(enum pm_op op, uint32_t count, uint64_t off, bool fua, const char **why)
 {
     struct hook_ctx ctx = {0};
-    pthread_rwlock_wrlock(&d.lock);
+    struct span s;
+    lock_for_write(&s, off, count);
     int r = pm_model_zero(d.m, op, count, off, fua, hook, &ctx);
-    return finish(r, &ctx, pm_op_name(op), off, count, why);
+    return finish(r, &ctx, &s, pm_op_name(op), off, count, why);
 }
 
 int pm_dev_flush(const char **why)
@@ -407,7 +478,7 @@ int pm_dev_flush(const char **why)
     struct hook_ctx ctx = {0};
     pthread_rwlock_wrlock(&d.lock);
     int r = pm_model_flush(d.m, hook, &ctx);
-    return finish(r, &ctx, "flush", 0, 0, why);
+    return finish(r, &ctx, NULL, "flush", 0, 0, why);
 }
 
 /* --- control ------------------------------------------------------------------- */
@@ -458,7 +529,7 @@ static void armed_json(struct jbuf *b, const struct pm_trigger *t)
 
 int pm_dev_status(struct jbuf *out)
 {
-    pthread_rwlock_rdlock(&d.lock);
+    pthread_rwlock_wrlock(&d.lock); /* no write half done: counts agree with the log */
     struct pm_stats st;
     pm_model_stats(d.m, &st);
     jb_printf(out,
@@ -472,8 +543,7 @@ int pm_dev_status(struct jbuf *out)
               (unsigned long long)st.writes, (unsigned long long)st.flushes,
               (unsigned long long)st.cuts);
     armed_json(out, pm_model_armed(d.m));
-    /* Rejected reads append under the shared lock: read seq under the
-     * audit writer's own mutex. */
+    /* Read seq under the audit writer's own mutex, as everywhere. */
     pthread_mutex_lock(&d.audit.lock);
     uint64_t seq = d.audit.seq;
     pthread_mutex_unlock(&d.audit.lock);
@@ -636,7 +706,7 @@ static void dirty_one(void *vctx, uint64_t off, uint64_t len, enum pm_class cls)
 
 int pm_dev_dirty(uint64_t max, struct jbuf *out)
 {
-    pthread_rwlock_rdlock(&d.lock);
+    pthread_rwlock_wrlock(&d.lock);
     struct dirty_ctx c = {out, 0};
     struct pm_stats st;
     pm_model_stats(d.m, &st);

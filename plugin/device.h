@@ -2,11 +2,16 @@
  * audit log, and the lock that orders them.  Both the NBD callbacks and the
  * control socket go through here.
  *
- * Locking: `lock` (a rwlock) guards the model; reads take it shared, every
- * other operation exclusive, so an operation and its audit record are one
- * step.  The audit writer has its own mutex (rejected reads log under the
- * shared lock).  `power_mu` guards the power flag and the last cut record
- * seen by wait-off.
+ * Locking: `lock` (a rwlock) guards the model.  Reads, writes, zeroes and
+ * trims take it shared plus one stripe mutex per 4 KiB chunk they touch
+ * (stripe = chunk index mod 256, taken in ascending order), so requests on
+ * disjoint chunks run side by side, as model.h allows; every other
+ * operation, and every write while an after-writes trigger is armed, takes
+ * it exclusive.  The audit writer's mutex orders the records: a write's
+ * record is written while it holds its stripes, and its seq is the stamp
+ * the model orders it by, so the log's order is an order in which the
+ * operations could have run one by one.  `power_mu` guards the power flag
+ * and the last cut record seen by wait-off.
  */
 #ifndef PMEMCUT_DEVICE_H
 #define PMEMCUT_DEVICE_H

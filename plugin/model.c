@@ -44,8 +44,8 @@
 
 #include "model.h"
 
-#define CHUNK 4096u
-#define CHUNK_SHIFT 12
+#define CHUNK       PM_CHUNK
+#define CHUNK_SHIFT PM_CHUNK_SHIFT
 
 struct chunk {
     uint64_t ndirty; /* 8 bytes: keeps the trailing arrays aligned */
@@ -71,8 +71,6 @@ struct pm_model {
     uint64_t writes, flushes, cuts;
     uint64_t stamp; /* last stamp handed out */
     uint64_t nalloc;
-    uint64_t *scratch; /* a write's new dirty bit per touched line */
-    size_t scratch_words;
 
     struct pm_trigger trig;
     struct pm_cut_result last_cut;
@@ -118,7 +116,7 @@ static struct chunk *chunk_new(struct pm_model *m, uint64_t ci, bool fill)
     if (fill)
         memcpy(c->v, m->p + ci * CHUNK, chunk_len(m, ci));
     m->chunks[ci] = c;
-    m->nalloc++;
+    __atomic_fetch_add(&m->nalloc, 1, __ATOMIC_RELAXED);
     return c;
 }
 
@@ -149,7 +147,7 @@ static void chunk_drop(struct pm_model *m, uint64_t ci)
 {
     free(m->chunks[ci]);
     m->chunks[ci] = NULL;
-    m->nalloc--;
+    __atomic_fetch_sub(&m->nalloc, 1, __ATOMIC_RELAXED);
 }
 
 bool pm_model_line_dirty(const struct pm_model *m, uint64_t li)
@@ -221,7 +219,6 @@ void pm_model_free(struct pm_model *m)
     free(m->chunks);
     free(m->cls);
     free(m->trig.mark);
-    free(m->scratch);
     cut_result_clear(&m->last_cut);
     free(m);
 }
@@ -277,12 +274,105 @@ static inline const uint8_t *new_line(const struct pm_model *m, uint64_t li, con
     return tmp;
 }
 
-static inline bool scratch_bit(const struct pm_model *m, uint64_t k)
+static inline bool bit_at(const uint64_t *bits, uint64_t k)
 {
-    return m->scratch[k / 64] >> (k % 64) & 1;
+    return bits[k / 64] >> (k % 64) & 1;
 }
 
 static void maybe_fire_after_write(struct pm_model *m, pm_commit_fn hook, void *ctx);
+
+/* The two passes of a write over lines first..last (see do_write). */
+static int write_passes(struct pm_model *m, const struct pm_effect *e0, uint64_t first,
+                        uint64_t last, bool persist, uint64_t *nd_bits, pm_commit_fn hook,
+                        void *ctx)
+{
+    struct pm_effect e = *e0;
+    const uint8_t *data = e.data;
+    const uint64_t off = e.off, len = e.len;
+    uint8_t tmp[CHUNK];
+    const uint32_t cs = CHUNK_SHIFT - m->shift; /* line index -> chunk index */
+    const uint64_t lmask = m->lpc - 1;
+
+    /* Pass 1: the effect, nothing changed; each line's new dirty bit goes
+     * to nd_bits for pass 2. */
+    for (uint64_t li = first; li <= last;) {
+        uint64_t ci = li >> cs;
+        uint64_t clast = ((ci + 1) << cs) - 1 < last ? ((ci + 1) << cs) - 1 : last;
+        const struct chunk *c = m->chunks[ci];
+        const uint64_t *bits = c ? chunk_bits(m, c) : NULL;
+        for (; li <= clast; li++) {
+            const uint8_t *nl = new_line(m, li, data, len, off, tmp);
+            bool nd = !line_equal(nl, m->p + (li << m->shift), m->line);
+            uint64_t j = li & lmask;
+            bool od = bits && (bits[j / 64] >> (j % 64) & 1);
+            uint8_t k = m->cls[li];
+            if (nd)
+                nd_bits[(li - first) / 64] |= 1ULL << ((li - first) % 64);
+            e.dirtied.c[k] += nd && !od;
+            e.cleaned.c[k] += !nd && od;
+            e.persisted.c[k] += nd && persist;
+        }
+    }
+    uint64_t order = 0;
+    e.order = &order;
+    int r = commit(hook, ctx, &e);
+    if (r)
+        return r;
+
+    /* Pass 2: apply, chunk by chunk.  The stamp orders this write among all
+     * others for the prefix policy: the hook's order if it gave one. */
+    uint64_t stamp = order ? order : __atomic_add_fetch(&m->stamp, 1, __ATOMIC_RELAXED);
+    int64_t delta[PM_NCLASS] = {0};
+    for (uint64_t li = first; li <= last;) {
+        uint64_t ci = li >> cs;
+        uint64_t cfirst = li, clast = ((ci + 1) << cs) - 1 < last ? ((ci + 1) << cs) - 1 : last;
+        uint64_t cstart = ci * CHUNK, cend = cstart + chunk_len(m, ci);
+        uint64_t a = off > cstart ? off : cstart, b = off + len < cend ? off + len : cend;
+        struct chunk *c = m->chunks[ci];
+        if (persist) {
+            /* Before V changes: the partial end lines are built from it. */
+            for (uint64_t k = cfirst; k <= clast; k++)
+                if (bit_at(nd_bits, k - first))
+                    memcpy(m->p + (k << m->shift), new_line(m, k, data, len, off, tmp), m->line);
+        } else if (!c) {
+            bool need = false;
+            for (uint64_t k = cfirst; k <= clast && !need; k++)
+                need = bit_at(nd_bits, k - first);
+            /* A write that covers the whole chunk overwrites all of V
+             * there: no need to start from P. */
+            if (need && !(c = chunk_new(m, ci, !(a == cstart && b == cend)))) {
+                r = PM_ENOMEM; /* after commit: V keeps the old bytes */
+                break;
+            }
+        }
+        li = clast + 1;
+        if (!c)
+            continue;
+        if (data)
+            memcpy(c->v + (a - cstart), data + (a - off), b - a);
+        else
+            memset(c->v + (a - cstart), 0, b - a);
+        uint64_t *bits = chunk_bits(m, c), *stamps = chunk_stamps(m, c);
+        for (uint64_t k = cfirst; k <= clast; k++) {
+            bool nd = bit_at(nd_bits, k - first) && !persist;
+            uint64_t j = k & lmask, bit = 1ULL << (j % 64);
+            bool od = bits[j / 64] & bit;
+            if (nd)
+                stamps[j] = stamp;
+            if (nd == od)
+                continue;
+            bits[j / 64] ^= bit;
+            c->ndirty += nd ? 1 : -1;
+            delta[m->cls[k]] += nd ? 1 : -1;
+        }
+        if (c->ndirty == 0)
+            chunk_drop(m, ci);
+    }
+    for (int k = 0; k < PM_NCLASS; k++)
+        if (delta[k])
+            __atomic_fetch_add(&m->dirty.c[k], (uint64_t)delta[k], __ATOMIC_RELAXED);
+    return r;
+}
 
 /* A write (or zero/trim: data NULL) runs in two passes over the chunks it
  * touches.  Pass 1 compares each touched line's new bytes with P and counts
@@ -300,9 +390,6 @@ static int do_write(struct pm_model *m, enum pm_op op, const uint8_t *data, uint
     struct pm_effect e = {.op = op, .off = off, .len = len, .fua = fua, .data = data};
     e.ignored = fua && m->lying;
     bool persist = fua && !m->lying;
-    uint8_t tmp[CHUNK];
-    const uint32_t cs = CHUNK_SHIFT - m->shift; /* line index -> chunk index */
-    const uint64_t lmask = m->lpc - 1;
 
     if (len == 0) {
         int r = commit(hook, ctx, &e);
@@ -312,87 +399,19 @@ static int do_write(struct pm_model *m, enum pm_op op, const uint8_t *data, uint
     }
     uint64_t first = off >> m->shift, last = (off + len - 1) >> m->shift;
     size_t words = (size_t)((last - first) / 64 + 1);
-    if (words > m->scratch_words) {
-        uint64_t *sc = realloc(m->scratch, words * sizeof *sc);
-        if (!sc)
-            return PM_ENOMEM;
-        m->scratch = sc;
-        m->scratch_words = words;
-    }
-    memset(m->scratch, 0, words * sizeof *m->scratch);
-
-    /* Pass 1: the effect, nothing changed; each line's new dirty bit goes
-     * to scratch for pass 2. */
-    for (uint64_t li = first; li <= last;) {
-        uint64_t ci = li >> cs;
-        uint64_t clast = ((ci + 1) << cs) - 1 < last ? ((ci + 1) << cs) - 1 : last;
-        const struct chunk *c = m->chunks[ci];
-        const uint64_t *bits = c ? chunk_bits(m, c) : NULL;
-        for (; li <= clast; li++) {
-            const uint8_t *nl = new_line(m, li, data, len, off, tmp);
-            bool nd = !line_equal(nl, m->p + (li << m->shift), m->line);
-            uint64_t j = li & lmask;
-            bool od = bits && (bits[j / 64] >> (j % 64) & 1);
-            uint8_t k = m->cls[li];
-            if (nd)
-                m->scratch[(li - first) / 64] |= 1ULL << ((li - first) % 64);
-            e.dirtied.c[k] += nd && !od;
-            e.cleaned.c[k] += !nd && od;
-            e.persisted.c[k] += nd && persist;
-        }
-    }
-    int r = commit(hook, ctx, &e);
+    /* Each touched line's new dirty bit, from pass 1 to pass 2; on the
+     * stack for requests up to 64 chunks of 64-byte lines. */
+    uint64_t local[64], *nd_bits = local;
+    if (words > sizeof local / sizeof local[0] && !(nd_bits = malloc(words * 8)))
+        return PM_ENOMEM;
+    memset(nd_bits, 0, words * 8);
+    int r = write_passes(m, &e, first, last, persist, nd_bits, hook, ctx);
+    if (nd_bits != local)
+        free(nd_bits);
     if (r)
         return r;
-
-    /* Pass 2: apply, chunk by chunk. */
-    uint64_t stamp = ++m->stamp;
-    for (uint64_t li = first; li <= last;) {
-        uint64_t ci = li >> cs;
-        uint64_t cfirst = li, clast = ((ci + 1) << cs) - 1 < last ? ((ci + 1) << cs) - 1 : last;
-        uint64_t cstart = ci * CHUNK, cend = cstart + chunk_len(m, ci);
-        uint64_t a = off > cstart ? off : cstart, b = off + len < cend ? off + len : cend;
-        struct chunk *c = m->chunks[ci];
-        if (persist) {
-            /* Before V changes: the partial end lines are built from it. */
-            for (uint64_t k = cfirst; k <= clast; k++)
-                if (scratch_bit(m, k - first))
-                    memcpy(m->p + (k << m->shift), new_line(m, k, data, len, off, tmp),
-                           m->line);
-        } else if (!c) {
-            bool need = false;
-            for (uint64_t k = cfirst; k <= clast && !need; k++)
-                need = scratch_bit(m, k - first);
-            /* A write that covers the whole chunk overwrites all of V
-             * there: no need to start from P. */
-            if (need && !(c = chunk_new(m, ci, !(a == cstart && b == cend))))
-                return PM_ENOMEM; /* after commit: V keeps the old bytes */
-        }
-        li = clast + 1;
-        if (!c)
-            continue;
-        if (data)
-            memcpy(c->v + (a - cstart), data + (a - off), b - a);
-        else
-            memset(c->v + (a - cstart), 0, b - a);
-        uint64_t *bits = chunk_bits(m, c), *stamps = chunk_stamps(m, c);
-        for (uint64_t k = cfirst; k <= clast; k++) {
-            bool nd = scratch_bit(m, k - first) && !persist;
-            uint64_t j = k & lmask, bit = 1ULL << (j % 64);
-            bool od = bits[j / 64] & bit;
-            if (nd)
-                stamps[j] = stamp;
-            if (nd == od)
-                continue;
-            bits[j / 64] ^= bit;
-            c->ndirty += nd ? 1 : -1;
-            m->dirty.c[m->cls[k]] += nd ? 1 : -1;
-        }
-        if (c->ndirty == 0)
-            chunk_drop(m, ci);
-    }
 done:
-    m->writes++;
+    __atomic_fetch_add(&m->writes, 1, __ATOMIC_RELAXED);
     maybe_fire_after_write(m, hook, ctx);
     return PM_OK;
 }

@@ -2,7 +2,15 @@
  *
  * A pure module: no nbdkit, no I/O, no locking.  The caller owns the
  * persisted image P (a memory region, in the plugin an mmap of the image
- * file) and serialises calls (reads may run concurrently with each other).
+ * file) and serialises calls, with one exception: reads, writes, zeroes and
+ * trims may run concurrently with each other when
+ *   - calls that overlap in time touch disjoint chunks (the PM_CHUNK-byte
+ *     aligned blocks of the device: off >> PM_CHUNK_SHIFT),
+ *   - no after-writes trigger is armed (its count must see the writes one
+ *     by one), and
+ *   - every other call is serialised against them (in the plugin: they hold
+ *     a rwlock shared, everything else holds it exclusive).
+ * The counters they share are updated atomically.
  *
  * Every operation that changes state takes an optional commit hook.  The
  * model first computes the whole effect of the operation (which lines get
@@ -107,11 +115,21 @@ struct pm_effect {
     enum pm_class cls;                /* classify */
     uint64_t lines;                   /* classify: lines relabelled */
     const struct pm_trigger *trigger; /* arm */
+    /* Out, writes only: the hook may store a number that places this write
+     * among all operations (the plugin stores its audit seq; any increasing
+     * numbering will do).  Dirty lines keep it as the stamp that orders
+     * them for the prefix policy.  Left 0, the model counts writes itself;
+     * a model must get numbers from its hook for every write or for none. */
+    uint64_t *order;
 };
 
 typedef int (*pm_commit_fn)(void *ctx, const struct pm_effect *e);
 
 struct pm_model;
+
+/* The unit of the overlay, and of concurrency (see the top of this file). */
+#define PM_CHUNK_SHIFT 12
+#define PM_CHUNK       (1u << PM_CHUNK_SHIFT)
 
 /* P must stay valid for the model's lifetime; it is the persisted image and
  * is written only when lines are persisted.  line: power of two, 8..4096,
