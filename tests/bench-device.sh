@@ -4,7 +4,9 @@
 #
 #   1. fio, ioengine=nbd over a Unix socket, 4 KiB random write and random
 #      read at iodepth 16, BENCH_SECONDS (10) each: memory plugin vs pmemcut
-#      with the audit log on.  Targets now: write ratio >= 0.7, read >= 0.9.
+#      with the audit log on, BENCH_ROUNDS (3) rounds taking turns; the
+#      median ratio is the figure (one run moves by 10 % on a 2-core
+#      machine).  Targets now: write ratio >= 0.7, read >= 0.9.
 #   2. RssAnon of nbdkit serving a 1 GiB device: clean (after reading it all)
 #      and with every line dirty (written, never flushed).  Targets: <= 64 MiB
 #      clean, <= 1.3 GiB all dirty.
@@ -17,6 +19,7 @@ PLUGIN=$TOP/plugin/nbdkit-pmemcut-plugin.so
 t_require nbdkit fio nbdcopy "$PLUGIN"
 t_tmpdir
 SECS=${BENCH_SECONDS:-10}
+ROUNDS=${BENCH_ROUNDS:-3} # each round: both plugins, write then read
 
 serve() { # serve NAME ARGS...: nbdkit in the foreground, ready on return
     local name=$1 i
@@ -47,16 +50,30 @@ nbdcopy "$T/fill" "nbd+unix:///?socket=$T/mem.sock"
 nbdcopy --flush "$T/fill" "nbd+unix:///?socket=$T/dev.sock"
 rm -f "$T/fill"
 
-mw=$(iops "$T/mem.sock" randwrite)
-pw=$(iops "$T/dev.sock" randwrite)
+# The fill leaves a GiB of dirty page cache; write it back now so that the
+# kernel's writeback does not land in one plugin's run and not the other's.
+sync
+median() { sort -n | sed -n "$((ROUNDS / 2 + 1))p"; }
+printf '%-6s %-10s %10s %10s %7s\n' round "4 KiB qd16" memory pmemcut ratio
+: >"$T/w" && : >"$T/r"
+for round in $(seq "$ROUNDS"); do
+    mw=$(iops "$T/mem.sock" randwrite)
+    pw=$(iops "$T/dev.sock" randwrite)
+    mr=$(iops "$T/mem.sock" randread)
+    pr=$(iops "$T/dev.sock" randread)
+    wr=$(echo "scale=3; $pw / $mw" | bc)
+    rr=$(echo "scale=3; $pr / $mr" | bc)
+    printf '%-6s %-10s %10s %10s %7s\n' "$round" randwrite "$mw" "$pw" "$wr" "$round" randread \
+        "$mr" "$pr" "$rr"
+    echo "$wr $mw $pw" >>"$T/w"
+    echo "$rr $mr $pr" >>"$T/r"
+    echo "{\"bench\":\"device-iops\",\"round\":$round,\"seconds\":$SECS,\"memory_write\":$mw,\"pmemcut_write\":$pw,\"write_ratio\":$wr,\"memory_read\":$mr,\"pmemcut_read\":$pr,\"read_ratio\":$rr}"
+done
 "$TOP/tools/pmemcutctl" -s "$T/img.ctl" status >/dev/null
-mr=$(iops "$T/mem.sock" randread)
-pr=$(iops "$T/dev.sock" randread)
-wr=$(echo "scale=3; $pw / $mw" | bc)
-rr=$(echo "scale=3; $pr / $mr" | bc)
-printf '%-12s %12s %12s %8s\n' "4 KiB qd16" memory pmemcut ratio
-printf '%-12s %12s %12s %8s\n' randwrite "$mw" "$pw" "$wr" randread "$mr" "$pr" "$rr"
-echo "{\"bench\":\"device-iops\",\"seconds\":$SECS,\"memory_write\":$mw,\"pmemcut_write\":$pw,\"write_ratio\":$wr,\"memory_read\":$mr,\"pmemcut_read\":$pr,\"read_ratio\":$rr}"
+wr=$(median <"$T/w" | cut -d' ' -f1)
+rr=$(median <"$T/r" | cut -d' ' -f1)
+echo "median of $ROUNDS rounds: write ratio $wr, read ratio $rr"
+echo "{\"bench\":\"device-iops-median\",\"rounds\":$ROUNDS,\"write_ratio\":$wr,\"read_ratio\":$rr}"
 t_check "write ratio $wr >= 0.7" test "$(echo "$wr >= 0.7" | bc)" = 1
 t_check "read ratio $rr >= 0.9" test "$(echo "$rr >= 0.9" | bc)" = 1
 t_stop_pid "$PID_mem"
@@ -71,9 +88,10 @@ clean=$(rss_anon_kib "$PID_m2")
 head -c 1G /dev/zero | tr '\0' '\142' | nbdcopy - "nbd+unix:///?socket=$T/m2.sock"
 dirty_lines=$("$TOP/tools/pmemcutctl" -s "$T/img.ctl" status | jq .dirty_lines)
 dirty=$(rss_anon_kib "$PID_m2")
-echo "RssAnon, 1 GiB device: clean $((clean / 1024)) MiB, all $dirty_lines lines dirty $((dirty / 1024)) MiB"
+mib() { echo "scale=1; $1 / 1024" | bc; }
+echo "RssAnon, 1 GiB device: clean $(mib "$clean") MiB, all $dirty_lines lines dirty $(mib "$dirty") MiB"
 echo "{\"bench\":\"device-memory\",\"size\":1073741824,\"rss_anon_clean_kib\":$clean,\"rss_anon_dirty_kib\":$dirty,\"dirty_lines\":$dirty_lines}"
 t_check "every line dirty" test "$dirty_lines" = $((1 << 24))
-t_check "clean RssAnon $((clean / 1024)) MiB <= 64 MiB" test "$clean" -le $((64 * 1024))
-t_check "dirty RssAnon $((dirty / 1024)) MiB <= 1.3 GiB" test "$dirty" -le $((13 * 1024 * 1024 / 10))
+t_check "clean RssAnon $(mib "$clean") MiB <= 64 MiB" test "$clean" -le $((64 * 1024))
+t_check "dirty RssAnon $(mib "$dirty") MiB <= 1.3 GiB" test "$dirty" -le $((13 * 1024 * 1024 / 10))
 t_done
