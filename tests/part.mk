@@ -10,5 +10,5 @@ $(SAN)/tests/nbd-client: tests/nbd-client.c
 	$(CC) -std=gnu11 $(WARN) $(SANFLAGS) -D_GNU_SOURCE -o $@ $< -lnbd
 
 SAN_PROGRAMS += $(SAN)/tests/test-model $(SAN)/tests/nbd-client
-CHECKS += $(SAN)/tests/test-model tests/device.sh
+CHECKS += $(SAN)/tests/test-model tests/device.sh tests/device-parallel.sh
 BENCHES += tests/bench-device.sh
