@@ -27,9 +27,9 @@
  *   +-----+--|--+-----+-----+--|--+
  *            v                 v
  *        +--------------------------+
- *        | ndirty                   |
+ *        | ndirty, one stamp for    |
+ *        | all, dirty bitmap (1/line)|
  *        | v[4096]  V for the range |
- *        | dirty bitmap (1/line)    |
  *        | stamp[lines per chunk]   |
  *        +--------------------------+
  *
@@ -51,10 +51,19 @@
 #define CHUNK_SHIFT PM_CHUNK_SHIFT
 
 /* Chunks are allocated 64-byte aligned, so v starts on a cache line. */
+/* The first cache line holds what every write to the chunk reads and
+ * updates: the dirty count, the dirty bitmap (when it fits: lines of 16
+ * bytes or more), and the stamp of a chunk whose dirty lines were all
+ * written by one request (the usual case, a 4 KiB write), which spares
+ * the per-line stamps. */
+#define HBITS 6
+
 struct chunk {
     uint64_t ndirty;
+    uint64_t ustamp; /* nonzero: the stamp of every dirty line; stamp[] unused */
+    uint64_t hbits[HBITS];
     _Alignas(64) uint8_t v[CHUNK];
-    /* followed by: uint64_t bits[words]; uint64_t stamp[lpc]; */
+    /* followed by: uint64_t bits[words] if words > HBITS; uint64_t stamp[lpc]; */
 };
 
 /* Copies a write into an overlay chunk.  The chunk is rarely in the CPU's
@@ -84,7 +93,8 @@ struct pm_model {
     uint64_t nlines;
     uint64_t nchunks;
     struct chunk **chunks;
-    uint8_t *cls; /* class per line */
+    uint8_t *cls;   /* class per line */
+    bool any_class; /* some line was ever classified other than unknown */
 
     bool on;
     bool lying;
@@ -105,18 +115,25 @@ static const uint8_t zeroes[CHUNK];
 
 static uint64_t *chunk_bits(const struct pm_model *m, const struct chunk *c)
 {
-    (void)m;
-    return (uint64_t *)((uint8_t *)c + sizeof(struct chunk));
+    return m->words <= HBITS ? (uint64_t *)c->hbits
+                             : (uint64_t *)((uint8_t *)c + sizeof(struct chunk));
 }
 
 static uint64_t *chunk_stamps(const struct pm_model *m, const struct chunk *c)
 {
-    return chunk_bits(m, c) + m->words;
+    return (uint64_t *)((uint8_t *)c + sizeof(struct chunk)) + (m->words > HBITS ? m->words : 0);
 }
 
 static size_t chunk_bytes(const struct pm_model *m)
 {
-    return sizeof(struct chunk) + (size_t)m->words * 8 + (size_t)m->lpc * 8;
+    return sizeof(struct chunk) + (m->words > HBITS ? (size_t)m->words * 8 : 0) +
+           (size_t)m->lpc * 8;
+}
+
+/* The stamp of dirty line j of c. */
+static uint64_t stamp_of(const struct pm_model *m, const struct chunk *c, uint32_t j)
+{
+    return c->ustamp ? c->ustamp : chunk_stamps(m, c)[j];
 }
 
 static uint64_t chunk_len(const struct pm_model *m, uint64_t ci)
@@ -133,6 +150,7 @@ static struct chunk *chunk_new(struct pm_model *m, uint64_t ci, bool fill)
     if (!c)
         return NULL;
     c->ndirty = 0;
+    c->ustamp = 0;
     memset(chunk_bits(m, c), 0, (size_t)m->words * 8); /* stamps are read only when dirty */
     if (fill)
         memcpy(c->v, m->p + ci * CHUNK, chunk_len(m, ci));
@@ -302,6 +320,33 @@ static inline bool bit_at(const uint64_t *bits, uint64_t k)
 
 static void maybe_fire_after_write(struct pm_model *m, pm_commit_fn hook, void *ctx);
 
+/* Stamps the lines in w (bitmaps of chunk c) with stamp; old is the dirty
+ * bitmap before the write, now after it.  When every line dirty now was
+ * stamped by this write the chunk keeps one stamp for all; otherwise the
+ * per-line stamps are used, filled in first from the single stamp if the
+ * chunk had one. */
+static void stamp_lines(const struct pm_model *m, struct chunk *c, const uint64_t *old,
+                        const uint64_t *now, const uint64_t *w, uint64_t stamp)
+{
+    bool all = true;
+    for (uint32_t k = 0; k < m->words; k++)
+        all &= now[k] == w[k];
+    if (all) {
+        c->ustamp = stamp;
+        return;
+    }
+    uint64_t *st = chunk_stamps(m, c);
+    if (c->ustamp) {
+        for (uint32_t j = 0; j < m->lpc; j++)
+            if (old[j / 64] >> (j % 64) & 1)
+                st[j] = c->ustamp;
+        c->ustamp = 0;
+    }
+    for (uint32_t j = 0; j < m->lpc; j++)
+        if (w[j / 64] >> (j % 64) & 1)
+            st[j] = stamp;
+}
+
 /* The two passes of a write over lines first..last (see do_write). */
 static int write_passes(struct pm_model *m, const struct pm_effect *e0, uint64_t first,
                         uint64_t last, bool persist, uint64_t *nd_bits, pm_commit_fn hook,
@@ -326,7 +371,7 @@ static int write_passes(struct pm_model *m, const struct pm_effect *e0, uint64_t
             bool nd = !line_equal(nl, m->p + (li << m->shift), m->line);
             uint64_t j = li & lmask;
             bool od = bits && (bits[j / 64] >> (j % 64) & 1);
-            uint8_t k = m->cls[li];
+            uint8_t k = m->any_class ? m->cls[li] : PM_UNKNOWN;
             if (nd)
                 nd_bits[(li - first) / 64] |= 1ULL << ((li - first) % 64);
             e.dirtied.c[k] += nd && !od;
@@ -373,21 +418,27 @@ static int write_passes(struct pm_model *m, const struct pm_effect *e0, uint64_t
             copy_into_chunk(c->v + (a - cstart), data + (a - off), b - a);
         else
             memset(c->v + (a - cstart), 0, b - a);
-        uint64_t *bits = chunk_bits(m, c), *stamps = chunk_stamps(m, c);
+        /* The new bitmap, and the lines this write stamps (w). */
+        uint64_t *bits = chunk_bits(m, c), nb[CHUNK / 8 / 64], w[CHUNK / 8 / 64] = {0};
+        memcpy(nb, bits, (size_t)m->words * 8);
         for (uint64_t k = cfirst; k <= clast; k++) {
             bool nd = bit_at(nd_bits, k - first) && !persist;
             uint64_t j = k & lmask, bit = 1ULL << (j % 64);
-            bool od = bits[j / 64] & bit;
+            bool od = nb[j / 64] & bit;
             if (nd)
-                stamps[j] = stamp;
+                w[j / 64] |= bit;
             if (nd == od)
                 continue;
-            bits[j / 64] ^= bit;
+            nb[j / 64] ^= bit;
             c->ndirty += nd ? 1 : -1;
-            delta[m->cls[k]] += nd ? 1 : -1;
+            delta[m->any_class ? m->cls[k] : PM_UNKNOWN] += nd ? 1 : -1;
         }
-        if (c->ndirty == 0)
+        if (c->ndirty == 0) {
             chunk_drop(m, ci);
+            continue;
+        }
+        stamp_lines(m, c, bits, nb, w, stamp);
+        memcpy(bits, nb, (size_t)m->words * 8);
     }
     for (int k = 0; k < PM_NCLASS; k++)
         if (delta[k])
@@ -572,10 +623,10 @@ static int cut_internal(struct pm_model *m, const struct pm_cut_params *cp, cons
         const struct chunk *c = m->chunks[ci];
         if (!c)
             continue;
-        const uint64_t *bits = chunk_bits(m, c), *st = chunk_stamps(m, c);
+        const uint64_t *bits = chunk_bits(m, c);
         for (uint32_t j = 0; j < m->lpc; j++)
             if (bits[j / 64] >> (j % 64) & 1)
-                dl[k++] = (struct dline){ci * m->lpc + j, st[j]};
+                dl[k++] = (struct dline){ci * m->lpc + j, stamp_of(m, c, j)};
     }
 
     /* Fates.  The generator is consumed in a fixed order (offset order;
@@ -820,6 +871,7 @@ int pm_model_classify(struct pm_model *m, enum pm_class cls, uint64_t off, uint6
         }
         m->cls[li] = (uint8_t)cls;
     }
+    m->any_class |= cls != PM_UNKNOWN;
     return PM_OK;
 }
 
