@@ -35,8 +35,8 @@
  *
  *   class[]: one byte per line (meta/data/unknown), always allocated.
  *
- * With the default 64-byte line a dirty chunk costs about 4.7 KiB, so a
- * 1 GiB device with every line dirty needs about 1.17 GiB of overlay.
+ * With the default 64-byte line a dirty chunk costs about 4.6 KiB, so a
+ * 1 GiB device with every line dirty needs about 1.15 GiB of overlay.
  */
 #include <stdio.h>
 #include <stdlib.h>
