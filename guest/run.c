@@ -171,21 +171,6 @@ static int setup_sync_dir(struct run *r)
     return 0;
 }
 
-static int pwrite_all(int fd, const uint8_t *p, size_t len, off_t off)
-{
-    while (len) {
-        ssize_t n = pwrite(fd, p, len, off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-        off += n;
-    }
-    return 0;
-}
-
 /* Whether the method sizes the file and syncs it before the first store. */
 static int presized(enum pm_method m)
 {
@@ -203,7 +188,7 @@ static int prealloc(struct run *r, int fd, off_t len, const char *name)
         static const uint8_t zeroes[65536];
         for (off_t off = 0; off < len;) {
             size_t n = len - off < (off_t)sizeof zeroes ? (size_t)(len - off) : sizeof zeroes;
-            if (pwrite_all(fd, zeroes, n, off) < 0)
+            if (pm_pwrite_all(fd, zeroes, n, off) < 0)
                 return FAIL(r, "write %s: %s", name, strerror(errno));
             off += (off_t)n;
         }
@@ -313,7 +298,7 @@ static int run_written(struct run *r, uint64_t slots)
     for (uint64_t seq = 1; seq <= o->records; seq++) {
         uint64_t slot = slots ? (seq - 1) % slots : seq - 1;
         pm_rec_encode(r->rec, o->size, seq, (uint32_t)slots);
-        if (pwrite_all(fd, r->rec, o->size, (off_t)(slot * o->size)) < 0) {
+        if (pm_pwrite_all(fd, r->rec, o->size, (off_t)(slot * o->size)) < 0) {
             rc = FAIL(r, "write %s record %" PRIu64 ": %s", r->file, seq, strerror(errno));
             goto out;
         }
@@ -419,7 +404,7 @@ static int create_one(struct run *r, uint64_t seq)
     int renamed = 0;
     if (!maps) {
         pm_rec_encode(r->rec, o->size, seq, 0);
-        if (pwrite_all(fd, r->rec, o->size, 0) < 0) {
+        if (pm_pwrite_all(fd, r->rec, o->size, 0) < 0) {
             rc = FAIL(r, "write %s: %s", tmp, strerror(errno));
             goto out;
         }

@@ -41,6 +41,22 @@ int pm_write_all(int fd, const void *buf, size_t len)
     return 0;
 }
 
+int pm_pwrite_all(int fd, const void *buf, size_t len, off_t off)
+{
+    const char *p = buf;
+    while (len) {
+        ssize_t n = pwrite(fd, p, len, off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+        off += n;
+    }
+    return 0;
+}
+
 int pm_emit(const char *json, int chan, const char *tag)
 {
     int rc = 0;

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* The virtio-serial port name the agent talks to the host on. */
 #define PM_CHANNEL_NAME "org.pmemcut.agent"
@@ -18,8 +19,9 @@
 /* Milliseconds on the monotonic clock. */
 uint64_t pm_now_ms(void);
 
-/* Write all of buf.  0 or -1 (errno set). */
+/* Write all of buf (at offset off).  0 or -1 (errno set). */
 int pm_write_all(int fd, const void *buf, size_t len);
+int pm_pwrite_all(int fd, const void *buf, size_t len, off_t off);
 
 /* Print json as one line on stdout; when chan >= 0 also send
  * "<tag> <json>\n" there.  Returns 0, or -1 if the channel write failed. */

@@ -98,100 +98,83 @@ struct hook_ctx {
     char *cut_reply; /* a cut's record, for the control reply */
 };
 
-static int hook_record(struct hook_ctx *ctx, const struct pm_effect *e, struct jbuf *bp);
-
-/* Writes the audit record of e.  Writes may run it concurrently (see
- * device.h), so the record is built in a buffer of its own. */
-static int hook(void *vctx, const struct pm_effect *e)
+static int hook_record(struct hook_ctx *ctx, const struct pm_effect *e, struct jbuf *b)
 {
-    struct hook_ctx *ctx = vctx;
-    struct jbuf b;
-    jb_init(&b);
-    int r = hook_record(ctx, e, &b);
-    jb_free(&b);
-    return r;
-}
-
-static int hook_record(struct hook_ctx *ctx, const struct pm_effect *e, struct jbuf *bp)
-{
-    struct jbuf b = *bp; /* given back below */
     bool sync = false;
-    jb_cat(&b, "\"ev\":\"");
-    jb_cat(&b, pm_op_name(e->op));
-    jb_cat(&b, "\"");
+    jb_cat(b, "\"ev\":\"");
+    jb_cat(b, pm_op_name(e->op));
+    jb_cat(b, "\"");
     switch (e->op) {
     case PM_OP_WRITE:
     case PM_OP_ZERO:
     case PM_OP_TRIM:
-        jb_cat(&b, ",\"off\":");
-        jb_u64(&b, e->off);
-        jb_cat(&b, ",\"len\":");
-        jb_u64(&b, e->len);
-        jb_cat(&b, e->fua ? ",\"fua\":true" : ",\"fua\":false");
-        counts_json(&b, "dirtied", &e->dirtied);
-        counts_json(&b, "cleaned", &e->cleaned);
-        counts_json(&b, "persisted", &e->persisted);
+        jb_cat(b, ",\"off\":");
+        jb_u64(b, e->off);
+        jb_cat(b, ",\"len\":");
+        jb_u64(b, e->len);
+        jb_cat(b, e->fua ? ",\"fua\":true" : ",\"fua\":false");
+        counts_json(b, "dirtied", &e->dirtied);
+        counts_json(b, "cleaned", &e->cleaned);
+        counts_json(b, "persisted", &e->persisted);
         if (e->ignored)
-            jb_printf(&b, ",\"ignored\":true");
+            jb_printf(b, ",\"ignored\":true");
         sync = e->fua;
         break;
     case PM_OP_FLUSH:
-        counts_json(&b, "persisted", &e->persisted);
+        counts_json(b, "persisted", &e->persisted);
         if (e->ignored)
-            jb_printf(&b, ",\"ignored\":true");
+            jb_printf(b, ",\"ignored\":true");
         sync = true;
         break;
     case PM_OP_CUT:
-        jb_printf(&b, ",\"trigger\":");
-        jb_str(&b, e->cut->trigger);
-        cut_params_json(&b, &e->cut->params);
-        counts_json(&b, "lost", &e->cut->lost);
-        counts_json(&b, "kept", &e->cut->kept);
-        counts_json(&b, "torn", &e->cut->torn);
-        ranges_json(&b, "lost_ranges", &e->cut->lost_r);
-        ranges_json(&b, "kept_ranges", &e->cut->kept_r);
-        ranges_json(&b, "torn_ranges", &e->cut->torn_r);
+        jb_printf(b, ",\"trigger\":");
+        jb_str(b, e->cut->trigger);
+        cut_params_json(b, &e->cut->params);
+        counts_json(b, "lost", &e->cut->lost);
+        counts_json(b, "kept", &e->cut->kept);
+        counts_json(b, "torn", &e->cut->torn);
+        ranges_json(b, "lost_ranges", &e->cut->lost_r);
+        ranges_json(b, "kept_ranges", &e->cut->kept_r);
+        ranges_json(b, "torn_ranges", &e->cut->torn_r);
         sync = true;
         break;
     case PM_OP_POWER_ON:
         sync = true;
         break;
     case PM_OP_MARK:
-        jb_printf(&b, ",\"text\":");
-        jb_str(&b, e->text);
+        jb_printf(b, ",\"text\":");
+        jb_str(b, e->text);
         break;
     case PM_OP_CLASSIFY:
-        jb_printf(&b, ",\"class\":\"%s\",\"off\":%llu,\"len\":%llu,\"lines\":%llu",
+        jb_printf(b, ",\"class\":\"%s\",\"off\":%llu,\"len\":%llu,\"lines\":%llu",
                   pm_class_name(e->cls), (unsigned long long)e->off, (unsigned long long)e->len,
                   (unsigned long long)e->lines);
         break;
     case PM_OP_FAULT:
-        jb_printf(&b, ",\"flush\":\"%s\"", e->text);
+        jb_printf(b, ",\"flush\":\"%s\"", e->text);
         break;
     case PM_OP_ARM: {
         struct jbuf t;
         jb_init(&t);
         trigger_text(e->trigger, &t);
-        jb_printf(&b, ",\"trigger\":");
-        jb_str(&b, t.s ? t.s : "");
+        jb_printf(b, ",\"trigger\":");
+        jb_str(b, t.s ? t.s : "");
         jb_free(&t);
-        cut_params_json(&b, &e->trigger->cut);
+        cut_params_json(b, &e->trigger->cut);
         break;
     }
     case PM_OP_DISARM:
         break;
     }
-    if (!jb_ok(&b)) {
-        *bp = b;
+    if (!jb_ok(b)) {
         ctx->err = ENOMEM;
         return -1;
     }
     int r = e->op == PM_OP_WRITE
-                ? pm_audit_append_write(&d.audit, b.s, e->data, e->off, e->len, sync, &ctx->seq)
-                : pm_audit_append(&d.audit, b.s, sync, &ctx->seq);
+                ? pm_audit_append_write(&d.audit, b->s, e->data, e->off, e->len, sync, &ctx->seq)
+                : pm_audit_append(&d.audit, b->s, sync, &ctx->seq);
     if (r == -1) {
         ctx->err = errno;
-        *bp = b;
         return -1;
     }
     if (e->order)
@@ -199,7 +182,7 @@ static int hook_record(struct hook_ctx *ctx, const struct pm_effect *e, struct j
     if (e->op == PM_OP_CUT) {
         struct jbuf rec;
         jb_init(&rec);
-        jb_printf(&rec, "{\"seq\":%llu,%s}", (unsigned long long)ctx->seq, b.s);
+        jb_printf(&rec, "{\"seq\":%llu,%s}", (unsigned long long)ctx->seq, b->s);
         char *s = jb_take(&rec);
         /* The model applies a committed cut unconditionally: publish it. */
         pthread_mutex_lock(&d.power_mu);
@@ -216,8 +199,19 @@ static int hook_record(struct hook_ctx *ctx, const struct pm_effect *e, struct j
         d.off = false;
         pthread_mutex_unlock(&d.power_mu);
     }
-    *bp = b;
     return 0;
+}
+
+/* Writes the audit record of e.  Writes may run it concurrently (see
+ * device.h), so the record is built in a buffer of its own. */
+static int hook(void *vctx, const struct pm_effect *e)
+{
+    struct hook_ctx *ctx = vctx;
+    struct jbuf b;
+    jb_init(&b);
+    int r = hook_record(ctx, e, &b);
+    jb_free(&b);
+    return r;
 }
 
 static void log_rejected(const char *op, uint64_t off, uint64_t len)
@@ -391,10 +385,10 @@ static void span_lock(struct span *s, uint64_t off, uint64_t len)
 {
     memset(s->bits, 0, sizeof s->bits);
     s->shared = true;
-    uint64_t first = off >> PM_CHUNK_SHIFT, last = (off + len - 1) >> PM_CHUNK_SHIFT;
     if (len == 0)
         return;
-    if (last - first >= NSTRIPES || last < first)
+    uint64_t first = off >> PM_CHUNK_SHIFT, last = (off + len - 1) >> PM_CHUNK_SHIFT;
+    if (last - first >= NSTRIPES || last < first) /* many chunks, or a wrap: all */
         memset(s->bits, 0xff, sizeof s->bits);
     else
         for (uint64_t ci = first; ci <= last; ci++)

@@ -50,8 +50,8 @@
 #define CHUNK       PM_CHUNK
 #define CHUNK_SHIFT PM_CHUNK_SHIFT
 
-/* Chunks are allocated 64-byte aligned, so v starts on a cache line. */
-/* The first cache line holds what every write to the chunk reads and
+/* Chunks are allocated 64-byte aligned, so v starts on a cache line.  The
+ * first cache line holds what every write to the chunk reads and
  * updates: the dirty count, the dirty bitmap (when it fits: lines of 16
  * bytes or more), and the stamp of a chunk whose dirty lines were all
  * written by one request (the usual case, a 4 KiB write), which spares
@@ -161,18 +161,10 @@ static struct chunk *chunk_new(struct pm_model *m, uint64_t ci, bool fill)
 
 /* Whether two lines hold the same bytes: no early exit, so the compiler can
  * vectorise it (lines are short and usually differ nowhere or everywhere). */
-static inline bool line_equal(const uint8_t *a, const uint8_t *b, uint32_t n)
+static inline __attribute__((always_inline)) bool bytes_equal(const uint8_t *a, const uint8_t *b,
+                                                              uint32_t n)
 {
     uint64_t acc = 0;
-    if (n == 64) { /* the default line, unrolled */
-        for (uint32_t i = 0; i < 64; i += 8) {
-            uint64_t x, y;
-            memcpy(&x, a + i, 8);
-            memcpy(&y, b + i, 8);
-            acc |= x ^ y;
-        }
-        return acc == 0;
-    }
     for (uint32_t i = 0; i < n; i += 8) {
         uint64_t x, y;
         memcpy(&x, a + i, 8);
@@ -180,6 +172,12 @@ static inline bool line_equal(const uint8_t *a, const uint8_t *b, uint32_t n)
         acc |= x ^ y;
     }
     return acc == 0;
+}
+
+/* The default line gets a copy with a constant length, unrolled. */
+static inline bool line_equal(const uint8_t *a, const uint8_t *b, uint32_t n)
+{
+    return n == 64 ? bytes_equal(a, b, 64) : bytes_equal(a, b, n);
 }
 
 static void chunk_drop(struct pm_model *m, uint64_t ci)
@@ -318,6 +316,20 @@ static inline bool bit_at(const uint64_t *bits, uint64_t k)
     return bits[k / 64] >> (k % 64) & 1;
 }
 
+/* Line li's class; a device nobody classified never reads cls[]. */
+static inline uint8_t class_of(const struct pm_model *m, uint64_t li)
+{
+    return m->any_class ? m->cls[li] : PM_UNKNOWN;
+}
+
+/* The last line of chunk ci (cs: line index -> chunk index shift), or last
+ * if that comes first. */
+static inline uint64_t chunk_last(uint64_t ci, uint32_t cs, uint64_t last)
+{
+    uint64_t end = ((ci + 1) << cs) - 1;
+    return end < last ? end : last;
+}
+
 static void maybe_fire_after_write(struct pm_model *m, pm_commit_fn hook, void *ctx);
 
 /* Stamps the lines in w (bitmaps of chunk c) with stamp; old is the dirty
@@ -338,12 +350,12 @@ static void stamp_lines(const struct pm_model *m, struct chunk *c, const uint64_
     uint64_t *st = chunk_stamps(m, c);
     if (c->ustamp) {
         for (uint32_t j = 0; j < m->lpc; j++)
-            if (old[j / 64] >> (j % 64) & 1)
+            if (bit_at(old, j))
                 st[j] = c->ustamp;
         c->ustamp = 0;
     }
     for (uint32_t j = 0; j < m->lpc; j++)
-        if (w[j / 64] >> (j % 64) & 1)
+        if (bit_at(w, j))
             st[j] = stamp;
 }
 
@@ -363,15 +375,15 @@ static int write_passes(struct pm_model *m, const struct pm_effect *e0, uint64_t
      * to nd_bits for pass 2. */
     for (uint64_t li = first; li <= last;) {
         uint64_t ci = li >> cs;
-        uint64_t clast = ((ci + 1) << cs) - 1 < last ? ((ci + 1) << cs) - 1 : last;
+        uint64_t clast = chunk_last(ci, cs, last);
         const struct chunk *c = m->chunks[ci];
         const uint64_t *bits = c ? chunk_bits(m, c) : NULL;
         for (; li <= clast; li++) {
             const uint8_t *nl = new_line(m, li, data, len, off, tmp);
             bool nd = !line_equal(nl, m->p + (li << m->shift), m->line);
             uint64_t j = li & lmask;
-            bool od = bits && (bits[j / 64] >> (j % 64) & 1);
-            uint8_t k = m->any_class ? m->cls[li] : PM_UNKNOWN;
+            bool od = bits && bit_at(bits, j);
+            uint8_t k = class_of(m, li);
             if (nd)
                 nd_bits[(li - first) / 64] |= 1ULL << ((li - first) % 64);
             e.dirtied.c[k] += nd && !od;
@@ -391,7 +403,7 @@ static int write_passes(struct pm_model *m, const struct pm_effect *e0, uint64_t
     int64_t delta[PM_NCLASS] = {0};
     for (uint64_t li = first; li <= last;) {
         uint64_t ci = li >> cs;
-        uint64_t cfirst = li, clast = ((ci + 1) << cs) - 1 < last ? ((ci + 1) << cs) - 1 : last;
+        uint64_t cfirst = li, clast = chunk_last(ci, cs, last);
         uint64_t cstart = ci * CHUNK, cend = cstart + chunk_len(m, ci);
         uint64_t a = off > cstart ? off : cstart, b = off + len < cend ? off + len : cend;
         struct chunk *c = m->chunks[ci];
@@ -431,7 +443,7 @@ static int write_passes(struct pm_model *m, const struct pm_effect *e0, uint64_t
                 continue;
             nb[j / 64] ^= bit;
             c->ndirty += nd ? 1 : -1;
-            delta[m->any_class ? m->cls[k] : PM_UNKNOWN] += nd ? 1 : -1;
+            delta[class_of(m, k)] += nd ? 1 : -1;
         }
         if (c->ndirty == 0) {
             chunk_drop(m, ci);

@@ -30,7 +30,7 @@ ctl() { "$CTL" -s "$T/img.ctl" "$@"; }
 seq_now() { ctl status | jq .audit_seq; }
 LOG=$T/img.audit.jsonl
 
-# fio WRITE_SHARE: one run, both jobs on the same 1 MiB.
+# run_fio SECONDS: two jobs (two connections) on the same 1 MiB.
 run_fio() {
     fio --name=par --ioengine=nbd --uri="nbd+unix:///?socket=$T/dev.sock" --rw=randrw \
         --rwmixread=30 --bsrange=512-20k --bs_unaligned=1 --iodepth=8 --numjobs=2 \
