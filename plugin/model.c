@@ -46,11 +46,14 @@
 #endif
 
 #include "model.h"
+#include "pool.h"
 
 #define CHUNK       PM_CHUNK
 #define CHUNK_SHIFT PM_CHUNK_SHIFT
 
-/* Chunks are allocated 64-byte aligned, so v starts on a cache line.  The
+/* Chunks come from a pool of 2 MiB regions (pool.h: huge pages, so a
+ * write's random chunk is not a TLB miss), 64-byte aligned, so v starts on
+ * a cache line.  The
  * first cache line holds what every write to the chunk reads and
  * updates: the dirty count, the dirty bitmap (when it fits: lines of 16
  * bytes or more), and the stamp of a chunk whose dirty lines were all
@@ -93,8 +96,9 @@ struct pm_model {
     uint64_t nlines;
     uint64_t nchunks;
     struct chunk **chunks;
-    uint8_t *cls;   /* class per line */
-    bool any_class; /* some line was ever classified other than unknown */
+    struct pm_pool *pool; /* where chunks come from */
+    uint8_t *cls;         /* class per line */
+    bool any_class;       /* some line was ever classified other than unknown */
 
     bool on;
     bool lying;
@@ -146,7 +150,7 @@ static uint64_t chunk_len(const struct pm_model *m, uint64_t ci)
  * overwrites every byte of the chunk before anything reads it. */
 static struct chunk *chunk_new(struct pm_model *m, uint64_t ci, bool fill)
 {
-    struct chunk *c = aligned_alloc(64, (chunk_bytes(m) + 63) & ~(size_t)63);
+    struct chunk *c = pm_pool_get(m->pool);
     if (!c)
         return NULL;
     c->ndirty = 0;
@@ -182,7 +186,7 @@ static inline bool line_equal(const uint8_t *a, const uint8_t *b, uint32_t n)
 
 static void chunk_drop(struct pm_model *m, uint64_t ci)
 {
-    free(m->chunks[ci]);
+    pm_pool_put(m->pool, m->chunks[ci]);
     m->chunks[ci] = NULL;
     __atomic_fetch_sub(&m->nalloc, 1, __ATOMIC_RELAXED);
 }
@@ -230,8 +234,9 @@ struct pm_model *pm_model_new(uint8_t *persisted, uint64_t size, uint32_t line)
     m->nchunks = (size + CHUNK - 1) / CHUNK;
     m->chunks = calloc(m->nchunks, sizeof *m->chunks);
     m->cls = calloc(m->nlines, 1);
+    m->pool = pm_pool_new(chunk_bytes(m), m->nchunks);
     m->on = true;
-    if (!m->chunks || !m->cls) {
+    if (!m->chunks || !m->cls || !m->pool) {
         pm_model_free(m);
         return NULL;
     }
@@ -250,9 +255,7 @@ void pm_model_free(struct pm_model *m)
 {
     if (!m)
         return;
-    if (m->chunks)
-        for (uint64_t i = 0; i < m->nchunks; i++)
-            free(m->chunks[i]);
+    pm_pool_free(m->pool); /* every chunk with it */
     free(m->chunks);
     free(m->cls);
     free(m->trig.mark);

@@ -1,7 +1,7 @@
 # plugin/part.mk — the nbdkit plugin.  The model, JSON buffer and CRC are
 # pure modules shared with the tools (libpmcore).
 
-CORE_SRC   := plugin/model.c plugin/jbuf.c plugin/crc32c.c
+CORE_SRC   := plugin/model.c plugin/pool.c plugin/jbuf.c plugin/crc32c.c
 PLUGIN_SRC := plugin/pmemcut.c plugin/device.c plugin/control.c plugin/audit.c $(CORE_SRC)
 PLUGIN_HDR := $(wildcard plugin/*.h)
 

@@ -3,7 +3,7 @@
 # Both link the device's own persistence model (plugin/model.c) so that a
 # replay is the device, not an imitation of it.
 
-AUDIT_CORE   := plugin/model.c plugin/jbuf.c plugin/crc32c.c tools/jsonr.c tools/auditlog.c
+AUDIT_CORE   := plugin/model.c plugin/pool.c plugin/jbuf.c plugin/crc32c.c tools/jsonr.c tools/auditlog.c
 AUDIT_HDR    := $(wildcard plugin/*.h) tools/jsonr.h tools/auditlog.h tools/replay.h \
                 tools/dmlog.h tools/explore.h tools/svg.h tools/ext4map.h tools/auditsum.h \
                 tools/ackverify.h tools/xfsmap.h $(GUEST_PURE_HDR)
