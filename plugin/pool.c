@@ -48,10 +48,10 @@ struct region {
 _Static_assert(sizeof(struct region) <= HEADER, "region header fits its cache line");
 
 struct pm_pool {
-    pthread_mutex_t lock; /* guards everything below and every region header */
-    size_t size;          /* block size, a multiple of 64 */
-    size_t rsize;         /* region size, a power of two */
-    uint32_t per;         /* blocks per region */
+    pthread_mutex_t lock;       /* guards everything below and every region header */
+    size_t size;                /* block size, a multiple of 64 */
+    size_t rsize;               /* region size, a power of two */
+    uint32_t per;               /* blocks per region */
     struct region *head, *tail; /* avail list */
     struct region *all;
     unsigned spares; /* empty regions on the avail list, all at its tail */
@@ -89,8 +89,8 @@ static void avail_push(struct pm_pool *p, struct region *r, bool at_tail)
 static struct region *region_new(struct pm_pool *p)
 {
     /* Map twice the size and trim, to get the alignment. */
-    uint8_t *m = mmap(NULL, 2 * p->rsize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                      -1, 0);
+    uint8_t *m =
+        mmap(NULL, 2 * p->rsize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED)
         return NULL;
     uint8_t *base = (uint8_t *)(((uintptr_t)m + p->rsize - 1) & ~(uintptr_t)(p->rsize - 1));

@@ -357,6 +357,45 @@ static void test_one_line_of_a_page(void)
     free(p);
 }
 
+/* The model skips reading P for a line whose print differs from P's; a
+ * print left stale by any way into P would call a clean line dirty.  For
+ * each way, a line whose old P was read is persisted, then written with
+ * exactly what P now holds: it must stay clean. */
+static void test_prints_follow_p(void)
+{
+    for (int way = 0; way < 4; way++) {
+        uint8_t *p, x[64], y[64];
+        struct pm_model *m = fresh(&p, 8192, 64);
+        memset(x, 0x5a, sizeof x);
+        x[5] = (uint8_t)way;
+        memset(y, 0xc3, sizeof y);
+        struct count_ctx cc = {0};
+        /* P's print (zeroes) is learned here. */
+        CU_ASSERT_EQUAL(pm_model_write(m, x, 64, 640, way == 0, count_hook, &cc), PM_OK);
+        struct pm_cut_params keep = {.policy = PM_KEEP_ALL}, torn = {.policy = PM_TORN, .seed = 9};
+        if (way == 1)
+            CU_ASSERT_EQUAL(pm_model_flush(m, NULL, NULL), PM_OK);
+        if (way >= 2) {
+            CU_ASSERT_EQUAL(pm_model_cut(m, way == 2 ? &keep : &torn, NULL, NULL, NULL), PM_OK);
+            CU_ASSERT_EQUAL(pm_model_power_on(m, NULL, NULL), PM_OK);
+        }
+        uint8_t now[64];
+        memcpy(now, p + 640, 64);
+        if (way < 3)
+            CU_ASSERT_EQUAL(memcmp(now, x, 64), 0);
+        CU_ASSERT_EQUAL(pm_model_write(m, now, 64, 640, false, count_hook, &cc), PM_OK);
+        CU_ASSERT_EQUAL(pm_counts_total(&cc.last.dirtied), 0);
+        CU_ASSERT_FALSE(pm_model_line_dirty(m, 10));
+        CU_ASSERT_EQUAL(pm_model_write(m, y, 64, 640, false, count_hook, &cc), PM_OK);
+        CU_ASSERT(pm_model_line_dirty(m, 10));
+        CU_ASSERT_EQUAL(pm_model_write(m, now, 64, 640, false, count_hook, &cc), PM_OK);
+        CU_ASSERT_EQUAL(pm_counts_total(&cc.last.cleaned), 1);
+        CU_ASSERT_FALSE(pm_model_line_dirty(m, 10));
+        pm_model_free(m);
+        free(p);
+    }
+}
+
 static void test_fua_and_flush(void)
 {
     uint8_t *p, b[100];
@@ -810,6 +849,8 @@ int main(void)
     CU_pSuite s = CU_add_suite("model", NULL, NULL);
     CU_add_test(s, "4 KiB write changing 64 bytes dirties one line", test_one_line_of_a_page);
     CU_add_test(s, "FUA persists at once, flush persists the rest", test_fua_and_flush);
+    CU_add_test(s, "a line written with what P holds is clean, however P got it",
+                test_prints_follow_p);
     CU_add_test(s, "a refused commit changes nothing", test_refused_commit_changes_nothing);
     CU_add_test(s, "torn cut keeps 8-byte units whole", test_torn_units_whole);
     CU_add_test(s, "same seed, same fates", test_same_seed_same_fates);
