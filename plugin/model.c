@@ -440,18 +440,22 @@ static int write_passes(struct pm_model *m, const struct pm_effect *e0, uint64_t
         uint64_t ci = li >> cs;
         uint64_t clast = chunk_last(ci, cs, last);
         const struct chunk *c = m->chunks[ci];
-        const uint64_t *bits = c ? chunk_bits(m, c) : NULL;
-        for (; li <= clast; li++) {
-            const uint8_t *nl = new_line(m, li, data, len, off, tmp);
-            bool nd = line_differs(m, li, nl);
-            uint64_t j = li & lmask;
-            bool od = bits && bit_at(bits, j);
-            uint8_t k = class_of(m, li);
-            if (nd)
+        /* The chunk's header is rarely in cache: it is fetched while the
+         * lines are compared, and read only after. */
+        if (c)
+            __builtin_prefetch(c);
+        uint64_t cfirst = li;
+        for (; li <= clast; li++)
+            if (line_differs(m, li, new_line(m, li, data, len, off, tmp)))
                 nd_bits[(li - first) / 64] |= 1ULL << ((li - first) % 64);
-            e.dirtied.c[k] += nd && !od;
-            e.cleaned.c[k] += !nd && od;
-            e.persisted.c[k] += nd && persist;
+        const uint64_t *bits = c ? chunk_bits(m, c) : NULL;
+        for (uint64_t k = cfirst; k <= clast; k++) {
+            bool nd = bit_at(nd_bits, k - first);
+            bool od = bits && bit_at(bits, k & lmask);
+            uint8_t cl = class_of(m, k);
+            e.dirtied.c[cl] += nd && !od;
+            e.cleaned.c[cl] += !nd && od;
+            e.persisted.c[cl] += nd && persist;
         }
     }
     uint64_t order = 0;

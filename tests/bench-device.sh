@@ -4,7 +4,7 @@
 #
 #   1. fio, ioengine=nbd over a Unix socket, 4 KiB random write and random
 #      read at iodepth 16, BENCH_SECONDS (10) each: memory plugin vs pmemcut
-#      with the audit log on, BENCH_ROUNDS (3) rounds taking turns; the
+#      with the audit log on, BENCH_ROUNDS (5) rounds taking turns; the
 #      median ratio is the figure (one run moves by 10 % on a 2-core
 #      machine).  Targets now: write ratio >= 0.7, read >= 0.9.
 #   2. RssAnon of nbdkit serving a 1 GiB device: clean (after reading it all)
@@ -19,7 +19,7 @@ PLUGIN=$TOP/plugin/nbdkit-pmemcut-plugin.so
 t_require nbdkit fio nbdcopy "$PLUGIN"
 t_tmpdir
 SECS=${BENCH_SECONDS:-10}
-ROUNDS=${BENCH_ROUNDS:-3} # each round: both plugins, write then read
+ROUNDS=${BENCH_ROUNDS:-5} # each round: both plugins, write then read
 
 serve() { # serve NAME ARGS...: nbdkit in the foreground, ready on return
     local name=$1 i
