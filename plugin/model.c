@@ -107,6 +107,7 @@ struct pm_model {
     uint8_t *cls;         /* class per line */
     uint8_t *print;       /* per line: 0 not known, else line_print of P's line;
                            * NULL for lines under 64 bytes, cheaper to compare */
+    void *print_mem;      /* what print points into */
     bool any_class;       /* some line was ever classified other than unknown */
 
     bool on;
@@ -291,8 +292,10 @@ struct pm_model *pm_model_new(uint8_t *persisted, uint64_t size, uint32_t line)
     m->nchunks = (size + CHUNK - 1) / CHUNK;
     m->chunks = calloc(m->nchunks, sizeof *m->chunks);
     m->cls = calloc(m->nlines, 1);
-    if (line >= 64)
-        m->print = calloc(m->nlines, 1);
+    /* Aligned, so that one chunk's prints (64 of 64-byte lines) share no
+     * cache line with another chunk's, written by another thread. */
+    if (line >= 64 && (m->print_mem = calloc(m->nlines + 63, 1)))
+        m->print = (uint8_t *)(((uintptr_t)m->print_mem + 63) & ~(uintptr_t)63);
     m->pool = pm_pool_new(chunk_bytes(m), m->nchunks);
     m->on = true;
     if (!m->chunks || !m->cls || !m->pool || (line >= 64 && !m->print)) {
@@ -317,7 +320,7 @@ void pm_model_free(struct pm_model *m)
     pm_pool_free(m->pool); /* every chunk with it */
     free(m->chunks);
     free(m->cls);
-    free(m->print);
+    free(m->print_mem);
     free(m->trig.mark);
     cut_result_clear(&m->last_cut);
     free(m);

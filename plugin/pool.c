@@ -8,14 +8,21 @@
  *    links, free list (through the blocks' first word),
  *    blocks in use, blocks carved so far
  *
- * Blocks are carved from the front of a region on first use, so a region
- * touches only the pages it has handed out (until huge pages back it).
+ * Regions are cut from arenas: one mapping of up to ARENA regions, so that
+ * a large overlay is a few hundred mappings, not one per region (the
+ * kernel allows about 65,000 per process).  Blocks are carved from the
+ * front of a region on first use, so a region touches only the pages it
+ * has handed out (until huge pages back it).
+ *
  * Regions with a free block are on the avail list, partly used ones first.
- * Up to SPARES empty regions stay mapped, at the tail, so that a device
+ * Up to SPARES empty regions stay there, at the tail, so that a device
  * whose dirty set grows and shrinks by a few MiB between flushes does not
- * map, fault in and unmap regions every time (faulting in a fresh huge
+ * fault regions in and give them back every time (faulting in a fresh huge
  * page costs up to 5 us per 4 KiB in a guest whose free memory is
- * reported to its host); any further region that empties is unmapped.
+ * reported to its host).  Any further region that empties is released:
+ * its memory goes back to the kernel (MADV_DONTNEED) and its address range
+ * waits on the released stack for reuse.  Arenas are unmapped only with
+ * the pool.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -25,7 +32,7 @@
 
 #include "pool.h"
 
-#if defined(__SANITIZE_ADDRESS__)
+#ifdef PM_POOL_POISONS
 #include <sanitizer/asan_interface.h>
 #define POISON(a, n)   ASAN_POISON_MEMORY_REGION(a, n)
 #define UNPOISON(a, n) ASAN_UNPOISON_MEMORY_REGION(a, n)
@@ -36,14 +43,14 @@
 
 #define REGION_MAX ((size_t)2 << 20) /* one x86-64 huge page */
 #define HEADER     64
-#define SPARES     4 /* empty regions kept mapped: 8 MiB at most */
+#define SPARES     4  /* empty regions kept: 8 MiB at most */
+#define ARENA      32 /* regions per mapping: 64 MiB of 2 MiB regions */
 
 struct region {
-    struct region *prev, *next;   /* avail list: regions with a free block */
-    struct region *aprev, *anext; /* every region, for pm_pool_free */
-    void *free;                   /* put blocks, linked through their first word */
-    uint32_t used;                /* blocks handed out */
-    uint32_t carved;              /* blocks carved from the front so far */
+    struct region *prev, *next; /* avail list: regions with a free block */
+    void *free;                 /* put blocks, linked through their first word */
+    uint32_t used;              /* blocks handed out */
+    uint32_t carved;            /* blocks carved from the front so far */
 };
 _Static_assert(sizeof(struct region) <= HEADER, "region header fits its cache line");
 
@@ -52,10 +59,21 @@ struct pm_pool {
     size_t size;                /* block size, a multiple of 64 */
     size_t rsize;               /* region size, a power of two */
     uint32_t per;               /* blocks per region */
+    uint32_t arena;             /* regions per arena */
     struct region *head, *tail; /* avail list */
-    struct region *all;
-    unsigned spares; /* empty regions on the avail list, all at its tail */
-    uint64_t mapped;
+    unsigned spares;            /* empty regions on the avail list, all at its tail */
+    struct arena *arenas;       /* every mapping, for pm_pool_free */
+    uint8_t *fresh;             /* the newest arena's next unused region */
+    uint32_t nfresh;            /* unused regions left there */
+    struct region **released;   /* released regions, room for every region */
+    size_t nreleased, nregions;
+    uint64_t resident; /* bytes of regions in use or spare */
+};
+
+struct arena {
+    struct arena *next;
+    uint8_t *base;
+    size_t len;
 };
 
 static uint8_t *block_at(struct region *r, const struct pm_pool *p, uint32_t i)
@@ -85,41 +103,59 @@ static void avail_push(struct pm_pool *p, struct region *r, bool at_tail)
     }
 }
 
-/* A new empty region, aligned to its size, on the avail list. */
-static struct region *region_new(struct pm_pool *p)
+/* A new arena: p->arena regions, aligned to the region size. */
+static int arena_new(struct pm_pool *p)
 {
-    /* Map twice the size and trim, to get the alignment. */
+    size_t len = (size_t)p->arena * p->rsize;
+    /* Room for every region in the released stack, so a release never
+     * has to allocate. */
+    struct region **rel = realloc(p->released, (p->nregions + p->arena) * sizeof *rel);
+    if (!rel)
+        return -1;
+    p->released = rel;
+    struct arena *a = malloc(sizeof *a);
+    if (!a)
+        return -1;
+    /* Map one region more and trim, to get the alignment. */
     uint8_t *m =
-        mmap(NULL, 2 * p->rsize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED)
-        return NULL;
+        mmap(NULL, len + p->rsize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) {
+        free(a);
+        return -1;
+    }
     uint8_t *base = (uint8_t *)(((uintptr_t)m + p->rsize - 1) & ~(uintptr_t)(p->rsize - 1));
     if (base > m)
         munmap(m, (size_t)(base - m));
-    munmap(base + p->rsize, p->rsize - (size_t)(base - m));
+    munmap(base + len, p->rsize - (size_t)(base - m));
     if (p->rsize == REGION_MAX)
-        madvise(base, p->rsize, MADV_HUGEPAGE); /* advice: without it, 4 KiB pages */
+        madvise(base, len, MADV_HUGEPAGE); /* advice: without it, 4 KiB pages */
+    *a = (struct arena){.next = p->arenas, .base = base, .len = len};
+    p->arenas = a;
+    p->fresh = base;
+    p->nfresh = p->arena;
+    p->nregions += p->arena;
+    return 0;
+}
+
+/* A new empty region on the avail list: a released one, else a fresh one. */
+static struct region *region_new(struct pm_pool *p)
+{
+    uint8_t *base;
+    if (p->nreleased) {
+        base = (uint8_t *)p->released[--p->nreleased];
+    } else {
+        if (!p->nfresh && arena_new(p) == -1)
+            return NULL;
+        base = p->fresh;
+        p->fresh += p->rsize;
+        p->nfresh--;
+    }
     struct region *r = (struct region *)base;
     memset(r, 0, sizeof *r);
     POISON(block_at(r, p, 0), (size_t)p->per * p->size);
-    r->anext = p->all;
-    if (p->all)
-        p->all->aprev = r;
-    p->all = r;
     avail_push(p, r, false);
-    p->mapped += p->rsize;
+    p->resident += p->rsize;
     return r;
-}
-
-static void region_unmap(struct pm_pool *p, struct region *r)
-{
-    *(r->aprev ? &r->aprev->anext : &p->all) = r->anext;
-    if (r->anext)
-        r->anext->aprev = r->aprev;
-    p->mapped -= p->rsize;
-    /* The shadow outlives the mapping: clear it for whoever maps here next. */
-    UNPOISON(r, p->rsize);
-    munmap(r, p->rsize);
 }
 
 struct pm_pool *pm_pool_new(size_t size, uint64_t max_blocks)
@@ -140,6 +176,9 @@ struct pm_pool *pm_pool_new(size_t size, uint64_t max_blocks)
     while (p->rsize < HEADER + p->size)
         p->rsize *= 2;
     p->per = (uint32_t)((p->rsize - HEADER) / p->size);
+    /* A small pool does not reserve address space it can never use. */
+    uint64_t regions = ((max_blocks ? max_blocks : 1) + p->per - 1) / p->per;
+    p->arena = regions < ARENA ? (uint32_t)regions : ARENA;
     return p;
 }
 
@@ -147,8 +186,15 @@ void pm_pool_free(struct pm_pool *p)
 {
     if (!p)
         return;
-    while (p->all)
-        region_unmap(p, p->all);
+    while (p->arenas) {
+        struct arena *a = p->arenas;
+        p->arenas = a->next;
+        /* The shadow outlives the mapping: clear it for whoever maps here next. */
+        UNPOISON(a->base, a->len);
+        munmap(a->base, a->len);
+        free(a);
+    }
+    free(p->released);
     pthread_mutex_destroy(&p->lock);
     free(p);
 }
@@ -187,12 +233,13 @@ void pm_pool_put(struct pm_pool *p, void *block)
     memcpy(block, &r->free, sizeof r->free);
     POISON(block, p->size);
     r->free = block;
-    bool was_full = r->used-- == p->per;
+    bool was_full = r->used-- == p->per, release = false;
     if (r->used == 0) {
         if (!was_full)
             avail_unlink(p, r);
         if (p->spares == SPARES) {
-            region_unmap(p, r);
+            release = true;
+            p->resident -= p->rsize;
         } else {
             avail_push(p, r, true);
             p->spares++;
@@ -201,12 +248,20 @@ void pm_pool_put(struct pm_pool *p, void *block)
         avail_push(p, r, false);
     }
     pthread_mutex_unlock(&p->lock);
+    if (!release)
+        return;
+    /* Outside the lock: the region is on no list, nobody else can reach
+     * it, and giving a huge page back is not free. */
+    madvise(r, p->rsize, MADV_DONTNEED);
+    pthread_mutex_lock(&p->lock);
+    p->released[p->nreleased++] = r;
+    pthread_mutex_unlock(&p->lock);
 }
 
-uint64_t pm_pool_mapped(struct pm_pool *p)
+uint64_t pm_pool_resident(struct pm_pool *p)
 {
     pthread_mutex_lock(&p->lock);
-    uint64_t n = p->mapped;
+    uint64_t n = p->resident;
     pthread_mutex_unlock(&p->lock);
     return n;
 }

@@ -8,8 +8,10 @@
  *      on a 2-core guest this took about 0.7 us off every 4 KiB write.
  *   2. Blocks are 64-byte aligned and packed: a 4672-byte chunk costs 4672
  *      bytes, not a malloc header and a rounding.
- *   3. A region whose blocks are all free goes back to the kernel, so a
- *      device that is flushed clean gives its memory back.
+ *   3. A region whose blocks are all free goes back to the kernel, beyond
+ *      a few spares (8 MiB), so a device that is flushed clean gives its
+ *      memory back.  A region with one live block keeps its 2 MiB: the
+ *      model frees chunks mostly at flushes and cuts, which free them all.
  *
  * Thread-safe: the model gets and puts chunks from concurrent writes.  In a
  * sanitizer build free blocks are poisoned, so a use after put is caught as
@@ -20,6 +22,16 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+/* Defined when free blocks are poisoned: built with the address sanitizer
+ * (gcc says so with __SANITIZE_ADDRESS__, clang with __has_feature). */
+#if defined(__SANITIZE_ADDRESS__)
+#define PM_POOL_POISONS 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PM_POOL_POISONS 1
+#endif
+#endif
 
 struct pm_pool;
 
@@ -37,7 +49,8 @@ void *pm_pool_get(struct pm_pool *p);
 /* Gives a block from pm_pool_get back. */
 void pm_pool_put(struct pm_pool *p, void *block);
 
-/* Bytes of regions mapped now. */
-uint64_t pm_pool_mapped(struct pm_pool *p);
+/* Bytes of regions in use or kept as spares: what the pool may hold in
+ * memory now. */
+uint64_t pm_pool_resident(struct pm_pool *p);
 
 #endif
