@@ -156,13 +156,11 @@ static uint64_t chunk_len(const struct pm_model *m, uint64_t ci)
     return m->size - start < CHUNK ? m->size - start : CHUNK;
 }
 
-/* A new chunk for ci.  With fill, V starts as P; without, the caller
- * overwrites every byte of the chunk before anything reads it. */
-static struct chunk *chunk_new(struct pm_model *m, uint64_t ci, bool fill)
+/* Block c from the pool becomes the chunk for ci.  With fill, V starts as
+ * P; without, the caller overwrites every byte of the chunk before anything
+ * reads it. */
+static struct chunk *chunk_take(struct pm_model *m, uint64_t ci, struct chunk *c, bool fill)
 {
-    struct chunk *c = pm_pool_get(m->pool);
-    if (!c)
-        return NULL;
     c->ndirty = 0;
     c->ustamp = 0;
     memset(chunk_bits(m, c), 0, (size_t)m->words * 8); /* stamps are read only when dirty */
@@ -427,8 +425,8 @@ static void stamp_lines(const struct pm_model *m, struct chunk *c, const uint64_
 
 /* The two passes of a write over lines first..last (see do_write). */
 static int write_passes(struct pm_model *m, const struct pm_effect *e0, uint64_t first,
-                        uint64_t last, bool persist, uint64_t *nd_bits, pm_commit_fn hook,
-                        void *ctx)
+                        uint64_t last, bool persist, uint64_t *nd_bits, struct chunk **fresh,
+                        pm_commit_fn hook, void *ctx)
 {
     struct pm_effect e = *e0;
     const uint8_t *data = e.data;
@@ -438,7 +436,11 @@ static int write_passes(struct pm_model *m, const struct pm_effect *e0, uint64_t
     const uint64_t lmask = m->lpc - 1;
 
     /* Pass 1: the effect, nothing changed; each line's new dirty bit goes
-     * to nd_bits for pass 2. */
+     * to nd_bits for pass 2, and each chunk that must come into being is
+     * taken from the pool now, so that nothing can fail after the commit
+     * (a write in the log is a write on the device). */
+    const uint64_t fci = first >> cs;
+    int r = PM_OK;
     for (uint64_t li = first; li <= last;) {
         uint64_t ci = li >> cs;
         uint64_t clast = chunk_last(ci, cs, last);
@@ -452,20 +454,30 @@ static int write_passes(struct pm_model *m, const struct pm_effect *e0, uint64_t
             if (line_differs(m, li, new_line(m, li, data, len, off, tmp)))
                 nd_bits[(li - first) / 64] |= 1ULL << ((li - first) % 64);
         const uint64_t *bits = c ? chunk_bits(m, c) : NULL;
+        bool need = false;
         for (uint64_t k = cfirst; k <= clast; k++) {
             bool nd = bit_at(nd_bits, k - first);
             bool od = bits && bit_at(bits, k & lmask);
             uint8_t cl = class_of(m, k);
+            need |= nd;
             e.dirtied.c[cl] += nd && !od;
             e.cleaned.c[cl] += !nd && od;
             e.persisted.c[cl] += nd && persist;
         }
+        if (!c && need && !persist && !(fresh[ci - fci] = pm_pool_get(m->pool))) {
+            r = PM_ENOMEM;
+            break;
+        }
     }
     uint64_t order = 0;
     e.order = &order;
-    int r = commit(hook, ctx, &e);
-    if (r)
+    if (r == PM_OK)
+        r = commit(hook, ctx, &e);
+    if (r) {
+        for (uint64_t ci = fci; ci <= last >> cs; ci++)
+            pm_pool_put(m->pool, fresh[ci - fci]);
         return r;
+    }
 
     /* Pass 2: apply, chunk by chunk.  The stamp orders this write among all
      * others for the prefix policy: the hook's order if it gave one. */
@@ -482,16 +494,10 @@ static int write_passes(struct pm_model *m, const struct pm_effect *e0, uint64_t
             for (uint64_t k = cfirst; k <= clast; k++)
                 if (bit_at(nd_bits, k - first))
                     p_store(m, k, new_line(m, k, data, len, off, tmp));
-        } else if (!c) {
-            bool need = false;
-            for (uint64_t k = cfirst; k <= clast && !need; k++)
-                need = bit_at(nd_bits, k - first);
+        } else if (!c && fresh[ci - fci]) {
             /* A write that covers the whole chunk overwrites all of V
              * there: no need to start from P. */
-            if (need && !(c = chunk_new(m, ci, !(a == cstart && b == cend)))) {
-                r = PM_ENOMEM; /* after commit: V keeps the old bytes */
-                break;
-            }
+            c = chunk_take(m, ci, fresh[ci - fci], !(a == cstart && b == cend));
         }
         li = clast + 1;
         if (!c)
@@ -559,9 +565,20 @@ static int do_write(struct pm_model *m, enum pm_op op, const uint8_t *data, uint
     if (words > sizeof local / sizeof local[0] && !(nd_bits = malloc(words * 8)))
         return PM_ENOMEM;
     memset(nd_bits, 0, words * 8);
-    int r = write_passes(m, &e, first, last, persist, nd_bits, hook, ctx);
+    /* The chunks pass 1 takes for pass 2, one slot per chunk touched. */
+    size_t nch = (size_t)(((off + len - 1) >> CHUNK_SHIFT) - (off >> CHUNK_SHIFT) + 1);
+    struct chunk *flocal[64], **fresh = flocal;
+    if (nch > sizeof flocal / sizeof flocal[0] && !(fresh = malloc(nch * sizeof *fresh))) {
+        if (nd_bits != local)
+            free(nd_bits);
+        return PM_ENOMEM;
+    }
+    memset(fresh, 0, nch * sizeof *fresh);
+    int r = write_passes(m, &e, first, last, persist, nd_bits, fresh, hook, ctx);
     if (nd_bits != local)
         free(nd_bits);
+    if (fresh != flocal)
+        free(fresh);
     if (r)
         return r;
 done:
