@@ -1002,6 +1002,7 @@ void pm_model_stats(const struct pm_model *m, struct pm_stats *st)
         .flushes = m->flushes,
         .cuts = m->cuts,
         .chunks = m->nalloc,
+        .blocks = pm_pool_live(m->pool),
     };
 }
 

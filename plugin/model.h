@@ -178,6 +178,8 @@ struct pm_stats {
     struct pm_counts dirty; /* dirty lines by class */
     uint64_t writes, flushes, cuts;
     uint64_t chunks; /* allocated 4 KiB overlay chunks */
+    uint64_t blocks; /* chunk-sized blocks taken from the pool: equals chunks
+                      * between requests, or some were lost */
 };
 void pm_model_stats(const struct pm_model *m, struct pm_stats *st);
 bool pm_model_line_dirty(const struct pm_model *m, uint64_t line_index);

@@ -68,6 +68,7 @@ struct pm_pool {
     struct region **released;   /* released regions, room for every region */
     size_t nreleased, nregions;
     uint64_t resident; /* bytes of regions in use or spare */
+    uint64_t live;     /* blocks handed out */
 };
 
 struct arena {
@@ -220,6 +221,7 @@ void *pm_pool_get(struct pm_pool *p)
     }
     if (++r->used == p->per)
         avail_unlink(p, r);
+    p->live++;
     pthread_mutex_unlock(&p->lock);
     return b;
 }
@@ -233,6 +235,7 @@ void pm_pool_put(struct pm_pool *p, void *block)
     memcpy(block, &r->free, sizeof r->free);
     POISON(block, p->size);
     r->free = block;
+    p->live--;
     bool was_full = r->used-- == p->per, release = false;
     if (r->used == 0) {
         if (!was_full)
@@ -256,6 +259,14 @@ void pm_pool_put(struct pm_pool *p, void *block)
     pthread_mutex_lock(&p->lock);
     p->released[p->nreleased++] = r;
     pthread_mutex_unlock(&p->lock);
+}
+
+uint64_t pm_pool_live(struct pm_pool *p)
+{
+    pthread_mutex_lock(&p->lock);
+    uint64_t n = p->live;
+    pthread_mutex_unlock(&p->lock);
+    return n;
 }
 
 uint64_t pm_pool_resident(struct pm_pool *p)

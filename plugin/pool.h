@@ -49,6 +49,9 @@ void *pm_pool_get(struct pm_pool *p);
 /* Gives a block from pm_pool_get back. */
 void pm_pool_put(struct pm_pool *p, void *block);
 
+/* Blocks handed out and not put back. */
+uint64_t pm_pool_live(struct pm_pool *p);
+
 /* Bytes of regions in use or kept as spares: what the pool may hold in
  * memory now. */
 uint64_t pm_pool_resident(struct pm_pool *p);

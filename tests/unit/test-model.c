@@ -423,6 +423,15 @@ static void test_refused_commit_changes_nothing(void)
     CU_ASSERT_EQUAL(pm_model_read(m, v, 8192, 0), PM_OK);
     memset(b, 2, sizeof b);
     CU_ASSERT_EQUAL(pm_model_write(m, b, 512, 256, true, count_hook, &no), PM_ECOMMIT);
+    /* Not FUA, over both chunks: the write takes a chunk for the second
+     * before its commit, and must give it back. */
+    uint8_t big[8192];
+    memset(big, 3, sizeof big);
+    CU_ASSERT_EQUAL(pm_model_write(m, big, 8192, 0, false, count_hook, &no), PM_ECOMMIT);
+    struct pm_stats st;
+    pm_model_stats(m, &st);
+    CU_ASSERT_EQUAL(st.chunks, 1);
+    CU_ASSERT_EQUAL(st.blocks, st.chunks);
     CU_ASSERT_EQUAL(pm_model_flush(m, count_hook, &no), PM_ECOMMIT);
     struct pm_cut_params cp = {.policy = PM_KEEP_ALL};
     CU_ASSERT_EQUAL(pm_model_cut(m, &cp, NULL, count_hook, &no), PM_ECOMMIT);
