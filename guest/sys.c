@@ -26,35 +26,32 @@ uint64_t pm_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-int pm_write_all(int fd, const void *buf, size_t len)
+/* Writes all of buf: at off, or at the file position when off < 0. */
+static int write_fully(int fd, const void *buf, size_t len, off_t off)
 {
     const char *p = buf;
     while (len) {
-        ssize_t n = write(fd, p, len);
+        ssize_t n = off < 0 ? write(fd, p, len) : pwrite(fd, p, len, off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             return -1;
         p += n;
         len -= (size_t)n;
+        if (off >= 0)
+            off += n;
     }
     return 0;
 }
 
+int pm_write_all(int fd, const void *buf, size_t len)
+{
+    return write_fully(fd, buf, len, -1);
+}
+
 int pm_pwrite_all(int fd, const void *buf, size_t len, off_t off)
 {
-    const char *p = buf;
-    while (len) {
-        ssize_t n = pwrite(fd, p, len, off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-        off += n;
-    }
-    return 0;
+    return off < 0 ? (errno = EINVAL, -1) : write_fully(fd, buf, len, off);
 }
 
 int pm_emit(const char *json, int chan, const char *tag)
