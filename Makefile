@@ -1,6 +1,5 @@
 # pmemcut — top-level build.  Plain `make` builds everything; each part adds
-# its programs and tests through its own fragment (*/part.mk) so that the
-# parts can grow independently.
+# its programs and tests through its own fragment (*/part.mk).
 #
 #   make            build the plugin, tools, agent and host orchestrator
 #   make check      install what is missing, build, run every test
@@ -8,16 +7,34 @@
 #   make demo       install, build, boot a VM on the emulated device, cut, verdicts
 #   make image      the guest initramfs (build/guest-initramfs.cpio.gz)
 #   make format     clang-format every C file in place
+#
+# Two flavours of every object: `normal` (CFLAGS, default -O2 -g) and `san`
+# (the same plus the sanitizers, used by the tests).  Each source file is
+# compiled once per flavour, to build/<flavour>/<its path>.o; the folders of
+# common/ become one static library each, build/<flavour>/libpm-<name>.a,
+# which every program of that flavour links.  Header dependencies come from
+# the compiler (-MMD).
 
 CC       ?= gcc
+AR       ?= ar
 CFLAGS   ?= -O2 -g
 WARN      = -Wall -Wextra -Werror
-CFLAGS_ALL = -std=gnu11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -pthread
-# The sanitizer build: used by the unit tests and by the integration tests
-# (the plugin is loaded into nbdkit with libasan preloaded).
-SANFLAGS  = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+SANFLAGS  = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+            -fno-sanitize-recover=undefined
 BUILD    := build
 SAN      := $(BUILD)/san
+
+# Everything is position-independent (common/ is linked into the plugin's
+# shared object) and hidden unless marked (only the plugin exports a symbol).
+BASEFLAGS = -std=gnu11 $(WARN) -D_GNU_SOURCE -pthread -fPIC -fvisibility=hidden -Icommon -Itools \
+            -MMD -MP
+CFLAGS_normal = $(BASEFLAGS) $(CFLAGS)
+CFLAGS_san    = $(BASEFLAGS) $(CFLAGS) $(SANFLAGS)
+# Kept for the fragments' link lines.
+CFLAGS_ALL    = $(CFLAGS_normal)
+
+# Object files of sources $(2) in flavour $(1).
+objs = $(patsubst %.c,$(BUILD)/$(1)/%.o,$(2))
 
 # Each fragment appends to these.
 PROGRAMS :=
@@ -25,15 +42,27 @@ SAN_PROGRAMS :=
 CHECKS   :=      # test runners, run in this order by `make check`
 BENCHES  :=
 CLEAN    :=
+ALL_SRCS :=      # every compiled source, for the dependency files
 
 .PHONY: all check check-run bench demo image deps clean format format-check
 all:
 
+$(BUILD)/normal/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_normal) $(XFLAGS) -c -o $@ $<
+
+$(BUILD)/san/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_san) $(XFLAGS) -c -o $@ $<
+
+include common/part.mk
 include plugin/part.mk
-include tests/part.mk
 include tools/part.mk
 include guest/part.mk
 include host/part.mk
+include tests/part.mk
+
+-include $(patsubst %.o,%.d,$(call objs,normal,$(ALL_SRCS)) $(call objs,san,$(ALL_SRCS)))
 
 all: $(PROGRAMS)
 

@@ -19,9 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "acks.h"
+#include "verify/acks.h"
 #include "fs.h"
-#include "record.h"
+#include "verify/record.h"
 #include "run.h"
 #include "sys.h"
 #include "verify.h"

@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "cpu.h"
-#include "json.h"
+#include "utils/json.h"
 #include "sys.h"
 
 int pm_fs_known(const char *fs)

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "verdict.h"
+#include "verify/verdict.h"
 
 struct pm_prepare_opts {
     const char *dev, *fs, *mnt;

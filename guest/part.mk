@@ -1,29 +1,21 @@
 # guest/part.mk — the guest agent (static), its sanitizer build, and the
-# guest image (`make image`).  Tests: tests/guest.mk.
+# guest image (`make image`).  The records, acks and verdicts it shares with
+# explore are common/verify.
 
-GUEST_SRCS := agent.c acks.c cpu.c fs.c json.c judge.c record.c run.c sys.c verdict.c verify.c \
-               verifyset.c
-GUEST_HDRS := $(wildcard guest/*.h)
-GUEST_OBJS := $(GUEST_SRCS:%.c=$(BUILD)/guest/%.o)
-GUEST_SAN_OBJS := $(GUEST_SRCS:%.c=$(SAN)/guest/%.o)
+GUEST_SRCS := $(wildcard guest/*.c)
+GUEST_LIBS := verify utils
+ALL_SRCS += $(GUEST_SRCS)
 
 PROGRAMS += guest/pmemcut-agent
 SAN_PROGRAMS += $(SAN)/guest/pmemcut-agent
 
-$(BUILD)/guest/%.o: guest/%.c $(GUEST_HDRS)
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -c -o $@ $<
-
-$(SAN)/guest/%.o: guest/%.c $(GUEST_HDRS)
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $(SANFLAGS) -c -o $@ $<
-
 # Static: it runs in a bare initramfs and can be copied into any guest.
-guest/pmemcut-agent: $(GUEST_OBJS)
-	$(CC) $(CFLAGS_ALL) -static -o $@ $^
+guest/pmemcut-agent: $(call objs,normal,$(GUEST_SRCS)) $(call pm_libs,normal,$(GUEST_LIBS))
+	$(CC) $(CFLAGS_normal) -static -o $@ $^
 
-$(SAN)/guest/pmemcut-agent: $(GUEST_SAN_OBJS)
-	$(CC) $(CFLAGS_ALL) $(SANFLAGS) -o $@ $^
+$(SAN)/guest/pmemcut-agent: $(call objs,san,$(GUEST_SRCS)) $(call pm_libs,san,$(GUEST_LIBS))
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_san) -o $@ $^
 
 # --- the guest image -------------------------------------------------------
 # Built for the newest installed Debian kernel unless GUEST_KVER says which.
@@ -49,4 +41,3 @@ image: $(GUEST_IMAGE)
 
 CLEAN += $(GUEST_IMAGE) $(GUEST_IMAGE:.gz=) $(BUILD)/guest-kernel $(BUILD)/guest-vmlinux
 
-include tests/guest.mk

@@ -33,9 +33,9 @@
 
 #include "cpu.h"
 #include "fs.h"
-#include "judge.h"
-#include "json.h"
-#include "record.h"
+#include "verify/judge.h"
+#include "utils/json.h"
+#include "verify/record.h"
 #include "sys.h"
 
 struct run {

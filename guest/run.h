@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-#include "acks.h"
+#include "verify/acks.h"
 
 #define PM_RUN_DEFAULT_RECORDS 100
 #define PM_RUN_DEFAULT_SLOTS   8

@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "json.h"
+#include "utils/json.h"
 
 uint64_t pm_now_ms(void)
 {

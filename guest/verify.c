@@ -11,11 +11,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "acks.h"
+#include "verify/acks.h"
 #include "fs.h"
-#include "judge.h"
+#include "verify/judge.h"
 #include "sys.h"
-#include "verifyset.h"
+#include "verify/verifyset.h"
 
 #define MAX_FILE_BYTES (1ull << 30) /* a workload file larger than this is refused */
 

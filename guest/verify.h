@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#include "verdict.h"
+#include "verify/verdict.h"
 
 struct pm_verify_opts {
     const char *dir;

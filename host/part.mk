@@ -1,22 +1,20 @@
 # host/part.mk — pmemcut-host, the orchestrator on libvirt (see README.md).
 
-HOST_SRCS := host/main.c host/run.c host/serve.c host/attach.c host/report.c host/guest.c \
-             host/virt.c host/proc.c host/ctl.c host/sock.c host/util.c host/paths.c
-HOST_OBJS := $(patsubst host/%.c,$(BUILD)/host/%.o,$(HOST_SRCS))
+HOST_SRCS := $(wildcard host/*.c)
 HOST_PKGS := libvirt libxml-2.0 jansson
+HOST_LIBS := utils
+ALL_SRCS += $(HOST_SRCS)
+$(call objs,normal,$(HOST_SRCS)) $(call objs,san,$(HOST_SRCS)): XFLAGS += $(shell pkg-config --cflags $(HOST_PKGS))
 
 PROGRAMS += host/pmemcut-host
+SAN_PROGRAMS += $(SAN)/host/pmemcut-host
 
-host/pmemcut-host: $(HOST_OBJS)
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $$(pkg-config --libs $(HOST_PKGS))
+host/pmemcut-host: $(call objs,normal,$(HOST_SRCS)) $(call pm_libs,normal,$(HOST_LIBS))
+	$(CC) $(CFLAGS_normal) -o $@ $^ $$(pkg-config --libs $(HOST_PKGS))
 
-$(BUILD)/host/%.o: host/%.c $(wildcard host/*.h)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $$(pkg-config --cflags $(HOST_PKGS)) -c -o $@ $<
+$(SAN)/host/pmemcut-host: $(call objs,san,$(HOST_SRCS)) $(call pm_libs,san,$(HOST_LIBS))
+	$(CC) $(CFLAGS_san) -o $@ $^ $$(pkg-config --libs $(HOST_PKGS))
 
-CHECKS  += tests/host-attach.sh tests/host-kill.sh tests/host-virtio.sh tests/host-nvdimm.sh \
-            tests/host-system.sh tests/host-methods.sh
-BENCHES += tests/host-bench.sh
 CLEAN   += host/pmemcut-host
 
 # make demo: install, build, build the image, then a short matrix that shows

@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "audit.h"
+#include "audit/audit.h"
 #include "device.h"
 
 /* Stripes: a chunk's stripe is its index modulo NSTRIPES (see device.h). */

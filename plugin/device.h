@@ -19,8 +19,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "jbuf.h"
-#include "model.h"
+#include "utils/jbuf.h"
+#include "model/model.h"
 
 struct pm_config {
     const char *file;         /* set by file= */

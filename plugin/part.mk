@@ -1,21 +1,20 @@
-# plugin/part.mk — the nbdkit plugin.  The model, JSON buffer and CRC are
-# pure modules shared with the tools (libpmcore).
+# plugin/part.mk — the nbdkit plugin: nbdkit's callbacks, the device, the
+# control socket.  The model and the audit writer are common/ libraries.
 
-CORE_SRC   := plugin/model.c plugin/pool.c plugin/jbuf.c plugin/crc32c.c
-PLUGIN_SRC := plugin/pmemcut.c plugin/device.c plugin/control.c plugin/audit.c $(CORE_SRC)
-PLUGIN_HDR := $(wildcard plugin/*.h)
+PLUGIN_SRCS := $(wildcard plugin/*.c)
+PLUGIN_LIBS := audit model utils
+ALL_SRCS += $(PLUGIN_SRCS)
 
 PROGRAMS += plugin/nbdkit-pmemcut-plugin.so
 SAN_PROGRAMS += $(SAN)/plugin/nbdkit-pmemcut-plugin.so
 
-plugin/nbdkit-pmemcut-plugin.so: $(PLUGIN_SRC) $(PLUGIN_HDR)
-	$(CC) $(CFLAGS_ALL) -fPIC -shared -fvisibility=hidden -Iplugin -o $@ $(PLUGIN_SRC) -lm
+plugin/nbdkit-pmemcut-plugin.so: $(call objs,normal,$(PLUGIN_SRCS)) $(call pm_libs,normal,$(PLUGIN_LIBS))
+	$(CC) $(CFLAGS_normal) -shared -o $@ $^ -lm
 
-# Sanitizer build of the plugin, loaded by the integration tests into nbdkit
-# with libasan preloaded.
-$(SAN)/plugin/nbdkit-pmemcut-plugin.so: $(PLUGIN_SRC) $(PLUGIN_HDR)
+# Loaded by the integration tests into nbdkit with libasan preloaded.
+$(SAN)/plugin/nbdkit-pmemcut-plugin.so: $(call objs,san,$(PLUGIN_SRCS)) $(call pm_libs,san,$(PLUGIN_LIBS))
 	@mkdir -p $(@D)
-	$(CC) -std=gnu11 $(WARN) $(SANFLAGS) -D_GNU_SOURCE -pthread -fPIC -shared -Iplugin -o $@ $(PLUGIN_SRC) -lm
+	$(CC) $(CFLAGS_san) -shared -o $@ $^ -lm
 
 # The man page (`man -l plugin/nbdkit-pmemcut-plugin.1`).
 PROGRAMS += plugin/nbdkit-pmemcut-plugin.1

@@ -1,7 +1,30 @@
-# tools/part.mk — command-line tools.
+# tools/part.mk — the host's command-line front ends (pmemcutctl,
+# pmemcut-audit, pmemcut-replay) and their engines (tools/engines/, one
+# static library per flavour: build/<flavour>/libpm-engines.a).
+#
+# The audit tools link the device's own persistence model (common/model) so
+# that a replay is the device, not an imitation of it, and explore judges
+# acknowledged records with the agent's own verification code (common/verify).
 
-PROGRAMS += tools/pmemcutctl
+ENGINE_SRCS := $(wildcard tools/engines/*.c)
+TOOL_LIBS   := verify audit model utils
+ALL_SRCS    += $(ENGINE_SRCS) tools/pmemcutctl.c tools/pmemcut-audit.c tools/pmemcut-replay.c
+EXT2FS_CFLAGS := $(shell pkg-config --cflags ext2fs com_err 2>/dev/null)
+EXT2FS_LIBS   := $(shell pkg-config --libs ext2fs com_err 2>/dev/null || echo -lext2fs -lcom_err)
+$(call objs,normal,$(ENGINE_SRCS)) $(call objs,san,$(ENGINE_SRCS)): XFLAGS += $(EXT2FS_CFLAGS)
 
-tools/pmemcutctl: tools/pmemcutctl.c plugin/jbuf.c plugin/jbuf.h
-	$(CC) $(CFLAGS_ALL) -Iplugin -o $@ tools/pmemcutctl.c plugin/jbuf.c
-include tools/audit.mk
+$(foreach f,normal san,$(eval $(call pm_lib,$(f),engines,$(ENGINE_SRCS))))
+
+# $(call tool_rules,program): the normal build in tools/, the sanitizer
+# build in build/san/tools/.
+define tool_rules
+PROGRAMS += tools/$(1)
+SAN_PROGRAMS += $(SAN)/tools/$(1)
+tools/$(1): $(BUILD)/normal/tools/$(1).o $(BUILD)/normal/libpm-engines.a $(call pm_libs,normal,$(TOOL_LIBS))
+	$$(CC) $$(CFLAGS_normal) -o $$@ $$^ $$(EXT2FS_LIBS) -lm
+$(SAN)/tools/$(1): $(BUILD)/san/tools/$(1).o $(BUILD)/san/libpm-engines.a $(call pm_libs,san,$(TOOL_LIBS))
+	$$(CC) $$(CFLAGS_san) -o $$@ $$^ $$(EXT2FS_LIBS) -lm
+endef
+$(foreach t,pmemcutctl pmemcut-audit pmemcut-replay,$(eval $(call tool_rules,$(t))))
+
+CLEAN += tools/pmemcutctl tools/pmemcut-audit tools/pmemcut-replay

@@ -27,12 +27,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "auditlog.h"
-#include "auditsum.h"
-#include "ext4map.h"
-#include "replay.h"
-#include "svg.h"
-#include "xfsmap.h"
+#include "audit/auditlog.h"
+#include "engines/auditsum.h"
+#include "engines/ext4map.h"
+#include "engines/replay.h"
+#include "engines/timeline.h"
+#include "engines/xfsmap.h"
 
 static void usage(FILE *f)
 {

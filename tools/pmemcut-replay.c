@@ -19,9 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dmlog.h"
-#include "explore.h"
-#include "replay.h"
+#include "engines/dmlog.h"
+#include "engines/explore.h"
+#include "engines/replay.h"
 
 static void usage(FILE *f)
 {

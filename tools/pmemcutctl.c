@@ -21,7 +21,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "jbuf.h"
+#include "utils/jbuf.h"
 
 static void usage(FILE *f)
 {

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "pool.h"
+#include "model/pool.h"
 
 #ifdef PM_POOL_POISONS
 #include <sanitizer/asan_interface.h>

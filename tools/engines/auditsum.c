@@ -2,9 +2,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auditlog.h"
+#include "audit/auditlog.h"
 #include "auditsum.h"
-#include "jbuf.h"
+#include "utils/jbuf.h"
 
 #define LAST_MARKS 5 /* ack texts shown per cut */
 

@@ -10,9 +10,9 @@
 #include <unistd.h>
 
 #include "audit.h"
-#include "crc32c.h"
+#include "utils/crc32c.h"
 #include "dlog.h"
-#include "jbuf.h"
+#include "utils/jbuf.h"
 
 uint64_t pm_now_ns(void)
 {
@@ -189,7 +189,7 @@ int pm_audit_append_write(struct pm_audit *a, const char *body, const void *data
     pthread_mutex_lock(&a->lock);
     struct pm_dlog_frame f = {.seq = a->seq + 1, .off = off, .len = len};
     memcpy(f.magic, PM_DFRAME_MAGIC, 4);
-    f.crc = crc32c(0, data, len);
+    f.crc = pm_crc32c(0, data, len);
     struct iovec iov[2] = {{&f, sizeof f}, {(void *)data, len}};
     uint64_t at = a->dlog_end;
     ssize_t w = pwritev(a->dfd, iov, 2, (off_t)at);

@@ -14,8 +14,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "jsonr.h"
-#include "model.h"
+#include "utils/jsonr.h"
+#include "model/model.h"
 
 enum au_ev {
     AU_OPEN,

@@ -63,7 +63,4 @@ enum pm_rec_state pm_rec_check(const uint8_t *buf, size_t avail, uint32_t size,
 /* A short English description of a state, for verdicts ("zero-filled"). */
 const char *pm_rec_state_name(enum pm_rec_state st);
 
-/* CRC-32C (Castagnoli), as used in the header; crc starts at 0. */
-uint32_t pm_crc32c(uint32_t crc, const void *buf, size_t len);
-
 #endif

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "jbuf.h"
+#include "utils/jbuf.h"
 
 struct pm_audit {
     int fd;

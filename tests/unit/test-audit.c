@@ -8,13 +8,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ackverify.h"
-#include "auditlog.h"
-#include "crc32c.h"
-#include "dlog.h"
-#include "jsonr.h"
-#include "record.h"
-#include "replay.h"
+#include "engines/ackverify.h"
+#include "audit/auditlog.h"
+#include "utils/crc32c.h"
+#include "audit/dlog.h"
+#include "utils/jsonr.h"
+#include "verify/record.h"
+#include "engines/replay.h"
 
 static char dir[256];
 
@@ -167,11 +167,11 @@ static void make_dlog(const char *path)
     uint8_t p1[64], p2[128];
     memset(p1, 0xab, sizeof p1);
     memset(p2, 0xcd, sizeof p2);
-    struct pm_dlog_frame f = {.crc = crc32c(0, p1, 64), .seq = 2, .off = 0, .len = 64};
+    struct pm_dlog_frame f = {.crc = pm_crc32c(0, p1, 64), .seq = 2, .off = 0, .len = 64};
     memcpy(f.magic, PM_DFRAME_MAGIC, 4);
     memcpy(buf + 16, &f, 32);
     memcpy(buf + 48, p1, 64);
-    f = (struct pm_dlog_frame){.crc = crc32c(0, p2, 128), .seq = 5, .off = 64, .len = 128};
+    f = (struct pm_dlog_frame){.crc = pm_crc32c(0, p2, 128), .seq = 5, .off = 64, .len = 128};
     memcpy(f.magic, PM_DFRAME_MAGIC, 4);
     memcpy(buf + 112, &f, 32);
     memcpy(buf + 144, p2, 128);

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auditlog.h"
-#include "judge.h"
+#include "audit/auditlog.h"
+#include "verify/judge.h"
 
 #define MAX_FILE_BYTES (1ull << 30) /* as the agent: a larger workload file is refused */
 

@@ -19,9 +19,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "acks.h"
-#include "verdict.h"
-#include "verifyset.h"
+#include "verify/acks.h"
+#include "verify/verdict.h"
+#include "verify/verifyset.h"
 
 struct av_ack {
     struct pm_ack a;

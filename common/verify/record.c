@@ -1,5 +1,6 @@
 /* guest/record.c — encode and check self-checking records (see record.h). */
 #include "record.h"
+#include "utils/crc32c.h"
 
 #include <string.h>
 
@@ -40,29 +41,6 @@ static uint64_t get64(const uint8_t *p)
     for (int i = 7; i >= 0; i--)
         v = v << 8 | p[i];
     return v;
-}
-
-/* Table-driven CRC-32C, reflected polynomial 0x82f63b78; built on first use
- * (the agent is single-threaded). */
-uint32_t pm_crc32c(uint32_t crc, const void *buf, size_t len)
-{
-    static uint32_t table[256];
-    static int ready;
-    const uint8_t *p = buf;
-
-    if (!ready) {
-        for (uint32_t i = 0; i < 256; i++) {
-            uint32_t c = i;
-            for (int k = 0; k < 8; k++)
-                c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
-            table[i] = c;
-        }
-        ready = 1;
-    }
-    crc = ~crc;
-    while (len--)
-        crc = table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
-    return ~crc;
 }
 
 static uint64_t splitmix64(uint64_t *state)

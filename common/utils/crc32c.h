@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* crc32c(0, p, n) for a whole buffer; pass the previous result to continue. */
-uint32_t crc32c(uint32_t crc, const void *p, size_t n);
+/* pm_crc32c(0, p, n) for a whole buffer; pass the previous result to continue. */
+uint32_t pm_crc32c(uint32_t crc, const void *p, size_t n);
 
 #endif

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auditlog.h"
-#include "svg.h"
+#include "audit/auditlog.h"
+#include "timeline.h"
 
 #define NX        400 /* time bins */
 #define NY        160 /* offset bins */

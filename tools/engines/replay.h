@@ -22,8 +22,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "auditlog.h"
-#include "model.h"
+#include "audit/auditlog.h"
+#include "model/model.h"
 
 /* The data log, read at random offsets (audit records point into it). */
 struct rp_dlog {

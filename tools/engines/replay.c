@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "crc32c.h"
-#include "dlog.h"
+#include "utils/crc32c.h"
+#include "audit/dlog.h"
 #include "replay.h"
 
 /* The largest payload one write may carry (NBD's own limit is 32 MiB). */
@@ -106,7 +106,7 @@ int rp_dlog_read(struct rp_dlog *dl, uint64_t off, uint64_t seq, uint64_t dev_of
                  (unsigned long long)(off + sizeof f), strerror(errno));
         return -1;
     }
-    if (crc32c(0, buf, len) != f.crc) {
+    if (pm_crc32c(0, buf, len) != f.crc) {
         snprintf(err, errlen, "%s: frame for seq %llu at byte offset %llu: checksum mismatch",
                  dl->path, (unsigned long long)seq, (unsigned long long)off);
         return -1;

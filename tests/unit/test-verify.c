@@ -1,4 +1,4 @@
-/* tests/guest-unit.c — CUnit tests of the guest agent's pure modules:
+/* tests/unit/test-verify.c — CUnit tests of the guest agent's pure modules:
  * record encoding and checking, ack lines, the judging rules and the
  * verdict. */
 #include <stdio.h>
@@ -7,10 +7,11 @@
 
 #include <CUnit/Basic.h>
 
-#include "acks.h"
-#include "judge.h"
-#include "record.h"
-#include "verdict.h"
+#include "verify/acks.h"
+#include "verify/judge.h"
+#include "verify/record.h"
+#include "verify/verdict.h"
+#include "utils/crc32c.h"
 
 #define SZ 128 /* record size used below: 16 words */
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jsonr.h"
+#include "utils/jsonr.h"
 
 #define MAX_JSON_BYTES (64u << 20) /* an extents report larger than this is refused */
 #define MAX_EXTENTS    (1u << 22)

@@ -19,7 +19,7 @@ static void build(void)
             table[t][i] = (table[t - 1][i] >> 8) ^ table[0][table[t - 1][i] & 0xff];
 }
 
-uint32_t crc32c(uint32_t crc, const void *p, size_t n)
+uint32_t pm_crc32c(uint32_t crc, const void *p, size_t n)
 {
     const uint8_t *b = p;
     pthread_once(&once, build);

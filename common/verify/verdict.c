@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
+#include "utils/json.h"
 
 int pm_expect_parse(const char *s)
 {

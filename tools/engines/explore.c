@@ -15,8 +15,8 @@
 
 #include "ackverify.h"
 #include "explore.h"
-#include "jsonr.h"
-#include "record.h"
+#include "utils/jsonr.h"
+#include "verify/record.h"
 #include "replay.h"
 
 enum point_kind { PT_FLUSH = 1, PT_MARK = 2, PT_WRITE = 4 };
