@@ -94,7 +94,7 @@ static int parse_u64(const char *cmd, const char *opt, const char *s, uint64_t m
     errno = 0;
     unsigned long long x = strtoull(s, &end, 10);
     if (s[0] < '0' || s[0] > '9' || *end || errno || x > max) {
-        pm_error(cmd, "--%s: '%s' is not a number up to %llu", opt, s, (unsigned long long)max);
+        ga_error(cmd, "--%s: '%s' is not a number up to %llu", opt, s, (unsigned long long)max);
         return -1;
     }
     *v = x;
@@ -107,9 +107,9 @@ static int parse_args(const char *cmd, int argc, char **argv, struct args *a)
 
     memset(a, 0, sizeof *a);
     a->workload = a->method = -1;
-    a->records = PM_RUN_DEFAULT_RECORDS;
+    a->records = GA_RUN_DEFAULT_RECORDS;
     a->size = PM_REC_DEFAULT_SIZE;
-    a->slots = PM_RUN_DEFAULT_SLOTS;
+    a->slots = GA_RUN_DEFAULT_SLOTS;
     a->expect = PM_EXPECT_DURABLE;
     optind = 1;
     opterr = 0;
@@ -138,11 +138,11 @@ static int parse_args(const char *cmd, int argc, char **argv, struct args *a)
             break;
         case O_WORKLOAD:
             if ((a->workload = pm_workload_parse(optarg)) < 0)
-                return pm_error(cmd, "unknown workload '%s'", optarg);
+                return ga_error(cmd, "unknown workload '%s'", optarg);
             break;
         case O_SYNC:
             if ((a->method = pm_method_parse(optarg)) < 0)
-                return pm_error(cmd, "unknown sync method '%s'", optarg);
+                return ga_error(cmd, "unknown sync method '%s'", optarg);
             break;
         case O_RECORDS:
             if (parse_u64(cmd, "records", optarg, 1ull << 32, &a->records) < 0)
@@ -152,14 +152,14 @@ static int parse_args(const char *cmd, int argc, char **argv, struct args *a)
             if (parse_u64(cmd, "record-size", optarg, PM_REC_MAX_SIZE, &a->size) < 0)
                 return PM_EXIT_ERROR;
             if (pm_rec_size_ok(a->size) < 0)
-                return pm_error(cmd, "--record-size must be a multiple of 8 in %u..%u",
+                return ga_error(cmd, "--record-size must be a multiple of 8 in %u..%u",
                                 PM_REC_MIN_SIZE, PM_REC_MAX_SIZE);
             break;
         case O_SLOTS:
             if (parse_u64(cmd, "slots", optarg, 1u << 20, &a->slots) < 0)
                 return PM_EXIT_ERROR;
             if (a->slots == 0)
-                return pm_error(cmd, "--slots must be at least 1");
+                return ga_error(cmd, "--slots must be at least 1");
             a->slots_given = 1;
             break;
         case O_PAUSE:
@@ -174,32 +174,32 @@ static int parse_args(const char *cmd, int argc, char **argv, struct args *a)
             break;
         case O_EXPECT:
             if ((a->expect = pm_expect_parse(optarg)) < 0)
-                return pm_error(cmd, "--expect: durable or none, not '%s'", optarg);
+                return ga_error(cmd, "--expect: durable or none, not '%s'", optarg);
             break;
         case O_HELP:
             fputs(usage_text, stdout);
             exit(0);
         default:
-            return pm_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+            return ga_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc)
-        return pm_error(cmd, "unexpected argument '%s'", argv[optind]);
+        return ga_error(cmd, "unexpected argument '%s'", argv[optind]);
     return 0;
 }
 
 static int cmd_run(const struct args *a)
 {
     if (!a->dir || a->workload < 0 || a->method < 0)
-        return pm_error("run", "needs --dir, --workload and --sync");
+        return ga_error("run", "needs --dir, --workload and --sync");
     if (a->records == 0)
-        return pm_error("run", "--records must be at least 1");
+        return ga_error("run", "--records must be at least 1");
     /* The file (and mapping) size: the ring is reused, the others grow. */
     uint64_t span = a->workload == PM_WL_OVERWRITE ? a->slots : a->records;
     if (span * a->size > (1ull << 30))
-        return pm_error("run", "the workload file would exceed 1 GiB (records or slots x "
+        return ga_error("run", "the workload file would exceed 1 GiB (records or slots x "
                                "record-size)");
-    struct pm_run_opts o = {
+    struct ga_run_opts o = {
         .dir = a->dir,
         .workload = a->workload,
         .method = a->method,
@@ -209,14 +209,14 @@ static int cmd_run(const struct args *a)
         .pause_ms = (unsigned)a->pause_ms,
         .ack_to = a->ack_to,
     };
-    return pm_cmd_run(&o);
+    return ga_cmd_run(&o);
 }
 
 static int cmd_verify(const struct args *a)
 {
     if (!a->dir || !a->acks)
-        return pm_error("verify", "needs --dir and --acks");
-    struct pm_verify_opts o = {
+        return ga_error("verify", "needs --dir and --acks");
+    struct ga_verify_opts o = {
         .dir = a->dir,
         .acks = a->acks,
         .dev = a->dev,
@@ -225,7 +225,7 @@ static int cmd_verify(const struct args *a)
         .slots = a->slots_given ? (uint32_t)a->slots : 0,
         .expect = a->expect,
     };
-    return pm_cmd_verify(&o);
+    return ga_cmd_verify(&o);
 }
 
 int main(int argc, char **argv)
@@ -241,12 +241,12 @@ int main(int argc, char **argv)
     if ((rc = parse_args(cmd, argc - 1, argv + 1, &a)))
         return rc;
     if (strcmp(cmd, "caps") == 0)
-        return pm_cmd_caps(a.dir);
+        return ga_cmd_caps(a.dir);
     if (strcmp(cmd, "prepare") == 0) {
         if (!a.dev || !a.fs || !a.mnt)
-            return pm_error("prepare", "needs --dev, --fs and --mnt");
-        struct pm_prepare_opts o = {a.dev, a.fs, a.mnt, a.mkfs, a.namespace, a.handshake};
-        return pm_cmd_prepare(&o);
+            return ga_error("prepare", "needs --dev, --fs and --mnt");
+        struct ga_prepare_opts o = {a.dev, a.fs, a.mnt, a.mkfs, a.namespace, a.handshake};
+        return ga_cmd_prepare(&o);
     }
     if (strcmp(cmd, "run") == 0)
         return cmd_run(&a);
@@ -254,8 +254,8 @@ int main(int argc, char **argv)
         return cmd_verify(&a);
     if (strcmp(cmd, "extents") == 0) {
         if (!a.dir)
-            return pm_error("extents", "needs --dir");
-        return pm_cmd_extents(a.dir);
+            return ga_error("extents", "needs --dir");
+        return ga_cmd_extents(a.dir);
     }
-    return pm_error(cmd, "unknown command (caps, prepare, run, verify, extents)");
+    return ga_error(cmd, "unknown command (caps, prepare, run, verify, extents)");
 }

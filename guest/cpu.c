@@ -10,7 +10,7 @@
 #include <cpuid.h>
 #endif
 
-void pm_cpu_probe(struct pm_cpu *c)
+void ga_cpu_probe(struct ga_cpu *c)
 {
     memset(c, 0, sizeof *c);
     c->line_size = 64;
@@ -27,42 +27,42 @@ void pm_cpu_probe(struct pm_cpu *c)
         c->clwb = !!(b & (1u << 24));
     }
 #endif
-    c->best = c->clwb         ? PM_FLUSH_CLWB
-              : c->clflushopt ? PM_FLUSH_CLFLUSHOPT
-              : c->clflush    ? PM_FLUSH_CLFLUSH
-                              : PM_FLUSH_NONE;
+    c->best = c->clwb         ? GA_FLUSH_CLWB
+              : c->clflushopt ? GA_FLUSH_CLFLUSHOPT
+              : c->clflush    ? GA_FLUSH_CLFLUSH
+                              : GA_FLUSH_NONE;
 }
 
-const char *pm_flush_name(enum pm_flush f)
+const char *ga_flush_name(enum ga_flush f)
 {
     switch (f) {
-    case PM_FLUSH_CLWB:
+    case GA_FLUSH_CLWB:
         return "clwb";
-    case PM_FLUSH_CLFLUSHOPT:
+    case GA_FLUSH_CLFLUSHOPT:
         return "clflushopt";
-    case PM_FLUSH_CLFLUSH:
+    case GA_FLUSH_CLFLUSH:
         return "clflush";
-    case PM_FLUSH_NONE:
+    case GA_FLUSH_NONE:
         break;
     }
     return "none";
 }
 
-void pm_cpu_flush(const struct pm_cpu *c, const void *p, size_t len)
+void ga_cpu_flush(const struct ga_cpu *c, const void *p, size_t len)
 {
 #if defined(__x86_64__)
     uintptr_t line = c->line_size;
     uintptr_t a = (uintptr_t)p & ~(line - 1);
     uintptr_t end = (uintptr_t)p + len;
 
-    if (c->best == PM_FLUSH_NONE || len == 0)
+    if (c->best == GA_FLUSH_NONE || len == 0)
         return;
     for (; a < end; a += line) {
         switch (c->best) {
-        case PM_FLUSH_CLWB:
+        case GA_FLUSH_CLWB:
             __asm__ volatile("clwb %0" : "+m"(*(volatile char *)a));
             break;
-        case PM_FLUSH_CLFLUSHOPT:
+        case GA_FLUSH_CLFLUSHOPT:
             __asm__ volatile("clflushopt %0" : "+m"(*(volatile char *)a));
             break;
         default:

@@ -5,22 +5,22 @@
 
 #include <stddef.h>
 
-enum pm_flush { PM_FLUSH_NONE, PM_FLUSH_CLFLUSH, PM_FLUSH_CLFLUSHOPT, PM_FLUSH_CLWB };
+enum ga_flush { GA_FLUSH_NONE, GA_FLUSH_CLFLUSH, GA_FLUSH_CLFLUSHOPT, GA_FLUSH_CLWB };
 
-struct pm_cpu {
+struct ga_cpu {
     int clflush, clflushopt, clwb; /* instructions the CPU has (cpuid) */
     unsigned line_size;            /* clflush line size, bytes */
-    enum pm_flush best;            /* what pm_cpu_flush uses */
+    enum ga_flush best;            /* what ga_cpu_flush uses */
 };
 
 /* Fill in what this CPU offers. */
-void pm_cpu_probe(struct pm_cpu *c);
+void ga_cpu_probe(struct ga_cpu *c);
 
 /* "clwb", "clflushopt", "clflush" or "none". */
-const char *pm_flush_name(enum pm_flush f);
+const char *ga_flush_name(enum ga_flush f);
 
 /* Write back every cache line of [p, p + len) with the best instruction,
- * then sfence.  A no-op with PM_FLUSH_NONE. */
-void pm_cpu_flush(const struct pm_cpu *c, const void *p, size_t len);
+ * then sfence.  A no-op with GA_FLUSH_NONE. */
+void ga_cpu_flush(const struct ga_cpu *c, const void *p, size_t len);
 
 #endif

@@ -24,12 +24,12 @@
 #include "utils/json.h"
 #include "sys.h"
 
-int pm_fs_known(const char *fs)
+int ga_fs_known(const char *fs)
 {
     return strcmp(fs, "ext4") == 0 || strcmp(fs, "xfs") == 0;
 }
 
-int pm_mount_dax(const char *dev, const char *dir, const char *fs)
+int ga_mount_dax(const char *dev, const char *dir, const char *fs)
 {
     if (mkdir(dir, 0755) < 0 && errno != EEXIST)
         return -1;
@@ -69,11 +69,11 @@ static void namespace_of(const char *dev, char *ns, size_t len)
 
 static void probe_json(FILE *f, int *first, const char *dir)
 {
-    struct pm_probe p;
-    struct pm_mount m;
+    struct ga_probe p;
+    struct ga_mount m;
     char msg[512];
 
-    if (pm_mount_lookup(dir, &m) == 0) {
+    if (ga_mount_lookup(dir, &m) == 0) {
         pm_json_key(f, first, "fs");
         pm_json_str(f, m.fstype);
         pm_json_key(f, first, "dev");
@@ -81,7 +81,7 @@ static void probe_json(FILE *f, int *first, const char *dir)
         pm_json_key(f, first, "mount_options");
         pm_json_str(f, m.opts);
     }
-    if (pm_probe_dir(dir, &p, msg, sizeof msg) < 0) {
+    if (ga_probe_dir(dir, &p, msg, sizeof msg) < 0) {
         pm_json_key(f, first, "probe_error");
         pm_json_str(f, msg);
         return;
@@ -106,24 +106,24 @@ static void probe_json(FILE *f, int *first, const char *dir)
 static int emit(char **json, FILE *f, int rc)
 {
     fclose(f);
-    pm_emit(*json, -1, "");
+    ga_emit(*json, -1, "");
     free(*json);
     return rc;
 }
 
-int pm_cmd_caps(const char *dir)
+int ga_cmd_caps(const char *dir)
 {
     struct utsname u;
-    struct pm_cpu c;
+    struct ga_cpu c;
     char *json = NULL;
     size_t len = 0;
     int first = 1;
     FILE *f = open_memstream(&json, &len);
 
     if (!f)
-        return pm_error("caps", "out of memory");
+        return ga_error("caps", "out of memory");
     uname(&u);
-    pm_cpu_probe(&c);
+    ga_cpu_probe(&c);
     fputc('{', f);
     pm_json_key(f, &first, "command");
     pm_json_str(f, "caps");
@@ -135,11 +135,11 @@ int pm_cmd_caps(const char *dir)
     fprintf(f, "{\"clflush\":%s,\"clflushopt\":%s,\"clwb\":%s,\"line_size\":%u,\"best\":",
             c.clflush ? "true" : "false", c.clflushopt ? "true" : "false",
             c.clwb ? "true" : "false", c.line_size);
-    pm_json_str(f, pm_flush_name(c.best));
+    pm_json_str(f, ga_flush_name(c.best));
     fputc('}', f);
     pm_json_key(f, &first, "channel");
     char chan[64];
-    pm_json_str(f, pm_channel_find(PM_CHANNEL_NAME, chan, sizeof chan) == 0 ? chan : NULL);
+    pm_json_str(f, ga_channel_find(GA_CHANNEL_NAME, chan, sizeof chan) == 0 ? chan : NULL);
     if (dir) {
         pm_json_key(f, &first, "dir");
         pm_json_str(f, dir);
@@ -167,8 +167,8 @@ static int handshake(const char *mnt, const char *json, char *err, size_t errlen
         return -1;
     }
     close(dfd);
-    if (pm_channel_find(PM_CHANNEL_NAME, port, sizeof port) < 0) {
-        snprintf(err, errlen, "no virtio-serial port named %s", PM_CHANNEL_NAME);
+    if (ga_channel_find(GA_CHANNEL_NAME, port, sizeof port) < 0) {
+        snprintf(err, errlen, "no virtio-serial port named %s", GA_CHANNEL_NAME);
         return -1;
     }
     /* One opener at a time per port: read and write on one descriptor. */
@@ -191,12 +191,12 @@ static int handshake(const char *mnt, const char *json, char *err, size_t errlen
     /* Byte by byte up to the newline: nothing after it is ours. */
     char got[16];
     size_t len = 0;
-    uint64_t deadline = pm_now_ms() + PM_HANDSHAKE_MS;
+    uint64_t deadline = pm_now_ms() + GA_HANDSHAKE_MS;
     for (;;) {
         uint64_t now = pm_now_ms();
         struct pollfd p = {.fd = fd, .events = POLLIN};
         if (now >= deadline) {
-            snprintf(err, errlen, "no 'go' from the host within %d s", PM_HANDSHAKE_MS / 1000);
+            snprintf(err, errlen, "no 'go' from the host within %d s", GA_HANDSHAKE_MS / 1000);
             goto out;
         }
         int pr = poll(&p, 1, (int)(deadline - now));
@@ -231,45 +231,45 @@ out:
     return rc;
 }
 
-int pm_cmd_prepare(const struct pm_prepare_opts *o)
+int ga_cmd_prepare(const struct ga_prepare_opts *o)
 {
     char out[2048], ns[64];
     uint64_t t0 = pm_now_ms(), t_ns = 0, t_mkfs = 0, t_mount;
-    struct pm_probe p;
+    struct ga_probe p;
 
-    if (!pm_fs_known(o->fs))
-        return pm_error("prepare", "unknown filesystem '%s' (ext4 or xfs)", o->fs);
+    if (!ga_fs_known(o->fs))
+        return ga_error("prepare", "unknown filesystem '%s' (ext4 or xfs)", o->fs);
     if (wait_block(o->dev, 5000) < 0)
-        return pm_error("prepare", "%s: no such block device", o->dev);
+        return ga_error("prepare", "%s: no such block device", o->dev);
     if (o->namespace) {
         namespace_of(o->dev, ns, sizeof ns);
         char *argv[] = {"ndctl",        "create-namespace", "-f",         "-e", ns,
                         "--mode=fsdax", "--map=mem",        "--align=4K", NULL};
-        int rc = pm_run_tool(argv, out, sizeof out);
+        int rc = ga_run_tool(argv, out, sizeof out);
         if (rc != 0)
-            return pm_error("prepare", "ndctl create-namespace -e %s: exit %d: %s", ns, rc, out);
+            return ga_error("prepare", "ndctl create-namespace -e %s: exit %d: %s", ns, rc, out);
         if (wait_block(o->dev, 10000) < 0)
-            return pm_error("prepare", "%s did not come back after ndctl", o->dev);
+            return ga_error("prepare", "%s did not come back after ndctl", o->dev);
         t_ns = pm_now_ms() - t0;
     }
     if (o->mkfs) {
         uint64_t t = pm_now_ms();
         char *ext4[] = {"mke2fs", "-t", "ext4", "-F", "-q", "-b", "4096", (char *)o->dev, NULL};
         char *xfs[] = {"mkfs.xfs", "-f", "-q", (char *)o->dev, NULL};
-        int rc = pm_run_tool(strcmp(o->fs, "xfs") == 0 ? xfs : ext4, out, sizeof out);
+        int rc = ga_run_tool(strcmp(o->fs, "xfs") == 0 ? xfs : ext4, out, sizeof out);
         if (rc != 0)
-            return pm_error("prepare", "mkfs %s on %s: exit %d: %s", o->fs, o->dev, rc, out);
+            return ga_error("prepare", "mkfs %s on %s: exit %d: %s", o->fs, o->dev, rc, out);
         t_mkfs = pm_now_ms() - t;
     }
     uint64_t t = pm_now_ms();
-    if (pm_mount_dax(o->dev, o->mnt, o->fs) < 0)
-        return pm_error("prepare", "mount -t %s -o dax %s %s: %s", o->fs, o->dev, o->mnt,
+    if (ga_mount_dax(o->dev, o->mnt, o->fs) < 0)
+        return ga_error("prepare", "mount -t %s -o dax %s %s: %s", o->fs, o->dev, o->mnt,
                         strerror(errno));
     t_mount = pm_now_ms() - t;
-    if (pm_probe_dir(o->mnt, &p, out, sizeof out) < 0)
-        return pm_error("prepare", "%s", out);
+    if (ga_probe_dir(o->mnt, &p, out, sizeof out) < 0)
+        return ga_error("prepare", "%s", out);
     if (!p.dax)
-        return pm_error("prepare", "DAX is not active on %s (%s) after mount -o dax", o->mnt,
+        return ga_error("prepare", "DAX is not active on %s (%s) after mount -o dax", o->mnt,
                         p.dax_source);
 
     char *json = NULL;
@@ -277,7 +277,7 @@ int pm_cmd_prepare(const struct pm_prepare_opts *o)
     int first = 1;
     FILE *f = open_memstream(&json, &len);
     if (!f)
-        return pm_error("prepare", "out of memory");
+        return ga_error("prepare", "out of memory");
     fputc('{', f);
     pm_json_key(f, &first, "command");
     pm_json_str(f, "prepare");
@@ -296,7 +296,7 @@ int pm_cmd_prepare(const struct pm_prepare_opts *o)
     pm_json_key(f, &first, "map_sync");
     fputs(p.map_sync ? "true" : "false", f);
     pm_json_key(f, &first, "dev_offset");
-    int64_t off = pm_pmem_offset(o->dev);
+    int64_t off = ga_pmem_offset(o->dev);
     if (off < 0)
         fputs("null", f);
     else
@@ -313,21 +313,21 @@ int pm_cmd_prepare(const struct pm_prepare_opts *o)
     fclose(f);
     if (o->handshake && handshake(o->mnt, json, out, sizeof out) < 0) {
         free(json);
-        return pm_error("prepare", "handshake: %s", out);
+        return ga_error("prepare", "handshake: %s", out);
     }
-    pm_emit(json, -1, "");
+    ga_emit(json, -1, "");
     free(json);
     return PM_EXIT_OK;
 }
 
-void pm_fsck(const char *dev, const char *dir, const char *fs, struct pm_fsck *f)
+void ga_fsck(const char *dev, const char *dir, const char *fs, struct pm_fsck *f)
 {
     memset(f, 0, sizeof *f);
     f->ran = 1;
     /* The checkers read the device as it is; a dirty journal or log would
      * show as damage (xfs_repair -n refuses outright).  Replay it first,
      * as the kernel does at every mount. */
-    if (pm_mount_dax(dev, dir, fs) < 0)
+    if (ga_mount_dax(dev, dir, fs) < 0)
         snprintf(f->note, sizeof f->note, "journal recovery mount failed: %s", strerror(errno));
     else if (umount(dir) < 0)
         snprintf(f->note, sizeof f->note, "umount after recovery: %s", strerror(errno));
@@ -336,17 +336,17 @@ void pm_fsck(const char *dev, const char *dir, const char *fs, struct pm_fsck *f
     char *xfs[] = {"xfs_repair", "-n", (char *)dev, NULL};
     int is_xfs = strcmp(fs, "xfs") == 0;
     snprintf(f->tool, sizeof f->tool, "%s", is_xfs ? "xfs_repair -n" : "e2fsck -fn");
-    f->exit_code = pm_run_tool(is_xfs ? xfs : ext4, f->output, sizeof f->output);
+    f->exit_code = ga_run_tool(is_xfs ? xfs : ext4, f->output, sizeof f->output);
     f->clean = f->exit_code == 0 && !f->note[0];
     if (f->clean)
         f->output[0] = '\0';
 }
 
-int pm_fiemap(int fd, struct pm_extent **out, size_t *nout)
+int ga_fiemap(int fd, struct ga_extent **out, size_t *nout)
 {
     enum { N = 128 };
     struct fiemap *fm = calloc(1, sizeof *fm + N * sizeof(struct fiemap_extent));
-    struct pm_extent *v = NULL;
+    struct ga_extent *v = NULL;
     size_t n = 0, cap = 0;
     uint64_t start = 0;
     int last = 0;
@@ -371,7 +371,7 @@ int pm_fiemap(int fd, struct pm_extent **out, size_t *nout)
             struct fiemap_extent *e = &fm->fm_extents[i];
             if (n == cap) {
                 cap = cap ? 2 * cap : 16;
-                struct pm_extent *nv = realloc(v, cap * sizeof *v);
+                struct ga_extent *nv = realloc(v, cap * sizeof *v);
                 if (!nv) {
                     free(fm);
                     free(v);
@@ -380,7 +380,7 @@ int pm_fiemap(int fd, struct pm_extent **out, size_t *nout)
                 }
                 v = nv;
             }
-            v[n++] = (struct pm_extent){e->fe_logical, e->fe_physical, e->fe_length, e->fe_flags};
+            v[n++] = (struct ga_extent){e->fe_logical, e->fe_physical, e->fe_length, e->fe_flags};
             start = e->fe_logical + e->fe_length;
             if (e->fe_flags & FIEMAP_EXTENT_LAST)
                 last = 1;
@@ -392,9 +392,9 @@ int pm_fiemap(int fd, struct pm_extent **out, size_t *nout)
     return 0;
 }
 
-void pm_extents_open(FILE *f, const char *dir)
+void ga_extents_open(FILE *f, const char *dir)
 {
-    struct pm_mount m;
+    struct ga_mount m;
     int first = 1;
 
     fputc('{', f);
@@ -402,11 +402,11 @@ void pm_extents_open(FILE *f, const char *dir)
     pm_json_str(f, "extents");
     pm_json_key(f, &first, "dir");
     pm_json_str(f, dir);
-    if (pm_mount_lookup(dir, &m) == 0) {
+    if (ga_mount_lookup(dir, &m) == 0) {
         pm_json_key(f, &first, "dev");
         pm_json_str(f, m.dev);
         pm_json_key(f, &first, "dev_offset");
-        int64_t off = pm_pmem_offset(m.dev);
+        int64_t off = ga_pmem_offset(m.dev);
         if (off < 0)
             fputs("null", f);
         else
@@ -416,8 +416,8 @@ void pm_extents_open(FILE *f, const char *dir)
     fputc('[', f);
 }
 
-void pm_extents_file(FILE *f, int *nfile, const char *name, long long size,
-                     const struct pm_extent *v, size_t n, int err)
+void ga_extents_file(FILE *f, int *nfile, const char *name, long long size,
+                     const struct ga_extent *v, size_t n, int err)
 {
     fprintf(f, "%s{\"name\":", (*nfile)++ ? "," : "");
     pm_json_str(f, name);
@@ -435,7 +435,7 @@ void pm_extents_file(FILE *f, int *nfile, const char *name, long long size,
     fputc('}', f);
 }
 
-int pm_cmd_extents(const char *dir)
+int ga_cmd_extents(const char *dir)
 {
     char *json = NULL;
     size_t len = 0;
@@ -443,13 +443,13 @@ int pm_cmd_extents(const char *dir)
     DIR *d = opendir(dir);
 
     if (!d)
-        return pm_error("extents", "opendir %s: %s", dir, strerror(errno));
+        return ga_error("extents", "opendir %s: %s", dir, strerror(errno));
     FILE *f = open_memstream(&json, &len);
     if (!f) {
         closedir(d);
-        return pm_error("extents", "out of memory");
+        return ga_error("extents", "out of memory");
     }
-    pm_extents_open(f, dir);
+    ga_extents_open(f, dir);
     struct dirent *e;
     while ((e = readdir(d))) {
         struct stat st;
@@ -458,10 +458,10 @@ int pm_cmd_extents(const char *dir)
         int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
             continue;
-        struct pm_extent *v = NULL;
+        struct ga_extent *v = NULL;
         size_t n = 0;
-        int err = pm_fiemap(fd, &v, &n) < 0 ? errno : 0;
-        pm_extents_file(f, &nfile, e->d_name, (long long)st.st_size, v, n, err);
+        int err = ga_fiemap(fd, &v, &n) < 0 ? errno : 0;
+        ga_extents_file(f, &nfile, e->d_name, (long long)st.st_size, v, n, err);
         free(v);
         close(fd);
     }

@@ -8,46 +8,46 @@
 
 #include "verify/verdict.h"
 
-struct pm_prepare_opts {
+struct ga_prepare_opts {
     const char *dev, *fs, *mnt;
     int mkfs, namespace;
     int handshake; /* sync, send `prepared <json>` on the channel, wait for `go` */
 };
 
 /* How long prepare --handshake waits for the host's `go`. */
-#define PM_HANDSHAKE_MS 120000
+#define GA_HANDSHAKE_MS 120000
 
 /* Each prints its JSON and returns an exit code. */
-int pm_cmd_prepare(const struct pm_prepare_opts *o);
-int pm_cmd_caps(const char *dir);
-int pm_cmd_extents(const char *dir);
+int ga_cmd_prepare(const struct ga_prepare_opts *o);
+int ga_cmd_caps(const char *dir);
+int ga_cmd_extents(const char *dir);
 
 /* One extent of a file, as FIEMAP gives it (bytes). */
-struct pm_extent {
+struct ga_extent {
     uint64_t logical, physical, length;
     uint32_t flags;
 };
 
 /* FIEMAP of fd, without FIEMAP_FLAG_SYNC (looking must not change what is
  * persisted): *v (caller frees) and *n.  0, or -1 with errno. */
-int pm_fiemap(int fd, struct pm_extent **v, size_t *n);
+int ga_fiemap(int fd, struct ga_extent **v, size_t *n);
 
-/* The extents JSON, in pieces: pm_extents_open writes
+/* The extents JSON, in pieces: ga_extents_open writes
  * {"command":"extents","dir":...,"dev":...,"dev_offset":N,"files":[
- * then one pm_extents_file per file (nfile counts them, start at 0; err is
- * an errno from pm_fiemap or 0), and the caller closes with "]}". */
-void pm_extents_open(FILE *f, const char *dir);
-void pm_extents_file(FILE *f, int *nfile, const char *name, long long size,
-                     const struct pm_extent *v, size_t n, int err);
+ * then one ga_extents_file per file (nfile counts them, start at 0; err is
+ * an errno from ga_fiemap or 0), and the caller closes with "]}". */
+void ga_extents_open(FILE *f, const char *dir);
+void ga_extents_file(FILE *f, int *nfile, const char *name, long long size,
+                     const struct ga_extent *v, size_t n, int err);
 
 /* Is fs one we can make, check and mount ("ext4", "xfs")? */
-int pm_fs_known(const char *fs);
+int ga_fs_known(const char *fs);
 
 /* mount -o dax.  0, or -1 with errno. */
-int pm_mount_dax(const char *dev, const char *dir, const char *fs);
+int ga_mount_dax(const char *dev, const char *dir, const char *fs);
 
 /* Replay the journal by mounting and unmounting, then run the filesystem's
  * read-only check on dev; results go to f. */
-void pm_fsck(const char *dev, const char *dir, const char *fs, struct pm_fsck *f);
+void ga_fsck(const char *dev, const char *dir, const char *fs, struct pm_fsck *f);
 
 #endif

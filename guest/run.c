@@ -39,17 +39,17 @@
 #include "sys.h"
 
 struct run {
-    const struct pm_run_opts *o;
+    const struct ga_run_opts *o;
     int dirfd;
     int ack_fd;         /* where acks go */
     int chan;           /* ack_fd if it is the channel, else -1 */
     char ack_name[256]; /* for the result */
-    struct pm_cpu cpu;
+    struct ga_cpu cpu;
     uint8_t *rec; /* one encoded record */
     uint64_t acked;
     size_t page;
     char file[PM_ACK_FILE_MAX]; /* the workload's file (or pattern) */
-    struct pm_extent *known;    /* the current file's extents as last sent */
+    struct ga_extent *known;    /* the current file's extents as last sent */
     size_t nknown;
     char err[512];
     int refused_errno; /* with PM_EXIT_REFUSED */
@@ -99,7 +99,7 @@ static int covered(const struct run *r, uint64_t off, uint64_t len)
 {
     /* FIEMAP gives the extents in logical order. */
     for (size_t i = 0; i < r->nknown && len; i++) {
-        const struct pm_extent *e = &r->known[i];
+        const struct ga_extent *e = &r->known[i];
         uint64_t end = e->logical + e->length;
         if (off < e->logical)
             break; /* a hole */
@@ -112,7 +112,7 @@ static int covered(const struct run *r, uint64_t off, uint64_t len)
     return len == 0;
 }
 
-static int same_extents(const struct pm_extent *a, size_t na, const struct pm_extent *b, size_t nb)
+static int same_extents(const struct ga_extent *a, size_t na, const struct ga_extent *b, size_t nb)
 {
     if (na != nb)
         return 0;
@@ -130,9 +130,9 @@ static int note_extents(struct run *r, int fd, const char *name, uint64_t off, u
 {
     if (r->chan < 0 || (!fresh && covered(r, off, len)))
         return 0;
-    struct pm_extent *v = NULL;
+    struct ga_extent *v = NULL;
     size_t n = 0;
-    if (pm_fiemap(fd, &v, &n) < 0)
+    if (ga_fiemap(fd, &v, &n) < 0)
         return 0;
     if (!fresh && same_extents(v, n, r->known, r->nknown)) {
         free(v);
@@ -150,8 +150,8 @@ static int note_extents(struct run *r, int fd, const char *name, uint64_t off, u
     if (!f)
         return FAIL(r, "out of memory");
     fputs("extents ", f);
-    pm_extents_open(f, r->o->dir);
-    pm_extents_file(f, &nfile, name, fstat(fd, &st) == 0 ? (long long)st.st_size : -1, v, n, 0);
+    ga_extents_open(f, r->o->dir);
+    ga_extents_file(f, &nfile, name, fstat(fd, &st) == 0 ? (long long)st.st_size : -1, v, n, 0);
     fputs("]}\n", f);
     fclose(f);
     int rc = pm_write_all(r->chan, json, jlen) < 0
@@ -268,7 +268,7 @@ static int sync_stored(struct run *r, int fd, uint8_t *base, uint8_t *p, size_t 
     case PM_SYNC_MAP_SYNC:
     case PM_SYNC_PREALLOC_FLUSH:
     case PM_SYNC_PREWRITE_FLUSH:
-        pm_cpu_flush(&r->cpu, p, len);
+        ga_cpu_flush(&r->cpu, p, len);
         break;
     default:
         break;
@@ -287,7 +287,7 @@ static size_t round_up(size_t v, size_t to)
  * off(seq); the overwrite ring wraps. */
 static int run_written(struct run *r, uint64_t slots)
 {
-    const struct pm_run_opts *o = r->o;
+    const struct ga_run_opts *o = r->o;
     int fd = open_at(r, r->file, O_WRONLY | O_CREAT | O_TRUNC);
     int rc;
 
@@ -316,7 +316,7 @@ out:
  * once. */
 static int run_mapped(struct run *r, uint64_t slots, int grow)
 {
-    const struct pm_run_opts *o = r->o;
+    const struct ga_run_opts *o = r->o;
     uint64_t nrec = slots ? slots : o->records;
     size_t total = (size_t)(nrec * o->size);
     size_t maplen = round_up(total, r->page);
@@ -389,7 +389,7 @@ static int clear_singles(struct run *r)
  * directory synced before the store, which is then only flushed. */
 static int create_one(struct run *r, uint64_t seq)
 {
-    const struct pm_run_opts *o = r->o;
+    const struct ga_run_opts *o = r->o;
     char tmp[64], name[PM_ACK_FILE_MAX];
     uint8_t *base = NULL;
     size_t maplen = round_up(o->size, r->page);
@@ -466,11 +466,11 @@ static int run_create(struct run *r)
 /* Check what the method needs before writing anything. */
 static int check_method(struct run *r)
 {
-    const struct pm_run_opts *o = r->o;
+    const struct ga_run_opts *o = r->o;
 
     if (o->workload == PM_WL_MMAP && o->method == PM_SYNC_ODSYNC)
         return FAIL(r, "odsync applies to write(2); the mmap workload stores through a mapping");
-    if ((o->method == PM_SYNC_MAP_SYNC || presized(o->method)) && r->cpu.best == PM_FLUSH_NONE)
+    if ((o->method == PM_SYNC_MAP_SYNC || presized(o->method)) && r->cpu.best == GA_FLUSH_NONE)
         return refuse(r, 0, "cache-line write-back instruction");
     return 0;
 }
@@ -486,8 +486,8 @@ static int open_acks(struct run *r)
         return 0;
     }
     if (strcmp(to, "channel") == 0) {
-        if (pm_channel_find(PM_CHANNEL_NAME, r->ack_name, sizeof r->ack_name) < 0)
-            return FAIL(r, "no virtio-serial port named %s", PM_CHANNEL_NAME);
+        if (ga_channel_find(GA_CHANNEL_NAME, r->ack_name, sizeof r->ack_name) < 0)
+            return FAIL(r, "no virtio-serial port named %s", GA_CHANNEL_NAME);
     } else {
         snprintf(r->ack_name, sizeof r->ack_name, "%s", to);
     }
@@ -501,7 +501,7 @@ static int open_acks(struct run *r)
 
 static void result_json(const struct run *r, int rc, uint64_t ms, FILE *f)
 {
-    const struct pm_run_opts *o = r->o;
+    const struct ga_run_opts *o = r->o;
     int first = 1;
 
     fputc('{', f);
@@ -526,7 +526,7 @@ static void result_json(const struct run *r, int rc, uint64_t ms, FILE *f)
     pm_json_key(f, &first, "ack_to");
     pm_json_str(f, r->ack_name[0] ? r->ack_name : NULL);
     pm_json_key(f, &first, "flush");
-    pm_json_str(f, pm_flush_name(r->cpu.best));
+    pm_json_str(f, ga_flush_name(r->cpu.best));
     pm_json_key(f, &first, "elapsed_ms");
     fprintf(f, "%" PRIu64, ms);
     pm_json_key(f, &first, "refused");
@@ -542,13 +542,13 @@ static void result_json(const struct run *r, int rc, uint64_t ms, FILE *f)
     fputc('}', f);
 }
 
-int pm_cmd_run(const struct pm_run_opts *o)
+int ga_cmd_run(const struct ga_run_opts *o)
 {
     struct run r = {.o = o, .dirfd = -1, .ack_fd = -1, .chan = -1};
     uint64_t t0 = pm_now_ms();
     int rc;
 
-    pm_cpu_probe(&r.cpu);
+    ga_cpu_probe(&r.cpu);
     r.page = (size_t)sysconf(_SC_PAGESIZE);
     switch (o->workload) {
     case PM_WL_APPEND:
@@ -602,7 +602,7 @@ out:;
     fclose(f);
     if (rc)
         fprintf(stderr, "pmemcut-agent: run: %s\n", r.err);
-    if (pm_emit(json, r.chan, "result") < 0 && !rc)
+    if (ga_emit(json, r.chan, "result") < 0 && !rc)
         rc = PM_EXIT_ERROR;
     free(json);
     free(r.rec);

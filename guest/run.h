@@ -6,10 +6,10 @@
 
 #include "verify/acks.h"
 
-#define PM_RUN_DEFAULT_RECORDS 100
-#define PM_RUN_DEFAULT_SLOTS   8
+#define GA_RUN_DEFAULT_RECORDS 100
+#define GA_RUN_DEFAULT_SLOTS   8
 
-struct pm_run_opts {
+struct ga_run_opts {
     const char *dir;
     enum pm_workload workload;
     enum pm_method method;
@@ -22,6 +22,6 @@ struct pm_run_opts {
 
 /* Run the workload, print the result JSON; returns an exit code
  * (PM_EXIT_OK, PM_EXIT_ERROR, PM_EXIT_REFUSED). */
-int pm_cmd_run(const struct pm_run_opts *o);
+int ga_cmd_run(const struct ga_run_opts *o);
 
 #endif

@@ -54,7 +54,7 @@ int pm_pwrite_all(int fd, const void *buf, size_t len, off_t off)
     return off < 0 ? (errno = EINVAL, -1) : write_fully(fd, buf, len, off);
 }
 
-int pm_emit(const char *json, int chan, const char *tag)
+int ga_emit(const char *json, int chan, const char *tag)
 {
     int rc = 0;
 
@@ -72,7 +72,7 @@ int pm_emit(const char *json, int chan, const char *tag)
     return rc;
 }
 
-int pm_error(const char *cmd, const char *fmt, ...)
+int ga_error(const char *cmd, const char *fmt, ...)
 {
     char msg[1024];
     va_list ap;
@@ -90,7 +90,7 @@ int pm_error(const char *cmd, const char *fmt, ...)
     return PM_EXIT_ERROR;
 }
 
-int pm_channel_find(const char *name, char *path, size_t len)
+int ga_channel_find(const char *name, char *path, size_t len)
 {
     const char *base = "/sys/class/virtio-ports";
     DIR *d = opendir(base);
@@ -120,7 +120,7 @@ int pm_channel_find(const char *name, char *path, size_t len)
     return rc;
 }
 
-int pm_run_tool(char *const argv[], char *out, size_t outlen)
+int ga_run_tool(char *const argv[], char *out, size_t outlen)
 {
     int pfd[2] = {-1, -1};
 
@@ -186,7 +186,7 @@ int pm_run_tool(char *const argv[], char *out, size_t outlen)
     return 128 + WTERMSIG(st);
 }
 
-int pm_mount_lookup(const char *path, struct pm_mount *m)
+int ga_mount_lookup(const char *path, struct ga_mount *m)
 {
     char real[PATH_MAX];
     size_t best = 0;
@@ -227,11 +227,11 @@ static int opts_dax(const char *opts)
     return 0;
 }
 
-int pm_probe_dir(const char *dir, struct pm_probe *p, char *msg, size_t len)
+int ga_probe_dir(const char *dir, struct ga_probe *p, char *msg, size_t len)
 {
     char path[PATH_MAX];
     struct statx stx;
-    struct pm_mount m;
+    struct ga_mount m;
 
     memset(p, 0, sizeof *p);
     snprintf(path, sizeof path, "%s/.pmemcut-probe.%d", dir, (int)getpid());
@@ -251,7 +251,7 @@ int pm_probe_dir(const char *dir, struct pm_probe *p, char *msg, size_t len)
         p->dax = !!(stx.stx_attributes & STATX_ATTR_DAX);
         p->dax_source = "statx";
     } else {
-        p->dax = pm_mount_lookup(dir, &m) == 0 && opts_dax(m.opts);
+        p->dax = ga_mount_lookup(dir, &m) == 0 && opts_dax(m.opts);
         p->dax_source = "mount-options";
     }
     void *a = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED_VALIDATE | MAP_SYNC, fd, 0);
@@ -275,7 +275,7 @@ static int read_hex(const char *path, uint64_t *v)
     return ok ? 0 : -1;
 }
 
-int64_t pm_pmem_offset(const char *dev)
+int64_t ga_pmem_offset(const char *dev)
 {
     char p[PATH_MAX + 64], real[PATH_MAX];
     const char *name = strrchr(dev, '/');

@@ -8,7 +8,7 @@
 #include <sys/types.h>
 
 /* The virtio-serial port name the agent talks to the host on. */
-#define PM_CHANNEL_NAME "org.pmemcut.agent"
+#define GA_CHANNEL_NAME "org.pmemcut.agent"
 
 /* Exit codes shared by all commands. */
 #define PM_EXIT_OK      0
@@ -25,30 +25,30 @@ int pm_pwrite_all(int fd, const void *buf, size_t len, off_t off);
 
 /* Print json as one line on stdout; when chan >= 0 also send
  * "<tag> <json>\n" there.  Returns 0, or -1 if the channel write failed. */
-int pm_emit(const char *json, int chan, const char *tag);
+int ga_emit(const char *json, int chan, const char *tag);
 
 /* Print {"command":cmd,"error":msg} on stdout (and msg on stderr); returns
- * PM_EXIT_ERROR so that callers can `return pm_error(...)`. */
-int pm_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+ * PM_EXIT_ERROR so that callers can `return ga_error(...)`. */
+int ga_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Find the /dev node of the virtio-serial port called name: 0, or -1 when
  * there is none. */
-int pm_channel_find(const char *name, char *path, size_t len);
+int ga_channel_find(const char *name, char *path, size_t len);
 
 /* Run argv (searched in PATH), wait for it.  Returns its exit code, 128+N
  * for a signal, -1 if it could not start.  When out is not NULL the end of
  * its stdout+stderr is kept there (NUL-terminated); else the output goes to
  * stderr. */
-int pm_run_tool(char *const argv[], char *out, size_t outlen);
+int ga_run_tool(char *const argv[], char *out, size_t outlen);
 
-struct pm_mount {
+struct ga_mount {
     char dev[256], dir[256], fstype[32], opts[512];
 };
 
 /* The mount that holds path (longest matching mount point).  0 or -1. */
-int pm_mount_lookup(const char *path, struct pm_mount *m);
+int ga_mount_lookup(const char *path, struct ga_mount *m);
 
-struct pm_probe {
+struct ga_probe {
     int dax;                /* DAX active on a new file in the directory */
     const char *dax_source; /* "statx" or "mount-options" */
     int map_sync;           /* MAP_SHARED_VALIDATE|MAP_SYNC accepted */
@@ -56,10 +56,10 @@ struct pm_probe {
 };
 
 /* Create a scratch file in dir, look at it, remove it.  0, or -1 with msg. */
-int pm_probe_dir(const char *dir, struct pm_probe *p, char *msg, size_t len);
+int ga_probe_dir(const char *dir, struct ga_probe *p, char *msg, size_t len);
 
 /* Byte offset of block device dev inside its nvdimm region (the backing
  * file of the emulated device), from sysfs; -1 if unknown. */
-int64_t pm_pmem_offset(const char *dev);
+int64_t ga_pmem_offset(const char *dev);
 
 #endif

@@ -88,7 +88,7 @@ static void each_name(void *ctx, void (*fn)(void *arg, const char *name), void *
     closedir(dir);
 }
 
-static int judge_all(struct pm_verdict *v, const struct pm_verify_opts *o,
+static int judge_all(struct pm_verdict *v, const struct ga_verify_opts *o,
                      const struct pm_ack_list *l, char *err, size_t errlen)
 {
     struct dir_files d = {.fd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), .path = o->dir};
@@ -104,7 +104,7 @@ static int judge_all(struct pm_verdict *v, const struct pm_verify_opts *o,
 
 /* Read the acknowledgement list; *chan is set to the channel's fd when the
  * list came from it (the verdict goes back there). */
-static int load_acks(const struct pm_verify_opts *o, struct pm_ack_list *l, int *chan, char *err,
+static int load_acks(const struct ga_verify_opts *o, struct pm_ack_list *l, int *chan, char *err,
                      size_t errlen)
 {
     char path[256], why[300];
@@ -115,8 +115,8 @@ static int load_acks(const struct pm_verify_opts *o, struct pm_ack_list *l, int 
     if (strcmp(o->acks, "-") == 0) {
         f = stdin;
     } else if (strcmp(o->acks, "channel") == 0) {
-        if (pm_channel_find(PM_CHANNEL_NAME, path, sizeof path) < 0) {
-            snprintf(err, errlen, "no virtio-serial port named %s", PM_CHANNEL_NAME);
+        if (ga_channel_find(GA_CHANNEL_NAME, path, sizeof path) < 0) {
+            snprintf(err, errlen, "no virtio-serial port named %s", GA_CHANNEL_NAME);
             return -1;
         }
         *chan = open(path, O_RDWR | O_CLOEXEC);
@@ -152,30 +152,30 @@ static int load_acks(const struct pm_verify_opts *o, struct pm_ack_list *l, int 
     return 0;
 }
 
-int pm_cmd_verify(const struct pm_verify_opts *o)
+int ga_cmd_verify(const struct ga_verify_opts *o)
 {
     struct pm_ack_list l = {0};
     struct pm_verdict v;
-    struct pm_mount m;
+    struct ga_mount m;
     char err[512];
     int chan = -1, rc;
 
-    if (o->dev && (!o->fs || !pm_fs_known(o->fs)))
-        return pm_error("verify", "--dev needs --fs ext4 or --fs xfs");
+    if (o->dev && (!o->fs || !ga_fs_known(o->fs)))
+        return ga_error("verify", "--dev needs --fs ext4 or --fs xfs");
     if (load_acks(o, &l, &chan, err, sizeof err) < 0) {
-        rc = pm_error("verify", "%s", err);
+        rc = ga_error("verify", "%s", err);
         goto out;
     }
     pm_verdict_init(&v, o->expect);
     int mounted = 1;
     if (o->dev) {
-        if (pm_mount_lookup(o->dir, &m) == 0 && strcmp(m.dev, o->dev) == 0) {
-            rc = pm_error("verify", "%s is mounted; verify --dev checks and mounts it itself",
+        if (ga_mount_lookup(o->dir, &m) == 0 && strcmp(m.dev, o->dev) == 0) {
+            rc = ga_error("verify", "%s is mounted; verify --dev checks and mounts it itself",
                           o->dev);
             goto out_v;
         }
-        pm_fsck(o->dev, o->dir, o->fs, &v.fsck);
-        if (pm_mount_dax(o->dev, o->dir, o->fs) < 0) {
+        ga_fsck(o->dev, o->dir, o->fs, &v.fsck);
+        if (ga_mount_dax(o->dev, o->dir, o->fs) < 0) {
             size_t n = strlen(v.fsck.note);
             snprintf(v.fsck.note + n, sizeof v.fsck.note - n, "%smount -o dax: %s", n ? "; " : "",
                      strerror(errno));
@@ -185,7 +185,7 @@ int pm_cmd_verify(const struct pm_verify_opts *o)
     }
     if (mounted) {
         if (judge_all(&v, o, &l, err, sizeof err) < 0) {
-            rc = pm_error("verify", "%s", err);
+            rc = ga_error("verify", "%s", err);
             goto out_v;
         }
     } else {
@@ -197,13 +197,13 @@ int pm_cmd_verify(const struct pm_verify_opts *o)
     size_t len = 0;
     FILE *f = open_memstream(&json, &len);
     if (!f) {
-        rc = pm_error("verify", "out of memory");
+        rc = ga_error("verify", "out of memory");
         goto out_v;
     }
     pm_verdict_json(&v, f);
     fclose(f);
     rc = pm_verdict_pass(&v) ? PM_EXIT_OK : PM_EXIT_FAIL;
-    if (pm_emit(json, chan, "verdict") < 0)
+    if (ga_emit(json, chan, "verdict") < 0)
         fprintf(stderr, "pmemcut-agent: verify: cannot send the verdict: %s\n", strerror(errno));
     free(json);
 out_v:

@@ -7,7 +7,7 @@
 
 #include "verify/verdict.h"
 
-struct pm_verify_opts {
+struct ga_verify_opts {
     const char *dir;
     const char *acks; /* "channel", "-" (stdin) or a path */
     const char *dev;  /* with fs: check and mount it first */
@@ -19,6 +19,6 @@ struct pm_verify_opts {
 
 /* Prints the verdict JSON; returns PM_EXIT_OK (PASS), PM_EXIT_FAIL or
  * PM_EXIT_ERROR. */
-int pm_cmd_verify(const struct pm_verify_opts *o);
+int ga_cmd_verify(const struct ga_verify_opts *o);
 
 #endif
