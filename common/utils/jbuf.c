@@ -108,6 +108,12 @@ void jb_str(struct jbuf *b, const char *s)
             esc[0] = '\\';
             esc[1] = (char)*p;
             jb_mem(b, esc, 2);
+        } else if (*p == '\n' || *p == '\t' || *p == '\r') {
+            /* The short forms: what the agent has always printed (a tool's
+             * output in a verdict is mostly newlines). */
+            esc[0] = '\\';
+            esc[1] = *p == '\n' ? 'n' : *p == '\t' ? 't' : 'r';
+            jb_mem(b, esc, 2);
         } else if (*p < 0x20 || *p >= 0x7f) {
             memcpy(esc, "\\u00", 4);
             esc[4] = hex[*p >> 4];

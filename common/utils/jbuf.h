@@ -27,8 +27,10 @@ void jb_mem(struct jbuf *b, const void *p, size_t n);
 void jb_u64(struct jbuf *b, uint64_t v);
 /* Appends a C string as it is. */
 void jb_cat(struct jbuf *b, const char *s);
-/* Appends s as a JSON string literal, quotes included; bytes that are not
- * printable ASCII are escaped as \u00XX, so any input gives valid JSON. */
+/* Appends s as a JSON string literal, quotes included; newline, tab and
+ * carriage return are escaped as \n \t \r, the other bytes that are not
+ * printable ASCII as \u00XX, so any input gives valid ASCII JSON.  The one
+ * JSON string escaper (pm_json_str writes through it). */
 void jb_str(struct jbuf *b, const char *s);
 /* Takes the string: the caller frees it; the buffer is left empty. */
 char *jb_take(struct jbuf *b);

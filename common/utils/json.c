@@ -1,38 +1,24 @@
-/* guest/json.c — JSON string escaping. */
+/* utils/json.c — JSON strings and keys on a FILE *, escaped by jb_str. */
 #include "json.h"
+
+#include "jbuf.h"
 
 void pm_json_str(FILE *f, const char *s)
 {
+    struct jbuf b;
+
     if (!s) {
         fputs("null", f);
         return;
     }
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '"':
-            fputs("\\\"", f);
-            break;
-        case '\\':
-            fputs("\\\\", f);
-            break;
-        case '\n':
-            fputs("\\n", f);
-            break;
-        case '\t':
-            fputs("\\t", f);
-            break;
-        case '\r':
-            fputs("\\r", f);
-            break;
-        default:
-            if (*p < 0x20 || *p >= 0x7f) /* keeps the output ASCII and valid */
-                fprintf(f, "\\u%04x", *p);
-            else
-                fputc(*p, f);
-        }
-    }
-    fputc('"', f);
+    jb_init(&b);
+    jb_str(&b, s);
+    /* Out of memory: null keeps the object valid JSON. */
+    if (jb_ok(&b))
+        fwrite(b.s, 1, b.len, f);
+    else
+        fputs("null", f);
+    jb_free(&b);
 }
 
 void pm_json_key(FILE *f, int *first, const char *key)

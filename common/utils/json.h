@@ -1,7 +1,8 @@
-/* guest/json.h — the little JSON the agent prints: every command prints one
- * object on one line, built with stdio into a memory stream. */
-#ifndef PMEMCUT_GUEST_JSON_H
-#define PMEMCUT_GUEST_JSON_H
+/* utils/json.h — the little JSON the agent prints on a FILE *: every command
+ * prints one object on one line, built with stdio into a memory stream.
+ * Strings are escaped by jb_str (utils/jbuf.h), the one escaper. */
+#ifndef PMEMCUT_UTILS_JSON_H
+#define PMEMCUT_UTILS_JSON_H
 
 #include <stdio.h>
 

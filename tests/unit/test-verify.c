@@ -12,6 +12,8 @@
 #include "verify/record.h"
 #include "verify/verdict.h"
 #include "utils/crc32c.h"
+#include "utils/jbuf.h"
+#include "utils/json.h"
 
 #define SZ 128 /* record size used below: 16 words */
 
@@ -428,6 +430,33 @@ static void test_verdict_fsck(void)
     pm_verdict_free(&v);
 }
 
+/* The agent's JSON strings, byte for byte: the short escapes for newline,
+ * tab and return, \u00XX for the other control and non-ASCII bytes, NULL as
+ * null; jb_str, the escaper under it, gives the same bytes. */
+static void test_json_str(void)
+{
+    static const char in[] = "a\"b\\c\nd\te\rf\001g\177h\303\251";
+    static const char want[] = "\"a\\\"b\\\\c\\nd\\te\\rf\\u0001g\\u007fh\\u00c3\\u00a9\"";
+    char *s = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&s, &n);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    pm_json_str(f, in);
+    fputc(' ', f);
+    pm_json_str(f, NULL);
+    fclose(f);
+    char both[sizeof want + 5];
+    snprintf(both, sizeof both, "%s null", want);
+    CU_ASSERT_STRING_EQUAL(s, both);
+    free(s);
+
+    struct jbuf b;
+    jb_init(&b);
+    jb_str(&b, in);
+    CU_ASSERT_STRING_EQUAL(b.s, want);
+    jb_free(&b);
+}
+
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
@@ -455,6 +484,7 @@ int main(void)
     CU_add_test(jud, "ring write in flight", test_ring_in_flight);
     CU_add_test(jud, "single-record files", test_single);
     CU_add_test(jud, "verdict and fsck", test_verdict_fsck);
+    CU_add_test(jud, "JSON strings", test_json_str);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned run = CU_get_number_of_tests_run();
