@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "verify/acks.h"
+
 char *ph_guest_cmdline(const struct ph_guest_job *j)
 {
     /* Kernel messages only at error level: the console log stays readable
@@ -52,11 +54,11 @@ char *ph_guest_console_result(const char *console)
 enum ph_guest_msg ph_guest_parse(const char *line, json_t **json)
 {
     if (strncmp(line, "ack ", 4) == 0) {
-        char file[4096], method[64];
-        unsigned long long seq;
-        if (sscanf(line, "ack %4095s %llu %63s", file, &seq, method) == 3)
-            return PH_MSG_ACK;
-        return PH_MSG_OTHER;
+        /* The agent's own parser: an ack the host keeps is one that verify
+         * will take back. */
+        struct pm_ack a;
+        char why[200];
+        return pm_ack_parse(line, &a, why, sizeof why) == 0 ? PH_MSG_ACK : PH_MSG_OTHER;
     }
     /* The agent tags its JSON on the channel: "result {...}", "verdict {...}",
      * "prepared {...}", "extents {...}". */
