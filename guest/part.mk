@@ -1,6 +1,12 @@
 # guest/part.mk — the guest agent (static), its sanitizer build, and the
-# guest image (`make image`).  The records, acks and verdicts it shares with
-# explore are common/verify.
+# guest image (`make image`).
+#
+# guest/ holds pmemcut-agent, which runs inside the VM: prepare (mkfs, mount
+# with DAX), the durability workloads (run), verify after the cut, caps and
+# extents (agent.c dispatches to fs.c, run.c, verify.c; sys.c and cpu.c talk
+# to the system and the CPU), and the image's /init and mkimage.sh.
+# It may depend on common/ only: the records, acks and verdicts it shares
+# with explore are common/verify (libpm-verify), the helpers libpm-utils.
 
 GUEST_SRCS := $(wildcard guest/*.c)
 GUEST_LIBS := verify utils

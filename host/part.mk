@@ -1,4 +1,12 @@
 # host/part.mk — pmemcut-host, the orchestrator on libvirt (see README.md).
+#
+# host/ holds pmemcut-host: it starts the emulated device (nbdkit with the
+# plugin, nbdfuse), boots the guest image under libvirt, drives the cut over
+# the control socket, collects the agent's acks and verdicts and reports
+# (main.c dispatches to run.c, serve.c, attach.c, report.c).
+# It may depend on common/ only (libpm-verify, libpm-utils) and on system
+# libraries (libvirt, libxml2, jansson); the plugin, the agent and
+# pmemcut-audit are programs it runs, never code it links.
 
 HOST_SRCS := $(wildcard host/*.c)
 HOST_PKGS := libvirt libxml-2.0 jansson

@@ -1,4 +1,4 @@
-/* guest/acks.c — names of methods and workloads, ack lines and ack lists. */
+/* verify/acks.c — names of methods and workloads, ack lines and ack lists. */
 #include "acks.h"
 
 #include <ctype.h>

@@ -1,4 +1,4 @@
-/* guest/acks.h — sync methods, workloads and acknowledgement lines.
+/* verify/acks.h — sync methods, workloads and acknowledgement lines.
  *
  * An acknowledgement is one text line `ack FILE SEQ METHOD`: record SEQ of
  * FILE (a name inside the workload directory) was made durable by METHOD.
@@ -7,8 +7,8 @@
  * (`result ...`, `verdict ...`) and blank lines are skipped, so a raw capture
  * of the channel can be fed back as it is.
  */
-#ifndef PMEMCUT_GUEST_ACKS_H
-#define PMEMCUT_GUEST_ACKS_H
+#ifndef PMEMCUT_VERIFY_ACKS_H
+#define PMEMCUT_VERIFY_ACKS_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-/* guest/judge.c — classify acknowledged records (see judge.h). */
+/* verify/judge.c — classify acknowledged records (see judge.h). */
 #include "judge.h"
 
 #include <inttypes.h>

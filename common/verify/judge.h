@@ -1,4 +1,4 @@
-/* guest/judge.h — decide, from a file's bytes and the acknowledgements that
+/* verify/judge.h — decide, from a file's bytes and the acknowledgements that
  * name it, what became of each acknowledged record.  Pure: no I/O, so the
  * rules are unit-tested on buffers.
  *
@@ -7,8 +7,8 @@
  *   ring.dat               ring of `slots` records: seq at slot (seq - 1) % slots
  *   rec-<seq>              one record per file, at offset 0
  */
-#ifndef PMEMCUT_GUEST_JUDGE_H
-#define PMEMCUT_GUEST_JUDGE_H
+#ifndef PMEMCUT_VERIFY_JUDGE_H
+#define PMEMCUT_VERIFY_JUDGE_H
 
 #include <stddef.h>
 #include <stdint.h>

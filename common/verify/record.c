@@ -1,4 +1,4 @@
-/* guest/record.c — encode and check self-checking records (see record.h). */
+/* verify/record.c — encode and check self-checking records (see record.h). */
 #include "record.h"
 #include "utils/crc32c.h"
 

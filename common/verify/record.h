@@ -1,4 +1,4 @@
-/* guest/record.h — the self-checking record that every workload writes.
+/* verify/record.h — the self-checking record that every workload writes.
  *
  * A record is `size` bytes (a multiple of 8, PM_REC_MIN_SIZE..PM_REC_MAX_SIZE):
  *
@@ -17,8 +17,8 @@
  * verifier knows what every byte of an acknowledged record must be, and a
  * torn record is reported with how many of its 8-byte words differ.
  */
-#ifndef PMEMCUT_GUEST_RECORD_H
-#define PMEMCUT_GUEST_RECORD_H
+#ifndef PMEMCUT_VERIFY_RECORD_H
+#define PMEMCUT_VERIFY_RECORD_H
 
 #include <stddef.h>
 #include <stdint.h>

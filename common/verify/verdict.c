@@ -1,4 +1,4 @@
-/* guest/verdict.c — accumulate verify's findings, decide, print them. */
+/* verify/verdict.c — accumulate verify's findings, decide, print them. */
 #include "verdict.h"
 
 #include <stdlib.h>

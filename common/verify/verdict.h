@@ -1,4 +1,4 @@
-/* guest/verdict.h — what verify found, and the verdict it implies.
+/* verify/verdict.h — what verify found, and the verdict it implies.
  *
  * Every acknowledged record ends in exactly one bucket: present, missing
  * (nothing there: zero-filled, past the end of the file, no file, an older
@@ -7,8 +7,8 @@
  * The verdict is FAIL when the filesystem check failed, or when a record
  * was lost (missing or corrupt) and the method was expected to be durable.
  */
-#ifndef PMEMCUT_GUEST_VERDICT_H
-#define PMEMCUT_GUEST_VERDICT_H
+#ifndef PMEMCUT_VERIFY_VERDICT_H
+#define PMEMCUT_VERIFY_VERDICT_H
 
 #include <stdint.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* guest/verifyset.c — judge the acknowledged records of a workload
+/* verify/verifyset.c — judge the acknowledged records of a workload
  * directory over a file reader (see verifyset.h). */
 #include "verifyset.h"
 

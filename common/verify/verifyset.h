@@ -1,14 +1,14 @@
-/* guest/verifyset.h — judge every acknowledged record of a workload
+/* verify/verifyset.h — judge every acknowledged record of a workload
  * directory, whatever holds the files.
  *
  * Which file holds which acks, the ring size, single-record files and the
  * unacknowledged ones: the file-level part of verify, shared by the agent
  * (files read from a mounted directory, guest/verify.c) and by explore
- * --acks (files read out of an ext4 image with libext2fs, tools/ackverify.c).
+ * --acks (files read out of an ext4 image with libext2fs, tools/engines/ackverify.c).
  * Pure: the files come through the callbacks, so both judge alike.
  */
-#ifndef PMEMCUT_GUEST_VERIFYSET_H
-#define PMEMCUT_GUEST_VERIFYSET_H
+#ifndef PMEMCUT_VERIFY_VERIFYSET_H
+#define PMEMCUT_VERIFY_VERIFYSET_H
 
 #include <stddef.h>
 #include <stdint.h>
