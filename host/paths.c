@@ -12,15 +12,21 @@
 #include <string.h>
 #include <unistd.h>
 
-/* The top of the source tree: the parent of the folder holding us. */
+/* The top of the source tree: the parent of the folder holding us, or for
+ * the sanitizer build (build/san/host/pmemcut-host) the folder holding
+ * build/: it uses the same plugin, image and tools as the normal build. */
 static char *top_dir(void)
 {
+    static const char san[] = "/build/san/host";
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n < 0)
         return ph_strf(".");
     exe[n] = '\0';
     char *d = dirname(exe); /* .../host */
+    size_t len = strlen(d);
+    if (len > sizeof san - 1 && strcmp(d + len - (sizeof san - 1), san) == 0)
+        return ph_strf("%.*s", (int)(len - (sizeof san - 1)), d);
     return ph_strf("%s/..", d);
 }
 

@@ -100,15 +100,16 @@ int ph_cmd_serve(int argc, char **argv)
     d.image = ph_abspath(file);
     if (!d.image)
         return PH_EXIT_ERROR;
+    int ret = PH_EXIT_ERROR;
+    char *rundir = NULL;
     d.plugin = ph_find_plugin();
     if (access(d.plugin, R_OK) != 0) {
         ph_error("device plugin %s not found (build it: make)", d.plugin);
-        return PH_EXIT_ERROR;
+        goto out;
     }
-    int ret = PH_EXIT_ERROR;
-    char *rundir = ph_make_rundir();
+    rundir = ph_make_rundir();
     if (!rundir)
-        return PH_EXIT_ERROR;
+        goto out;
     chmod(rundir, 0755);
     d.control = ph_strf("%s.ctl", d.image);
     d.audit = ph_strf("%s.audit.jsonl", d.image);
@@ -141,10 +142,19 @@ int ph_cmd_serve(int argc, char **argv)
     ret = 0;
 out:
     ph_device_stop(&d);
-    rmdir(d.mnt);
-    ph_remove_tree(rundir);
+    if (d.mnt)
+        rmdir(d.mnt);
+    if (rundir)
+        ph_remove_tree(rundir);
     if (ret == 0)
         printf("stopped; image %s and audit log %s kept\n", d.image, d.audit);
     free(rundir);
+    free(d.image);
+    free(d.plugin);
+    free(d.control);
+    free(d.audit);
+    free(d.nbd_sock);
+    free(d.mnt);
+    free(d.view);
     return ret;
 }
