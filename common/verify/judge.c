@@ -71,6 +71,29 @@ static void report_bad(struct pm_verdict *v, const struct pm_ack *a, enum pm_rec
     }
 }
 
+/* The fate of acknowledged record a, which should be at off in the file
+ * (linear and single-record files: nothing else may take its place). */
+static void judge_at(struct pm_verdict *v, const uint8_t *buf, size_t len, int exists, uint64_t off,
+                     uint32_t size, const struct pm_ack *a)
+{
+    struct pm_rec_info info;
+    char what[128];
+
+    if (!exists) {
+        pm_verdict_missing(v, a, "no such file");
+        return;
+    }
+    enum pm_rec_state st = check_at(buf, len, off, size, a->seq, &info);
+    if (st == PM_REC_OK && info.seq == a->seq) {
+        pm_verdict_present(v);
+    } else if (st == PM_REC_OK) {
+        snprintf(what, sizeof what, "holds record %" PRIu64, info.seq);
+        pm_verdict_corrupt(v, a, what);
+    } else {
+        report_bad(v, a, st, &info, len);
+    }
+}
+
 /* Is seq among the sorted acks? */
 static int acked(const struct pm_ack *acks, size_t n, uint64_t seq)
 {
@@ -91,26 +114,12 @@ void pm_judge_linear(struct pm_verdict *v, const uint8_t *buf, size_t len, int e
                      uint32_t size, const struct pm_ack *acks, size_t n)
 {
     struct pm_rec_info info;
-    char what[128];
 
     for (size_t i = 0; i < n; i++) {
-        const struct pm_ack *a = &acks[i];
-        if (!exists) {
-            pm_verdict_missing(v, a, "no such file");
-            continue;
-        }
         uint64_t off;
-        if (__builtin_mul_overflow(a->seq - 1, (uint64_t)size, &off))
+        if (__builtin_mul_overflow(acks[i].seq - 1, (uint64_t)size, &off))
             off = UINT64_MAX;
-        enum pm_rec_state st = check_at(buf, len, off, size, a->seq, &info);
-        if (st == PM_REC_OK && info.seq == a->seq) {
-            pm_verdict_present(v);
-        } else if (st == PM_REC_OK) {
-            snprintf(what, sizeof what, "holds record %" PRIu64, info.seq);
-            pm_verdict_corrupt(v, a, what);
-        } else {
-            report_bad(v, a, st, &info, len);
-        }
+        judge_at(v, buf, len, exists, off, size, &acks[i]);
     }
     if (!exists)
         return;
@@ -190,20 +199,5 @@ void pm_judge_ring(struct pm_verdict *v, const uint8_t *buf, size_t len, int exi
 void pm_judge_single(struct pm_verdict *v, const uint8_t *buf, size_t len, int exists,
                      uint32_t size, const struct pm_ack *a)
 {
-    struct pm_rec_info info;
-    char what[128];
-
-    if (!exists) {
-        pm_verdict_missing(v, a, "no such file");
-        return;
-    }
-    enum pm_rec_state st = check_at(buf, len, 0, size, a->seq, &info);
-    if (st == PM_REC_OK && info.seq == a->seq) {
-        pm_verdict_present(v);
-    } else if (st == PM_REC_OK) {
-        snprintf(what, sizeof what, "holds record %" PRIu64, info.seq);
-        pm_verdict_corrupt(v, a, what);
-    } else {
-        report_bad(v, a, st, &info, len);
-    }
+    judge_at(v, buf, len, exists, 0, size, a);
 }
