@@ -254,12 +254,6 @@ static int sync_stored(struct run *r, int fd, uint8_t *base, uint8_t *p, size_t 
 {
     int rc = 0;
     switch (r->o->method) {
-    case PM_SYNC_FSYNC:
-        rc = fsync(fd);
-        break;
-    case PM_SYNC_FDATASYNC:
-        rc = fdatasync(fd);
-        break;
     case PM_SYNC_MSYNC: {
         size_t start = (size_t)(p - base) & ~(r->page - 1);
         rc = msync(base + start, (size_t)(p - base) + len - start, MS_SYNC);
@@ -270,8 +264,8 @@ static int sync_stored(struct run *r, int fd, uint8_t *base, uint8_t *p, size_t 
     case PM_SYNC_PREWRITE_FLUSH:
         ga_cpu_flush(&r->cpu, p, len);
         break;
-    default:
-        break;
+    default: /* fsync, fdatasync, none: as after write(2) */
+        return sync_written(r, fd, r->file);
     }
     if (rc < 0)
         return FAIL(r, "%s %s: %s", pm_method_name(r->o->method), r->file, strerror(errno));
