@@ -24,16 +24,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "ctlclient.h"
-#include "error.h"
-#include "exitcode.h"
-#include "io.h"
-#include "parse.h"
-#include "rng.h"
-#include "spawn.h"
-#include "unixsock.h"
-#include "vec.h"
+#include "utils/cleanup.h"
+#include "utils/ctlclient.h"
+#include "utils/error.h"
+#include "utils/exitcode.h"
+#include "utils/io.h"
+#include "utils/parse.h"
+#include "utils/rng.h"
+#include "utils/spawn.h"
+#include "utils/unixsock.h"
+#include "utils/vec.h"
 
 static char tmpdir[] = "/tmp/test-utils.XXXXXX";
 
