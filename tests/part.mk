@@ -15,6 +15,8 @@ $(SAN)/tests/test-audit: $(BUILD)/san/tests/unit/test-audit.o $(BUILD)/san/libpm
 	$(CC) $(CFLAGS_san) -o $@ $^ $(EXT2FS_LIBS) -lcunit -lm
 $(SAN)/tests/test-verify: $(BUILD)/san/tests/unit/test-verify.o $(call pm_libs,san,verify utils)
 	$(CC) $(CFLAGS_san) -o $@ $^ -lcunit
+$(SAN)/tests/test-utils: $(BUILD)/san/tests/unit/test-utils.o $(call pm_libs,san,utils)
+	$(CC) $(CFLAGS_san) -o $@ $^ -lcunit
 # Test clients: NBD requests from a script, and a dm-log-writes reader
 # written from the format's documentation alone.
 $(SAN)/tests/nbd-client: $(BUILD)/san/tests/nbd-client.o
@@ -25,11 +27,11 @@ $(SAN)/tools/replay-dmlog-read: $(BUILD)/san/tests/replay-dmlog-read.o
 	$(CC) $(CFLAGS_san) -o $@ $^
 
 SAN_PROGRAMS += $(SAN)/tests/test-model $(SAN)/tests/test-pool $(SAN)/tests/test-audit \
-                $(SAN)/tests/test-verify $(SAN)/tests/nbd-client $(SAN)/tools/replay-nbdops \
+                $(SAN)/tests/test-verify $(SAN)/tests/test-utils $(SAN)/tests/nbd-client $(SAN)/tools/replay-nbdops \
                 $(SAN)/tools/replay-dmlog-read
 
 # Runners, in the order `make check` runs them.
-CHECKS += $(SAN)/tests/test-model $(SAN)/tests/test-pool $(SAN)/tests/test-verify \
+CHECKS += $(SAN)/tests/test-utils $(SAN)/tests/test-model $(SAN)/tests/test-pool $(SAN)/tests/test-verify \
           $(SAN)/tests/test-audit \
           tests/device.sh tests/device-parallel.sh \
           tests/audit-damaged.sh tests/replay-reality.sh tests/replay-dmlog.sh \
