@@ -19,12 +19,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "verify/acks.h"
 #include "fs.h"
-#include "verify/record.h"
 #include "run.h"
 #include "sys.h"
 #include "verify.h"
+
+#include "utils/error.h"
+#include "utils/exitcode.h"
+#include "utils/parse.h"
+#include "verify/acks.h"
+#include "verify/record.h"
 
 static const char usage_text[] =
     "usage: pmemcut-agent COMMAND [OPTIONS]\n"
@@ -88,16 +92,13 @@ struct args {
     int slots_given;
 };
 
+/* A number option up to max; -1 after printing the error. */
 static int parse_u64(const char *cmd, const char *opt, const char *s, uint64_t max, uint64_t *v)
 {
-    char *end;
-    errno = 0;
-    unsigned long long x = strtoull(s, &end, 10);
-    if (s[0] < '0' || s[0] > '9' || *end || errno || x > max) {
-        ga_error(cmd, "--%s: '%s' is not a number up to %llu", opt, s, (unsigned long long)max);
+    if (pm_parse_u64(s, max, v) < 0) {
+        ga_error(cmd, "--%s: %s", opt, pm_get_error());
         return -1;
     }
-    *v = x;
     return 0;
 }
 
@@ -146,25 +147,25 @@ static int parse_args(const char *cmd, int argc, char **argv, struct args *a)
             break;
         case O_RECORDS:
             if (parse_u64(cmd, "records", optarg, 1ull << 32, &a->records) < 0)
-                return PM_EXIT_ERROR;
+                return PM_EXIT_USAGE;
             break;
         case O_RECORD_SIZE:
             if (parse_u64(cmd, "record-size", optarg, PM_REC_MAX_SIZE, &a->size) < 0)
-                return PM_EXIT_ERROR;
+                return PM_EXIT_USAGE;
             if (pm_rec_size_ok(a->size) < 0)
                 return ga_error(cmd, "--record-size must be a multiple of 8 in %u..%u",
                                 PM_REC_MIN_SIZE, PM_REC_MAX_SIZE);
             break;
         case O_SLOTS:
             if (parse_u64(cmd, "slots", optarg, 1u << 20, &a->slots) < 0)
-                return PM_EXIT_ERROR;
+                return PM_EXIT_USAGE;
             if (a->slots == 0)
                 return ga_error(cmd, "--slots must be at least 1");
             a->slots_given = 1;
             break;
         case O_PAUSE:
             if (parse_u64(cmd, "pause-ms", optarg, 60000, &a->pause_ms) < 0)
-                return PM_EXIT_ERROR;
+                return PM_EXIT_USAGE;
             break;
         case O_ACK_TO:
             a->ack_to = optarg;
@@ -235,7 +236,7 @@ int main(int argc, char **argv)
 
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
         fputs(usage_text, argc < 2 ? stderr : stdout);
-        return argc < 2 ? PM_EXIT_ERROR : 0;
+        return argc < 2 ? PM_EXIT_USAGE : 0;
     }
     const char *cmd = argv[1];
     if ((rc = parse_args(cmd, argc - 1, argv + 1, &a)))

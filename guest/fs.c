@@ -21,8 +21,13 @@
 #include <unistd.h>
 
 #include "cpu.h"
-#include "utils/json.h"
 #include "sys.h"
+
+#include "utils/error.h"
+#include "utils/exitcode.h"
+#include "utils/io.h"
+#include "utils/json.h"
+#include "utils/spawn.h"
 
 int ga_fs_known(const char *fs)
 {
@@ -34,6 +39,22 @@ int ga_mount_dax(const char *dev, const char *dir, const char *fs)
     if (mkdir(dir, 0755) < 0 && errno != EEXIST)
         return -1;
     return mount(dev, dir, fs, 0, "dax");
+}
+
+/* Run a checker or maker (argv[0] searched in PATH) and wait for it, with
+ * no time limit (as before: fsck of a large device takes what it takes).
+ * Returns its exit code, 128+N for a signal, -1 if it could not run; the
+ * end of its stdout+stderr is left in out (NUL-terminated): the summary is
+ * at the end. */
+static int run_tool(char *const argv[], char *out, size_t outlen)
+{
+    struct pm_spawn s = {.argv = argv, .capture = outlen};
+    struct pm_spawn_result r;
+    int rc = pm_spawn_run(&s, &r) < 0 ? -1 : r.status;
+
+    snprintf(out, outlen, "%s", r.output ? r.output : rc < 0 ? pm_get_error() : "");
+    pm_spawn_result_free(&r);
+    return rc;
 }
 
 /* Wait up to ms for dev to exist as a block device (it comes and goes while
@@ -245,7 +266,7 @@ int ga_cmd_prepare(const struct ga_prepare_opts *o)
         namespace_of(o->dev, ns, sizeof ns);
         char *argv[] = {"ndctl",        "create-namespace", "-f",         "-e", ns,
                         "--mode=fsdax", "--map=mem",        "--align=4K", NULL};
-        int rc = ga_run_tool(argv, out, sizeof out);
+        int rc = run_tool(argv, out, sizeof out);
         if (rc != 0)
             return ga_error("prepare", "ndctl create-namespace -e %s: exit %d: %s", ns, rc, out);
         if (wait_block(o->dev, 10000) < 0)
@@ -256,7 +277,7 @@ int ga_cmd_prepare(const struct ga_prepare_opts *o)
         uint64_t t = pm_now_ms();
         char *ext4[] = {"mke2fs", "-t", "ext4", "-F", "-q", "-b", "4096", (char *)o->dev, NULL};
         char *xfs[] = {"mkfs.xfs", "-f", "-q", (char *)o->dev, NULL};
-        int rc = ga_run_tool(strcmp(o->fs, "xfs") == 0 ? xfs : ext4, out, sizeof out);
+        int rc = run_tool(strcmp(o->fs, "xfs") == 0 ? xfs : ext4, out, sizeof out);
         if (rc != 0)
             return ga_error("prepare", "mkfs %s on %s: exit %d: %s", o->fs, o->dev, rc, out);
         t_mkfs = pm_now_ms() - t;
@@ -336,7 +357,7 @@ void ga_fsck(const char *dev, const char *dir, const char *fs, struct pm_fsck *f
     char *xfs[] = {"xfs_repair", "-n", (char *)dev, NULL};
     int is_xfs = strcmp(fs, "xfs") == 0;
     snprintf(f->tool, sizeof f->tool, "%s", is_xfs ? "xfs_repair -n" : "e2fsck -fn");
-    f->exit_code = ga_run_tool(is_xfs ? xfs : ext4, f->output, sizeof f->output);
+    f->exit_code = run_tool(is_xfs ? xfs : ext4, f->output, sizeof f->output);
     f->clean = f->exit_code == 0 && !f->note[0];
     if (f->clean)
         f->output[0] = '\0';

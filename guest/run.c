@@ -33,10 +33,13 @@
 
 #include "cpu.h"
 #include "fs.h"
-#include "verify/judge.h"
-#include "utils/json.h"
-#include "verify/record.h"
 #include "sys.h"
+
+#include "utils/exitcode.h"
+#include "utils/io.h"
+#include "utils/json.h"
+#include "verify/judge.h"
+#include "verify/record.h"
 
 struct run {
     const struct ga_run_opts *o;
@@ -55,7 +58,7 @@ struct run {
     int refused_errno; /* with PM_EXIT_REFUSED */
 };
 
-#define FAIL(r, ...) (snprintf((r)->err, sizeof(r)->err, __VA_ARGS__), PM_EXIT_ERROR)
+#define FAIL(r, ...) (snprintf((r)->err, sizeof(r)->err, __VA_ARGS__), PM_EXIT_USAGE)
 
 static int refuse(struct run *r, int err, const char *what)
 {
@@ -286,7 +289,7 @@ static int run_written(struct run *r, uint64_t slots)
     int rc;
 
     if (fd < 0)
-        return PM_EXIT_ERROR;
+        return PM_EXIT_USAGE;
     if ((rc = setup_sync_dir(r)) || (rc = note_extents(r, fd, r->file, 0, 0, 1)))
         goto out;
     for (uint64_t seq = 1; seq <= o->records; seq++) {
@@ -320,7 +323,7 @@ static int run_mapped(struct run *r, uint64_t slots, int grow)
 
     int fd = open_at(r, r->file, O_RDWR | O_CREAT | O_TRUNC);
     if (fd < 0)
-        return PM_EXIT_ERROR;
+        return PM_EXIT_USAGE;
     if (presized(o->method)) {
         if ((rc = prealloc(r, fd, (off_t)total, r->file)))
             goto out;
@@ -394,7 +397,7 @@ static int create_one(struct run *r, uint64_t seq)
     int maps = pm_method_maps(o->method);
     int fd = open_at(r, tmp, (maps ? O_RDWR : O_WRONLY) | O_CREAT | O_TRUNC);
     if (fd < 0)
-        return PM_EXIT_ERROR;
+        return PM_EXIT_USAGE;
     int renamed = 0;
     if (!maps) {
         pm_rec_encode(r->rec, o->size, seq, 0);
@@ -591,13 +594,13 @@ out:;
     size_t len = 0;
     FILE *f = open_memstream(&json, &len);
     if (!f)
-        return PM_EXIT_ERROR;
+        return PM_EXIT_USAGE;
     result_json(&r, rc, pm_now_ms() - t0, f);
     fclose(f);
     if (rc)
         fprintf(stderr, "pmemcut-agent: run: %s\n", r.err);
     if (ga_emit(json, r.chan, "result") < 0 && !rc)
-        rc = PM_EXIT_ERROR;
+        rc = PM_EXIT_USAGE;
     free(json);
     free(r.rec);
     free(r.known);

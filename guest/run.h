@@ -21,7 +21,7 @@ struct ga_run_opts {
 };
 
 /* Run the workload, print the result JSON; returns an exit code
- * (PM_EXIT_OK, PM_EXIT_ERROR, PM_EXIT_REFUSED). */
+ * (PM_EXIT_OK, PM_EXIT_USAGE, PM_EXIT_REFUSED). */
 int ga_cmd_run(const struct ga_run_opts *o);
 
 #endif

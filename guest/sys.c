@@ -13,46 +13,11 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "utils/exitcode.h"
+#include "utils/io.h"
 #include "utils/json.h"
-
-uint64_t pm_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* Writes all of buf: at off, or at the file position when off < 0. */
-static int write_fully(int fd, const void *buf, size_t len, off_t off)
-{
-    const char *p = buf;
-    while (len) {
-        ssize_t n = off < 0 ? write(fd, p, len) : pwrite(fd, p, len, off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-        if (off >= 0)
-            off += n;
-    }
-    return 0;
-}
-
-int pm_write_all(int fd, const void *buf, size_t len)
-{
-    return write_fully(fd, buf, len, -1);
-}
-
-int pm_pwrite_all(int fd, const void *buf, size_t len, off_t off)
-{
-    return off < 0 ? (errno = EINVAL, -1) : write_fully(fd, buf, len, off);
-}
 
 int ga_emit(const char *json, int chan, const char *tag)
 {
@@ -87,7 +52,7 @@ int ga_error(const char *cmd, const char *fmt, ...)
     pm_json_str(stdout, msg);
     printf("}\n");
     fflush(stdout);
-    return PM_EXIT_ERROR;
+    return PM_EXIT_USAGE;
 }
 
 int ga_channel_find(const char *name, char *path, size_t len)
@@ -118,72 +83,6 @@ int ga_channel_find(const char *name, char *path, size_t len)
     }
     closedir(d);
     return rc;
-}
-
-int ga_run_tool(char *const argv[], char *out, size_t outlen)
-{
-    int pfd[2] = {-1, -1};
-
-    if (out && pipe2(pfd, O_CLOEXEC) < 0)
-        return -1;
-    pid_t pid = fork();
-    if (pid < 0) {
-        if (out) {
-            close(pfd[0]);
-            close(pfd[1]);
-        }
-        return -1;
-    }
-    if (pid == 0) {
-        if (out) {
-            dup2(pfd[1], 1);
-            dup2(pfd[1], 2);
-        } else {
-            dup2(2, 1); /* stdout carries the agent's JSON only */
-        }
-        int nul = open("/dev/null", O_RDONLY);
-        if (nul >= 0)
-            dup2(nul, 0);
-        execvp(argv[0], argv);
-        fprintf(stderr, "pmemcut-agent: cannot run %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
-    }
-    if (out) {
-        /* Keep the last outlen - 1 bytes: the end of a checker's output
-         * is where its summary is. */
-        size_t used = 0;
-        char buf[4096];
-        close(pfd[1]);
-        for (;;) {
-            ssize_t n = read(pfd[0], buf, sizeof buf);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0)
-                break;
-            size_t keep = outlen - 1, add = (size_t)n;
-            const char *src = buf;
-            if (add > keep) {
-                src += add - keep;
-                add = keep;
-            }
-            if (used + add > keep) {
-                size_t drop = used + add - keep;
-                memmove(out, out + drop, used - drop);
-                used -= drop;
-            }
-            memcpy(out + used, src, add);
-            used += add;
-        }
-        out[used] = '\0';
-        close(pfd[0]);
-    }
-    int st;
-    while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR)
-            return -1;
-    if (WIFEXITED(st))
-        return WEXITSTATUS(st) == 127 ? -1 : WEXITSTATUS(st);
-    return 128 + WTERMSIG(st);
 }
 
 int ga_mount_lookup(const char *path, struct ga_mount *m)

@@ -1,5 +1,6 @@
 /* guest/sys.h — the agent's dealings with the system: output, the
- * virtio-serial channel, child processes, mounts, DAX and MAP_SYNC probes. */
+ * virtio-serial channel, mounts, DAX and MAP_SYNC probes.  Child processes
+ * are run with utils/spawn.h, whole-buffer writes are utils/io.h. */
 #ifndef PMEMCUT_GUEST_SYS_H
 #define PMEMCUT_GUEST_SYS_H
 
@@ -10,36 +11,17 @@
 /* The virtio-serial port name the agent talks to the host on. */
 #define GA_CHANNEL_NAME "org.pmemcut.agent"
 
-/* Exit codes shared by all commands. */
-#define PM_EXIT_OK      0
-#define PM_EXIT_FAIL    1 /* verify: the verdict is FAIL */
-#define PM_EXIT_ERROR   2 /* usage or environment error */
-#define PM_EXIT_REFUSED 3 /* the system refused the requested method */
-
-/* Milliseconds on the monotonic clock. */
-uint64_t pm_now_ms(void);
-
-/* Write all of buf (at offset off).  0 or -1 (errno set). */
-int pm_write_all(int fd, const void *buf, size_t len);
-int pm_pwrite_all(int fd, const void *buf, size_t len, off_t off);
-
 /* Print json as one line on stdout; when chan >= 0 also send
  * "<tag> <json>\n" there.  Returns 0, or -1 if the channel write failed. */
 int ga_emit(const char *json, int chan, const char *tag);
 
 /* Print {"command":cmd,"error":msg} on stdout (and msg on stderr); returns
- * PM_EXIT_ERROR so that callers can `return ga_error(...)`. */
+ * PM_EXIT_USAGE so that callers can `return ga_error(...)`. */
 int ga_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Find the /dev node of the virtio-serial port called name: 0, or -1 when
  * there is none. */
 int ga_channel_find(const char *name, char *path, size_t len);
-
-/* Run argv (searched in PATH), wait for it.  Returns its exit code, 128+N
- * for a signal, -1 if it could not start.  When out is not NULL the end of
- * its stdout+stderr is kept there (NUL-terminated); else the output goes to
- * stderr. */
-int ga_run_tool(char *const argv[], char *out, size_t outlen);
 
 struct ga_mount {
     char dev[256], dir[256], fstype[32], opts[512];

@@ -11,10 +11,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "verify/acks.h"
 #include "fs.h"
-#include "verify/judge.h"
 #include "sys.h"
+
+#include "utils/exitcode.h"
+#include "verify/acks.h"
+#include "verify/judge.h"
 #include "verify/verifyset.h"
 
 #define MAX_FILE_BYTES (1ull << 30) /* a workload file larger than this is refused */

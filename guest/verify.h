@@ -18,7 +18,7 @@ struct ga_verify_opts {
 };
 
 /* Prints the verdict JSON; returns PM_EXIT_OK (PASS), PM_EXIT_FAIL or
- * PM_EXIT_ERROR. */
+ * PM_EXIT_USAGE. */
 int ga_cmd_verify(const struct ga_verify_opts *o);
 
 #endif
