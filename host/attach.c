@@ -201,7 +201,7 @@ static int ensure_hotplug(xmlDocPtr doc, xmlNodePtr root, long long dev_kib, str
     xmlNodePtr vcpu = child(root, "vcpu", NULL);
     long long vcpus = vcpu ? text_ll(vcpu) : 1;
     if (mem <= 0) {
-        ph_error("the domain has no <memory> size");
+        pm_set_error("the domain has no <memory> size");
         return -1;
     }
     xmlNodePtr maxm = child(root, "maxMemory", NULL);
@@ -218,9 +218,9 @@ static int ensure_hotplug(xmlDocPtr doc, xmlNodePtr root, long long dev_kib, str
         bool ok = slots && atoi(slots) >= 1 && kib(maxm) >= mem + dev_kib;
         free(slots);
         if (!ok) {
-            ph_error("the domain's <maxMemory> has no free slot or room for %lld KiB more: "
-                     "raise it first",
-                     dev_kib);
+            pm_set_error("the domain's <maxMemory> has no free slot or room for %lld KiB more: "
+                         "raise it first",
+                         dev_kib);
             return -1;
         }
     }
@@ -270,7 +270,7 @@ static int add_virtio_pmem(xmlDocPtr doc, xmlNodePtr root, const char *view, int
     while (slot < 32 && used[slot])
         slot++;
     if (slot == 32) {
-        ph_error("no free PCI slot on bus 0 for the virtio-pmem device");
+        pm_set_error("no free PCI slot on bus 0 for the virtio-pmem device");
         return -1;
     }
     xmlNodePtr os = child(root, "os", NULL);
@@ -308,7 +308,7 @@ static int add_virtio_pmem(xmlDocPtr doc, xmlNodePtr root, const char *view, int
         xmlFreeDoc(tmp);
         r = 0;
     } else {
-        ph_error("internal: bad virtio-pmem argument XML");
+        pm_set_error("internal: bad virtio-pmem argument XML");
     }
     free(args);
     free(addr);
@@ -329,7 +329,7 @@ static int add_nvdimm(xmlDocPtr doc, xmlNodePtr root, const char *view, int64_t 
     free(x);
     free(with_alias);
     if (!n) {
-        ph_error("internal: bad nvdimm XML");
+        pm_set_error("internal: bad nvdimm XML");
         return -1;
     }
     xmlAddChild(devices, n);
@@ -345,19 +345,19 @@ static int do_attach(xmlDocPtr doc, const char *image, enum ph_mode mode)
 {
     xmlNodePtr root = xmlDocGetRootElement(doc);
     if (find_marker(root)) {
-        ph_error("a pmemcut device is already attached to this domain (detach it first)");
+        pm_set_error("a pmemcut device is already attached to this domain (detach it first)");
         return -1;
     }
     struct stat st;
     if (stat(image, &st) < 0 || st.st_size <= 0) {
-        ph_error("--file %s: not found or empty (start pmemcut-host serve first)", image);
+        pm_set_error("--file %s: not found or empty (start pmemcut-host serve first)", image);
         return -1;
     }
     int64_t size = st.st_size;
     if (mode == PH_MODE_NVDIMM &&
         (size <= PH_NVDIMM_LABEL || (size - PH_NVDIMM_LABEL) % (16 << 20))) {
-        ph_error("--file %s: an nvdimm needs a multiple of 16M plus 2M of labels (e.g. 258M)",
-                 image);
+        pm_set_error("--file %s: an nvdimm needs a multiple of 16M plus 2M of labels (e.g. 258M)",
+                     image);
         return -1;
     }
     char *vdir = ph_view_dir(image);
@@ -414,7 +414,7 @@ static int do_detach(xmlDocPtr doc)
     xmlNodePtr root = xmlDocGetRootElement(doc);
     xmlNodePtr m = find_marker(root);
     if (!m) {
-        ph_error("no pmemcut device is attached to this domain");
+        pm_set_error("no pmemcut device is attached to this domain");
         return -1;
     }
     char *added = attr(m, "added");
@@ -519,33 +519,33 @@ int ph_cmd_attach(int argc, char **argv, bool detach)
             attach_usage(detach);
             return 0;
         default:
-            ph_error("%s: unknown or incomplete option '%s'", cmd, argv[optind - 1]);
-            return PH_EXIT_ERROR;
+            pm_set_error("%s: unknown or incomplete option '%s'", cmd, argv[optind - 1]);
+            return PM_EXIT_USAGE;
         }
     }
     if (optind < argc) {
-        ph_error("%s: unexpected argument '%s'", cmd, argv[optind]);
-        return PH_EXIT_ERROR;
+        pm_set_error("%s: unexpected argument '%s'", cmd, argv[optind]);
+        return PM_EXIT_USAGE;
     }
     enum ph_mode mode = PH_MODE_NVDIMM;
     if (!name) {
-        ph_error("%s: --domain NAME is required", cmd);
-        return PH_EXIT_ERROR;
+        pm_set_error("%s: --domain NAME is required", cmd);
+        return PM_EXIT_USAGE;
     }
     if (detach && (file || mode_s)) {
-        ph_error("detach: takes no --file or --mode (it removes what attach recorded)");
-        return PH_EXIT_ERROR;
+        pm_set_error("detach: takes no --file or --mode (it removes what attach recorded)");
+        return PM_EXIT_USAGE;
     }
     if (!detach && !file) {
-        ph_error("attach: --file IMG is required");
-        return PH_EXIT_ERROR;
+        pm_set_error("attach: --file IMG is required");
+        return PM_EXIT_USAGE;
     }
     if (!detach && (!mode_s || ph_mode_parse(mode_s, &mode) < 0)) {
-        ph_error("attach: --mode must be nvdimm or virtio-pmem");
-        return PH_EXIT_ERROR;
+        pm_set_error("attach: --mode must be nvdimm or virtio-pmem");
+        return PM_EXIT_USAGE;
     }
 
-    int ret = PH_EXIT_ERROR;
+    int ret = PM_EXIT_USAGE;
     char *image = file ? ph_abspath(file) : NULL;
     struct ph_virt v;
     virDomainPtr dom = NULL;
@@ -556,17 +556,17 @@ int ph_cmd_attach(int argc, char **argv, bool detach)
         goto out;
     dom = virDomainLookupByName(v.conn, name);
     if (!dom) {
-        ph_error("%s: no domain '%s' on %s", cmd, name, v.uri);
+        pm_set_error("%s: no domain '%s' on %s", cmd, name, v.uri);
         goto out;
     }
     xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
     if (!xml || !(doc = parse_doc(xml))) {
-        ph_error("%s: cannot read the definition of '%s': %s", cmd, name, ph_virt_error());
+        pm_set_error("%s: cannot read the definition of '%s': %s", cmd, name, ph_virt_error());
         goto out;
     }
     before = dump(doc);
     if ((detach ? do_detach(doc) : do_attach(doc, image, mode)) < 0) {
-        ph_error("%s: %s: %s", cmd, name, ph_get_error());
+        pm_set_error("%s: %s: %s", cmd, name, pm_get_error());
         goto out;
     }
     after = dump(doc);
@@ -577,7 +577,8 @@ int ph_cmd_attach(int argc, char **argv, bool detach)
     }
     virDomainPtr nd = virDomainDefineXML(v.conn, after);
     if (!nd) {
-        ph_error("%s: libvirt refused the new definition of '%s': %s", cmd, name, ph_virt_error());
+        pm_set_error("%s: libvirt refused the new definition of '%s': %s", cmd, name,
+                     ph_virt_error());
         goto out;
     }
     virDomainFree(nd);

@@ -1,33 +1,31 @@
-/* ctl.h — client of the device's control socket (the plugin's line protocol:
- * one command per line, one reply `ok <json>` or `error: <reason>`). */
+/* ctl.h — the device's control socket for the host: common/utils'
+ * ctlclient.h (the plugin's line protocol: one command per line, one reply
+ * `ok <json>` or `error: <reason>`), with the reply parsed by jansson and
+ * the waits cut short by ph_interrupted.  Open with ph_ctl_open, send a
+ * command without waiting with pm_ctl_sendf, close with pm_ctl_close. */
 #ifndef PH_CTL_H
 #define PH_CTL_H
 
 #include <jansson.h>
 
-#include "sock.h"
+#include "utils/ctlclient.h"
 
-struct ph_ctl {
-    struct ph_lines in;
-    char *path;
-    char *last_cmd; /* for error messages */
-};
-
-int ph_ctl_open(struct ph_ctl *c, const char *path);
-void ph_ctl_close(struct ph_ctl *c);
+/* Connects (waiting up to 10 s for the socket).  0, or -1 with
+ * pm_set_error. */
+int ph_ctl_open(struct pm_ctl *c, const char *path);
 
 /* Send one command and wait for its reply (timeout seconds; wait-off needs
  * more than its own timeout). On `ok`, 0 and *reply (may be NULL if not
  * wanted; an empty reply is an empty object). On `error: ...`, -2 with
- * ph_error "device: <command>: <reason>". On I/O trouble or timeout, -1. */
-int ph_ctl_cmd(struct ph_ctl *c, json_t **reply, double timeout, const char *fmt, ...)
+ * pm_get_error() "device: <command>: <reason>". On I/O trouble, timeout or
+ * interrupt, -1. */
+int ph_ctl_cmd(struct pm_ctl *c, json_t **reply, double timeout, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-/* Split sending and receiving, so that a blocking command (wait-off) can be
- * waited for with poll() next to other work. ph_ctl_reply returns like
+/* The reply to the command sent last with pm_ctl_sendf (so that a blocking
+ * command, wait-off, can be waited for next to other work): returns like
  * ph_ctl_cmd, or 1 when no reply came within timeout. */
-int ph_ctl_send(struct ph_ctl *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int ph_ctl_reply(struct ph_ctl *c, json_t **reply, double timeout);
+int ph_ctl_reply(struct pm_ctl *c, json_t **reply, double timeout);
 
 /* Integer field of an object, or dflt when absent. */
 long long ph_json_int(json_t *o, const char *key, long long dflt);

@@ -5,13 +5,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Exit codes. */
-#define PH_EXIT_OK        0
-#define PH_EXIT_VIOLATION 1
-#define PH_EXIT_ERROR     2
+/* The exit codes: PM_EXIT_OK, PM_EXIT_FAIL (a durability violation),
+ * PM_EXIT_USAGE (usage or environment error). */
+#include "utils/exitcode.h"
 
 /* Each takes argv with argv[0] the command name and returns an exit code;
- * on PH_EXIT_ERROR the message is in ph_get_error(). */
+ * on PM_EXIT_USAGE the message is in pm_get_error(). */
 int ph_cmd_run(int argc, char **argv);
 int ph_cmd_serve(int argc, char **argv);
 int ph_cmd_attach(int argc, char **argv, bool detach);

@@ -2,9 +2,10 @@
  * libvirt (run), the device for a user's own VM (serve, attach, detach),
  * and the summary table of earlier runs (report).
  *
- * Exit status: 0 every cycle matched its expectation (or the command
- * succeeded), 1 a durability violation was found, 2 a usage or
- * environment error (one line on stderr says what), 130 interrupted. */
+ * Exit status (utils/exitcode.h): 0 every cycle matched its expectation
+ * (or the command succeeded), 1 a durability violation was found, 2 a
+ * usage or environment error (one line on stderr, "pmemcut-host: what"),
+ * 130 interrupted. */
 #include "host.h"
 #include "util.h"
 
@@ -44,7 +45,7 @@ int main(int argc, char **argv)
     if (argc < 2) {
         fprintf(stderr, "pmemcut-host: no command given (run, serve, attach, detach, report; "
                         "--help for usage)\n");
-        return 2;
+        return PM_EXIT_USAGE;
     }
     const char *cmd = argv[1];
     int r;
@@ -64,11 +65,17 @@ int main(int argc, char **argv)
     } else {
         fprintf(stderr, "pmemcut-host: unknown command '%s' (run, serve, attach, detach, report)\n",
                 cmd);
-        return 2;
+        return PM_EXIT_USAGE;
     }
-    if (r == PH_EXIT_ERROR || (r != 0 && ph_interrupted)) {
-        fprintf(stderr, "pmemcut-host: %s\n", ph_interrupted ? "interrupted" : ph_get_error());
-        return ph_interrupted ? 130 : 2;
+    if (r == PM_EXIT_USAGE || (r != 0 && ph_interrupted)) {
+        /* One line, whatever a library or a tool's output put in it. */
+        char e[PM_ERROR_MAX];
+        snprintf(e, sizeof e, "%s", *pm_get_error() ? pm_get_error() : "unknown error");
+        for (char *p = e; *p; p++)
+            if (*p == '\n' || *p == '\r')
+                *p = ' ';
+        fprintf(stderr, "pmemcut-host: %s\n", ph_interrupted ? "interrupted" : e);
+        return ph_interrupted ? 130 : PM_EXIT_USAGE;
     }
     return r;
 }

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "utils/parse.h"
+
 /* The top of the source tree: the parent of the folder holding us, or for
  * the sanitizer build (build/san/host/pmemcut-host) the folder holding
  * build/: it uses the same plugin, image and tools as the normal build. */
@@ -120,7 +122,7 @@ char *ph_make_rundir(void)
     const char *tmp = getenv("TMPDIR");
     char *tmpl = ph_strf("%s/pmemcut-host.XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(tmpl)) {
-        ph_error("mkdtemp %s: %s", tmpl, strerror(errno));
+        pm_set_error("mkdtemp %s: %s", tmpl, strerror(errno));
         free(tmpl);
         return NULL;
     }
@@ -129,13 +131,9 @@ char *ph_make_rundir(void)
 
 int ph_parse_uint(const char *opt, const char *s, uint64_t max, uint64_t *out)
 {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end || s[0] == '-' || v > max) {
-        ph_error("%s: '%s' is not a number from 0 to %llu", opt, s, (unsigned long long)max);
+    if (pm_parse_u64(s, max, out) < 0) {
+        pm_set_error("%s: %s", opt, pm_get_error());
         return -1;
     }
-    *out = v;
     return 0;
 }

@@ -4,94 +4,63 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-/* Fork and exec argv with stdout and stderr appended to log. The child gets
- * its own process group, so that a terminal's Ctrl-C reaches only us and we
+#include "utils/spawn.h"
+
+/* Start argv with stdout and stderr appended to log (or /dev/null), in its
+ * own process group, so that a terminal's Ctrl-C reaches only us and we
  * tear things down in order. */
 static pid_t spawn(const char *log, char *const argv[])
 {
-    pid_t pid = fork();
-    if (pid < 0) {
-        ph_error("fork: %s", strerror(errno));
-        return -1;
-    }
-    if (pid == 0) {
-        setpgid(0, 0);
-        int in = open("/dev/null", O_RDONLY);
-        int out =
-            log ? open(log, O_WRONLY | O_CREAT | O_APPEND, 0644) : open("/dev/null", O_WRONLY);
-        if (in >= 0)
-            dup2(in, 0);
-        if (out >= 0) {
-            dup2(out, 1);
-            dup2(out, 2);
-        }
-        signal(SIGINT, SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
-        signal(SIGPIPE, SIG_DFL);
-        execvp(argv[0], argv);
-        fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
-    }
-    return pid;
+    struct pm_spawn s = {.argv = argv, .out_path = log};
+    return pm_spawn_start(&s);
 }
 
-/* How the last process reaped by exited() ended (for messages). */
+/* How the last process reaped by exited() ended (for messages): its exit
+ * code, or 128 + the signal that killed it. */
 static int last_status;
 
-/* Non-blocking: has pid exited? Reaps it. */
+/* Non-blocking: has pid exited? Reaps it. A pid that is no longer our
+ * child (reaped already) counts as exited; that is no error worth
+ * reporting, so the message of the failure being handled is kept. */
 static bool exited(pid_t pid)
 {
-    int st;
-    pid_t r = waitpid(pid, &st, WNOHANG);
-    if (r == pid)
+    char keep[PM_ERROR_MAX];
+    snprintf(keep, sizeof keep, "%s", pm_get_error());
+    int st, r = pm_try_reap(pid, &st);
+    if (r == 1)
         last_status = st;
-    return r == pid || (r < 0 && errno == ECHILD);
+    else if (r < 0)
+        pm_set_error("%s", keep);
+    return r != 0;
 }
 
 char *ph_exit_text(void)
 {
-    if (WIFSIGNALED(last_status))
-        return ph_strf("killed by signal %d", WTERMSIG(last_status));
-    return ph_strf("exit status %d", WEXITSTATUS(last_status));
+    if (last_status > 128)
+        return ph_strf("killed by signal %d", last_status - 128);
+    return ph_strf("exit status %d", last_status);
 }
 
 /* SIGTERM, wait up to grace seconds, then SIGKILL; always reaps. */
 static void stop_pid(pid_t pid, double grace)
 {
-    if (pid <= 0 || exited(pid))
-        return;
-    kill(pid, SIGTERM);
-    double end = ph_now() + grace;
-    while (ph_now() < end) {
-        if (exited(pid))
-            return;
-        usleep(20000);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
+    if (pid > 0 && !exited(pid))
+        pm_stop_pid(pid, grace);
 }
 
 int ph_run_wait(const char *log, char *const argv[])
 {
-    pid_t pid = spawn(log, argv);
-    if (pid < 0)
+    struct pm_spawn s = {.argv = argv, .out_path = log, .new_pgrp = true};
+    struct pm_spawn_result r;
+    if (pm_spawn_run(&s, &r) < 0 && !r.exec_failed)
         return -1;
-    int st;
-    while (waitpid(pid, &st, 0) < 0) {
-        if (errno != EINTR) {
-            ph_error("waitpid %s: %s", argv[0], strerror(errno));
-            return -1;
-        }
-    }
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return r.status; /* 127 when it could not be run, as a shell says */
 }
 
 char *ph_log_tail(const char *path)
@@ -144,24 +113,24 @@ int ph_nbdkit_start(struct ph_device *d)
     if (d->nbdkit_pid < 0)
         goto out;
     /* nbdkit writes its pidfile once it listens. */
-    double end = ph_now() + 20;
+    double end = pm_now() + 20;
     while (access(pidfile, F_OK) != 0) {
         if (exited(d->nbdkit_pid)) {
             char *tail = ph_log_tail(log);
-            ph_error("nbdkit failed to start: %s", tail);
+            pm_set_error("nbdkit failed to start: %s", tail);
             free(tail);
             d->nbdkit_pid = 0;
             goto out;
         }
-        if (ph_now() > end || ph_sleep(0.02) < 0) {
-            ph_error("nbdkit did not start within 20 s (see %s)", log);
+        if (pm_now() > end || pm_sleep(0.02, &ph_interrupted) < 0) {
+            pm_set_error("nbdkit did not start within 20 s (see %s)", log);
             goto out;
         }
     }
     /* The control socket is created by the plugin before nbdkit serves. */
     while (access(d->control, F_OK) != 0) {
-        if (ph_now() > end || ph_sleep(0.02) < 0) {
-            ph_error("nbdkit started but its control socket %s did not appear", d->control);
+        if (pm_now() > end || pm_sleep(0.02, &ph_interrupted) < 0) {
+            pm_set_error("nbdkit started but its control socket %s did not appear", d->control);
             goto out;
         }
     }
@@ -210,17 +179,17 @@ int ph_view_mount(struct ph_device *d)
     d->nbdfuse_pid = spawn(log, argv);
     if (d->nbdfuse_pid < 0)
         goto out;
-    double end = ph_now() + 20;
+    double end = pm_now() + 20;
     while (access(pidfile, F_OK) != 0) {
         if (exited(d->nbdfuse_pid)) {
             char *tail = ph_log_tail(log);
-            ph_error("nbdfuse failed to mount %s: %s", d->mnt, tail);
+            pm_set_error("nbdfuse failed to mount %s: %s", d->mnt, tail);
             free(tail);
             d->nbdfuse_pid = 0;
             goto out;
         }
-        if (ph_now() > end || ph_sleep(0.02) < 0) {
-            ph_error("nbdfuse did not mount %s within 20 s", d->mnt);
+        if (pm_now() > end || pm_sleep(0.02, &ph_interrupted) < 0) {
+            pm_set_error("nbdfuse did not mount %s within 20 s", d->mnt);
             goto out;
         }
     }
@@ -252,11 +221,11 @@ int ph_view_unmount(struct ph_device *d)
         }
         usleep(100000);
     }
-    double end = ph_now() + 10;
-    while (!exited(d->nbdfuse_pid) && ph_now() < end)
+    double end = pm_now() + 10;
+    while (!exited(d->nbdfuse_pid) && pm_now() < end)
         usleep(20000);
     if (!exited(d->nbdfuse_pid)) {
-        ph_error("nbdfuse did not exit after unmounting %s", d->mnt);
+        pm_set_error("nbdfuse did not exit after unmounting %s", d->mnt);
         r = -1;
         stop_pid(d->nbdfuse_pid, 2);
         ph_run_wait(log, lazy);
@@ -283,14 +252,14 @@ int ph_view_fsync(struct ph_device *d)
 {
     int fd = open(d->view, O_RDWR | O_CLOEXEC);
     if (fd < 0) {
-        ph_error("open %s: %s", d->view, strerror(errno));
+        pm_set_error("open %s: %s", d->view, strerror(errno));
         return -1;
     }
     int r = fsync(fd);
     int e = errno;
     close(fd);
     if (r < 0) {
-        ph_error("fsync %s: %s", d->view, strerror(e));
+        pm_set_error("fsync %s: %s", d->view, strerror(e));
         return -1;
     }
     return 0;

@@ -134,14 +134,14 @@ int ph_cmd_report(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0) {
         if (argc < 2) {
-            ph_error("report: give one or more results.jsonl files or run directories");
-            return PH_EXIT_ERROR;
+            pm_set_error("report: give one or more results.jsonl files or run directories");
+            return PM_EXIT_USAGE;
         }
         printf("usage: pmemcut-host report RESULTS.jsonl|DIR...\n");
         return 0;
     }
     int r = ph_report_print(stdout, (const char *const *)argv + 1);
     if (r < 0)
-        return PH_EXIT_ERROR;
-    return r ? PH_EXIT_VIOLATION : PH_EXIT_OK;
+        return PM_EXIT_USAGE;
+    return r ? PM_EXIT_FAIL : PM_EXIT_OK;
 }

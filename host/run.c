@@ -23,7 +23,6 @@
 #include "host.h"
 #include "proc.h"
 #include "report.h"
-#include "sock.h"
 #include "util.h"
 #include "virt.h"
 
@@ -36,6 +35,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "utils/parse.h"
+#include "utils/rng.h"
+#include "utils/unixsock.h"
 
 /* Longest a boot may take before we call the guest stuck. */
 #define BOOT_TIMEOUT 600.0
@@ -56,8 +59,8 @@ struct run {
     char *audit_tool;     /* pmemcut-audit, for classify */
     const char *expected; /* durable, none or refused */
     struct ph_device dev;
-    struct ph_ctl ctl;    /* commands */
-    struct ph_ctl waiter; /* wait-off, polled */
+    struct pm_ctl ctl;    /* commands */
+    struct pm_ctl waiter; /* wait-off, polled */
     bool waiting;         /* a wait-off is outstanding on waiter */
     struct ph_virt virt;
     virDomainPtr dom;
@@ -100,8 +103,8 @@ static struct run R; /* one run per process; teardown() reaches it */
 static void teardown(void)
 {
     ph_vm_destroy(&R.dom);
-    ph_ctl_close(&R.waiter);
-    ph_ctl_close(&R.ctl);
+    pm_ctl_close(&R.waiter);
+    pm_ctl_close(&R.ctl);
     ph_device_stop(&R.dev);
     ph_virt_close(&R.virt);
     if (R.results)
@@ -237,64 +240,69 @@ static int parse_run_options(int argc, char **argv)
             run_usage();
             exit(0);
         default:
-            ph_error("run: unknown or incomplete option '%s' (see run --help)", argv[optind - 1]);
+            pm_set_error("run: unknown or incomplete option '%s' (see run --help)",
+                         argv[optind - 1]);
             return -1;
         }
     }
     if (optind < argc) {
-        ph_error("run: unexpected argument '%s'", argv[optind]);
+        pm_set_error("run: unexpected argument '%s'", argv[optind]);
         return -1;
     }
     char *list = NULL;
     if (!mode || ph_mode_parse(mode, &R.mode) < 0) {
-        ph_error("run: --mode must be virtio-pmem or nvdimm");
+        pm_set_error("run: --mode must be virtio-pmem or nvdimm");
         return -1;
     }
     if (!R.fs || (strcmp(R.fs, "ext4") != 0 && strcmp(R.fs, "xfs") != 0)) {
-        ph_error("run: --fs must be ext4 or xfs");
+        pm_set_error("run: --fs must be ext4 or xfs");
         return -1;
     }
     if (!R.workload || !one_of(R.workload, workloads)) {
-        ph_error("run: --workload must be one of: %s", list = join(workloads));
+        pm_set_error("run: --workload must be one of: %s", list = join(workloads));
         free(list);
         return -1;
     }
     if (!R.sync || !one_of(R.sync, syncs)) {
-        ph_error("run: --sync must be one of: %s", list = join(syncs));
+        pm_set_error("run: --sync must be one of: %s", list = join(syncs));
         free(list);
         return -1;
     }
     if (!one_of(R.policy, policies)) {
-        ph_error("run: --policy must be one of: %s", list = join(policies));
+        pm_set_error("run: --policy must be one of: %s", list = join(policies));
         free(list);
         return -1;
     }
     if (R.records < 1 || R.cycles < 1) {
-        ph_error("run: --records and --cycles must be at least 1");
+        pm_set_error("run: --records and --cycles must be at least 1");
         return -1;
     }
     if (!R.out) {
-        ph_error("run: --out DIR is required");
+        pm_set_error("run: --out DIR is required");
         return -1;
     }
     /* mkfs.xfs refuses devices under 300 MB; DAX on ext4 needs 4 KiB blocks,
      * which mke2fs picks only with -b 4096 on small devices (the agent does). */
     R.size = strcmp(R.fs, "xfs") == 0 ? 512 << 20 : 256 << 20;
-    if (size && (R.size = ph_parse_size(size)) <= 0) {
-        ph_error("run: --size: '%s' is not a size (like 256M or 1G)", size);
-        return -1;
+    if (size) {
+        uint64_t bytes;
+        if (pm_parse_size(size, INT64_MAX, &bytes) < 0 || bytes == 0) {
+            pm_set_error("run: --size: '%s' is not a size (like 256M or 1G)", size);
+            return -1;
+        }
+        R.size = (int64_t)bytes;
     }
     if (R.size % 4096 || R.size < (16 << 20)) {
-        ph_error("run: --size must be a multiple of 4 KiB and at least 16M");
+        pm_set_error("run: --size must be a multiple of 4 KiB and at least 16M");
         return -1;
     }
     if (strcmp(R.fs, "xfs") == 0 && R.size < (320 << 20)) {
-        ph_error("run: --size: xfs needs a device of at least 320M (mkfs.xfs refuses smaller)");
+        pm_set_error("run: --size: xfs needs a device of at least 320M (mkfs.xfs refuses smaller)");
         return -1;
     }
     if (!have_seed) {
-        uint64_t t = (uint64_t)(ph_now() * 1e9) ^ ((uint64_t)getpid() << 32);
-        R.seed = ph_rand_next(&t) % 1000000000;
+        uint64_t t = (uint64_t)(pm_now() * 1e9) ^ ((uint64_t)getpid() << 32);
+        R.seed = pm_splitmix64(&t) % 1000000000;
     }
     R.expected = expectation(R.mode, R.sync);
     return 0;
@@ -305,7 +313,7 @@ static int parse_run_options(int argc, char **argv)
 static int check_readable(const char *what, const char *path, const char *hint)
 {
     if (!path || access(path, R_OK) != 0) {
-        ph_error("%s %s not found%s", what, path ? path : "", hint);
+        pm_set_error("%s %s not found%s", what, path ? path : "", hint);
         return -1;
     }
     return 0;
@@ -349,7 +357,7 @@ static int setup(void)
         return -1;
     R.outdir = realpath(R.out, NULL);
     if (!R.outdir) {
-        ph_error("--out %s: %s", R.out, strerror(errno));
+        pm_set_error("--out %s: %s", R.out, strerror(errno));
         return -1;
     }
     R.initrd = ph_find_initrd();
@@ -377,7 +385,7 @@ static int setup(void)
         for (int i = 0; i < 2; i++) {
             char *copy = ph_strf("%s/%s", R.rundir, names[i]);
             if (ph_copy_file(*paths[i], copy) < 0) {
-                ph_error("cannot copy %s to %s: %s", *paths[i], copy, strerror(errno));
+                pm_set_error("cannot copy %s to %s: %s", *paths[i], copy, strerror(errno));
                 free(copy);
                 return -1;
             }
@@ -399,7 +407,7 @@ static int setup(void)
     R.results_path = ph_strf("%s/results.jsonl", R.outdir);
     R.results = fopen(R.results_path, "we");
     if (!R.results) {
-        ph_error("%s: %s", R.results_path, strerror(errno));
+        pm_set_error("%s: %s", R.results_path, strerror(errno));
         return -1;
     }
 
@@ -486,7 +494,7 @@ static int classify_meta(struct cycle *c, const char *log)
             ok = false;
         free(json);
         if (!ok) {
-            ph_error("%s: %s", ext, strerror(errno));
+            pm_set_error("%s: %s", ext, strerror(errno));
             free(ext);
             return -1;
         }
@@ -518,9 +526,9 @@ static int classify_meta(struct cycle *c, const char *log)
 /* The guest waits (prepare --handshake): classify, then let it go on. A
  * failed classify is reported in the results, not fatal: the counts then
  * stay "unknown", as before labels existed. */
-static int on_prepared(struct cycle *c, json_t *prepared, struct ph_lines *chan)
+static int on_prepared(struct cycle *c, json_t *prepared, struct pm_lines *chan)
 {
-    double t = ph_now();
+    double t = pm_now();
     char *log = ph_strf("%s/classify.log", R.outdir);
     /* dev_offset is null when the agent could not tell: 0 on virtio-pmem. */
     c->meta_offset = ph_json_int(prepared, "dev_offset", 0);
@@ -535,11 +543,11 @@ static int on_prepared(struct cycle *c, json_t *prepared, struct ph_lines *chan)
     if (r == 0) {
         read_classify_log(c, log);
         ph_progress("cycle %d: %s metadata labelled (%lld bytes from offset %lld) in %.2f s", c->n,
-                    R.fs, c->meta_bytes, c->meta_offset, ph_now() - t);
+                    R.fs, c->meta_bytes, c->meta_offset, pm_now() - t);
     }
-    c->t_label += ph_now() - t;
+    c->t_label += pm_now() - t;
     free(log);
-    return ph_write_all(chan->fd, "go\n", 3);
+    return pm_send_all(chan->fd, "go\n", 3);
 }
 
 /* FIEMAP flags whose physical offset is not a place on the device:
@@ -551,7 +559,7 @@ static int on_extents(struct cycle *c, json_t *ext)
     json_t *base = json_object_get(ext, "dev_offset");
     if (!json_is_integer(base))
         return 0; /* not on a pmem device: nowhere to put them */
-    double t = ph_now();
+    double t = pm_now();
     size_t i, j;
     json_t *file, *e;
     json_array_foreach(json_object_get(ext, "files"), i, file)
@@ -575,12 +583,12 @@ static int on_extents(struct cycle *c, json_t *ext)
                 c->label_errors++;
         }
     }
-    c->t_label += ph_now() - t;
+    c->t_label += pm_now() - t;
     return 0;
 }
 
 /* Start the VM for one boot and connect to its agent channel. */
-static int boot(struct cycle *c, bool verify, struct ph_lines *chan)
+static int boot(struct cycle *c, bool verify, struct pm_lines *chan)
 {
     struct ph_guest_job job = {
         .mode = R.mode,
@@ -620,9 +628,10 @@ static int boot(struct cycle *c, bool verify, struct ph_lines *chan)
     R.dom = ph_vm_start(&R.virt, xml);
     int r = -1;
     if (R.dom) {
-        int fd = ph_unix_connect(chan_sock, 30);
+        int fd = pm_unix_connect(chan_sock, 30);
         if (fd >= 0) {
-            ph_lines_init(chan, fd);
+            pm_lines_init(chan, fd);
+            pm_lines_set_interrupt(chan, &ph_interrupted);
             r = 0;
         }
     }
@@ -652,7 +661,7 @@ static int check_nbdkit(struct cycle *c)
     char *log = ph_strf("%s/nbdkit.log", R.outdir);
     char *tail = ph_log_tail(log);
     char *how = ph_exit_text();
-    ph_error("nbdkit exited during cycle %d (%s)%s%s", c->n, how, *tail ? ": " : "", tail);
+    pm_set_error("nbdkit exited during cycle %d (%s)%s%s", c->n, how, *tail ? ": " : "", tail);
     free(how);
     free(tail);
     free(log);
@@ -668,7 +677,7 @@ static void explain_ctl_failure(struct cycle *c)
             check_nbdkit(c);
             return;
         }
-        ph_sleep(0.05);
+        pm_sleep(0.05, &ph_interrupted);
     }
 }
 
@@ -693,14 +702,14 @@ static void plan_cut(struct cycle *c)
     uint64_t n = R.records;
     if (R.mode == PH_MODE_NVDIMM) {
         c->kind = TRIG_EADR;
-        c->k = ph_rand_range(&c->rng, 1, n);
+        c->k = pm_rand_range(&c->rng, 1, n);
         return;
     }
-    c->kind = (enum trig_kind)ph_rand_range(&c->rng, 0, 2);
+    c->kind = (enum trig_kind)pm_rand_range(&c->rng, 0, 2);
     if (c->kind == TRIG_AT_MARK)
-        c->k = ph_rand_range(&c->rng, 1, n);
+        c->k = pm_rand_range(&c->rng, 1, n);
     else
-        c->k = n >= 3 ? ph_rand_range(&c->rng, 2, n - 1) : 1;
+        c->k = n >= 3 ? pm_rand_range(&c->rng, 2, n - 1) : 1;
 }
 
 static int arm(struct cycle *c, const char *what)
@@ -719,7 +728,7 @@ static int arm(struct cycle *c, const char *what)
 static int cut_eadr(struct cycle *c)
 {
     if (virDomainSuspend(R.dom) < 0) {
-        ph_error("libvirt: cannot suspend the VM: %s", ph_virt_error());
+        pm_set_error("libvirt: cannot suspend the VM: %s", ph_virt_error());
         return -1;
     }
     if (ph_view_fsync(&R.dev) < 0)
@@ -765,9 +774,9 @@ static int on_ack(struct cycle *c, const char *line)
         long long dw = w - c->writes_prev, df = f - c->flushes_prev;
         char *what;
         if (c->kind == TRIG_BEFORE_FLUSH && df > 0)
-            what = ph_strf("before-flush=%" PRIu64, ph_rand_range(&c->rng, 1, df));
+            what = ph_strf("before-flush=%" PRIu64, pm_rand_range(&c->rng, 1, df));
         else
-            what = ph_strf("after-writes=%" PRIu64, ph_rand_range(&c->rng, 1, dw > 0 ? dw : 1));
+            what = ph_strf("after-writes=%" PRIu64, pm_rand_range(&c->rng, 1, dw > 0 ? dw : 1));
         r = arm(c, what);
         free(what);
         return r;
@@ -794,7 +803,7 @@ static void on_result(struct cycle *c, json_t *res)
 /* Read what the guest sends until the VM is gone; cut as planned. */
 static int workload_boot(struct cycle *c)
 {
-    struct ph_lines chan;
+    struct pm_lines chan;
     memset(&chan, 0, sizeof chan);
     chan.fd = -1;
     int ret = -1;
@@ -810,7 +819,7 @@ static int workload_boot(struct cycle *c)
     }
     ph_progress("cycle %d: workload boot (%s/%s, %" PRIu64 " records, cut: %s at ack %" PRIu64 ")",
                 c->n, R.workload, R.sync, R.records, trig_names[c->kind], c->k);
-    double t0 = ph_now();
+    double t0 = pm_now();
     if (boot(c, false, &chan) < 0)
         goto fail;
 
@@ -839,16 +848,16 @@ static int workload_boot(struct cycle *c)
             }
         }
         if (!R.waiting && !c->cut && R.dom) {
-            if (ph_ctl_send(&R.waiter, "wait-off timeout=1") < 0)
+            if (pm_ctl_sendf(&R.waiter, "wait-off timeout=1") < 0)
                 goto out;
             R.waiting = true;
         }
         if (chan.fd >= 0) {
             char *line = NULL;
-            int r = ph_lines_read(&chan, &line, 0.05);
+            int r = pm_lines_read(&chan, &line, 0.05);
             if (r == 1) {
                 if (c->t_boot == 0)
-                    c->t_boot = ph_now() - t0;
+                    c->t_boot = pm_now() - t0;
                 json_t *res = NULL;
                 enum ph_guest_msg m = ph_guest_parse(line, &res);
                 int e = 0;
@@ -873,14 +882,14 @@ static int workload_boot(struct cycle *c)
                 continue;
             }
             if (r == -1)
-                ph_lines_close(&chan); /* QEMU is gone, or closed the port */
+                pm_lines_close(&chan); /* QEMU is gone, or closed the port */
         } else {
-            ph_sleep(0.05);
+            pm_sleep(0.05, &ph_interrupted);
         }
         if (R.dom && !ph_vm_running(R.dom))
             ph_vm_destroy(&R.dom);
-        if (ph_now() > end) {
-            ph_error(
+        if (pm_now() > end) {
+            pm_set_error(
                 "cycle %d: the workload boot did not end within %.0f s (see %s/console-%d.log)",
                 c->n, BOOT_TIMEOUT, R.outdir, c->n);
             goto out;
@@ -888,7 +897,7 @@ static int workload_boot(struct cycle *c)
     }
     ret = 0;
 out:
-    ph_lines_close(&chan);
+    pm_lines_close(&chan);
     keep_qemu_log(c, false);
 fail:
     if (R.waiting && ret == 0) {
@@ -984,8 +993,8 @@ static int after_cut(struct cycle *c)
         return -1;
     c->stale_bytes = stale_bytes(c->cut);
     if (c->stale_bytes != 0) {
-        ph_error("cycle %d: the remounted view %s the persisted image at the cut's lost lines",
-                 c->n, c->stale_bytes < 0 ? "cannot be compared with" : "differs from");
+        pm_set_error("cycle %d: the remounted view %s the persisted image at the cut's lost lines",
+                     c->n, c->stale_bytes < 0 ? "cannot be compared with" : "differs from");
         return -1;
     }
     return 0;
@@ -995,11 +1004,11 @@ static int after_cut(struct cycle *c)
 
 static int verify_boot(struct cycle *c)
 {
-    struct ph_lines chan;
+    struct pm_lines chan;
     memset(&chan, 0, sizeof chan);
     chan.fd = -1;
     ph_progress("cycle %d: verify boot (%zu acks)", c->n, json_array_size(c->acks));
-    double t0 = ph_now();
+    double t0 = pm_now();
     if (boot(c, true, &chan) < 0)
         return -1;
     /* The host's copy of the acks, not anything the guest remembers. */
@@ -1009,36 +1018,36 @@ static int verify_boot(struct cycle *c)
     json_array_foreach(c->acks, i, a)
     {
         char *l = ph_strf("%s\n", json_string_value(a));
-        int r = ph_write_all(chan.fd, l, strlen(l));
+        int r = pm_send_all(chan.fd, l, strlen(l));
         free(l);
         if (r < 0)
             goto out;
     }
-    if (ph_write_all(chan.fd, "end\n", 4) < 0)
+    if (pm_send_all(chan.fd, "end\n", 4) < 0)
         goto out;
     double end = t0 + BOOT_TIMEOUT;
     while (!c->verify_result) {
         if (ph_interrupted || check_nbdkit(c) < 0)
             goto out;
         char *line = NULL;
-        int r = ph_lines_read(&chan, &line, 0.2);
+        int r = pm_lines_read(&chan, &line, 0.2);
         if (r == 1) {
             json_t *res = NULL;
             if (ph_guest_parse(line, &res) == PH_MSG_RESULT) {
                 if (json_object_get(res, "verdict")) {
                     c->verify_result = res;
-                    c->t_verdict = ph_now() - t0;
+                    c->t_verdict = pm_now() - t0;
                 } else
                     json_decref(res);
             }
             free(line);
             continue;
         }
-        if (r < 0 || (R.dom && !ph_vm_running(R.dom)) || ph_now() > end) {
+        if (r < 0 || (R.dom && !ph_vm_running(R.dom)) || pm_now() > end) {
             char *console = out_path("console-%d-verify.log", c->n);
             char *why = ph_guest_console_result(console);
-            ph_error("cycle %d: no verdict came back from the verify boot: %s (see %s)", c->n,
-                     why ? why : "no result from the agent", console);
+            pm_set_error("cycle %d: no verdict came back from the verify boot: %s (see %s)", c->n,
+                         why ? why : "no result from the agent", console);
             free(why);
             free(console);
             goto out;
@@ -1049,7 +1058,7 @@ static int verify_boot(struct cycle *c)
      * a journal handles; nothing is cut in between). */
     ret = 0;
 out:
-    ph_lines_close(&chan);
+    pm_lines_close(&chan);
     ph_vm_destroy(&R.dom);
     keep_qemu_log(c, true);
     return ret;
@@ -1172,7 +1181,7 @@ static const char *one_cycle(int n)
 {
     struct cycle c = {.n = n};
     uint64_t s = R.seed ^ ((uint64_t)n * 0x9e3779b97f4a7c15ULL);
-    c.seed = ph_rand_next(&s) % 1000000000;
+    c.seed = pm_splitmix64(&s) % 1000000000;
     c.rng = c.seed;
     c.acks = json_array();
     char *acks_path = out_path("acks-%d.txt", n);
@@ -1180,14 +1189,14 @@ static const char *one_cycle(int n)
     free(acks_path);
     const char *verdict = NULL;
     if (!c.acks_f) {
-        ph_error("acks-%d.txt: %s", n, strerror(errno));
+        pm_set_error("acks-%d.txt: %s", n, strerror(errno));
         goto out;
     }
 
-    double t = ph_now();
+    double t = pm_now();
     if (workload_boot(&c) < 0)
         goto out;
-    c.t_work = ph_now() - t;
+    c.t_work = pm_now() - t;
     if (refused(&c)) {
         ph_progress("cycle %d: %s refused by the guest", n, R.sync);
         if (c.armed)
@@ -1195,14 +1204,14 @@ static const char *one_cycle(int n)
         verdict = "refused";
         goto row;
     }
-    t = ph_now();
+    t = pm_now();
     const char *run_error = ph_json_str(c.run_result, "error", NULL);
     if (!c.cut && (!c.run_result || run_error)) {
         /* No cut, and the guest did not finish its workload. */
         char *console = out_path("console-%d.log", n);
         char *why = run_error ? ph_strf("%s", run_error) : ph_guest_console_result(console);
-        ph_error("cycle %d: the guest failed before the cut: %s (see %s)", n,
-                 why ? why : "no result from the agent", console);
+        pm_set_error("cycle %d: the guest failed before the cut: %s (see %s)", n,
+                     why ? why : "no result from the agent", console);
         free(why);
         free(console);
         goto out;
@@ -1223,11 +1232,11 @@ static const char *one_cycle(int n)
                 ph_json_int(lost, "data", 0), ph_json_int(lost, "unknown", 0));
     if (after_cut(&c) < 0)
         goto out;
-    c.t_remount = ph_now() - t;
-    t = ph_now();
+    c.t_remount = pm_now() - t;
+    t = pm_now();
     if (verify_boot(&c) < 0)
         goto out;
-    c.t_verify = ph_now() - t;
+    c.t_verify = pm_now() - t;
     verdict = cycle_verdict(&c);
     json_t *fsck = json_object_get(c.verify_result, "fsck");
     const char *fsck_s = !json_is_object(fsck)                          ? "not run"
@@ -1249,9 +1258,9 @@ out:
 
 int ph_cmd_run(int argc, char **argv)
 {
-    int ret = PH_EXIT_ERROR;
+    int ret = PM_EXIT_USAGE;
     if (parse_run_options(argc, argv) < 0)
-        return PH_EXIT_ERROR;
+        return PM_EXIT_USAGE;
     ph_progress("run: %s %s %s/%s, %" PRIu64 " cycles, seed %" PRIu64 ", expect %s",
                 ph_mode_name(R.mode), R.fs, R.workload, R.sync, R.cycles, R.seed, R.expected);
     if (setup() < 0)
@@ -1270,7 +1279,7 @@ int ph_cmd_run(int argc, char **argv)
     fclose(R.results);
     R.results = NULL;
     ph_report_print(stdout, (const char *[]){R.results_path, NULL});
-    ret = violations ? PH_EXIT_VIOLATION : PH_EXIT_OK;
+    ret = violations ? PM_EXIT_FAIL : PM_EXIT_OK;
 out:
     teardown();
     return ret;

@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "utils/parse.h"
+
 char *ph_view_dir(const char *image)
 {
     return ph_strf("%s.view", image);
@@ -74,37 +76,39 @@ int ph_cmd_serve(int argc, char **argv)
             break;
         case 'S':
             if (ph_parse_uint("--seed", optarg, UINT64_MAX, &d.seed) < 0)
-                return PH_EXIT_ERROR;
+                return PM_EXIT_USAGE;
             d.have_seed = true;
             break;
         case 'h':
             serve_usage();
             return 0;
         default:
-            ph_error("serve: unknown or incomplete option '%s'", argv[optind - 1]);
-            return PH_EXIT_ERROR;
+            pm_set_error("serve: unknown or incomplete option '%s'", argv[optind - 1]);
+            return PM_EXIT_USAGE;
         }
     }
     if (optind < argc) {
-        ph_error("serve: unexpected argument '%s'", argv[optind]);
-        return PH_EXIT_ERROR;
+        pm_set_error("serve: unexpected argument '%s'", argv[optind]);
+        return PM_EXIT_USAGE;
     }
     if (!file || !size) {
-        ph_error("serve: --file IMG and --size SIZE are required");
-        return PH_EXIT_ERROR;
+        pm_set_error("serve: --file IMG and --size SIZE are required");
+        return PM_EXIT_USAGE;
     }
-    if ((d.size = ph_parse_size(size)) <= 0 || d.size % 4096) {
-        ph_error("serve: --size: '%s' is not a size in whole 4 KiB pages (like 256M)", size);
-        return PH_EXIT_ERROR;
+    uint64_t bytes;
+    if (pm_parse_size(size, INT64_MAX, &bytes) < 0 || bytes == 0 || bytes % 4096) {
+        pm_set_error("serve: --size: '%s' is not a size in whole 4 KiB pages (like 256M)", size);
+        return PM_EXIT_USAGE;
     }
+    d.size = (int64_t)bytes;
     d.image = ph_abspath(file);
     if (!d.image)
-        return PH_EXIT_ERROR;
-    int ret = PH_EXIT_ERROR;
+        return PM_EXIT_USAGE;
+    int ret = PM_EXIT_USAGE;
     char *rundir = NULL;
     d.plugin = ph_find_plugin();
     if (access(d.plugin, R_OK) != 0) {
-        ph_error("device plugin %s not found (build it: make)", d.plugin);
+        pm_set_error("device plugin %s not found (build it: make)", d.plugin);
         goto out;
     }
     rundir = ph_make_rundir();
@@ -131,12 +135,12 @@ int ph_cmd_serve(int argc, char **argv)
         if (!ph_nbdkit_alive(&d)) {
             char *log = ph_strf("%s/nbdkit.log", rundir);
             char *tail = ph_log_tail(log);
-            ph_error("nbdkit exited%s%s", *tail ? ": " : "", tail);
+            pm_set_error("nbdkit exited%s%s", *tail ? ": " : "", tail);
             free(tail);
             free(log);
             goto out;
         }
-        ph_sleep(0.2);
+        pm_sleep(0.2, &ph_interrupted);
     }
     ph_interrupted = 0; /* an asked-for stop is a clean exit */
     ret = 0;

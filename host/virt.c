@@ -44,7 +44,7 @@ static int start_event_loop(void)
     if (started)
         return 0;
     if (virEventRegisterDefaultImpl() < 0) {
-        ph_error("libvirt: cannot register the event loop: %s", ph_virt_error());
+        pm_set_error("libvirt: cannot register the event loop: %s", ph_virt_error());
         return -1;
     }
     pthread_t t;
@@ -55,7 +55,7 @@ static int start_event_loop(void)
     int r = pthread_create(&t, NULL, event_loop, NULL);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (r != 0) {
-        ph_error("pthread_create: %s", strerror(r));
+        pm_set_error("pthread_create: %s", strerror(r));
         return -1;
     }
     pthread_detach(t);
@@ -146,8 +146,8 @@ int ph_virt_open(struct ph_virt *v, const char *uri, const char *rundir, const c
     if (pinned)
         sched_setaffinity(0, sizeof cpus, &cpus);
     if (!v->conn) {
-        ph_error("libvirt: cannot connect to %s: %s", v->uri ? v->uri : "the default URI",
-                 ph_virt_error());
+        pm_set_error("libvirt: cannot connect to %s: %s", v->uri ? v->uri : "the default URI",
+                     ph_virt_error());
         return -1;
     }
     if (!v->uri) {
@@ -343,7 +343,7 @@ virDomainPtr ph_vm_start(struct ph_virt *v, const char *xml)
     unsigned flags = v->embed_root ? 0 : VIR_DOMAIN_START_AUTODESTROY;
     virDomainPtr d = virDomainCreateXML(v->conn, xml, flags);
     if (!d)
-        ph_error("libvirt: cannot start the VM: %s", ph_virt_error());
+        pm_set_error("libvirt: cannot start the VM: %s", ph_virt_error());
     return d;
 }
 
