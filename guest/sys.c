@@ -45,7 +45,14 @@ int ga_error(const char *cmd, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "pmemcut-agent: %s: %s\n", cmd, msg);
+    /* stderr gets one line (a tool's output may be in msg), the JSON the
+     * message as it is. */
+    char line[sizeof msg];
+    snprintf(line, sizeof line, "%s", msg);
+    for (char *p = line; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    fprintf(stderr, "pmemcut-agent: %s: %s\n", cmd, line);
     printf("{\"command\":");
     pm_json_str(stdout, cmd);
     printf(",\"error\":");
