@@ -143,7 +143,7 @@ static int load_acks(const struct ga_verify_opts *o, struct pm_ack_list *l, int 
         snprintf(err, errlen, "acknowledgements from %s: %s", o->acks, why);
         return -1;
     }
-    for (size_t i = 0; i < l->n; i++) {
+    for (size_t i = 0; i < l->len; i++) {
         if (pm_layout_of(l->v[i].file, NULL) == PM_LAYOUT_UNKNOWN) {
             snprintf(err, errlen, "acknowledgement names '%s', which no workload writes",
                      l->v[i].file);
@@ -191,7 +191,7 @@ int ga_cmd_verify(const struct ga_verify_opts *o)
             goto out_v;
         }
     } else {
-        for (size_t i = 0; i < l.n; i++)
+        for (size_t i = 0; i < l.len; i++)
             pm_verdict_missing(&v, &l.v[i], "filesystem did not mount");
     }
 

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "utils/vec.h"
+
 static const char *const method_names[PM_SYNC_COUNT] = {
     [PM_SYNC_NONE] = "none",
     [PM_SYNC_FSYNC] = "fsync",
@@ -154,18 +156,9 @@ int pm_ack_parse(const char *line, struct pm_ack *ack, char *err, size_t errlen)
 
 int pm_acks_add(struct pm_ack_list *l, const struct pm_ack *a)
 {
-    if (l->n == l->cap) {
-        if (l->cap >= PM_ACKS_MAX)
-            return -1;
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        struct pm_ack *v = realloc(l->v, cap * sizeof *v);
-        if (!v)
-            return -1;
-        l->v = v;
-        l->cap = cap;
-    }
-    l->v[l->n++] = *a;
-    return 0;
+    if (l->len >= PM_ACKS_MAX)
+        return -1;
+    return PM_VEC_PUSH(l, *a);
 }
 
 int pm_acks_read(struct pm_ack_list *l, FILE *f, int need_end, char *err, size_t errlen)
@@ -222,18 +215,16 @@ void pm_acks_sort(struct pm_ack_list *l)
 {
     size_t out = 0;
 
-    if (l->n == 0)
+    if (l->len == 0)
         return;
-    qsort(l->v, l->n, sizeof *l->v, ack_cmp);
-    for (size_t i = 1; i < l->n; i++)
+    qsort(l->v, l->len, sizeof *l->v, ack_cmp);
+    for (size_t i = 1; i < l->len; i++)
         if (ack_cmp(&l->v[out], &l->v[i]) != 0)
             l->v[++out] = l->v[i];
-    l->n = out + 1;
+    l->len = out + 1;
 }
 
 void pm_acks_free(struct pm_ack_list *l)
 {
-    free(l->v);
-    l->v = NULL;
-    l->n = l->cap = 0;
+    PM_VEC_FREE(l);
 }

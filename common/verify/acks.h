@@ -58,9 +58,10 @@ int pm_ack_parse(const char *line, struct pm_ack *ack, char *err, size_t errlen)
 /* Format an ack line, newline included, into buf.  Returns its length. */
 int pm_ack_format(char *buf, size_t len, const char *file, uint64_t seq, enum pm_method m);
 
+/* A PM_VEC (utils/vec.h) of acks. */
 struct pm_ack_list {
     struct pm_ack *v;
-    size_t n, cap;
+    size_t len, cap;
 };
 
 #define PM_ACKS_MAX 10000000 /* bound on a list read from outside */

@@ -45,7 +45,7 @@ static int judge_file(struct pm_verdict *v, pm_read_fn *rd, void *ctx, uint32_t 
 /* Does any ack name this file?  The list is sorted by file. */
 static int name_acked(const struct pm_ack_list *l, const char *name)
 {
-    size_t lo = 0, hi = l->n;
+    size_t lo = 0, hi = l->len;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         int c = strcmp(l->v[mid].file, name);
@@ -93,9 +93,9 @@ int pm_verify_set(struct pm_verdict *v, const struct pm_ack_list *l, uint32_t si
     int rc = 0;
 
     /* The acks are sorted by file: each file's acks are one run. */
-    for (size_t i = 0; i < l->n && rc == 0;) {
+    for (size_t i = 0; i < l->len && rc == 0;) {
         size_t j = i;
-        while (j < l->n && strcmp(l->v[j].file, l->v[i].file) == 0)
+        while (j < l->len && strcmp(l->v[j].file, l->v[i].file) == 0)
             j++;
         if (pm_layout_of(l->v[i].file, NULL) == PM_LAYOUT_SINGLE) {
             for (size_t k = i; k < j && rc == 0; k++) {

@@ -191,9 +191,9 @@ static void test_acks_read(void)
     FILE *f = fmemopen((void *)text, strlen(text), "r");
     CU_ASSERT_EQUAL(pm_acks_read(&l, f, 1, err, sizeof err), 0);
     fclose(f);
-    CU_ASSERT_EQUAL(l.n, 4); /* stops at end */
+    CU_ASSERT_EQUAL(l.len, 4); /* stops at end */
     pm_acks_sort(&l);
-    CU_ASSERT_EQUAL(l.n, 3); /* the duplicate dropped */
+    CU_ASSERT_EQUAL(l.len, 3); /* the duplicate dropped */
     CU_ASSERT_STRING_EQUAL(l.v[0].file, "append.log");
     CU_ASSERT_EQUAL(l.v[0].seq, 1);
     CU_ASSERT_EQUAL(l.v[1].seq, 3);
@@ -244,7 +244,7 @@ static void test_linear_all_present(void)
     uint8_t *b = linear(10);
     acks_range(&l, "append.log", 1, 8); /* 9 and 10 written, not acked */
     pm_verdict_init(&v, PM_EXPECT_DURABLE);
-    pm_judge_linear(&v, b, 10 * SZ, 1, SZ, l.v, l.n);
+    pm_judge_linear(&v, b, 10 * SZ, 1, SZ, l.v, l.len);
     CU_ASSERT_EQUAL(v.acked, 8);
     CU_ASSERT_EQUAL(v.present, 8);
     CU_ASSERT_EQUAL(v.unacked_present, 2);
@@ -269,7 +269,7 @@ static void test_linear_losses(void)
     b[4 * SZ + 40] ^= 1;                 /* record 5: torn */
     pm_rec_encode(b + 5 * SZ, SZ, 2, 0); /* record 6's place holds record 2 */
     pm_verdict_init(&v, PM_EXPECT_DURABLE);
-    pm_judge_linear(&v, b, 9 * SZ + 10, 1, SZ, l.v, l.n); /* 10 cut short */
+    pm_judge_linear(&v, b, 9 * SZ + 10, 1, SZ, l.v, l.len); /* 10 cut short */
     CU_ASSERT_EQUAL(v.acked, 10);
     CU_ASSERT_EQUAL(v.present, 6);
     CU_ASSERT_EQUAL_FATAL(v.missing.n, 2);
@@ -293,7 +293,7 @@ static void test_linear_losses(void)
 
     /* The same losses with a method that promises nothing: allowed. */
     pm_verdict_init(&v, PM_EXPECT_NONE);
-    pm_judge_linear(&v, b, 9 * SZ + 10, 1, SZ, l.v, l.n);
+    pm_judge_linear(&v, b, 9 * SZ + 10, 1, SZ, l.v, l.len);
     CU_ASSERT_TRUE(pm_verdict_pass(&v));
     s = verdict_text(&v);
     CU_ASSERT_PTR_NOT_NULL(strstr(s, "\"lost\":4,\"lost_allowed\":true"));
@@ -309,7 +309,7 @@ static void test_linear_absent(void)
     struct pm_ack_list l = {0};
     acks_range(&l, "append.log", 1, 3);
     pm_verdict_init(&v, PM_EXPECT_DURABLE);
-    pm_judge_linear(&v, NULL, 0, 0, SZ, l.v, l.n);
+    pm_judge_linear(&v, NULL, 0, 0, SZ, l.v, l.len);
     CU_ASSERT_EQUAL(v.missing.n, 3);
     CU_ASSERT_STRING_EQUAL(v.missing.v[0].what, "no such file");
     pm_verdict_free(&v);
@@ -332,7 +332,7 @@ static void test_ring_ok(void)
     uint8_t *b = ring10();
     acks_range(&l, "ring.dat", 1, 9); /* 10 written, not acked */
     pm_verdict_init(&v, PM_EXPECT_DURABLE);
-    pm_judge_ring(&v, b, 4 * SZ, 1, SZ, 4, l.v, l.n);
+    pm_judge_ring(&v, b, 4 * SZ, 1, SZ, 4, l.v, l.len);
     CU_ASSERT_EQUAL(v.acked, 9);
     CU_ASSERT_EQUAL(v.present, 3);    /* 7, 8, 9 */
     CU_ASSERT_EQUAL(v.superseded, 6); /* 1..5 by later acks, 6 by 10 */
@@ -351,7 +351,7 @@ static void test_ring_older_lap(void)
     pm_rec_encode(b + 2 * SZ, SZ, 3, 4); /* slot 2 went back to lap 0: 7 lost */
     acks_range(&l, "ring.dat", 1, 10);
     pm_verdict_init(&v, PM_EXPECT_DURABLE);
-    pm_judge_ring(&v, b, 4 * SZ, 1, SZ, 4, l.v, l.n);
+    pm_judge_ring(&v, b, 4 * SZ, 1, SZ, 4, l.v, l.len);
     CU_ASSERT_EQUAL_FATAL(v.missing.n, 1);
     CU_ASSERT_EQUAL(v.missing.v[0].seq, 7);
     CU_ASSERT_STRING_EQUAL(v.missing.v[0].what, "older lap: holds record 3");
@@ -372,7 +372,7 @@ static void test_ring_in_flight(void)
     memset(b + 2 * SZ + 64, 0, 64);
     acks_range(&l, "ring.dat", 1, 10);
     pm_verdict_init(&v, PM_EXPECT_DURABLE);
-    pm_judge_ring(&v, b, 4 * SZ, 1, SZ, 4, l.v, l.n);
+    pm_judge_ring(&v, b, 4 * SZ, 1, SZ, 4, l.v, l.len);
     CU_ASSERT_EQUAL(v.missing.n + v.corrupt.n, 0);
     CU_ASSERT_EQUAL(v.present, 3);
     CU_ASSERT_TRUE(pm_verdict_pass(&v));
@@ -383,7 +383,7 @@ static void test_ring_in_flight(void)
     b = ring10();
     memset(b + 0 * SZ + 64, 0, 64); /* slot 0 holds 9 */
     pm_verdict_init(&v, PM_EXPECT_DURABLE);
-    pm_judge_ring(&v, b, 4 * SZ, 1, SZ, 4, l.v, l.n);
+    pm_judge_ring(&v, b, 4 * SZ, 1, SZ, 4, l.v, l.len);
     CU_ASSERT_EQUAL_FATAL(v.corrupt.n, 1);
     CU_ASSERT_EQUAL(v.corrupt.v[0].seq, 9);
     CU_ASSERT_FALSE(pm_verdict_pass(&v));
