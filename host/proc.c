@@ -77,6 +77,36 @@ char *ph_log_tail(const char *path)
     return line;
 }
 
+/* Start argv (output appended to log) as *pid and wait up to 20 s for it to
+ * write pidfile, which it does once it is ready.  0, or -1 with "PROG
+ * failed to WHAT: <last line of its log>" (*pid is then 0) or "PROG did not
+ * WHAT within 20 s (see LOG)". */
+static int start_until_pidfile(pid_t *pid, char *const argv[], const char *log, const char *pidfile,
+                               const char *what)
+{
+    unlink(pidfile);
+    *pid = spawn(log, argv);
+    if (*pid < 0) {
+        *pid = 0;
+        return -1;
+    }
+    double end = pm_now() + 20;
+    while (access(pidfile, F_OK) != 0) {
+        if (exited(*pid)) {
+            char *tail = ph_log_tail(log);
+            pm_set_error("%s failed to %s: %s", argv[0], what, tail);
+            free(tail);
+            *pid = 0;
+            return -1;
+        }
+        if (pm_now() > end || pm_sleep(0.02, &ph_interrupted) < 0) {
+            pm_set_error("%s did not %s within 20 s (see %s)", argv[0], what, log);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int ph_nbdkit_start(struct ph_device *d)
 {
     char *log = ph_strf("%s/nbdkit.log", d->logdir);
@@ -107,26 +137,11 @@ int ph_nbdkit_start(struct ph_device *d)
         argv[n++] = a_seed;
     argv[n] = NULL;
 
-    unlink(pidfile);
     int r = -1;
-    d->nbdkit_pid = spawn(log, argv);
-    if (d->nbdkit_pid < 0)
-        goto out;
     /* nbdkit writes its pidfile once it listens. */
+    if (start_until_pidfile(&d->nbdkit_pid, argv, log, pidfile, "start") < 0)
+        goto out;
     double end = pm_now() + 20;
-    while (access(pidfile, F_OK) != 0) {
-        if (exited(d->nbdkit_pid)) {
-            char *tail = ph_log_tail(log);
-            pm_set_error("nbdkit failed to start: %s", tail);
-            free(tail);
-            d->nbdkit_pid = 0;
-            goto out;
-        }
-        if (pm_now() > end || pm_sleep(0.02, &ph_interrupted) < 0) {
-            pm_set_error("nbdkit did not start within 20 s (see %s)", log);
-            goto out;
-        }
-    }
     /* The control socket is created by the plugin before nbdkit serves. */
     while (access(d->control, F_OK) != 0) {
         if (pm_now() > end || pm_sleep(0.02, &ph_interrupted) < 0) {
@@ -174,27 +189,9 @@ int ph_view_mount(struct ph_device *d)
     char *pidfile = ph_strf("%s.pid", d->mnt);
     char *argv[] = {"nbdfuse", "-o",     "allow_other", "-P", pidfile,
                     d->mnt,    "--unix", d->nbd_sock,   NULL};
-    int r = -1;
-    unlink(pidfile);
-    d->nbdfuse_pid = spawn(log, argv);
-    if (d->nbdfuse_pid < 0)
-        goto out;
-    double end = pm_now() + 20;
-    while (access(pidfile, F_OK) != 0) {
-        if (exited(d->nbdfuse_pid)) {
-            char *tail = ph_log_tail(log);
-            pm_set_error("nbdfuse failed to mount %s: %s", d->mnt, tail);
-            free(tail);
-            d->nbdfuse_pid = 0;
-            goto out;
-        }
-        if (pm_now() > end || pm_sleep(0.02, &ph_interrupted) < 0) {
-            pm_set_error("nbdfuse did not mount %s within 20 s", d->mnt);
-            goto out;
-        }
-    }
-    r = 0;
-out:
+    char *what = ph_strf("mount %s", d->mnt);
+    int r = start_until_pidfile(&d->nbdfuse_pid, argv, log, pidfile, what);
+    free(what);
     unlink(pidfile);
     free(pidfile);
     free(log);
