@@ -31,12 +31,18 @@ const char *pm_method_name(enum pm_method m)
     return m < PM_SYNC_COUNT ? method_names[m] : "?";
 }
 
-int pm_method_parse(const char *s)
+/* The index of s in names[0..n), or -1. */
+static int lookup(const char *const *names, int n, const char *s)
 {
-    for (int i = 0; i < PM_SYNC_COUNT; i++)
-        if (strcmp(s, method_names[i]) == 0)
+    for (int i = 0; i < n; i++)
+        if (strcmp(s, names[i]) == 0)
             return i;
     return -1;
+}
+
+int pm_method_parse(const char *s)
+{
+    return lookup(method_names, PM_SYNC_COUNT, s);
 }
 
 const char *pm_workload_name(enum pm_workload w)
@@ -46,10 +52,7 @@ const char *pm_workload_name(enum pm_workload w)
 
 int pm_workload_parse(const char *s)
 {
-    for (int i = 0; i < PM_WL_COUNT; i++)
-        if (strcmp(s, workload_names[i]) == 0)
-            return i;
-    return -1;
+    return lookup(workload_names, PM_WL_COUNT, s);
 }
 
 int pm_method_maps(enum pm_method m)

@@ -1,8 +1,10 @@
 /* verify/record.c — encode and check self-checking records (see record.h). */
 #include "record.h"
-#include "utils/crc32c.h"
 
 #include <string.h>
+
+#include "utils/crc32c.h"
+#include "utils/rng.h"
 
 static void put16(uint8_t *p, uint16_t v)
 {
@@ -43,14 +45,6 @@ static uint64_t get64(const uint8_t *p)
     return v;
 }
 
-static uint64_t splitmix64(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 /* The checksum skips the csum field itself (bytes 24..27), as if zero. */
 static uint32_t rec_csum(const uint8_t *buf, uint32_t size)
 {
@@ -84,7 +78,7 @@ void pm_rec_encode(uint8_t *buf, uint32_t size, uint64_t seq, uint32_t slots)
 
     put_header(buf, size, seq, slots);
     for (uint32_t off = PM_REC_HDR_SIZE; off < size; off += 8)
-        put64(buf + off, splitmix64(&st));
+        put64(buf + off, pm_splitmix64(&st));
     put32(buf + 24, rec_csum(buf, size));
 }
 
@@ -103,7 +97,7 @@ static uint32_t words_differing(const uint8_t *buf, uint32_t size, uint64_t seq,
             bad++;
     }
     for (uint32_t off = PM_REC_HDR_SIZE; off < size; off += 8)
-        if (get64(buf + off) != splitmix64(&st))
+        if (get64(buf + off) != pm_splitmix64(&st))
             bad++;
     return bad;
 }
