@@ -123,12 +123,12 @@ static void probe_json(FILE *f, int *first, const char *dir)
     }
 }
 
-/* Close the memory stream f (which fills in *json), print and free it. */
-static int emit(char **json, FILE *f, int rc)
+/* Close j, print its text and free it. */
+static int emit(struct ga_json *j, int rc)
 {
-    fclose(f);
-    ga_emit(*json, -1, "");
-    free(*json);
+    ga_json_close(j);
+    ga_emit(j->s, -1, "");
+    free(j->s);
     return rc;
 }
 
@@ -136,13 +136,12 @@ int ga_cmd_caps(const char *dir)
 {
     struct utsname u;
     struct ga_cpu c;
-    char *json = NULL;
-    size_t len = 0;
+    struct ga_json j;
     int first = 1;
-    FILE *f = open_memstream(&json, &len);
 
-    if (!f)
+    if (ga_json_open(&j) < 0)
         return ga_error("caps", "out of memory");
+    FILE *f = j.f;
     uname(&u);
     ga_cpu_probe(&c);
     fputc('{', f);
@@ -167,7 +166,7 @@ int ga_cmd_caps(const char *dir)
         probe_json(f, &first, dir);
     }
     fputc('}', f);
-    return emit(&json, f, PM_EXIT_OK);
+    return emit(&j, PM_EXIT_OK);
 }
 
 /* The handshake after prepare (--handshake).  The host labels the static
@@ -293,12 +292,11 @@ int ga_cmd_prepare(const struct ga_prepare_opts *o)
         return ga_error("prepare", "DAX is not active on %s (%s) after mount -o dax", o->mnt,
                         p.dax_source);
 
-    char *json = NULL;
-    size_t len = 0;
+    struct ga_json j;
     int first = 1;
-    FILE *f = open_memstream(&json, &len);
-    if (!f)
+    if (ga_json_open(&j) < 0)
         return ga_error("prepare", "out of memory");
+    FILE *f = j.f;
     fputc('{', f);
     pm_json_key(f, &first, "command");
     pm_json_str(f, "prepare");
@@ -331,13 +329,13 @@ int ga_cmd_prepare(const struct ga_prepare_opts *o)
     pm_json_key(f, &first, "handshake");
     fputs(o->handshake ? "true" : "false", f);
     fputc('}', f);
-    fclose(f);
-    if (o->handshake && handshake(o->mnt, json, out, sizeof out) < 0) {
-        free(json);
+    ga_json_close(&j);
+    if (o->handshake && handshake(o->mnt, j.s, out, sizeof out) < 0) {
+        free(j.s);
         return ga_error("prepare", "handshake: %s", out);
     }
-    ga_emit(json, -1, "");
-    free(json);
+    ga_emit(j.s, -1, "");
+    free(j.s);
     return PM_EXIT_OK;
 }
 
@@ -458,18 +456,17 @@ void ga_extents_file(FILE *f, int *nfile, const char *name, long long size,
 
 int ga_cmd_extents(const char *dir)
 {
-    char *json = NULL;
-    size_t len = 0;
+    struct ga_json j;
     int nfile = 0;
     DIR *d = opendir(dir);
 
     if (!d)
         return ga_error("extents", "opendir %s: %s", dir, strerror(errno));
-    FILE *f = open_memstream(&json, &len);
-    if (!f) {
+    if (ga_json_open(&j) < 0) {
         closedir(d);
         return ga_error("extents", "out of memory");
     }
+    FILE *f = j.f;
     ga_extents_open(f, dir);
     struct dirent *e;
     while ((e = readdir(d))) {
@@ -488,5 +485,5 @@ int ga_cmd_extents(const char *dir)
     }
     closedir(d);
     fputs("]}", f);
-    return emit(&json, f, PM_EXIT_OK);
+    return emit(&j, PM_EXIT_OK);
 }

@@ -146,21 +146,19 @@ static int note_extents(struct run *r, int fd, const char *name, uint64_t off, u
     r->nknown = n;
 
     struct stat st;
-    char *json = NULL;
-    size_t jlen = 0;
+    struct ga_json j;
     int nfile = 0;
-    FILE *f = open_memstream(&json, &jlen);
-    if (!f)
+    if (ga_json_open(&j) < 0)
         return FAIL(r, "out of memory");
-    fputs("extents ", f);
-    ga_extents_open(f, r->o->dir);
-    ga_extents_file(f, &nfile, name, fstat(fd, &st) == 0 ? (long long)st.st_size : -1, v, n, 0);
-    fputs("]}\n", f);
-    fclose(f);
-    int rc = pm_write_all(r->chan, json, jlen) < 0
+    fputs("extents ", j.f);
+    ga_extents_open(j.f, r->o->dir);
+    ga_extents_file(j.f, &nfile, name, fstat(fd, &st) == 0 ? (long long)st.st_size : -1, v, n, 0);
+    fputs("]}\n", j.f);
+    ga_json_close(&j);
+    int rc = pm_write_all(r->chan, j.s, j.len) < 0
                  ? FAIL(r, "write extents to %s: %s", r->ack_name, strerror(errno))
                  : 0;
-    free(json);
+    free(j.s);
     return rc;
 }
 
@@ -590,18 +588,16 @@ int ga_cmd_run(const struct ga_run_opts *o)
         rc = run_create(&r);
     }
 out:;
-    char *json = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&json, &len);
-    if (!f)
+    struct ga_json j;
+    if (ga_json_open(&j) < 0)
         return PM_EXIT_USAGE;
-    result_json(&r, rc, pm_now_ms() - t0, f);
-    fclose(f);
+    result_json(&r, rc, pm_now_ms() - t0, j.f);
+    ga_json_close(&j);
     if (rc)
         fprintf(stderr, "pmemcut-agent: run: %s\n", r.err);
-    if (ga_emit(json, r.chan, "result") < 0 && !rc)
+    if (ga_emit(j.s, r.chan, "result") < 0 && !rc)
         rc = PM_EXIT_USAGE;
-    free(json);
+    free(j.s);
     free(r.rec);
     free(r.known);
     if (r.ack_fd > 1)

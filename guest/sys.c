@@ -19,6 +19,20 @@
 #include "utils/io.h"
 #include "utils/json.h"
 
+int ga_json_open(struct ga_json *j)
+{
+    j->s = NULL;
+    j->len = 0;
+    j->f = open_memstream(&j->s, &j->len);
+    return j->f ? 0 : -1;
+}
+
+void ga_json_close(struct ga_json *j)
+{
+    fclose(j->f);
+    j->f = NULL;
+}
+
 int ga_emit(const char *json, int chan, const char *tag)
 {
     int rc = 0;

@@ -6,10 +6,24 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 /* The virtio-serial port name the agent talks to the host on. */
 #define GA_CHANNEL_NAME "org.pmemcut.agent"
+
+/* A JSON text built with stdio in memory: write to j.f between
+ * ga_json_open and ga_json_close; the text is then j.s, j.len bytes and
+ * NUL-terminated (free it). */
+struct ga_json {
+    FILE *f;
+    char *s;
+    size_t len;
+};
+
+/* 0, or -1 when out of memory (j.f is NULL). */
+int ga_json_open(struct ga_json *j);
+void ga_json_close(struct ga_json *j);
 
 /* Print json as one line on stdout; when chan >= 0 also send
  * "<tag> <json>\n" there.  Returns 0, or -1 if the channel write failed. */

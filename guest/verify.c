@@ -195,19 +195,17 @@ int ga_cmd_verify(const struct ga_verify_opts *o)
             pm_verdict_missing(&v, &l.v[i], "filesystem did not mount");
     }
 
-    char *json = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&json, &len);
-    if (!f) {
+    struct ga_json j;
+    if (ga_json_open(&j) < 0) {
         rc = ga_error("verify", "out of memory");
         goto out_v;
     }
-    pm_verdict_json(&v, f);
-    fclose(f);
+    pm_verdict_json(&v, j.f);
+    ga_json_close(&j);
     rc = pm_verdict_pass(&v) ? PM_EXIT_OK : PM_EXIT_FAIL;
-    if (ga_emit(json, chan, "verdict") < 0)
+    if (ga_emit(j.s, chan, "verdict") < 0)
         fprintf(stderr, "pmemcut-agent: verify: cannot send the verdict: %s\n", strerror(errno));
-    free(json);
+    free(j.s);
 out_v:
     pm_verdict_free(&v);
 out:
