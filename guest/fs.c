@@ -28,6 +28,7 @@
 #include "utils/io.h"
 #include "utils/json.h"
 #include "utils/spawn.h"
+#include "utils/vec.h"
 
 int ga_fs_known(const char *fs)
 {
@@ -365,8 +366,7 @@ int ga_fiemap(int fd, struct ga_extent **out, size_t *nout)
 {
     enum { N = 128 };
     struct fiemap *fm = calloc(1, sizeof *fm + N * sizeof(struct fiemap_extent));
-    struct ga_extent *v = NULL;
-    size_t n = 0, cap = 0;
+    PM_VEC(struct ga_extent) v = {0};
     uint64_t start = 0;
     int last = 0;
 
@@ -380,7 +380,7 @@ int ga_fiemap(int fd, struct ga_extent **out, size_t *nout)
         if (ioctl(fd, FS_IOC_FIEMAP, fm) < 0) {
             int e = errno;
             free(fm);
-            free(v);
+            PM_VEC_FREE(&v);
             errno = e;
             return -1;
         }
@@ -388,26 +388,21 @@ int ga_fiemap(int fd, struct ga_extent **out, size_t *nout)
             break;
         for (unsigned i = 0; i < fm->fm_mapped_extents; i++) {
             struct fiemap_extent *e = &fm->fm_extents[i];
-            if (n == cap) {
-                cap = cap ? 2 * cap : 16;
-                struct ga_extent *nv = realloc(v, cap * sizeof *v);
-                if (!nv) {
-                    free(fm);
-                    free(v);
-                    errno = ENOMEM;
-                    return -1;
-                }
-                v = nv;
+            struct ga_extent x = {e->fe_logical, e->fe_physical, e->fe_length, e->fe_flags};
+            if (PM_VEC_PUSH(&v, x) < 0) {
+                free(fm);
+                PM_VEC_FREE(&v);
+                errno = ENOMEM;
+                return -1;
             }
-            v[n++] = (struct ga_extent){e->fe_logical, e->fe_physical, e->fe_length, e->fe_flags};
             start = e->fe_logical + e->fe_length;
             if (e->fe_flags & FIEMAP_EXTENT_LAST)
                 last = 1;
         }
     }
     free(fm);
-    *out = v;
-    *nout = n;
+    *out = v.v;
+    *nout = v.len;
     return 0;
 }
 

@@ -23,6 +23,8 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include "utils/vec.h"
+
 #define QEMU_NS      "http://libvirt.org/schemas/domain/qemu/1.0"
 #define PMEMCUT_NS   "urn:pmemcut:attach:1"
 #define NVDIMM_ALIAS "ua-pmemcut0"
@@ -111,17 +113,15 @@ static xmlDocPtr parse_doc(const char *xml)
 
 /* --- a line diff for --dry-run (LCS; domain XMLs are a few hundred lines) --- */
 
+/* The lines of s (split in place); out of memory aborts, as ph_strf does. */
 static char **split_lines(char *s, int *n)
 {
-    int cap = 64;
-    char **v = malloc(cap * sizeof *v);
-    *n = 0;
-    for (char *l = strtok(s, "\n"); l; l = strtok(NULL, "\n")) {
-        if (*n == cap)
-            v = realloc(v, (cap *= 2) * sizeof *v);
-        v[(*n)++] = l;
-    }
-    return v;
+    PM_VEC(char *) v = {0};
+    for (char *l = strtok(s, "\n"); l; l = strtok(NULL, "\n"))
+        if (PM_VEC_PUSH(&v, l) < 0)
+            abort();
+    *n = (int)v.len;
+    return v.v;
 }
 
 static void print_diff(const char *a_text, const char *b_text)

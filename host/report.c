@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "utils/vec.h"
+
 struct row {
     char *key; /* mode fs workload sync (+ lying) */
     const char *mode, *fs, *workload, *sync, *expected;
@@ -44,8 +46,7 @@ static long long lines_by_class(json_t *o)
 
 int ph_report_print(FILE *f, const char *const paths[])
 {
-    struct row *rows = NULL;
-    size_t nrows = 0;
+    PM_VEC(struct row) rows = {0};
     json_t *keep = json_array(); /* owns the parsed rows while we print */
     int fails = 0;
     for (int p = 0; paths[p]; p++) {
@@ -57,7 +58,7 @@ int ph_report_print(FILE *f, const char *const paths[])
         free(path);
         if (!text) {
             json_decref(keep);
-            free(rows);
+            PM_VEC_FREE(&rows);
             return -1;
         }
         for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
@@ -78,14 +79,13 @@ int ph_report_print(FILE *f, const char *const paths[])
                 continue;
             char *key = ph_strf("%s %s %s %s %d", mode, fs, wl, sy, lying);
             struct row *r = NULL;
-            for (size_t i = 0; i < nrows; i++)
-                if (strcmp(rows[i].key, key) == 0)
-                    r = &rows[i];
+            for (size_t i = 0; i < rows.len; i++)
+                if (strcmp(rows.v[i].key, key) == 0)
+                    r = &rows.v[i];
             if (!r) {
-                rows = realloc(rows, ++nrows * sizeof *rows);
-                if (!rows)
+                if (PM_VEC_RESERVE(&rows, 1) < 0)
                     abort();
-                r = &rows[nrows - 1];
+                r = &rows.v[rows.len++];
                 *r = (struct row){.key = key,
                                   .mode = mode,
                                   .fs = fs,
@@ -115,8 +115,8 @@ int ph_report_print(FILE *f, const char *const paths[])
     }
     fprintf(f, "%-12s %-5s %-9s %-15s %-8s %6s %6s %10s %10s  %s\n", "mode", "fs", "workload",
             "sync", "expected", "cycles", "acked", "acked-lost", "lines-lost", "verdict");
-    for (size_t i = 0; i < nrows; i++) {
-        struct row *r = &rows[i];
+    for (size_t i = 0; i < rows.len; i++) {
+        struct row *r = &rows.v[i];
         char *sync = r->lying ? ph_strf("%s (lying)", r->sync) : ph_strf("%s", r->sync);
         fprintf(f, "%-12s %-5s %-9s %-15s %-8s %6d %6lld %10lld %10lld  %s\n", r->mode, r->fs,
                 r->workload, sync, r->expected, r->cycles, r->acked, r->lost, r->lost_lines,
@@ -125,7 +125,7 @@ int ph_report_print(FILE *f, const char *const paths[])
         fails += r->fail > 0;
         free(r->key);
     }
-    free(rows);
+    PM_VEC_FREE(&rows);
     json_decref(keep);
     return fails;
 }
