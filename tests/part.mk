@@ -60,3 +60,10 @@ FUZZ_SECONDS ?= 60
 fuzz: deps
 	@$(MAKE) --no-print-directory $(FUZZ_BINS)
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz-run.sh $(FUZZERS)
+
+# `make soak`: honest cycles with seeds from the clock across modes,
+# filesystems, workloads and cut policies until SOAK_CYCLES (default 100)
+# or the first honest FAIL (tests/soak.sh).  Not part of `make check`.
+soak: deps
+	@$(MAKE) --no-print-directory all image
+	@tests/soak.sh
