@@ -1,9 +1,12 @@
-# tests/part.mk — every test program and runner.  Unit tests (CUnit) and test
-# clients are built only in the sanitizer flavour, from tests/ sources and
-# the libraries of the code they test.
+# tests/part.mk — every test program and runner.  Unit tests (CUnit, in
+# tests/unit/) and test clients are built only in the sanitizer flavour, from
+# tests/ sources and the libraries of the code they test.  The shell runners
+# are one file per feature (tests/device-<feature>.sh, replay-*, audit-*,
+# guest-*, host-*) over one library of helpers, tests/lib.sh; each starts
+# its own processes in a private temp dir and stops them by PID.  tests/ may
+# depend on every part; no part depends on tests/.
 
-TEST_SRCS := $(wildcard tests/unit/*.c) tests/nbd-client.c tests/replay-nbdops.c \
-             tests/replay-dmlog-read.c
+TEST_SRCS := $(wildcard tests/unit/*.c) tests/nbd-client.c tests/replay-dmlog-read.c
 ALL_SRCS += $(TEST_SRCS)
 
 $(SAN)/tests/test-model: $(BUILD)/san/tests/unit/test-model.o $(call pm_libs,san,model utils)
@@ -15,18 +18,17 @@ $(SAN)/tests/test-audit: $(BUILD)/san/tests/unit/test-audit.o $(BUILD)/san/libpm
 	$(CC) $(CFLAGS_san) -o $@ $^ $(EXT2FS_LIBS) -lcunit -lm
 $(SAN)/tests/test-verify: $(BUILD)/san/tests/unit/test-verify.o $(call pm_libs,san,verify utils)
 	$(CC) $(CFLAGS_san) -o $@ $^ -lcunit
-# Test clients: NBD requests from a script, and a dm-log-writes reader
-# written from the format's documentation alone.
+# Test clients: the one NBD client (requests from a script, for every
+# runner), and a dm-log-writes reader written from the format's documentation
+# alone.
 $(SAN)/tests/nbd-client: $(BUILD)/san/tests/nbd-client.o
 	$(CC) $(CFLAGS_san) -o $@ $^ -lnbd
-$(SAN)/tools/replay-nbdops: $(BUILD)/san/tests/replay-nbdops.o
-	$(CC) $(CFLAGS_san) -o $@ $^ -lnbd
-$(SAN)/tools/replay-dmlog-read: $(BUILD)/san/tests/replay-dmlog-read.o
+$(SAN)/tests/replay-dmlog-read: $(BUILD)/san/tests/replay-dmlog-read.o
 	$(CC) $(CFLAGS_san) -o $@ $^
 
 SAN_PROGRAMS += $(SAN)/tests/test-model $(SAN)/tests/test-pool $(SAN)/tests/test-audit \
-                $(SAN)/tests/test-verify $(SAN)/tests/nbd-client $(SAN)/tools/replay-nbdops \
-                $(SAN)/tools/replay-dmlog-read
+                $(SAN)/tests/test-verify $(SAN)/tests/nbd-client \
+                $(SAN)/tests/replay-dmlog-read
 
 # Runners, in the order `make check` runs them.
 CHECKS += $(SAN)/tests/test-model $(SAN)/tests/test-pool $(SAN)/tests/test-verify \
