@@ -30,10 +30,14 @@ SAN_PROGRAMS += $(SAN)/tests/test-model $(SAN)/tests/test-pool $(SAN)/tests/test
                 $(SAN)/tests/test-verify $(SAN)/tests/nbd-client \
                 $(SAN)/tests/replay-dmlog-read
 
-# Runners, in the order `make check` runs them.
+# Runners, in the order `make check` runs them: unit tests, the device by
+# feature, requests in parallel, the audit tools, the guest agent, the host
+# orchestrator.
+DEVICE_CHECKS := model triggers policies lying classify control clients restart audit disk-full \
+                 params manpage
 CHECKS += $(SAN)/tests/test-model $(SAN)/tests/test-pool $(SAN)/tests/test-verify \
           $(SAN)/tests/test-audit \
-          tests/device.sh tests/device-parallel.sh \
+          $(patsubst %,tests/device-%.sh,$(DEVICE_CHECKS)) tests/device-parallel.sh \
           tests/audit-damaged.sh tests/replay-reality.sh tests/replay-dmlog.sh \
           tests/audit-timeline.sh tests/replay-explore.sh tests/replay-acks.sh tests/replay-xfs.sh \
           tests/guest-host.sh tests/guest-vm.sh \
