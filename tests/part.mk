@@ -32,7 +32,7 @@ SAN_PROGRAMS += $(SAN)/tests/test-model $(SAN)/tests/test-pool $(SAN)/tests/test
 
 # Runners, in the order `make check` runs them: unit tests, the device by
 # feature, requests in parallel, the audit tools, the guest agent, the host
-# orchestrator.
+# orchestrator, and last the exit-code table across all five programs.
 DEVICE_CHECKS := model triggers policies lying classify control clients restart audit disk-full \
                  params manpage
 CHECKS += $(SAN)/tests/test-model $(SAN)/tests/test-pool $(SAN)/tests/test-verify \
@@ -42,5 +42,6 @@ CHECKS += $(SAN)/tests/test-model $(SAN)/tests/test-pool $(SAN)/tests/test-verif
           tests/audit-timeline.sh tests/replay-explore.sh tests/replay-acks.sh tests/replay-xfs.sh \
           tests/guest-host.sh tests/guest-vm.sh \
           tests/host-attach.sh tests/host-kill.sh tests/host-virtio.sh tests/host-nvdimm.sh \
-          tests/host-system.sh tests/host-methods.sh
+          tests/host-system.sh tests/host-methods.sh \
+          tests/exit-codes.sh
 BENCHES += tests/bench-device.sh tests/bench-audit.sh tests/host-bench.sh
