@@ -18,6 +18,8 @@ $(SAN)/tests/test-audit: $(BUILD)/san/tests/unit/test-audit.o $(BUILD)/san/libpm
 	$(CC) $(CFLAGS_san) -o $@ $^ $(EXT2FS_LIBS) -lcunit -lm
 $(SAN)/tests/test-verify: $(BUILD)/san/tests/unit/test-verify.o $(call pm_libs,san,verify utils)
 	$(CC) $(CFLAGS_san) -o $@ $^ -lcunit
+$(SAN)/tests/test-utils: $(BUILD)/san/tests/unit/test-utils.o $(call pm_libs,san,utils)
+	$(CC) $(CFLAGS_san) -o $@ $^ -lcunit
 # Test clients: the one NBD client (requests from a script, for every
 # runner), and a dm-log-writes reader written from the format's documentation
 # alone.
@@ -27,7 +29,7 @@ $(SAN)/tests/replay-dmlog-read: $(BUILD)/san/tests/replay-dmlog-read.o
 	$(CC) $(CFLAGS_san) -o $@ $^
 
 SAN_PROGRAMS += $(SAN)/tests/test-model $(SAN)/tests/test-pool $(SAN)/tests/test-audit \
-                $(SAN)/tests/test-verify $(SAN)/tests/nbd-client \
+                $(SAN)/tests/test-verify $(SAN)/tests/test-utils $(SAN)/tests/nbd-client \
                 $(SAN)/tests/replay-dmlog-read
 
 # Runners, in the order `make check` runs them: unit tests, the device by
@@ -35,7 +37,7 @@ SAN_PROGRAMS += $(SAN)/tests/test-model $(SAN)/tests/test-pool $(SAN)/tests/test
 # orchestrator, and last the exit-code table across all five programs.
 DEVICE_CHECKS := model triggers policies lying classify control clients restart audit disk-full \
                  params manpage
-CHECKS += $(SAN)/tests/test-model $(SAN)/tests/test-pool $(SAN)/tests/test-verify \
+CHECKS += $(SAN)/tests/test-utils $(SAN)/tests/test-model $(SAN)/tests/test-pool $(SAN)/tests/test-verify \
           $(SAN)/tests/test-audit \
           $(patsubst %,tests/device-%.sh,$(DEVICE_CHECKS)) tests/device-parallel.sh \
           tests/audit-damaged.sh tests/replay-reality.sh tests/replay-dmlog.sh \
