@@ -34,7 +34,10 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")/.." && pwd)
 t_tmpdir() {
     T=$(mktemp -d "${TMPDIR:-/tmp}/pmemcut-test.XXXXXX")
     trap 't_cleanup' EXIT
-    trap 't_cleanup; exit 130' INT TERM
+    # the runner's own stdout, for the summary after a signal: a trap runs
+    # inside whatever redirection the interrupted command had (t_check's)
+    exec {T_OUT}>&1
+    trap 't_cleanup; { t_fail interrupted "by a signal"; t_summary; } >&$T_OUT; exit 130' INT TERM
 }
 
 t_spawn() {
@@ -105,8 +108,10 @@ t_require() {
     done
 }
 
+t_summary() { echo "$T_PASS passed, $T_FAIL failed"; }
+
 t_done() {
-    echo "$T_PASS passed, $T_FAIL failed"
+    t_summary
     [ "$T_FAIL" -eq 0 ] && exit 0 || exit 1
 }
 

@@ -32,6 +32,8 @@
 
 #include <libnbd.h>
 
+#include "utils/rng.h"
+
 #define MAX_CONN 8
 #define CHUNK    (1 << 20)
 
@@ -74,21 +76,19 @@ static void *alloc(uint64_t len)
     return p;
 }
 
-/* The stream of the old replay-nbdops, kept byte for byte: splitmix64 steps
- * folded into the seed every 8 bytes. */
-static uint64_t next(uint64_t *s)
+/* LEN bytes of BYTE, or of the stream of seed SEED: splitmix64 draws folded
+ * into the seed every 8 bytes (the old replay-nbdops's stream, kept byte for
+ * byte). */
+static void fill_byte(uint8_t *b, uint64_t n, uint64_t byte)
 {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
+    memset(b, (int)byte, n);
 }
 
 static void fill_random(uint8_t *b, uint64_t n, uint64_t seed)
 {
     for (uint64_t i = 0; i < n; i++) {
         if (i % 8 == 0)
-            seed ^= next(&seed);
+            seed ^= pm_splitmix64(&seed);
         b[i] = (uint8_t)(seed >> (8 * (i % 8)));
     }
 }
@@ -101,25 +101,26 @@ struct cmd {
     int (*run)(struct nbd_handle *nbd, char **a, uint32_t flags);
 };
 
-static int do_write(struct nbd_handle *nbd, char **a, uint32_t fl)
+/* write OFF LEN X: LEN bytes that make() gives for X. */
+static int write_made(struct nbd_handle *nbd, char **a, uint32_t fl,
+                      void (*make)(uint8_t *, uint64_t, uint64_t))
 {
-    uint64_t off = num(a[1]), len = num(a[2]), seed = num(a[3]);
+    uint64_t off = num(a[1]), len = num(a[2]);
     uint8_t *buf = alloc(len);
-    fill_random(buf, len, seed);
+    make(buf, len, num(a[3]));
     int r = nbd_pwrite(nbd, buf, len, off, fl);
     free(buf);
     return r;
 }
 
+static int do_write(struct nbd_handle *nbd, char **a, uint32_t fl)
+{
+    return write_made(nbd, a, fl, fill_random);
+}
+
 static int do_fill(struct nbd_handle *nbd, char **a, uint32_t fl)
 {
-    uint64_t off = num(a[1]), len = num(a[2]);
-    int byte = (int)num(a[3]);
-    char *buf = alloc(len);
-    memset(buf, byte, len);
-    int r = nbd_pwrite(nbd, buf, len, off, fl);
-    free(buf);
-    return r;
+    return write_made(nbd, a, fl, fill_byte);
 }
 
 static int do_writefile(struct nbd_handle *nbd, char **a, uint32_t fl)
@@ -142,7 +143,7 @@ static int do_modify(struct nbd_handle *nbd, char **a, uint32_t fl)
     uint8_t *buf = alloc(len);
     int r = nbd_pread(nbd, buf, len, off, 0);
     for (uint64_t i = 0; r == 0 && i < len; i += 512)
-        buf[i] ^= (uint8_t)(next(&seed) | 1);
+        buf[i] ^= (uint8_t)(pm_splitmix64(&seed) | 1);
     if (r == 0)
         r = nbd_pwrite(nbd, buf, len, off, fl);
     free(buf);
