@@ -47,3 +47,23 @@ CHECKS += $(SAN)/tests/test-utils $(SAN)/tests/test-model $(SAN)/tests/test-pool
           tests/host-system.sh tests/host-methods.sh \
           tests/exit-codes.sh
 BENCHES += tests/bench-device.sh tests/bench-audit.sh tests/host-bench.sh
+
+# Fuzzing harnesses (tests/fuzz/fuzz-NAME.c, clang's libFuzzer): one per
+# parser, each with its seed corpus tests/fuzz/corpus/NAME/ (from real runs)
+# and dictionary tests/fuzz/NAME.dict.  `make check` runs every harness
+# over its corpus (tests/fuzz-regress.sh), so a crash once found stays found;
+# `make fuzz` fuzzes each for FUZZ_SECONDS (tests/fuzz-run.sh).
+FUZZERS    := json verify
+FUZZ_BINS  := $(FUZZERS:%=$(BUILD)/fuzz/tests/fuzz-%)
+ALL_SRCS   += $(FUZZERS:%=tests/fuzz/fuzz-%.c)
+FUZZ_LIBS  := engines verify audit model utils
+$(BUILD)/fuzz/tests/fuzz-%: $(BUILD)/fuzz/tests/fuzz/fuzz-%.o $(BUILD)/fuzz/libpm-engines.a \
+                            $(call pm_libs,fuzz,verify audit model utils)
+	$(FUZZ_CC) $(CFLAGS_fuzz) -fsanitize=fuzzer -o $@ $^ $(EXT2FS_LIBS) -lm
+SAN_PROGRAMS += $(FUZZ_BINS)
+CHECKS += tests/fuzz-regress.sh
+
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@$(MAKE) --no-print-directory $(FUZZ_BINS)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz-run.sh $(FUZZERS)
