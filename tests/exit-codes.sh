@@ -9,7 +9,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 AGENT=$TOP/guest/pmemcut-agent
 HOST=$TOP/build/san/host/pmemcut-host
-t_require jq "$CTL" "$AUDIT" "$REPLAY" "$AGENT" "$HOST"
+t_require nbdkit jq "$PLUGIN" "$CTL" "$AUDIT" "$REPLAY" "$AGENT" "$HOST"
 t_tmpdir
 
 # exits NAME WANT PROGRAM CMD...: CMD exits WANT; for an error (WANT 2 or
@@ -34,9 +34,13 @@ exits() {
     fi
 }
 
-# pmemcutctl
+# pmemcutctl, also against a device that refuses a command
 exits "pmemcutctl with an unknown option" 2 pmemcutctl "$CTL" --bogus
 exits "pmemcutctl without a device to connect to" 2 pmemcutctl "$CTL" -s "$T/nowhere.ctl" status
+start_dev dev file="$T/img" size=1M || t_done
+exits "pmemcutctl status" 0 pmemcutctl ctl status
+exits "pmemcutctl: a command the device refuses" 3 pmemcutctl ctl power-on
+stop_dev dev
 
 # pmemcut-audit: a good log, a damaged one, a missing one, a bad command line.
 printf '%s\n' \
