@@ -5,7 +5,7 @@
 # QEMU really gets the device; the round trip must restore the exact XML.
 . "$(dirname "$0")/lib.sh"
 t_tmpdir
-H=$TOP/host/pmemcut-host
+H=$TOP/build/san/host/pmemcut-host # the sanitizer build (make build/san/host/pmemcut-host)
 t_require "$H" "$TOP/plugin/nbdkit-pmemcut-plugin.so" virsh nbdkit nbdfuse fusermount3 qemu-system-x86_64
 
 KERNEL=$(ls /boot/vmlinuz-* 2>/dev/null | sort -V | tail -1)
