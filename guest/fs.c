@@ -17,7 +17,6 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cpu.h"
@@ -68,8 +67,7 @@ static int wait_block(const char *dev, int ms)
             return 0;
         if (waited >= ms)
             return -1;
-        struct timespec ts = {0, 50 * 1000000};
-        nanosleep(&ts, NULL);
+        pm_sleep(0.05, NULL);
     }
 }
 
@@ -231,8 +229,7 @@ static int handshake(const char *mnt, const char *json, char *err, size_t errlen
         }
         if (r == 0) {
             /* host side not connected yet (POLLHUP) */
-            struct timespec ts = {0, 20 * 1000000};
-            nanosleep(&ts, NULL);
+            pm_sleep(0.02, NULL);
             continue;
         }
         if (c == '\n')

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "utils/vec.h"
+
 volatile sig_atomic_t ph_interrupted;
 
 void ph_progress(const char *fmt, ...)
@@ -105,21 +107,21 @@ char *ph_read_file(const char *path, size_t *lenp)
         pm_set_error("%s: %s", path, strerror(errno));
         return NULL;
     }
-    size_t cap = 4096, len = 0;
-    char *buf = malloc(cap);
-    size_t n;
-    while (buf && (n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-        len += n;
-        if (cap - len < 2)
-            buf = realloc(buf, cap *= 2);
+    PM_VEC(char) buf = {0};
+    for (;;) {
+        /* room for a read and the NUL; out of memory aborts, as ph_strf */
+        if (PM_VEC_RESERVE(&buf, 4096) < 0)
+            abort();
+        size_t n = fread(buf.v + buf.len, 1, buf.cap - buf.len - 1, f);
+        if (n == 0)
+            break;
+        buf.len += n;
     }
     fclose(f);
-    if (!buf)
-        abort();
-    buf[len] = '\0';
+    buf.v[buf.len] = '\0';
     if (lenp)
-        *lenp = len;
-    return buf;
+        *lenp = buf.len;
+    return buf.v;
 }
 
 int ph_copy_file(const char *from, const char *to)
