@@ -262,10 +262,10 @@ static void test_dlog_damage(void)
     fputc('X', f);
     fclose(f);
     char err[600];
-    struct rp_dlog d;
-    CU_ASSERT_EQUAL(rp_dlog_open(&d, dl, err, sizeof err), -1);
+    struct pm_dlog_reader d;
+    CU_ASSERT_EQUAL(pm_dlog_open(&d, dl, err, sizeof err), -1);
     CU_ASSERT(strstr(err, "magic") != NULL);
-    rp_dlog_close(&d);
+    pm_dlog_close(&d);
 }
 
 static void test_log_damage(void)

@@ -10,109 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "utils/crc32c.h"
-#include "audit/dlog.h"
 #include "replay.h"
 
 /* The largest payload one write may carry (NBD's own limit is 32 MiB). */
 #define MAX_WRITE (256u << 20)
-
-/* --- data log --------------------------------------------------------------- */
-
-static int pread_full(int fd, void *buf, size_t n, uint64_t off)
-{
-    uint8_t *p = buf;
-    while (n > 0) {
-        ssize_t r = pread(fd, p, n, (off_t)off);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return r == 0 ? 0 : -1;
-        p += r;
-        n -= (size_t)r;
-        off += (uint64_t)r;
-    }
-    return 1;
-}
-
-int rp_dlog_open(struct rp_dlog *dl, const char *path, char *err, size_t errlen)
-{
-    dl->path = path;
-    dl->fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (dl->fd == -1 || fstat(dl->fd, &st) == -1) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    dl->size = (uint64_t)st.st_size;
-    struct pm_dlog_header h;
-    int r = pread_full(dl->fd, &h, sizeof h, 0);
-    if (r != 1) {
-        snprintf(err, errlen, "%s: byte offset 0: %s", path,
-                 r < 0 ? strerror(errno) : "too short for a data-log header");
-        return -1;
-    }
-    if (memcmp(h.magic, PM_DLOG_MAGIC, 8) != 0) {
-        snprintf(err, errlen, "%s: byte offset 0: wrong magic (not a pmemcut data log)", path);
-        return -1;
-    }
-    if (h.version != PM_DLOG_VERSION) {
-        snprintf(err, errlen, "%s: byte offset 8: version %u, this reader knows %d", path,
-                 h.version, PM_DLOG_VERSION);
-        return -1;
-    }
-    posix_fadvise(dl->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-    return 0;
-}
-
-void rp_dlog_close(struct rp_dlog *dl)
-{
-    if (dl->fd >= 0)
-        close(dl->fd);
-    dl->fd = -1;
-}
-
-int rp_dlog_read(struct rp_dlog *dl, uint64_t off, uint64_t seq, uint64_t dev_off, uint64_t len,
-                 void *buf, char *err, size_t errlen)
-{
-    struct pm_dlog_frame f;
-    if (off < sizeof(struct pm_dlog_header) || off > dl->size || dl->size - off < sizeof f) {
-        snprintf(err, errlen,
-                 "%s: frame for seq %llu at byte offset %llu: past the end (%llu bytes)", dl->path,
-                 (unsigned long long)seq, (unsigned long long)off, (unsigned long long)dl->size);
-        return -1;
-    }
-    if (pread_full(dl->fd, &f, sizeof f, off) != 1) {
-        snprintf(err, errlen, "%s: byte offset %llu: read error: %s", dl->path,
-                 (unsigned long long)off, strerror(errno));
-        return -1;
-    }
-    const char *why = NULL;
-    if (memcmp(f.magic, PM_DFRAME_MAGIC, 4) != 0)
-        why = "wrong frame magic";
-    else if (f.seq != seq)
-        why = "frame belongs to another seq";
-    else if (f.off != dev_off || f.len != len)
-        why = "frame offset/length differ from the audit record";
-    else if (dl->size - off - sizeof f < len)
-        why = "payload truncated";
-    if (why) {
-        snprintf(err, errlen, "%s: frame for seq %llu at byte offset %llu: %s", dl->path,
-                 (unsigned long long)seq, (unsigned long long)off, why);
-        return -1;
-    }
-    if (pread_full(dl->fd, buf, len, off + sizeof f) != 1) {
-        snprintf(err, errlen, "%s: byte offset %llu: read error: %s", dl->path,
-                 (unsigned long long)(off + sizeof f), strerror(errno));
-        return -1;
-    }
-    if (pm_crc32c(0, buf, len) != f.crc) {
-        snprintf(err, errlen, "%s: frame for seq %llu at byte offset %llu: checksum mismatch",
-                 dl->path, (unsigned long long)seq, (unsigned long long)off);
-        return -1;
-    }
-    return 0;
-}
 
 /* --- engine -------------------------------------------------------------------- */
 
@@ -133,7 +34,7 @@ int rp_open(struct rp *r, const char *audit, const char *dlog, const char *base)
     if (au_open(&r->au, audit) == -1)
         return rp_fail(r, "%s", r->au.err);
     if (dlog) {
-        if (rp_dlog_open(&r->dl, dlog, r->err, sizeof r->err) == -1)
+        if (pm_dlog_open(&r->dl, dlog, r->err, sizeof r->err) == -1)
             return -1;
         r->have_dlog = true;
     }
@@ -143,7 +44,7 @@ int rp_open(struct rp *r, const char *audit, const char *dlog, const char *base)
 void rp_close(struct rp *r)
 {
     au_close(&r->au);
-    rp_dlog_close(&r->dl);
+    pm_dlog_close(&r->dl);
     pm_model_free(r->m);
     r->m = NULL;
     if (r->p)
@@ -260,22 +161,23 @@ static int start(struct rp *r, const struct au_rec *rec)
                            "seq %llu: the history starts on an image that already existed "
                            "(\"created\":false); pass --base IMAGE with its content at that point",
                            (unsigned long long)rec->seq);
-        int fd = open(r->base, O_RDONLY | O_CLOEXEC);
+        FILE *f = fopen(r->base, "rb");
         struct stat st;
-        if (fd == -1 || fstat(fd, &st) == -1) {
+        if (!f || fstat(fileno(f), &st) == -1) {
             int e = errno;
-            if (fd != -1)
-                close(fd);
+            if (f)
+                fclose(f);
             return rp_fail(r, "%s: %s", r->base, strerror(e));
         }
         if ((uint64_t)st.st_size != r->size) {
-            close(fd);
+            fclose(f);
             return rp_fail(r, "%s: %llu bytes, the log's device has %llu", r->base,
                            (unsigned long long)st.st_size, (unsigned long long)r->size);
         }
-        int ok = pread_full(fd, r->p, r->size, 0);
-        close(fd);
-        if (ok != 1)
+        /* fread loops over short reads */
+        size_t got = fread(r->p, 1, r->size, f);
+        fclose(f);
+        if (got != r->size)
             return rp_fail(r, "%s: cannot read it", r->base);
     }
     return 0;
@@ -316,7 +218,7 @@ static int do_write(struct rp *r)
         r->buf = b;
         r->bufcap = rec->len;
     }
-    if (rp_dlog_read(&r->dl, rec->dlog, rec->seq, rec->off, rec->len, r->buf, r->err,
+    if (pm_dlog_read(&r->dl, rec->dlog, rec->seq, rec->off, rec->len, r->buf, r->err,
                      sizeof r->err) == -1)
         return -1;
     int e = pm_model_write(r->m, r->buf, rec->len, rec->off, rec->fua, check_hook, r);

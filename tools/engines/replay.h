@@ -23,26 +23,12 @@
 #include <stdint.h>
 
 #include "audit/auditlog.h"
+#include "audit/dlog.h"
 #include "model/model.h"
-
-/* The data log, read at random offsets (audit records point into it). */
-struct rp_dlog {
-    int fd;
-    const char *path;
-    uint64_t size;
-};
-
-/* Opens and checks the header.  0, or -1 with a message in err. */
-int rp_dlog_open(struct rp_dlog *dl, const char *path, char *err, size_t errlen);
-void rp_dlog_close(struct rp_dlog *dl);
-/* Reads the payload of the frame at off into buf (len bytes), checking its
- * magic, seq, device offset, length and checksum.  0 or -1 with err. */
-int rp_dlog_read(struct rp_dlog *dl, uint64_t off, uint64_t seq, uint64_t dev_off, uint64_t len,
-                 void *buf, char *err, size_t errlen);
 
 struct rp {
     struct au_reader au;
-    struct rp_dlog dl;
+    struct pm_dlog_reader dl;
     bool have_dlog;
     const char *base; /* image the history started from, if not created */
 
