@@ -136,22 +136,22 @@ static int parse(int argc, char **argv, struct args *a, bool want_log)
  * agent's extents report and the superblock. */
 struct layout {
     bool xfs;
-    struct ext4map e;
-    struct xfsmap x; /* xfs; the extents also when given for ext4 */
+    struct pt_ext4map e;
+    struct pt_xfsmap x; /* xfs; the extents also when given for ext4 */
     bool have_x;
 };
 
 static uint32_t lay_bsize(const struct layout *l)
 {
-    return l->xfs ? xfsmap_bsize(&l->x) : l->e.bsize;
+    return l->xfs ? pt_xfsmap_bsize(&l->x) : l->e.bsize;
 }
 
 static void lay_describe(const struct layout *l, uint64_t off, uint64_t len, char *out, size_t n)
 {
     if (l->xfs)
-        xfsmap_describe(&l->x, off, len, out, n);
+        pt_xfsmap_describe(&l->x, off, len, out, n);
     else
-        ext4map_describe(&l->e, off, len, out, n);
+        pt_ext4map_describe(&l->e, off, len, out, n);
 }
 
 /* Loads --extents (if given) into l->x, and where the filesystem starts
@@ -162,7 +162,7 @@ static int lay_load_extents(struct layout *l, const struct args *a)
     char err[600];
     memset(l, 0, sizeof *l);
     if (a->extents) {
-        if (xfsmap_load_extents(&l->x, a->extents, err, sizeof err) == -1) {
+        if (pt_xfsmap_load_extents(&l->x, a->extents, err, sizeof err) == -1) {
             fprintf(stderr, "pmemcut-audit: --extents: %s\n", err);
             return -1;
         }
@@ -171,7 +171,7 @@ static int lay_load_extents(struct layout *l, const struct args *a)
             fprintf(stderr,
                     "pmemcut-audit: --offset %llu, but the extents report says dev_offset %llu\n",
                     (unsigned long long)a->offset, (unsigned long long)l->x.dev_offset);
-            xfsmap_free(&l->x);
+            pt_xfsmap_free(&l->x);
             return -1;
         }
     }
@@ -196,7 +196,7 @@ static bool lay_is_xfs(const struct args *a, const struct layout *l, const uint8
 {
     if (a->fs)
         return strcmp(a->fs, "xfs") == 0;
-    return xfsmap_is_xfs(img, size, l->x.dev_offset);
+    return pt_xfsmap_is_xfs(img, size, l->x.dev_offset);
 }
 
 /* The layout of the image at path (also held in img when not NULL).
@@ -206,17 +206,17 @@ static int lay_open(struct layout *l, const struct args *a, const char *path, co
 {
     if (lay_is_xfs(a, l, img, size)) {
         l->xfs = true;
-        xfsmap_read_super(&l->x, img, size);
+        pt_xfsmap_read_super(&l->x, img, size);
         return 0;
     }
     l->xfs = false;
-    return ext4map_open(&l->e, path, l->x.dev_offset, err, errlen);
+    return pt_ext4map_open(&l->e, path, l->x.dev_offset, err, errlen);
 }
 
 static void lay_close(struct layout *l)
 {
     if (!l->xfs)
-        ext4map_free(&l->e);
+        pt_ext4map_free(&l->e);
     memset(&l->e, 0, sizeof l->e);
 }
 
@@ -298,7 +298,7 @@ static void print_cut(const struct layout *m, const struct au_rec *rec, uint64_t
  * exactly the structures that would be needed to read the image after it. */
 static int lost_by_replay(const struct args *a)
 {
-    struct rp r;
+    struct pt_replay r;
     char tmp[] = "/tmp/pmemcut-lost.XXXXXX", err[600];
     int fd = mkstemp(tmp);
     if (fd == -1) {
@@ -312,12 +312,12 @@ static int lost_by_replay(const struct args *a)
         unlink(tmp);
         return 2;
     }
-    if (rp_open(&r, a->log, a->data, NULL) == -1) {
+    if (pt_replay_open(&r, a->log, a->data, NULL) == -1) {
         fprintf(stderr, "pmemcut-audit: %s\n", r.err);
         rc = 2;
         goto out;
     }
-    while ((n = rp_next(&r)) == 1) {
+    while ((n = pt_replay_next(&r)) == 1) {
         if (r.rec.ev == AU_CUT && r.m) {
             cuts++;
             uint8_t *img = malloc(r.size);
@@ -325,15 +325,15 @@ static int lost_by_replay(const struct args *a)
             if (img) {
                 /* what the filesystem saw (V); if that is no ext4 (its
                  * superblock was just overwritten), what was persisted (P) */
-                rp_read(&r, img, r.size, 0);
+                pt_replay_read(&r, img, r.size, 0);
                 have = (lay_is_xfs(a, &m, img, r.size) ||
-                        rp_write_image(img, r.size, tmp, err, sizeof err) == 0) &&
+                        pt_write_image(img, r.size, tmp, err, sizeof err) == 0) &&
                        lay_open(&m, a, tmp, img, r.size, err, sizeof err) == 0;
                 if (m.xfs && !m.x.have_sb)
-                    xfsmap_read_super(&m.x, r.p, r.size);
+                    pt_xfsmap_read_super(&m.x, r.p, r.size);
                 if (!have)
                     have = (lay_is_xfs(a, &m, r.p, r.size) ||
-                            rp_write_image(r.p, r.size, tmp, err, sizeof err) == 0) &&
+                            pt_write_image(r.p, r.size, tmp, err, sizeof err) == 0) &&
                            lay_open(&m, a, tmp, r.p, r.size, err, sizeof err) == 0;
                 free(img);
             }
@@ -343,7 +343,7 @@ static int lost_by_replay(const struct args *a)
             else
                 lay_close(&m);
         }
-        if (rp_apply(&r) == -1) {
+        if (pt_replay_apply(&r) == -1) {
             n = -1;
             break;
         }
@@ -355,8 +355,8 @@ static int lost_by_replay(const struct args *a)
         printf("no cuts in %s\n", a->log);
     }
 out:
-    rp_close(&r);
-    xfsmap_free(&m.x);
+    pt_replay_close(&r);
+    pt_xfsmap_free(&m.x);
     unlink(tmp);
     return rc;
 }
@@ -383,7 +383,7 @@ static int cmd_lost(const struct args *a)
                 "give --data DLOG to read the layout from before each cut)\n",
                 err);
         free(head);
-        xfsmap_free(&m.x);
+        pt_xfsmap_free(&m.x);
         return 1;
     }
     free(head);
@@ -392,7 +392,7 @@ static int cmd_lost(const struct args *a)
     if (au_open(&r, a->log) == -1) {
         fprintf(stderr, "pmemcut-audit: %s\n", r.err);
         lay_close(&m);
-        xfsmap_free(&m.x);
+        pt_xfsmap_free(&m.x);
         return 2;
     }
     int n, cuts = 0;
@@ -408,7 +408,7 @@ static int cmd_lost(const struct args *a)
         fprintf(stderr, "pmemcut-audit: %s\n", r.err);
     au_close(&r);
     lay_close(&m);
-    xfsmap_free(&m.x);
+    pt_xfsmap_free(&m.x);
     return n < 0 ? 2 : 0;
 }
 
@@ -456,23 +456,23 @@ static int cmd_classify(const struct args *a)
             snprintf(err, sizeof err, "%s: %s", a->image, strerror(errno));
         fprintf(stderr, "pmemcut-audit: %s\n", err);
         free(head);
-        xfsmap_free(&l.x);
+        pt_xfsmap_free(&l.x);
         return 1;
     }
     free(head);
     if (l.xfs && !l.have_x) {
         fprintf(stderr, "pmemcut-audit: classify: xfs needs --extents EXT.json (the agent's "
                         "FIEMAP report) to tell data from metadata\n");
-        xfsmap_free(&l.x);
+        pt_xfsmap_free(&l.x);
         return 1;
     }
-    struct ext4map m = l.e;
+    struct pt_ext4map m = l.e;
     int fd = ctl_connect(a->socket);
     FILE *in = fd >= 0 ? fdopen(dup(fd), "r") : NULL;
     if (!in) {
         fprintf(stderr, "pmemcut-audit: %s: %s\n", a->socket, strerror(errno));
         lay_close(&l);
-        xfsmap_free(&l.x);
+        pt_xfsmap_free(&l.x);
         if (fd >= 0)
             close(fd);
         return 1;
@@ -501,11 +501,11 @@ static int cmd_classify(const struct args *a)
     /* ext4: runs of blocks of one class (meta/data); free blocks are left
      * alone */
     while (!l.xfs && b < m.nblocks && rc == 0) {
-        int cls = m.own[b].kind == EK_NONE ? 0 : ext4map_is_meta(m.own[b].kind) ? 1 : 2;
+        int cls = m.own[b].kind == EK_NONE ? 0 : pt_ext4map_is_meta(m.own[b].kind) ? 1 : 2;
         uint64_t e = b + 1;
-        while (e < m.nblocks && (m.own[e].kind == EK_NONE         ? 0
-                                 : ext4map_is_meta(m.own[e].kind) ? 1
-                                                                  : 2) == cls)
+        while (e < m.nblocks && (m.own[e].kind == EK_NONE            ? 0
+                                 : pt_ext4map_is_meta(m.own[e].kind) ? 1
+                                                                     : 2) == cls)
             e++;
         if (cls) {
             char cmd[128], reply[512];
@@ -540,7 +540,7 @@ static int cmd_classify(const struct args *a)
     fclose(in);
     close(fd);
     lay_close(&l);
-    xfsmap_free(&l.x);
+    pt_xfsmap_free(&l.x);
     return rc;
 }
 
@@ -562,13 +562,13 @@ int main(int argc, char **argv)
         return 1;
     }
     if (strcmp(cmd, "summary") == 0)
-        return audit_summary(a.log, a.json, stdout);
+        return pt_summary_print(a.log, a.json, stdout);
     if (strcmp(cmd, "timeline") == 0) {
         if (!a.out) {
             fprintf(stderr, "pmemcut-audit: timeline: -o FILE.svg is required\n");
             return 1;
         }
-        return audit_timeline(a.log, a.out, a.from, a.to);
+        return pt_timeline_write(a.log, a.out, a.from, a.to);
     }
     if (strcmp(cmd, "lost") == 0)
         return cmd_lost(&a);

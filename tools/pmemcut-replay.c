@@ -117,18 +117,18 @@ static int cmd_replay(int argc, char **argv)
         usage(stderr);
         return 1;
     }
-    struct rp r;
+    struct pt_replay r;
     int rc = 0;
-    if (rp_open(&r, audit, data, base) == -1) {
+    if (pt_replay_open(&r, audit, data, base) == -1) {
         fprintf(stderr, "pmemcut-replay: %s\n", r.err);
-        rp_close(&r);
+        pt_replay_close(&r);
         return 2;
     }
     int n;
-    while ((n = rp_next(&r)) == 1) {
+    while ((n = pt_replay_next(&r)) == 1) {
         if (r.rec.seq > to)
             break;
-        if (rp_apply(&r) == -1) {
+        if (pt_replay_apply(&r) == -1) {
             n = -1;
             break;
         }
@@ -147,29 +147,29 @@ static int cmd_replay(int argc, char **argv)
     if (rc == 0) {
         uint8_t *img = r.p;
         if (have_policy) {
-            if (rp_cut(&r, &cp, "replay") == -1) {
+            if (pt_replay_cut(&r, &cp, "replay") == -1) {
                 fprintf(stderr, "pmemcut-replay: %s\n", r.err);
                 rc = 2;
             }
-        } else if (rp_is_on(&r)) {
+        } else if (pt_replay_is_on(&r)) {
             img = malloc(r.size);
             if (!img) {
                 fprintf(stderr, "pmemcut-replay: out of memory for a %llu-byte image\n",
                         (unsigned long long)r.size);
                 rc = 1;
             } else {
-                rp_read(&r, img, r.size, 0);
+                pt_replay_read(&r, img, r.size, 0);
             }
         }
         char err[600];
-        if (rc == 0 && rp_write_image(img, r.size, out, err, sizeof err) == -1) {
+        if (rc == 0 && pt_write_image(img, r.size, out, err, sizeof err) == -1) {
             fprintf(stderr, "pmemcut-replay: %s\n", err);
             rc = 1;
         }
         if (img != r.p)
             free(img);
     }
-    rp_close(&r);
+    pt_replay_close(&r);
     return rc;
 }
 
@@ -203,8 +203,8 @@ static void collect(void *ctx, uint64_t off, uint64_t len, enum pm_class cls)
 }
 
 struct exporter {
-    struct rp *r;
-    struct dmlog_writer w;
+    struct pt_replay *r;
+    struct pt_dmlog_writer w;
     uint8_t *buf;
     size_t cap;
 };
@@ -231,15 +231,15 @@ static int export_range(struct exporter *x, uint64_t off, uint64_t len, uint64_t
             memset(x->buf, 0, n * S);
             hi = x->r->size;
         }
-        rp_read(x->r, x->buf, hi - lo, lo);
-        if (dmlog_entry(&x->w, s0, n, flags, x->buf) == -1)
+        pt_replay_read(x->r, x->buf, hi - lo, lo);
+        if (pt_dmlog_entry(&x->w, s0, n, flags, x->buf) == -1)
             return -1;
         s0 += n;
     }
     return 0;
 }
 
-static bool any_meta(const struct rp *r, uint64_t off, uint64_t len)
+static bool any_meta(const struct pt_replay *r, uint64_t off, uint64_t len)
 {
     if (!len)
         return false;
@@ -251,7 +251,7 @@ static bool any_meta(const struct rp *r, uint64_t off, uint64_t len)
 
 static int export_one(struct exporter *x, struct dirty_list *dl)
 {
-    struct rp *r = x->r;
+    struct pt_replay *r = x->r;
     const struct au_rec *rec = &r->rec;
     char text[64];
     bool resets = rec->ev == AU_CUT || (rec->ev == AU_OPEN && r->m);
@@ -261,7 +261,7 @@ static int export_one(struct exporter *x, struct dirty_list *dl)
         if (dl->n == SIZE_MAX)
             return -1;
     }
-    if (rp_apply(r) == -1)
+    if (pt_replay_apply(r) == -1)
         return -2;
     switch (rec->ev) {
     case AU_WRITE:
@@ -271,28 +271,28 @@ static int export_one(struct exporter *x, struct dirty_list *dl)
         if (any_meta(r, rec->off, rec->len))
             flags |= DMLOG_METADATA;
         if (rec->ev == AU_TRIM && rec->off % DMLOG_SECTOR == 0 && rec->len % DMLOG_SECTOR == 0)
-            return dmlog_entry(&x->w, rec->off / DMLOG_SECTOR, rec->len / DMLOG_SECTOR,
-                               flags | DMLOG_DISCARD, NULL);
+            return pt_dmlog_entry(&x->w, rec->off / DMLOG_SECTOR, rec->len / DMLOG_SECTOR,
+                                  flags | DMLOG_DISCARD, NULL);
         if (rec->len == 0)
             return 0;
         return export_range(x, rec->off, rec->len, flags);
     }
     case AU_FLUSH:
-        return rec->ignored ? 0 : dmlog_entry(&x->w, 0, 0, DMLOG_FLUSH, NULL);
+        return rec->ignored ? 0 : pt_dmlog_entry(&x->w, 0, 0, DMLOG_FLUSH, NULL);
     case AU_MARK:
-        return dmlog_mark(&x->w, rec->text);
+        return pt_dmlog_mark(&x->w, rec->text);
     case AU_CUT:
     case AU_OPEN:
         if (!resets)
             return 0;
         snprintf(text, sizeof text, "pmemcut-%s:%llu", rec->ev == AU_CUT ? "cut" : "restart",
                  (unsigned long long)rec->seq);
-        if (dmlog_mark(&x->w, text) == -1)
+        if (pt_dmlog_mark(&x->w, text) == -1)
             return -1;
         for (size_t i = 0; i < dl->n; i++)
             if (export_range(x, dl->r[i].off, dl->r[i].len, 0) == -1)
                 return -1;
-        return dmlog_entry(&x->w, 0, 0, DMLOG_FLUSH, NULL);
+        return pt_dmlog_entry(&x->w, 0, 0, DMLOG_FLUSH, NULL);
     default:
         return 0;
     }
@@ -337,22 +337,22 @@ static int cmd_export(int argc, char **argv)
         fprintf(stderr, "pmemcut-replay: --format: only dm-log-writes is known, not %s\n", format);
         return 1;
     }
-    struct rp r;
-    if (rp_open(&r, audit, data, base) == -1) {
+    struct pt_replay r;
+    if (pt_replay_open(&r, audit, data, base) == -1) {
         fprintf(stderr, "pmemcut-replay: %s\n", r.err);
-        rp_close(&r);
+        pt_replay_close(&r);
         return 2;
     }
     struct exporter x = {.r = &r};
     struct dirty_list dl = {0};
     int rc = 0;
-    if (dmlog_create(&x.w, out) == -1) {
+    if (pt_dmlog_create(&x.w, out) == -1) {
         fprintf(stderr, "pmemcut-replay: %s\n", x.w.err);
-        rp_close(&r);
+        pt_replay_close(&r);
         return 1;
     }
     int n;
-    while ((n = rp_next(&r)) == 1) {
+    while ((n = pt_replay_next(&r)) == 1) {
         int e = export_one(&x, &dl);
         if (e == -2) {
             n = -1;
@@ -369,7 +369,7 @@ static int cmd_export(int argc, char **argv)
         fprintf(stderr, "pmemcut-replay: %s\n", r.err);
         rc = 2;
     }
-    if (dmlog_finish(&x.w) == -1) {
+    if (pt_dmlog_finish(&x.w) == -1) {
         fprintf(stderr, "pmemcut-replay: %s\n", x.w.err);
         rc = rc ? rc : 1;
     }
@@ -378,7 +378,7 @@ static int cmd_export(int argc, char **argv)
                (unsigned long long)r.applied, out);
     free(dl.r);
     free(x.buf);
-    rp_close(&r);
+    pt_replay_close(&r);
     return rc;
 }
 
@@ -396,7 +396,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "export") == 0)
         return cmd_export(argc, argv);
     if (strcmp(cmd, "explore") == 0)
-        return explore_main(argc, argv);
+        return pt_explore_main(argc, argv);
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         usage(stdout);
         return 0;

@@ -13,13 +13,13 @@
 
 #define MAX_FILE_BYTES (1ull << 30) /* as the agent: a larger workload file is refused */
 
-static int av_add(struct av_list *l, const struct pm_ack *a, uint64_t from)
+static int ack_add(struct pt_ack_list *l, const struct pm_ack *a, uint64_t from)
 {
     if (l->n == PM_ACKS_MAX)
         return -1;
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 64;
-        struct av_ack *v = realloc(l->v, cap * sizeof *v);
+        struct pt_ack *v = realloc(l->v, cap * sizeof *v);
         if (!v)
             return -1;
         l->v = v;
@@ -31,7 +31,7 @@ static int av_add(struct av_list *l, const struct pm_ack *a, uint64_t from)
     return 0;
 }
 
-void av_free(struct av_list *l)
+void pt_ackverify_free(struct pt_ack_list *l)
 {
     free(l->v);
     memset(l, 0, sizeof *l);
@@ -85,10 +85,10 @@ static int each_ack_mark(const char *audit,
 
 static int add_mark(void *arg, const struct pm_ack *a, uint64_t seq)
 {
-    return av_add(arg, a, seq);
+    return ack_add(arg, a, seq);
 }
 
-int av_load_audit(struct av_list *l, const char *audit, char *err, size_t errlen)
+int pt_ackverify_load_audit(struct pt_ack_list *l, const char *audit, char *err, size_t errlen)
 {
     err[0] = '\0';
     return each_ack_mark(audit, add_mark, l, err, errlen);
@@ -100,7 +100,7 @@ static bool same_ack(const struct pm_ack *x, const struct pm_ack *y)
 }
 
 struct matcher {
-    struct av_list *l;
+    struct pt_ack_list *l;
     size_t first; /* the first line not yet matched */
 };
 
@@ -121,11 +121,12 @@ static int match_mark(void *arg, const struct pm_ack *a, uint64_t seq)
 
 static int by_from(const void *x, const void *y)
 {
-    const struct av_ack *a = x, *b = y;
+    const struct pt_ack *a = x, *b = y;
     return a->from < b->from ? -1 : a->from > b->from;
 }
 
-int av_load_file(struct av_list *l, const char *path, const char *audit, char *err, size_t errlen)
+int pt_ackverify_load_file(struct pt_ack_list *l, const char *path, const char *audit, char *err,
+                           size_t errlen)
 {
     err[0] = '\0';
     FILE *f = fopen(path, "r");
@@ -152,7 +153,7 @@ int av_load_file(struct av_list *l, const char *path, const char *audit, char *e
             rc = -1;
             break;
         }
-        if (known_file(&a, where, err, errlen) == -1 || av_add(l, &a, 0) == -1) {
+        if (known_file(&a, where, err, errlen) == -1 || ack_add(l, &a, 0) == -1) {
             if (!err[0])
                 snprintf(err, errlen, "%s: out of memory", where);
             rc = -1;
@@ -175,7 +176,7 @@ int av_load_file(struct av_list *l, const char *path, const char *audit, char *e
     return rc;
 }
 
-size_t av_count_at(const struct av_list *l, uint64_t at)
+size_t pt_ackverify_count_at(const struct pt_ack_list *l, uint64_t at)
 {
     size_t lo = 0, hi = l->n;
     while (lo < hi) {
@@ -190,8 +191,9 @@ size_t av_count_at(const struct av_list *l, uint64_t at)
 
 /* --- judging: the agent's own, guest/verifyset.c ---------------------------- */
 
-int av_judge(struct pm_verdict *v, const struct av_list *al, size_t n, uint32_t size,
-             av_read_fn *rd, av_each_fn *each, void *ctx, char *err, size_t errlen)
+int pt_ackverify_judge(struct pm_verdict *v, const struct pt_ack_list *al, size_t n, uint32_t size,
+                       pt_ack_read_fn *rd, pt_ack_each_fn *each, void *ctx, char *err,
+                       size_t errlen)
 {
     struct pm_ack_list l = {0};
     int rc = 0;
@@ -291,8 +293,9 @@ static void ext4_each(void *ctx, void (*fn)(void *arg, const char *name), void *
     ext2fs_dir_iterate2(d->fs, d->dir, 0, NULL, dir_entry, &w);
 }
 
-int av_verify_ext4(struct pm_verdict *v, const char *img, const char *dir, const struct av_list *l,
-                   size_t n, uint32_t size, char *err, size_t errlen)
+int pt_ackverify_ext4(struct pm_verdict *v, const char *img, const char *dir,
+                      const struct pt_ack_list *l, size_t n, uint32_t size, char *err,
+                      size_t errlen)
 {
     struct ext4_dir d = {0};
     errcode_t e = ext2fs_open(img, EXT2_FLAG_64BITS, 0, 0, unix_io_manager, &d.fs);
@@ -305,12 +308,12 @@ int av_verify_ext4(struct pm_verdict *v, const char *img, const char *dir, const
             ext2fs_close_free(&d.fs);
         return 0;
     }
-    int rc = av_judge(v, l, n, size, ext4_read, ext4_each, &d, err, errlen);
+    int rc = pt_ackverify_judge(v, l, n, size, ext4_read, ext4_each, &d, err, errlen);
     ext2fs_close_free(&d.fs);
     return rc;
 }
 
-void av_signature(const struct pm_verdict *v, char *sig, size_t len)
+void pt_ackverify_signature(const struct pm_verdict *v, char *sig, size_t len)
 {
     char raw[400];
     sig[0] = '\0';

@@ -264,7 +264,7 @@ static void print_json(const struct sum *s, const char *path, const char *damage
     jb_free(&b);
 }
 
-int audit_summary(const char *path, bool json, FILE *out)
+int pt_summary_print(const char *path, bool json, FILE *out)
 {
     struct au_reader r;
     struct au_rec rec;

@@ -10,6 +10,6 @@
 /* Reads the log at path and prints the summary (text, or one JSON object
  * with json).  Returns 0, or 2 when the log is damaged (what was read
  * before the damage is still printed, and the damage is named on stderr). */
-int audit_summary(const char *path, bool json, FILE *out);
+int pt_summary_print(const char *path, bool json, FILE *out);
 
 #endif

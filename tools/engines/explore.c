@@ -37,7 +37,7 @@ struct opts {
     const char *verify_dir; /* set by --verify-dir: the workload directory in the fs */
     uint32_t record_size;   /* set by --record-size */
     enum pm_expect expect;  /* set by --expect */
-    struct av_list al;      /* the acks, each with the seq it applies from */
+    struct pt_ack_list al;  /* the acks, each with the seq it applies from */
     bool fresh;             /* set by --fresh-images: each state written whole, none skipped */
 };
 
@@ -339,7 +339,7 @@ struct shared {
 };
 
 struct track { /* parent; each child inherits it as it was at the fork */
-    const struct rp *r;
+    const struct pt_replay *r;
     uint32_t *gen; /* per block: the epoch of its last change */
     uint64_t nblk;
     uint32_t epoch;
@@ -408,7 +408,7 @@ static int slot_sync(struct slot *s, const char *img, const uint8_t *p, uint64_t
     s->valid = false; /* until the file is whole again */
     int rc = 0;
     if (!was_valid) {
-        rc = rp_write_image(p, size, img, err, errlen);
+        rc = pt_write_image(p, size, img, err, errlen);
     } else {
         for (uint32_t i = 0; i < s->npatch; i++)
             mark[s->patch[i]] |= 1;
@@ -558,8 +558,8 @@ static int check_image(const struct opts *o, const char *img, uint64_t at, size_
     bool judged = o->acks && strcmp(o->fs, "ext4") == 0;
     pm_verdict_init(&v, o->expect);
     if (judged) {
-        vrc =
-            av_verify_ext4(&v, img, o->verify_dir, &o->al, nacks, o->record_size, err, sizeof err);
+        vrc = pt_ackverify_ext4(&v, img, o->verify_dir, &o->al, nacks, o->record_size, err,
+                                sizeof err);
         if (vrc == -1)
             fprintf(stderr, "explore: verify at seq %llu: %s\n", (unsigned long long)at, err);
     }
@@ -573,7 +573,7 @@ static int check_image(const struct opts *o, const char *img, uint64_t at, size_
     bool vfail = false;
     if (judged && vrc == 0) {
         char vsig[SIG_MAX];
-        av_signature(&v, vsig, sizeof vsig);
+        pt_ackverify_signature(&v, vsig, sizeof vsig);
         vfail = !pm_verdict_pass(&v);
         fprintf(f,
                 ",\"verify\":\"%s\",\"verify_signature\":\"%s\",\"acked\":%llu,\"present\":%llu,"
@@ -597,14 +597,14 @@ static int check_image(const struct opts *o, const char *img, uint64_t at, size_
 
 /* In the child, on worker slot `slot`: cut, make the image, check, append
  * the result.  Exit status: 0 pass, 1 fail, 2 could not check. */
-static int check_state(struct rp *r, const struct opts *o, int slot, uint64_t point,
+static int check_state(struct pt_replay *r, const struct opts *o, int slot, uint64_t point,
                        const char *kind, uint64_t at, const struct pm_cut_params *cp)
 {
     char img[4200], err[700];
     snprintf(img, sizeof img, "%.4000s/state-%d.img", sh.dir, slot);
     struct pm_counts lost = {0}, kept = {0}, torn = {0};
     const struct pm_cut_result *cr = NULL;
-    if (rp_is_on(r)) {
+    if (pt_replay_is_on(r)) {
         if (pm_model_cut(r->m, cp, "explore", NULL, NULL) != PM_OK)
             return 2;
         cr = pm_model_last_cut(r->m);
@@ -612,7 +612,7 @@ static int check_state(struct rp *r, const struct opts *o, int slot, uint64_t po
         kept = cr->kept;
         torn = cr->torn;
     }
-    size_t nacks = o->acks ? av_count_at(&o->al, at) : 0;
+    size_t nacks = o->acks ? pt_ackverify_count_at(&o->al, at) : 0;
     bool mine = false;
     struct dup *d = o->fresh ? NULL : dup_claim(state_hash(r->p, cr, nacks), &mine);
     if (o->fresh)
@@ -723,8 +723,8 @@ static void reap(struct run *u, bool block)
     }
 }
 
-static int spawn_state(struct run *u, struct rp *r, uint64_t point, const char *kind, uint64_t at,
-                       const struct pm_cut_params *cp)
+static int spawn_state(struct run *u, struct pt_replay *r, uint64_t point, const char *kind,
+                       uint64_t at, const struct pm_cut_params *cp)
 {
     while (u->running >= u->o->jobs)
         reap(u, true);
@@ -761,7 +761,7 @@ static const char *point_kind(const struct au_rec *rec, unsigned want, bool befo
 
 /* All states of one point: the policies in order, seeds derived from the
  * point so that a resumed run asks for the same ones. */
-static int explore_point(struct run *u, struct rp *r, struct done_set *done, uint64_t point,
+static int explore_point(struct run *u, struct pt_replay *r, struct done_set *done, uint64_t point,
                          const char *kind, uint64_t at)
 {
     const struct opts *o = u->o;
@@ -1084,7 +1084,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
     return 0;
 }
 
-int explore_main(int argc, char **argv)
+int pt_explore_main(int argc, char **argv)
 {
     struct opts o;
     if (parse_opts(argc, argv, &o) == -1)
@@ -1092,11 +1092,11 @@ int explore_main(int argc, char **argv)
     if (o.acks) {
         char err[1024];
         int r = strcmp(o.acks, "audit") == 0
-                    ? av_load_audit(&o.al, o.audit, err, sizeof err)
-                    : av_load_file(&o.al, o.acks, o.audit, err, sizeof err);
+                    ? pt_ackverify_load_audit(&o.al, o.audit, err, sizeof err)
+                    : pt_ackverify_load_file(&o.al, o.acks, o.audit, err, sizeof err);
         if (r == -1) {
             fprintf(stderr, "explore: --acks: %s\n", err);
-            av_free(&o.al);
+            pt_ackverify_free(&o.al);
             return 2;
         }
         if (strcmp(o.fs, "ext4") != 0)
@@ -1115,7 +1115,7 @@ int explore_main(int argc, char **argv)
     if ((mkdir(o.out, 0755) == -1 && errno != EEXIST) ||
         (mkdir(path, 0755) == -1 && errno != EEXIST)) {
         fprintf(stderr, "explore: %s: %s\n", path, strerror(errno));
-        av_free(&o.al);
+        pt_ackverify_free(&o.al);
         return 1;
     }
     struct done_set done = {0};
@@ -1123,7 +1123,7 @@ int explore_main(int argc, char **argv)
     snprintf(path, sizeof path, "%s/states.jsonl", o.out);
     if (load_done(path, &done, &u.resumed) == -1) {
         fprintf(stderr, "explore: %s: %s\n", path, strerror(errno));
-        av_free(&o.al);
+        pt_ackverify_free(&o.al);
         free(done.h);
         return 1;
     }
@@ -1133,13 +1133,13 @@ int explore_main(int argc, char **argv)
     u.points_total = count_points(&o);
     clock_gettime(CLOCK_MONOTONIC, &u.t0);
 
-    struct rp r;
+    struct pt_replay r;
     int rc = 0, n;
-    if (rp_open(&r, o.audit, o.data, o.base) == -1) {
+    if (pt_replay_open(&r, o.audit, o.data, o.base) == -1) {
         fprintf(stderr, "explore: %s\n", r.err);
-        rp_close(&r);
+        pt_replay_close(&r);
         free(done.h);
-        av_free(&o.al);
+        pt_ackverify_free(&o.al);
         return 2;
     }
     /* the worker slots' images and the table of checked states, shared
@@ -1160,21 +1160,21 @@ int explore_main(int argc, char **argv)
         n = 0;
         rc = 1;
     }
-    while (rc == 0 && (n = rp_next(&r)) == 1) {
+    while (rc == 0 && (n = pt_replay_next(&r)) == 1) {
         const struct au_rec *rec = &r.rec;
         if (rec->seq > o.to)
             break;
-        bool in = rec->seq >= o.from && rp_is_on(&r);
+        bool in = rec->seq >= o.from && pt_replay_is_on(&r);
         const char *kind = in ? point_kind(rec, o.points, true) : NULL;
         if (kind && explore_point(&u, &r, &done, rec->seq, kind, r.applied) == -1) {
             rc = 1;
             break;
         }
-        if (rp_apply(&r) == -1) {
+        if (pt_replay_apply(&r) == -1) {
             n = -1;
             break;
         }
-        kind = in && rp_is_on(&r) ? point_kind(rec, o.points, false) : NULL;
+        kind = in && pt_replay_is_on(&r) ? point_kind(rec, o.points, false) : NULL;
         if (kind && explore_point(&u, &r, &done, rec->seq, kind, r.applied) == -1) {
             rc = 1;
             break;
@@ -1218,9 +1218,9 @@ int explore_main(int argc, char **argv)
     free(u.slot_pid);
     free(tr.gen);
     tr.gen = NULL;
-    rp_close(&r);
+    pt_replay_close(&r);
     free(done.h);
-    av_free(&o.al);
+    pt_ackverify_free(&o.al);
     if (rc == 0 && u.failed)
         rc = 3;
     return rc;

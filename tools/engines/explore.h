@@ -16,6 +16,6 @@
 #define PMEMCUT_EXPLORE_H
 
 /* pmemcut-replay explore ARGS...: argv[0] is "explore". */
-int explore_main(int argc, char **argv);
+int pt_explore_main(int argc, char **argv);
 
 #endif

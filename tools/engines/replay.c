@@ -17,7 +17,8 @@
 
 /* --- engine -------------------------------------------------------------------- */
 
-__attribute__((format(printf, 2, 3))) static int rp_fail(struct rp *r, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static int replay_fail(struct pt_replay *r, const char *fmt,
+                                                             ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -26,13 +27,13 @@ __attribute__((format(printf, 2, 3))) static int rp_fail(struct rp *r, const cha
     return -1;
 }
 
-int rp_open(struct rp *r, const char *audit, const char *dlog, const char *base)
+int pt_replay_open(struct pt_replay *r, const char *audit, const char *dlog, const char *base)
 {
     memset(r, 0, sizeof *r);
     r->dl.fd = -1;
     r->base = base;
     if (au_open(&r->au, audit) == -1)
-        return rp_fail(r, "%s", r->au.err);
+        return replay_fail(r, "%s", r->au.err);
     if (dlog) {
         if (pm_dlog_open(&r->dl, dlog, r->err, sizeof r->err) == -1)
             return -1;
@@ -41,7 +42,7 @@ int rp_open(struct rp *r, const char *audit, const char *dlog, const char *base)
     return 0;
 }
 
-void rp_close(struct rp *r)
+void pt_replay_close(struct pt_replay *r)
 {
     au_close(&r->au);
     pm_dlog_close(&r->dl);
@@ -54,11 +55,11 @@ void rp_close(struct rp *r)
     r->buf = NULL;
 }
 
-int rp_next(struct rp *r)
+int pt_replay_next(struct pt_replay *r)
 {
     int n = au_next(&r->au, &r->rec);
     if (n < 0)
-        rp_fail(r, "%s", r->au.err);
+        replay_fail(r, "%s", r->au.err);
     return n;
 }
 
@@ -85,23 +86,23 @@ static void counts_text(char *out, size_t n, const struct pm_counts *c)
              (unsigned long long)c->c[PM_DATA], (unsigned long long)c->c[PM_UNKNOWN]);
 }
 
-static void differ(struct rp *r, const char *what, const struct pm_counts *model,
+static void differ(struct pt_replay *r, const char *what, const struct pm_counts *model,
                    const struct pm_counts *log)
 {
     char a[100], b[100];
     counts_text(a, sizeof a, model);
     counts_text(b, sizeof b, log);
     r->mismatch = true;
-    rp_fail(r,
-            "seq %llu (%s): the replayed model disagrees with the log: %s is %s in the model, "
-            "%s in the log (wrong data log, or a log that does not start on this image?)",
-            (unsigned long long)r->rec.seq, au_ev_name(r->rec.ev), what, a, b);
+    replay_fail(r,
+                "seq %llu (%s): the replayed model disagrees with the log: %s is %s in the model, "
+                "%s in the log (wrong data log, or a log that does not start on this image?)",
+                (unsigned long long)r->rec.seq, au_ev_name(r->rec.ev), what, a, b);
 }
 
 /* Commit hook: compares the model's effect with the record being applied. */
 static int check_hook(void *ctx, const struct pm_effect *e)
 {
-    struct rp *r = ctx;
+    struct pt_replay *r = ctx;
     const struct au_rec *rec = &r->rec;
     if (r->mismatch)
         return 0;
@@ -133,8 +134,8 @@ static int check_hook(void *ctx, const struct pm_effect *e)
                  !ranges_eq(&e->cut->kept_r, &rec->kept_r) ||
                  !ranges_eq(&e->cut->torn_r, &rec->torn_r)) {
             r->mismatch = true;
-            rp_fail(r, "seq %llu (cut): the replayed cut's line ranges differ from the log's",
-                    (unsigned long long)rec->seq);
+            replay_fail(r, "seq %llu (cut): the replayed cut's line ranges differ from the log's",
+                        (unsigned long long)rec->seq);
         }
         break;
     default:
@@ -145,45 +146,47 @@ static int check_hook(void *ctx, const struct pm_effect *e)
 
 /* --- applying records ------------------------------------------------------------ */
 
-static int start(struct rp *r, const struct au_rec *rec)
+static int start(struct pt_replay *r, const struct au_rec *rec)
 {
     r->size = rec->size;
     r->line = rec->line;
     void *p = mmap(NULL, r->size, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED)
-        return rp_fail(r, "seq %llu: cannot map %llu bytes for the image: %s",
-                       (unsigned long long)rec->seq, (unsigned long long)r->size, strerror(errno));
+        return replay_fail(r, "seq %llu: cannot map %llu bytes for the image: %s",
+                           (unsigned long long)rec->seq, (unsigned long long)r->size,
+                           strerror(errno));
     r->p = p;
     if (!rec->created) {
         if (!r->base)
-            return rp_fail(r,
-                           "seq %llu: the history starts on an image that already existed "
-                           "(\"created\":false); pass --base IMAGE with its content at that point",
-                           (unsigned long long)rec->seq);
+            return replay_fail(
+                r,
+                "seq %llu: the history starts on an image that already existed "
+                "(\"created\":false); pass --base IMAGE with its content at that point",
+                (unsigned long long)rec->seq);
         FILE *f = fopen(r->base, "rb");
         struct stat st;
         if (!f || fstat(fileno(f), &st) == -1) {
             int e = errno;
             if (f)
                 fclose(f);
-            return rp_fail(r, "%s: %s", r->base, strerror(e));
+            return replay_fail(r, "%s: %s", r->base, strerror(e));
         }
         if ((uint64_t)st.st_size != r->size) {
             fclose(f);
-            return rp_fail(r, "%s: %llu bytes, the log's device has %llu", r->base,
-                           (unsigned long long)st.st_size, (unsigned long long)r->size);
+            return replay_fail(r, "%s: %llu bytes, the log's device has %llu", r->base,
+                               (unsigned long long)st.st_size, (unsigned long long)r->size);
         }
         /* fread loops over short reads */
         size_t got = fread(r->p, 1, r->size, f);
         fclose(f);
         if (got != r->size)
-            return rp_fail(r, "%s: cannot read it", r->base);
+            return replay_fail(r, "%s: cannot read it", r->base);
     }
     return 0;
 }
 
-static int model_error(struct rp *r, int code)
+static int model_error(struct pt_replay *r, int code)
 {
     if (r->mismatch)
         return -1;
@@ -192,29 +195,29 @@ static int model_error(struct rp *r, int code)
                       : code == PM_ESTATE ? "not possible in the replayed power state"
                       : code == PM_ENOMEM ? "out of memory"
                                           : "invalid";
-    return rp_fail(r, "seq %llu (%s): cannot be replayed: %s", (unsigned long long)r->rec.seq,
-                   au_ev_name(r->rec.ev), why);
+    return replay_fail(r, "seq %llu (%s): cannot be replayed: %s", (unsigned long long)r->rec.seq,
+                       au_ev_name(r->rec.ev), why);
 }
 
-static int do_write(struct rp *r)
+static int do_write(struct pt_replay *r)
 {
     const struct au_rec *rec = &r->rec;
     if (!r->have_dlog)
-        return rp_fail(r, "seq %llu: a write, and no data log was given (--data)",
-                       (unsigned long long)rec->seq);
+        return replay_fail(r, "seq %llu: a write, and no data log was given (--data)",
+                           (unsigned long long)rec->seq);
     if (!rec->has_dlog)
-        return rp_fail(r,
-                       "seq %llu: write without a data-log frame (was nbdkit started with "
-                       "data-log=?)",
-                       (unsigned long long)rec->seq);
+        return replay_fail(r,
+                           "seq %llu: write without a data-log frame (was nbdkit started with "
+                           "data-log=?)",
+                           (unsigned long long)rec->seq);
     if (rec->len > MAX_WRITE || rec->off > r->size || rec->len > r->size - rec->off)
-        return rp_fail(r, "seq %llu: write of %llu bytes at %llu does not fit the device",
-                       (unsigned long long)rec->seq, (unsigned long long)rec->len,
-                       (unsigned long long)rec->off);
+        return replay_fail(r, "seq %llu: write of %llu bytes at %llu does not fit the device",
+                           (unsigned long long)rec->seq, (unsigned long long)rec->len,
+                           (unsigned long long)rec->off);
     if (rec->len > r->bufcap) {
         void *b = realloc(r->buf, rec->len);
         if (!b)
-            return rp_fail(r, "out of memory");
+            return replay_fail(r, "out of memory");
         r->buf = b;
         r->bufcap = rec->len;
     }
@@ -228,17 +231,17 @@ static int do_write(struct rp *r)
 static void tell_change(void *ctx, uint64_t off, uint64_t len, enum pm_class cls)
 {
     (void)cls;
-    struct rp *r = ctx;
+    struct pt_replay *r = ctx;
     r->p_change(r->p_change_ctx, off, len);
 }
 
-int rp_apply(struct rp *r)
+int pt_replay_apply(struct pt_replay *r)
 {
     const struct au_rec *rec = &r->rec;
     int e = 0;
     if (!r->m && rec->ev != AU_OPEN)
-        return rp_fail(r, "seq %llu: the log does not start with an \"open\" record",
-                       (unsigned long long)rec->seq);
+        return replay_fail(r, "seq %llu: the log does not start with an \"open\" record",
+                           (unsigned long long)rec->seq);
     r->mismatch = false;
     if (r->p_change && r->m) {
         if ((rec->ev == AU_WRITE || rec->ev == AU_ZERO || rec->ev == AU_TRIM) && rec->fua)
@@ -252,15 +255,15 @@ int rp_apply(struct rp *r)
             if (start(r, rec) == -1)
                 return -1;
         } else if (rec->size != r->size || rec->line != r->line) {
-            return rp_fail(r, "seq %llu: reopened with size %llu line %u, was %llu line %u",
-                           (unsigned long long)rec->seq, (unsigned long long)rec->size, rec->line,
-                           (unsigned long long)r->size, r->line);
+            return replay_fail(r, "seq %llu: reopened with size %llu line %u, was %llu line %u",
+                               (unsigned long long)rec->seq, (unsigned long long)rec->size,
+                               rec->line, (unsigned long long)r->size, r->line);
         }
         /* A new process: a fresh model on P; what was only in V is gone. */
         pm_model_free(r->m);
         r->m = pm_model_new(r->p, r->size, r->line);
         if (!r->m)
-            return rp_fail(r, "out of memory for the model");
+            return replay_fail(r, "out of memory for the model");
         break;
     case AU_WRITE:
         if (do_write(r) == -1)
@@ -310,26 +313,27 @@ int rp_apply(struct rp *r)
     return 0;
 }
 
-bool rp_is_on(const struct rp *r)
+bool pt_replay_is_on(const struct pt_replay *r)
 {
     return r->m && pm_model_is_on(r->m);
 }
 
-void rp_read(const struct rp *r, void *buf, uint64_t len, uint64_t off)
+void pt_replay_read(const struct pt_replay *r, void *buf, uint64_t len, uint64_t off)
 {
-    if (rp_is_on(r))
+    if (pt_replay_is_on(r))
         pm_model_read(r->m, buf, len, off);
     else
         memcpy(buf, r->p + off, len);
 }
 
-int rp_cut(struct rp *r, const struct pm_cut_params *cp, const char *why)
+int pt_replay_cut(struct pt_replay *r, const struct pm_cut_params *cp, const char *why)
 {
-    if (!rp_is_on(r))
+    if (!pt_replay_is_on(r))
         return 0;
     int e = pm_model_cut(r->m, cp, why, NULL, NULL);
     if (e)
-        return rp_fail(r, "cut at seq %llu failed (code %d)", (unsigned long long)r->applied, e);
+        return replay_fail(r, "cut at seq %llu failed (code %d)", (unsigned long long)r->applied,
+                           e);
     return 0;
 }
 
@@ -344,7 +348,7 @@ static bool all_zero(const uint8_t *p, size_t n)
     return true;
 }
 
-int rp_write_image(const uint8_t *img, uint64_t size, const char *path, char *err, size_t errlen)
+int pt_write_image(const uint8_t *img, uint64_t size, const char *path, char *err, size_t errlen)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd == -1 || ftruncate(fd, (off_t)size) == -1) {

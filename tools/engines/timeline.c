@@ -459,7 +459,7 @@ static void draw(const struct tl *t, const char *log, const char *damage, FILE *
     fprintf(f, "</svg>\n");
 }
 
-int audit_timeline(const char *log, const char *out, uint64_t from, uint64_t to)
+int pt_timeline_write(const char *log, const char *out, uint64_t from, uint64_t to)
 {
     struct tl t;
     memset(&t, 0, sizeof t);

@@ -19,6 +19,6 @@
 
 /* Returns 0, 1 on an I/O error, 2 when the log is damaged (the picture of
  * what came before the damage is still written). */
-int audit_timeline(const char *log, const char *out, uint64_t from, uint64_t to);
+int pt_timeline_write(const char *log, const char *out, uint64_t from, uint64_t to);
 
 #endif

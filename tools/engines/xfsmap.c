@@ -11,7 +11,7 @@
 #define MAX_JSON_BYTES (64u << 20) /* an extents report larger than this is refused */
 #define MAX_EXTENTS    (1u << 22)
 
-void xfsmap_free(struct xfsmap *m)
+void pt_xfsmap_free(struct pt_xfsmap *m)
 {
     for (size_t i = 0; i < m->nnames; i++)
         free(m->names[i]);
@@ -22,7 +22,7 @@ void xfsmap_free(struct xfsmap *m)
 
 static int by_off(const void *a, const void *b)
 {
-    const struct xfs_ext *x = a, *y = b;
+    const struct pt_xfs_ext *x = a, *y = b;
     return x->off < y->off ? -1 : x->off > y->off;
 }
 
@@ -65,7 +65,7 @@ static char *slurp(const char *path, size_t *len, char *err, size_t errlen)
     return b;
 }
 
-int xfsmap_load_extents(struct xfsmap *m, const char *path, char *err, size_t errlen)
+int pt_xfsmap_load_extents(struct pt_xfsmap *m, const char *path, char *err, size_t errlen)
 {
     memset(m, 0, sizeof *m);
     size_t len;
@@ -120,7 +120,7 @@ int xfsmap_load_extents(struct xfsmap *m, const char *path, char *err, size_t er
         m->nnames++;
         for (size_t k = 0; k < d.n[ex].count; k++) {
             int e = jr_at(&d, ex, k);
-            struct xfs_ext x = {.file = (uint32_t)(m->nnames - 1)};
+            struct pt_xfs_ext x = {.file = (uint32_t)(m->nnames - 1)};
             uint64_t phys;
             if (jr_get_u64(&d, e, "logical", &x.logical) == -1 ||
                 jr_get_u64(&d, e, "physical", &phys) == -1 ||
@@ -138,7 +138,7 @@ int xfsmap_load_extents(struct xfsmap *m, const char *path, char *err, size_t er
             }
             if (m->next == cap) {
                 cap = cap ? cap * 2 : 64;
-                struct xfs_ext *ne = realloc(m->ext, cap * sizeof *ne);
+                struct pt_xfs_ext *ne = realloc(m->ext, cap * sizeof *ne);
                 if (!ne) {
                     snprintf(err, errlen, "%s: out of memory", path);
                     goto out;
@@ -154,7 +154,7 @@ out:
     jr_free(&d);
     free(text);
     if (rc == -1)
-        xfsmap_free(m);
+        pt_xfsmap_free(m);
     return rc;
 }
 
@@ -168,15 +168,15 @@ static uint64_t be64(const uint8_t *p)
     return (uint64_t)be32(p) << 32 | be32(p + 4);
 }
 
-bool xfsmap_is_xfs(const uint8_t *img, uint64_t size, uint64_t dev_offset)
+bool pt_xfsmap_is_xfs(const uint8_t *img, uint64_t size, uint64_t dev_offset)
 {
     return dev_offset + 512 <= size && memcmp(img + dev_offset, "XFSB", 4) == 0;
 }
 
-bool xfsmap_read_super(struct xfsmap *m, const uint8_t *img, uint64_t size)
+bool pt_xfsmap_read_super(struct pt_xfsmap *m, const uint8_t *img, uint64_t size)
 {
     m->have_sb = false;
-    if (!xfsmap_is_xfs(img, size, m->dev_offset))
+    if (!pt_xfsmap_is_xfs(img, size, m->dev_offset))
         return false;
     const uint8_t *sb = img + m->dev_offset;
     uint32_t bsize = be32(sb + 4), agblocks = be32(sb + 84), agcount = be32(sb + 88);
@@ -203,13 +203,13 @@ bool xfsmap_read_super(struct xfsmap *m, const uint8_t *img, uint64_t size)
     return true;
 }
 
-uint32_t xfsmap_bsize(const struct xfsmap *m)
+uint32_t pt_xfsmap_bsize(const struct pt_xfsmap *m)
 {
     return m->have_sb ? m->bsize : 4096;
 }
 
 /* The extent holding off, or NULL. */
-static const struct xfs_ext *find(const struct xfsmap *m, uint64_t off, uint64_t len)
+static const struct pt_xfs_ext *find(const struct pt_xfsmap *m, uint64_t off, uint64_t len)
 {
     size_t lo = 0, hi = m->next;
     while (lo < hi) {
@@ -222,14 +222,14 @@ static const struct xfs_ext *find(const struct xfsmap *m, uint64_t off, uint64_t
     return lo < m->next && m->ext[lo].off < off + len ? &m->ext[lo] : NULL;
 }
 
-bool xfsmap_is_data(const struct xfsmap *m, uint64_t off, uint64_t len)
+bool pt_xfsmap_is_data(const struct pt_xfsmap *m, uint64_t off, uint64_t len)
 {
     return find(m, off, len) != NULL;
 }
 
-void xfsmap_describe(const struct xfsmap *m, uint64_t off, uint64_t len, char *out, size_t n)
+void pt_xfsmap_describe(const struct pt_xfsmap *m, uint64_t off, uint64_t len, char *out, size_t n)
 {
-    const struct xfs_ext *x = find(m, off, len);
+    const struct pt_xfs_ext *x = find(m, off, len);
     if (x) {
         uint64_t at = off > x->off ? off - x->off : 0;
         snprintf(out, n, "data of %s at file offset %llu", m->names[x->file],
