@@ -1,8 +1,11 @@
 /* pmemcut — dm-log-writes writer (see dmlog.h). */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "dmlog.h"
+
+#include "error-shim.h"
 
 static void put_le64(uint8_t *p, uint64_t v)
 {
@@ -18,7 +21,7 @@ static void put_le32(uint8_t *p, uint32_t v)
 
 static int io_fail(struct pt_dmlog_writer *w)
 {
-    snprintf(w->err, sizeof w->err, "%s: write: %s", w->path, strerror(errno));
+    pm_set_error("%s: write: %s", w->path, strerror(errno));
     return -1;
 }
 
@@ -28,7 +31,7 @@ int pt_dmlog_create(struct pt_dmlog_writer *w, const char *path)
     w->path = path;
     w->f = fopen(path, "w+");
     if (!w->f) {
-        snprintf(w->err, sizeof w->err, "%s: %s", path, strerror(errno));
+        pm_set_error("%s: %s", path, strerror(errno));
         return -1;
     }
     static uint8_t z[DMLOG_SECTOR];

@@ -48,10 +48,10 @@ struct pt_dmlog_writer {
     FILE *f;
     const char *path;
     uint64_t entries;
-    char err[512];
 };
 
-/* Creates path and reserves the superblock.  0 or -1 (w->err). */
+/* Creates path and reserves the superblock.  Each call returns 0, or -1
+ * (pm_get_error says why). */
 int pt_dmlog_create(struct pt_dmlog_writer *w, const char *path);
 /* sector-aligned data: nr_sectors * 512 bytes (NULL for FLUSH/DISCARD). */
 int pt_dmlog_entry(struct pt_dmlog_writer *w, uint64_t sector, uint64_t nr_sectors, uint64_t flags,

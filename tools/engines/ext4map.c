@@ -7,6 +7,8 @@
 
 #include "ext4map.h"
 
+#include "error-shim.h"
+
 static void set_owner(struct pt_ext4map *m, uint64_t blk, uint8_t kind, uint32_t ino,
                       uint32_t group, uint64_t fblk)
 {
@@ -35,8 +37,7 @@ static int block_cb(ext2_filsys fs, blk64_t *blocknr, e2_blkcnt_t blockcnt, blk6
     return 0;
 }
 
-int pt_ext4map_open(struct pt_ext4map *m, const char *image, uint64_t offset, char *err,
-                    size_t errlen)
+int pt_ext4map_open(struct pt_ext4map *m, const char *image, uint64_t offset)
 {
     memset(m, 0, sizeof *m);
     ext2_filsys fs;
@@ -46,8 +47,8 @@ int pt_ext4map_open(struct pt_ext4map *m, const char *image, uint64_t offset, ch
     errcode_t e =
         ext2fs_open2(image, offset ? opts : NULL, EXT2_FLAG_64BITS, 0, 0, unix_io_manager, &fs);
     if (e) {
-        snprintf(err, errlen, "%s%s%s: not an ext2/3/4 image libext2fs can open: %s", image,
-                 offset ? " at " : "", offset ? opts + 7 : "", error_message(e));
+        pm_set_error("%s%s%s: not an ext2/3/4 image libext2fs can open: %s", image,
+                     offset ? " at " : "", offset ? opts + 7 : "", error_message(e));
         return -1;
     }
     m->offset = offset;
@@ -59,7 +60,7 @@ int pt_ext4map_open(struct pt_ext4map *m, const char *image, uint64_t offset, ch
     m->own = calloc(m->nblocks, sizeof *m->own);
     m->itable = calloc(m->ngroups, sizeof *m->itable);
     if (!m->own || !m->itable) {
-        snprintf(err, errlen, "out of memory for %llu blocks", (unsigned long long)m->nblocks);
+        pm_set_error("out of memory for %llu blocks", (unsigned long long)m->nblocks);
         ext2fs_close_free(&fs);
         pt_ext4map_free(m);
         return -1;

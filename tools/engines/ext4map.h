@@ -45,9 +45,8 @@ struct pt_ext4map {
 };
 
 /* Reads the filesystem that starts offset bytes into image.  0, or -1 with
- * a message in err. */
-int pt_ext4map_open(struct pt_ext4map *m, const char *image, uint64_t offset, char *err,
-                    size_t errlen);
+ * the message (pm_get_error). */
+int pt_ext4map_open(struct pt_ext4map *m, const char *image, uint64_t offset);
 void pt_ext4map_free(struct pt_ext4map *m);
 
 /* Whether a kind is filesystem metadata (everything but file data). */

@@ -12,18 +12,24 @@
 
 #include "replay.h"
 
+#include "error-shim.h"
+
 /* The largest payload one write may carry (NBD's own limit is 32 MiB). */
 #define MAX_WRITE (256u << 20)
 
 /* --- engine -------------------------------------------------------------------- */
 
+/* Leaves the message for pm_get_error; -1. */
 __attribute__((format(printf, 2, 3))) static int replay_fail(struct pt_replay *r, const char *fmt,
                                                              ...)
 {
+    (void)r;
+    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(r->err, sizeof r->err, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    pm_set_error("%s", msg);
     return -1;
 }
 
@@ -35,8 +41,9 @@ int pt_replay_open(struct pt_replay *r, const char *audit, const char *dlog, con
     if (au_open(&r->au, audit) == -1)
         return replay_fail(r, "%s", r->au.err);
     if (dlog) {
-        if (pm_dlog_open(&r->dl, dlog, r->err, sizeof r->err) == -1)
-            return -1;
+        char err[1024];
+        if (pm_dlog_open(&r->dl, dlog, err, sizeof err) == -1)
+            return replay_fail(r, "%s", err);
         r->have_dlog = true;
     }
     return 0;
@@ -221,9 +228,10 @@ static int do_write(struct pt_replay *r)
         r->buf = b;
         r->bufcap = rec->len;
     }
-    if (pm_dlog_read(&r->dl, rec->dlog, rec->seq, rec->off, rec->len, r->buf, r->err,
-                     sizeof r->err) == -1)
-        return -1;
+    char err[1024];
+    if (pm_dlog_read(&r->dl, rec->dlog, rec->seq, rec->off, rec->len, r->buf, err, sizeof err) ==
+        -1)
+        return replay_fail(r, "%s", err);
     int e = pm_model_write(r->m, r->buf, rec->len, rec->off, rec->fua, check_hook, r);
     return e ? model_error(r, e) : 0;
 }
@@ -348,11 +356,11 @@ static bool all_zero(const uint8_t *p, size_t n)
     return true;
 }
 
-int pt_write_image(const uint8_t *img, uint64_t size, const char *path, char *err, size_t errlen)
+int pt_write_image(const uint8_t *img, uint64_t size, const char *path)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd == -1 || ftruncate(fd, (off_t)size) == -1) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        pm_set_error("%s: %s", path, strerror(errno));
         if (fd != -1)
             close(fd);
         return -1;
@@ -368,7 +376,7 @@ int pt_write_image(const uint8_t *img, uint64_t size, const char *path, char *er
             if (w < 0 && errno == EINTR)
                 continue;
             if (w <= 0) {
-                snprintf(err, errlen, "%s: write: %s", path, w < 0 ? strerror(errno) : "short");
+                pm_set_error("%s: write: %s", path, w < 0 ? strerror(errno) : "short");
                 close(fd);
                 return -1;
             }
@@ -376,7 +384,7 @@ int pt_write_image(const uint8_t *img, uint64_t size, const char *path, char *er
         }
     }
     if (close(fd) == -1) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        pm_set_error("%s: %s", path, strerror(errno));
         return -1;
     }
     return 0;

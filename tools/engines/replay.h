@@ -2,7 +2,7 @@
  *
  * The audit log says what happened and in which order; the data log holds
  * every write's payload.  pt_replay_apply feeds each record to the same model the
- * plugin runs (plugin/model.c), so the image at any seq, and the fates of a
+ * plugin runs (common/model), so the image at any seq, and the fates of a
  * cut with a given policy and seed, are the device's own, not an imitation.
  *
  * While it replays, it checks the model against the log: the lines each
@@ -48,18 +48,19 @@ struct pt_replay {
     void (*p_change)(void *ctx, uint64_t off, uint64_t len);
     void *p_change_ctx;
     bool mismatch;
-    char err[1024];
 };
 
 /* audit: the log; dlog: the data log (NULL: only histories without writes
  * can be replayed); base: the image at the first record when it was not
- * created by the device (NULL: an error in that case). */
+ * created by the device (NULL: an error in that case).  0, or -1
+ * (pm_get_error says why); pt_replay_close is safe after either. */
 int pt_replay_open(struct pt_replay *r, const char *audit, const char *dlog, const char *base);
 void pt_replay_close(struct pt_replay *r);
 
-/* Reads the next record into r->rec: 1, 0 at the end, -1 on damage. */
+/* Reads the next record into r->rec: 1, 0 at the end, -1 on damage
+ * (pm_get_error names the line and byte offset). */
 int pt_replay_next(struct pt_replay *r);
-/* Applies r->rec to the model.  0 or -1 (r->err). */
+/* Applies r->rec to the model.  0, or -1 (pm_get_error says why). */
 int pt_replay_apply(struct pt_replay *r);
 
 /* Whether the device is on (reads would return V). */
@@ -71,7 +72,7 @@ void pt_replay_read(const struct pt_replay *r, void *buf, uint64_t len, uint64_t
 int pt_replay_cut(struct pt_replay *r, const struct pm_cut_params *cp, const char *why);
 
 /* Writes size bytes of img to path, leaving all-zero 64 KiB blocks as
- * holes.  0 or -1 with err. */
-int pt_write_image(const uint8_t *img, uint64_t size, const char *path, char *err, size_t errlen);
+ * holes.  0, or -1 (pm_get_error says why). */
+int pt_write_image(const uint8_t *img, uint64_t size, const char *path);
 
 #endif

@@ -8,6 +8,8 @@
 #include "audit/auditlog.h"
 #include "timeline.h"
 
+#include "error-shim.h"
+
 #define NX        400 /* time bins */
 #define NY        160 /* offset bins */
 #define MAX_MARKS 300 /* drawn one by one; more are binned */
@@ -469,28 +471,28 @@ int pt_timeline_write(const char *log, const char *out, uint64_t from, uint64_t 
     int rc = 0;
     bool damaged = scan(&t, log, err, sizeof err) == -1;
     if (damaged && !t.events) {
-        fprintf(stderr, "pmemcut-audit: %s\n", err);
-        return 2;
+        pm_set_error("%s", err);
+        return -1;
     }
     t.cells = calloc(NX, sizeof *t.cells);
     if (!t.cells) {
-        fprintf(stderr, "pmemcut-audit: out of memory\n");
-        return 1;
+        pm_set_error("out of memory");
+        return -1;
     }
     char err2[600] = "";
     if (collect(&t, log, err2, sizeof err2) == -1)
         damaged = true;
     if (damaged)
-        fprintf(stderr, "pmemcut-audit: %s\n", err[0] ? err : err2);
+        pm_set_error("%s", err[0] ? err : err2);
     FILE *f = fopen(out, "w");
     if (!f) {
-        fprintf(stderr, "pmemcut-audit: %s: %s\n", out, strerror(errno));
-        rc = 1;
+        pm_set_error("%s: %s", out, strerror(errno));
+        rc = -1;
     } else {
         draw(&t, log, damaged ? (err[0] ? err : err2) : NULL, f);
         if (fclose(f) != 0) {
-            fprintf(stderr, "pmemcut-audit: %s: %s\n", out, strerror(errno));
-            rc = 1;
+            pm_set_error("%s: %s", out, strerror(errno));
+            rc = -1;
         }
     }
     for (size_t i = 0; i < t.nm; i++)
@@ -500,5 +502,5 @@ int pt_timeline_write(const char *log, const char *out, uint64_t from, uint64_t 
     free(t.marks);
     free(t.cuts);
     free(t.cells);
-    return rc ? rc : damaged ? 2 : 0;
+    return rc || damaged ? -1 : 0;
 }

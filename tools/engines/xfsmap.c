@@ -1,6 +1,8 @@
 /* pmemcut — xfs byte ranges from the agent's FIEMAP report (see xfsmap.h). */
 #include "xfsmap.h"
 
+#include "error-shim.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,12 +28,12 @@ static int by_off(const void *a, const void *b)
     return x->off < y->off ? -1 : x->off > y->off;
 }
 
-/* Reads the whole file; NUL-terminated.  NULL with err. */
-static char *slurp(const char *path, size_t *len, char *err, size_t errlen)
+/* Reads the whole file; NUL-terminated.  NULL with the message. */
+static char *slurp(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        pm_set_error("%s: %s", path, strerror(errno));
         return NULL;
     }
     size_t cap = 65536, n = 0;
@@ -43,7 +45,7 @@ static char *slurp(const char *path, size_t *len, char *err, size_t errlen)
             break;
         if (n == cap) {
             if (cap >= MAX_JSON_BYTES) {
-                snprintf(err, errlen, "%s: larger than %u bytes", path, MAX_JSON_BYTES);
+                pm_set_error("%s: larger than %u bytes", path, MAX_JSON_BYTES);
                 free(b);
                 fclose(f);
                 return NULL;
@@ -57,7 +59,7 @@ static char *slurp(const char *path, size_t *len, char *err, size_t errlen)
     }
     fclose(f);
     if (!b) {
-        snprintf(err, errlen, "%s: out of memory", path);
+        pm_set_error("%s: out of memory", path);
         return NULL;
     }
     b[n] = '\0';
@@ -65,11 +67,11 @@ static char *slurp(const char *path, size_t *len, char *err, size_t errlen)
     return b;
 }
 
-int pt_xfsmap_load_extents(struct pt_xfsmap *m, const char *path, char *err, size_t errlen)
+int pt_xfsmap_load_extents(struct pt_xfsmap *m, const char *path)
 {
     memset(m, 0, sizeof *m);
     size_t len;
-    char *text = slurp(path, &len, err, errlen);
+    char *text = slurp(path, &len);
     if (!text)
         return -1;
     /* the console line "PMEMCUT-EXTENTS {...}", or the JSON alone */
@@ -79,22 +81,20 @@ int pt_xfsmap_load_extents(struct pt_xfsmap *m, const char *path, char *err, siz
     int rc = -1;
     size_t cap = 0;
     if (!start) {
-        snprintf(err, errlen, "%s: no JSON object", path);
+        pm_set_error("%s: no JSON object", path);
         goto out;
     }
     size_t n = len - (size_t)(start - text);
     while (n > 0 && (start[n - 1] == '\n' || start[n - 1] == '\r' || start[n - 1] == ' '))
         n--;
     if (jr_parse(&d, start, n) == -1) {
-        snprintf(err, errlen, "%s: byte offset %zu: %s", path, (size_t)(start - text) + d.errpos,
-                 d.err);
+        pm_set_error("%s: byte offset %zu: %s", path, (size_t)(start - text) + d.errpos, d.err);
         goto out;
     }
     const char *cmd = jr_get_str(&d, 0, "command");
     int files = jr_get(&d, 0, "files");
     if (!cmd || strcmp(cmd, "extents") != 0 || files == -1 || d.n[files].type != JR_ARR) {
-        snprintf(err, errlen, "%s: not an extents report (\"command\":\"extents\" with \"files\")",
-                 path);
+        pm_set_error("%s: not an extents report (\"command\":\"extents\" with \"files\")", path);
         goto out;
     }
     /* dev_offset is null when the agent could not tell; 0 is then right
@@ -106,14 +106,14 @@ int pt_xfsmap_load_extents(struct pt_xfsmap *m, const char *path, char *err, siz
         const char *name = jr_get_str(&d, f, "name");
         int ex = jr_get(&d, f, "extents");
         if (!name || ex == -1 || d.n[ex].type != JR_ARR) {
-            snprintf(err, errlen, "%s: files[%zu]: needs \"name\" and \"extents\"", path, i);
+            pm_set_error("%s: files[%zu]: needs \"name\" and \"extents\"", path, i);
             goto out;
         }
         char **nn = realloc(m->names, (m->nnames + 1) * sizeof *nn);
         if (!nn || !(nn[m->nnames] = strdup(name))) {
             if (nn)
                 m->names = nn;
-            snprintf(err, errlen, "%s: out of memory", path);
+            pm_set_error("%s: out of memory", path);
             goto out;
         }
         m->names = nn;
@@ -126,21 +126,20 @@ int pt_xfsmap_load_extents(struct pt_xfsmap *m, const char *path, char *err, siz
                 jr_get_u64(&d, e, "physical", &phys) == -1 ||
                 jr_get_u64(&d, e, "length", &x.len) == -1 ||
                 __builtin_add_overflow(phys, m->dev_offset, &x.off) || x.off + x.len < x.off) {
-                snprintf(err, errlen,
-                         "%s: files[%zu].extents[%zu]: needs logical, physical and length "
-                         "(bytes)",
-                         path, i, k);
+                pm_set_error("%s: files[%zu].extents[%zu]: needs logical, physical and length "
+                             "(bytes)",
+                             path, i, k);
                 goto out;
             }
             if (m->next == MAX_EXTENTS) {
-                snprintf(err, errlen, "%s: more than %u extents", path, MAX_EXTENTS);
+                pm_set_error("%s: more than %u extents", path, MAX_EXTENTS);
                 goto out;
             }
             if (m->next == cap) {
                 cap = cap ? cap * 2 : 64;
                 struct pt_xfs_ext *ne = realloc(m->ext, cap * sizeof *ne);
                 if (!ne) {
-                    snprintf(err, errlen, "%s: out of memory", path);
+                    pm_set_error("%s: out of memory", path);
                     goto out;
                 }
                 m->ext = ne;

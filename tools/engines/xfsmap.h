@@ -35,8 +35,9 @@ struct pt_xfsmap {
 };
 
 /* Reads the agent's extents JSON (the console's "PMEMCUT-EXTENTS " prefix
- * is allowed) into m.  0, or -1 with err naming the byte offset or field. */
-int pt_xfsmap_load_extents(struct pt_xfsmap *m, const char *path, char *err, size_t errlen);
+ * is allowed) into m.  0, or -1 with the message (pm_get_error) naming the
+ * byte offset or field. */
+int pt_xfsmap_load_extents(struct pt_xfsmap *m, const char *path);
 
 /* Takes the geometry from the xfs superblock at m->dev_offset of img, if
  * there is one.  Returns whether there was. */
