@@ -15,6 +15,8 @@ $(SAN)/tests/test-audit: $(BUILD)/san/tests/unit/test-audit.o $(BUILD)/san/libpm
 	$(CC) $(CFLAGS_san) -o $@ $^ $(EXT2FS_LIBS) -lcunit -lm
 $(SAN)/tests/test-verify: $(BUILD)/san/tests/unit/test-verify.o $(call pm_libs,san,verify utils)
 	$(CC) $(CFLAGS_san) -o $@ $^ -lcunit
+$(SAN)/tests/test-utils: $(BUILD)/san/tests/unit/test-utils.o $(call pm_libs,san,utils)
+	$(CC) $(CFLAGS_san) -o $@ $^ -lcunit
 # Test clients: NBD requests from a script, and a dm-log-writes reader
 # written from the format's documentation alone.
 $(SAN)/tests/nbd-client: $(BUILD)/san/tests/nbd-client.o
@@ -25,11 +27,11 @@ $(SAN)/tools/replay-dmlog-read: $(BUILD)/san/tests/replay-dmlog-read.o
 	$(CC) $(CFLAGS_san) -o $@ $^
 
 SAN_PROGRAMS += $(SAN)/tests/test-model $(SAN)/tests/test-pool $(SAN)/tests/test-audit \
-                $(SAN)/tests/test-verify $(SAN)/tests/nbd-client $(SAN)/tools/replay-nbdops \
+                $(SAN)/tests/test-verify $(SAN)/tests/test-utils $(SAN)/tests/nbd-client $(SAN)/tools/replay-nbdops \
                 $(SAN)/tools/replay-dmlog-read
 
 # Runners, in the order `make check` runs them.
-CHECKS += $(SAN)/tests/test-model $(SAN)/tests/test-pool $(SAN)/tests/test-verify \
+CHECKS += $(SAN)/tests/test-utils $(SAN)/tests/test-model $(SAN)/tests/test-pool $(SAN)/tests/test-verify \
           $(SAN)/tests/test-audit \
           tests/device.sh tests/device-parallel.sh \
           tests/audit-damaged.sh tests/replay-reality.sh tests/replay-dmlog.sh \
@@ -38,3 +40,23 @@ CHECKS += $(SAN)/tests/test-model $(SAN)/tests/test-pool $(SAN)/tests/test-verif
           tests/host-attach.sh tests/host-kill.sh tests/host-virtio.sh tests/host-nvdimm.sh \
           tests/host-system.sh tests/host-methods.sh
 BENCHES += tests/bench-device.sh tests/bench-audit.sh tests/host-bench.sh
+
+# Fuzzing harnesses (tests/fuzz/fuzz-NAME.c, clang's libFuzzer): one per
+# parser, each with its seed corpus tests/fuzz/corpus/NAME/ (from real runs)
+# and dictionary tests/fuzz/NAME.dict.  `make check` runs every harness
+# over its corpus (tests/fuzz-regress.sh), so a crash once found stays found;
+# `make fuzz` fuzzes each for FUZZ_SECONDS (tests/fuzz-run.sh).
+FUZZERS    := json verify
+FUZZ_BINS  := $(FUZZERS:%=$(BUILD)/fuzz/tests/fuzz-%)
+ALL_SRCS   += $(FUZZERS:%=tests/fuzz/fuzz-%.c)
+FUZZ_LIBS  := engines verify audit model utils
+$(BUILD)/fuzz/tests/fuzz-%: $(BUILD)/fuzz/tests/fuzz/fuzz-%.o $(BUILD)/fuzz/libpm-engines.a \
+                            $(call pm_libs,fuzz,verify audit model utils)
+	$(FUZZ_CC) $(CFLAGS_fuzz) -fsanitize=fuzzer -o $@ $^ $(EXT2FS_LIBS) -lm
+SAN_PROGRAMS += $(FUZZ_BINS)
+CHECKS += tests/fuzz-regress.sh
+
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@$(MAKE) --no-print-directory $(FUZZ_BINS)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz-run.sh $(FUZZERS)

@@ -11,9 +11,9 @@ TOOL_LIBS   := verify audit model utils
 ALL_SRCS    += $(ENGINE_SRCS) tools/pmemcutctl.c tools/pmemcut-audit.c tools/pmemcut-replay.c
 EXT2FS_CFLAGS := $(shell pkg-config --cflags ext2fs com_err 2>/dev/null)
 EXT2FS_LIBS   := $(shell pkg-config --libs ext2fs com_err 2>/dev/null || echo -lext2fs -lcom_err)
-$(call objs,normal,$(ENGINE_SRCS)) $(call objs,san,$(ENGINE_SRCS)): XFLAGS += $(EXT2FS_CFLAGS)
+$(foreach f,normal san fuzz,$(call objs,$(f),$(ENGINE_SRCS))): XFLAGS += $(EXT2FS_CFLAGS)
 
-$(foreach f,normal san,$(eval $(call pm_lib,$(f),engines,$(ENGINE_SRCS))))
+$(foreach f,normal san fuzz,$(eval $(call pm_lib,$(f),engines,$(ENGINE_SRCS))))
 
 # $(call tool_rules,program): the normal build in tools/, the sanitizer
 # build in build/san/tools/.
