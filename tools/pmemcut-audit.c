@@ -27,7 +27,8 @@
 
 #include "engines/auditsum.h"
 #include "engines/classify.h"
-#include "engines/error-shim.h"
+#include "utils/error.h"
+#include "utils/exitcode.h"
 #include "engines/lost.h"
 #include "engines/timeline.h"
 

@@ -21,7 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engines/error-shim.h"
+#include "utils/error.h"
+#include "utils/exitcode.h"
 #include "engines/explore.h"
 #include "engines/export.h"
 #include "engines/replay.h"

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "engines/ackverify.h"
-#include "engines/error-shim.h"
+#include "utils/error.h"
 #include "audit/auditlog.h"
 #include "utils/crc32c.h"
 #include "audit/dlog.h"

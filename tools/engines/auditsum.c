@@ -5,7 +5,7 @@
 #include "audit/auditlog.h"
 #include "auditsum.h"
 
-#include "error-shim.h"
+#include "utils/error.h"
 #include "utils/jbuf.h"
 
 #define LAST_MARKS 5 /* ack texts shown per cut */

@@ -12,7 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "error-shim.h"
+#include "utils/error.h"
 
 static int ctl_connect(const char *path)
 {

@@ -5,7 +5,7 @@
 
 #include "dmlog.h"
 
-#include "error-shim.h"
+#include "utils/error.h"
 
 static void put_le64(uint8_t *p, uint64_t v)
 {

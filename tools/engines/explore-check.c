@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "error-shim.h"
+#include "utils/error.h"
 #include "explore-int.h"
 
 /* The first problem line of fsck output, with numbers erased, as the

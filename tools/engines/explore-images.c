@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "error-shim.h"
+#include "utils/error.h"
 #include "explore-int.h"
 
 /* State images: one file per worker slot, patched, not rewritten.

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "error-shim.h"
+#include "utils/error.h"
 #include "explore-int.h"
 
 uint64_t pt_explore_mix(uint64_t x)

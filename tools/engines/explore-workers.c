@@ -6,7 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "error-shim.h"
+#include "utils/error.h"
 #include "explore-int.h"
 
 double pt_explore_since(const struct timespec *t)

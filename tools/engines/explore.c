@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "error-shim.h"
+#include "utils/error.h"
 #include "explore-int.h"
 #include "verify/record.h"
 

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "dmlog.h"
-#include "error-shim.h"
+#include "utils/error.h"
 #include "replay.h"
 
 struct dirty_list {

@@ -7,7 +7,7 @@
 
 #include "ext4map.h"
 
-#include "error-shim.h"
+#include "utils/error.h"
 
 static void set_owner(struct pt_ext4map *m, uint64_t blk, uint8_t kind, uint32_t ino,
                       uint32_t group, uint64_t fblk)

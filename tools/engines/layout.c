@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error-shim.h"
+#include "utils/error.h"
 
 static uint32_t bsize(const struct pt_layout *l)
 {

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "audit/auditlog.h"
-#include "error-shim.h"
+#include "utils/error.h"
 #include "replay.h"
 
 /* Prints what a list of line ranges were: the bytes grouped by what they

@@ -12,7 +12,7 @@
 
 #include "replay.h"
 
-#include "error-shim.h"
+#include "utils/error.h"
 
 /* The largest payload one write may carry (NBD's own limit is 32 MiB). */
 #define MAX_WRITE (256u << 20)

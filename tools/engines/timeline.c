@@ -8,7 +8,7 @@
 #include "audit/auditlog.h"
 #include "timeline.h"
 
-#include "error-shim.h"
+#include "utils/error.h"
 
 #define NX        400 /* time bins */
 #define NY        160 /* offset bins */

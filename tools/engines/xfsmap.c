@@ -1,7 +1,7 @@
 /* pmemcut — xfs byte ranges from the agent's FIEMAP report (see xfsmap.h). */
 #include "xfsmap.h"
 
-#include "error-shim.h"
+#include "utils/error.h"
 
 #include <errno.h>
 #include <stdio.h>
