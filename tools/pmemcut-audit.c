@@ -28,6 +28,7 @@
 #include "engines/auditsum.h"
 #include "engines/classify.h"
 #include "utils/error.h"
+#include "utils/parse.h"
 #include "utils/exitcode.h"
 #include "engines/lost.h"
 #include "engines/timeline.h"
@@ -71,7 +72,6 @@ static int parse(int argc, char **argv, struct args *a, bool want_log)
     a->max_lines = 40;
     int c;
     while ((c = getopt_long(argc, argv, "o:", lopts, NULL)) != -1) {
-        char *end = NULL;
         switch (c) {
         case 'j':
             a->json = true;
@@ -102,9 +102,9 @@ static int parse(int argc, char **argv, struct args *a, bool want_log)
         case 't':
         case 'm':
         case 'O': {
-            uint64_t v = strtoull(optarg, &end, 10);
-            if (!*optarg || *end || *optarg == '-') {
-                fprintf(stderr, "pmemcut-audit: not a number: %s\n", optarg);
+            uint64_t v;
+            if (pm_parse_u64(optarg, UINT64_MAX, &v) == -1) {
+                fprintf(stderr, "pmemcut-audit: %s\n", pm_get_error());
                 return -1;
             }
             if (c == 'O') {

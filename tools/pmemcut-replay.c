@@ -15,13 +15,13 @@
  * (the message names the seq or byte offset).  The engines are in
  * tools/engines/; this file only reads the command line.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "utils/error.h"
+#include "utils/parse.h"
 #include "utils/exitcode.h"
 #include "engines/explore.h"
 #include "engines/export.h"
@@ -42,16 +42,23 @@ static void usage(FILE *f)
            "       pmemcut-replay export --format dm-log-writes --audit LOG --data DLOG -o FILE\n");
 }
 
-static int parse_u64(const char *opt, const char *s, uint64_t *out)
+/* Option numbers, strict (common/utils/parse.h): 0, or -1 after the
+ * message. */
+static int parse_u64(const char *opt, const char *s, uint64_t max, uint64_t *out)
 {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end || *s == '-') {
-        fprintf(stderr, "pmemcut-replay: %s: not a number: %s\n", opt, s);
+    if (pm_parse_u64(s, max, out) == -1) {
+        fprintf(stderr, "pmemcut-replay: %s: %s\n", opt, pm_get_error());
         return -1;
     }
-    *out = v;
+    return 0;
+}
+
+static int parse_p(const char *s, double *out)
+{
+    if (pm_parse_double(s, 0, 1, out) == -1) {
+        fprintf(stderr, "pmemcut-replay: --p: not a probability: %s\n", s);
+        return -1;
+    }
     return 0;
 }
 
@@ -90,22 +97,17 @@ static int cmd_replay(int argc, char **argv)
             out = optarg;
             break;
         case 't':
-            if (parse_u64("--to", optarg, &to))
+            if (parse_u64("--to", optarg, UINT64_MAX, &to))
                 return PM_EXIT_USAGE;
             break;
         case 's':
-            if (parse_u64("--seed", optarg, &cp.seed))
+            if (parse_u64("--seed", optarg, UINT64_MAX, &cp.seed))
                 return PM_EXIT_USAGE;
             break;
-        case 'p': {
-            char *end;
-            cp.p = strtod(optarg, &end);
-            if (*end || end == optarg || !(cp.p >= 0 && cp.p <= 1)) {
-                fprintf(stderr, "pmemcut-replay: --p: not a probability: %s\n", optarg);
+        case 'p':
+            if (parse_p(optarg, &cp.p))
                 return PM_EXIT_USAGE;
-            }
             break;
-        }
         case 'P':
             if (pm_policy_parse(optarg, &cp.policy) == -1) {
                 fprintf(stderr, "pmemcut-replay: --policy: unknown policy %s\n", optarg);
@@ -257,7 +259,7 @@ static int parse_explore(int argc, char **argv, struct pt_explore_opts *o)
     const char *pols = "lose-all,keep-all,random,torn,prefix";
     int c;
     while ((c = getopt_long(argc, argv, "o:j:", lopts, NULL)) != -1) {
-        char *end = NULL;
+        uint64_t v;
         switch (c) {
         case 'a':
             o->audit = optarg;
@@ -298,32 +300,29 @@ static int parse_explore(int argc, char **argv, struct pt_explore_opts *o)
             break;
         }
         case 'n':
-            o->per_point = (unsigned)strtoul(optarg, &end, 10);
-            if (*end || o->per_point > 100000) {
-                fprintf(stderr, "pmemcut-replay: --states-per-point: bad number %s\n", optarg);
+            if (parse_u64("--states-per-point", optarg, 100000, &v))
                 return -1;
-            }
+            o->per_point = (unsigned)v;
             break;
         case 'p':
-            o->p = strtod(optarg, &end);
-            if (*end || !(o->p >= 0 && o->p <= 1)) {
-                fprintf(stderr, "pmemcut-replay: --p: not a probability: %s\n", optarg);
+            if (parse_p(optarg, &o->p))
                 return -1;
-            }
             break;
         case 'j':
-            o->jobs = (int)strtol(optarg, &end, 10);
-            if (*end || o->jobs < 1 || o->jobs > 1024) {
+            if (parse_u64("--jobs", optarg, 1024, &v))
+                return -1;
+            if (v < 1) {
                 fprintf(stderr, "pmemcut-replay: --jobs: bad number %s\n", optarg);
                 return -1;
             }
+            o->jobs = (int)v;
             break;
         case 'F':
-            if (parse_u64("--from", optarg, &o->from))
+            if (parse_u64("--from", optarg, UINT64_MAX, &o->from))
                 return -1;
             break;
         case 'T':
-            if (parse_u64("--to", optarg, &o->to))
+            if (parse_u64("--to", optarg, UINT64_MAX, &o->to))
                 return -1;
             break;
         case 'A':
@@ -336,8 +335,7 @@ static int parse_explore(int argc, char **argv, struct pt_explore_opts *o)
             o->verify_dir = optarg;
             break;
         case 'R': {
-            unsigned long long v = strtoull(optarg, &end, 10);
-            if (*end || pm_rec_size_ok(v) == -1) {
+            if (pm_parse_u64(optarg, UINT32_MAX, &v) == -1 || pm_rec_size_ok(v) == -1) {
                 fprintf(stderr, "pmemcut-replay: --record-size: not a record size: %s\n", optarg);
                 return -1;
             }

@@ -7,10 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "utils/error.h"
+#include "utils/spawn.h"
 #include "explore-int.h"
 
 /* The first problem line of fsck output, with numbers erased, as the
@@ -61,45 +61,19 @@ static void signature(const char *out, char *sig, size_t n)
     }
 }
 
-/* Runs argv with output captured (first 16 KiB) into out.  Exit status, or
- * -1 if it could not run. */
+/* Runs argv with its output (stdout and stderr, the first outlen - 1
+ * bytes) in out.  Exit status (127: it could not be executed), or -1 if it
+ * could not be started.  No time limit: a check runs to its end. */
 static int run_capture(char *const argv[], char *out, size_t outlen)
 {
-    int pfd[2];
-    if (pipe(pfd) == -1)
+    struct pm_spawn sp = {.argv = argv, .capture = outlen, .keep_head = true};
+    struct pm_spawn_result res;
+    int r = pm_spawn_run(&sp, &res);
+    snprintf(out, outlen, "%s", res.output ? res.output : "");
+    pm_spawn_result_free(&res);
+    if (r == -1 && !res.exec_failed)
         return -1;
-    pid_t pid = fork();
-    if (pid == -1)
-        return -1;
-    if (pid == 0) {
-        int nul = open("/dev/null", O_RDONLY);
-        dup2(nul, 0);
-        dup2(pfd[1], 1);
-        dup2(pfd[1], 2);
-        close(pfd[0]);
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    close(pfd[1]);
-    size_t got = 0;
-    for (;;) {
-        char tmp[4096];
-        ssize_t r = read(pfd[0], tmp, sizeof tmp);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        size_t k = (size_t)r < outlen - 1 - got ? (size_t)r : outlen - 1 - got;
-        memcpy(out + got, tmp, k);
-        got += k;
-    }
-    out[got] = '\0';
-    close(pfd[0]);
-    int st;
-    while (waitpid(pid, &st, 0) == -1)
-        if (errno != EINTR)
-            return -1;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return res.status;
 }
 
 /* ext4: does the superblock say the journal needs recovery? */
