@@ -49,8 +49,9 @@ struct pm_dlog_reader {
 };
 
 /* Opens path and checks its header (magic, then version).  0, or -1 with a
- * message naming the byte offset; pm_dlog_close is safe after either. */
-int pm_dlog_open(struct pm_dlog_reader *dl, const char *path, char *err, size_t errlen);
+ * message (pm_get_error) naming the byte offset; pm_dlog_close is safe
+ * after either. */
+int pm_dlog_open(struct pm_dlog_reader *dl, const char *path);
 void pm_dlog_close(struct pm_dlog_reader *dl);
 
 /* Reads the payload of the frame at byte offset off into buf (len bytes),
@@ -58,6 +59,6 @@ void pm_dlog_close(struct pm_dlog_reader *dl);
  * audit record's and the payload's checksum.  0, or -1 with a message
  * naming the seq and byte offset. */
 int pm_dlog_read(struct pm_dlog_reader *dl, uint64_t off, uint64_t seq, uint64_t dev_off,
-                 uint64_t len, void *buf, char *err, size_t errlen);
+                 uint64_t len, void *buf);
 
 #endif

@@ -262,10 +262,9 @@ static void test_dlog_damage(void)
     f = fopen(dl, "r+b");
     fputc('X', f);
     fclose(f);
-    char err[600];
     struct pm_dlog_reader d;
-    CU_ASSERT_EQUAL(pm_dlog_open(&d, dl, err, sizeof err), -1);
-    CU_ASSERT(strstr(err, "magic") != NULL);
+    CU_ASSERT_EQUAL(pm_dlog_open(&d, dl), -1);
+    CU_ASSERT(strstr(pm_get_error(), "magic") != NULL);
     pm_dlog_close(&d);
 }
 
@@ -371,12 +370,12 @@ static int mem_read(void *ctx, const char *name, uint8_t **buf, size_t *len, int
 
 static void test_ack_verify(void)
 {
-    char log[300], acks[300], err[512];
+    char log[300], acks[300];
     path_in(log, sizeof log, "acks.jsonl");
     write_file(log, ack_log, strlen(ack_log));
     struct pt_ack_list l = {0};
-    CU_ASSERT_EQUAL_FATAL(pt_ackverify_load_audit(&l, log, err, sizeof err), 0);
-    CU_ASSERT_EQUAL(l.n, 3);
+    CU_ASSERT_EQUAL_FATAL(pt_ackverify_load_audit(&l, log), 0);
+    CU_ASSERT_EQUAL(l.acks.len, 3);
     CU_ASSERT_EQUAL(pt_ackverify_count_at(&l, 1), 0);
     CU_ASSERT_EQUAL(pt_ackverify_count_at(&l, 2), 1);
     CU_ASSERT_EQUAL(pt_ackverify_count_at(&l, 4), 2);
@@ -385,7 +384,7 @@ static void test_ack_verify(void)
     struct pm_verdict v;
     torn_append = 0;
     pm_verdict_init(&v, PM_EXPECT_DURABLE);
-    CU_ASSERT_EQUAL(pt_ackverify_judge(&v, &l, 3, 256, mem_read, NULL, NULL, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(pt_ackverify_judge(&v, &l, 3, 256, mem_read, NULL, NULL), 0);
     CU_ASSERT(pm_verdict_pass(&v));
     CU_ASSERT_EQUAL(v.present, 3);
     pm_verdict_free(&v);
@@ -393,13 +392,12 @@ static void test_ack_verify(void)
     /* the second record torn: acked from seq 4 on, so a state at 3 passes */
     torn_append = 1;
     pm_verdict_init(&v, PM_EXPECT_DURABLE);
-    CU_ASSERT_EQUAL(pt_ackverify_judge(&v, &l, pt_ackverify_count_at(&l, 3), 256, mem_read, NULL,
-                                       NULL, err, sizeof err),
-                    0);
+    CU_ASSERT_EQUAL(
+        pt_ackverify_judge(&v, &l, pt_ackverify_count_at(&l, 3), 256, mem_read, NULL, NULL), 0);
     CU_ASSERT(pm_verdict_pass(&v));
     pm_verdict_free(&v);
     pm_verdict_init(&v, PM_EXPECT_DURABLE);
-    CU_ASSERT_EQUAL(pt_ackverify_judge(&v, &l, 3, 256, mem_read, NULL, NULL, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(pt_ackverify_judge(&v, &l, 3, 256, mem_read, NULL, NULL), 0);
     CU_ASSERT(!pm_verdict_pass(&v));
     CU_ASSERT_EQUAL(v.corrupt.n, 1);
     char sig[160];
@@ -415,8 +413,8 @@ static void test_ack_verify(void)
     const char *txt = "ack append.log 1 fsync\nack rec-00000007 7 fdatasync\n"
                       "ack append.log 3 fsync\nresult {}\n";
     write_file(acks, txt, strlen(txt));
-    CU_ASSERT_EQUAL_FATAL(pt_ackverify_load_file(&l, acks, log, err, sizeof err), 0);
-    CU_ASSERT_EQUAL(l.n, 3);
+    CU_ASSERT_EQUAL_FATAL(pt_ackverify_load_file(&l, acks, log), 0);
+    CU_ASSERT_EQUAL(l.acks.len, 3);
     CU_ASSERT_EQUAL(l.unmatched, 1);
     CU_ASSERT_EQUAL(pt_ackverify_count_at(&l, 0), 1); /* the unmarked one: everywhere */
     CU_ASSERT_EQUAL(pt_ackverify_count_at(&l, 2), 2);
@@ -426,8 +424,8 @@ static void test_ack_verify(void)
     /* bad lines are refused with the line number */
     const char *bad = "ack append.log 1 fsync\nack append.log x fsync\n";
     write_file(acks, bad, strlen(bad));
-    CU_ASSERT_EQUAL(pt_ackverify_load_file(&l, acks, log, err, sizeof err), -1);
-    CU_ASSERT(strstr(err, "line 2") != NULL);
+    CU_ASSERT_EQUAL(pt_ackverify_load_file(&l, acks, log), -1);
+    CU_ASSERT(strstr(pm_get_error(), "line 2") != NULL);
     pt_ackverify_free(&l);
 }
 

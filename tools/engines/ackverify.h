@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "utils/vec.h"
 #include "verify/acks.h"
 #include "verify/verdict.h"
 #include "verify/verifyset.h"
@@ -30,21 +31,19 @@ struct pt_ack {
 
 /* Acks in the order they were made (from ascending). */
 struct pt_ack_list {
-    struct pt_ack *v;
-    size_t n, cap;
+    PM_VEC(struct pt_ack) acks;
     size_t unmatched; /* from a file: lines with no mark in the log */
 };
 
 /* The acks of the audit log: every mark whose text is an ack line.  0, or
- * -1 with err (a damaged log: the seq where it went wrong). */
-int pt_ackverify_load_audit(struct pt_ack_list *l, const char *audit, char *err, size_t errlen);
+ * -1 with the message (pm_get_error) (a damaged log: the seq where it went wrong). */
+int pt_ackverify_load_audit(struct pt_ack_list *l, const char *audit);
 
 /* The acks of a host file (lines `ack FILE SEQ METHOD`, as acks-N.txt).
  * Each line is matched, in order, with the next mark of the same text in the
  * audit log and applies from that mark's seq; a line without one applies to
- * every point (counted in l->unmatched).  0, or -1 with err. */
-int pt_ackverify_load_file(struct pt_ack_list *l, const char *path, const char *audit, char *err,
-                           size_t errlen);
+ * every point (counted in l->unmatched).  0, or -1 with the message. */
+int pt_ackverify_load_file(struct pt_ack_list *l, const char *path, const char *audit);
 
 void pt_ackverify_free(struct pt_ack_list *l);
 
@@ -56,19 +55,17 @@ typedef pm_read_fn pt_ack_read_fn;
 typedef pm_each_fn pt_ack_each_fn;
 
 /* Judges the first n acks of l (each file's acks sorted, as the agent does)
- * with records of `size` bytes.  0, or -1 with err (a file could not be
+ * with records of `size` bytes.  0, or -1 with the message (a file could not be
  * read: no verdict). */
 int pt_ackverify_judge(struct pm_verdict *v, const struct pt_ack_list *l, size_t n, uint32_t size,
-                       pt_ack_read_fn *rd, pt_ack_each_fn *each, void *ctx, char *err,
-                       size_t errlen);
+                       pt_ack_read_fn *rd, pt_ack_each_fn *each, void *ctx);
 
 /* The same on an ext4 image file, the workload directory being dir inside
  * it ("/" for the root).  An image libext2fs cannot open, or without that
  * directory, is what the agent sees when the filesystem does not mount:
- * every ack is missing, "filesystem did not mount".  0 or -1 with err. */
+ * every ack is missing, "filesystem did not mount".  0, or -1 with the message. */
 int pt_ackverify_ext4(struct pm_verdict *v, const char *img, const char *dir,
-                      const struct pt_ack_list *l, size_t n, uint32_t size, char *err,
-                      size_t errlen);
+                      const struct pt_ack_list *l, size_t n, uint32_t size);
 
 /* One line for a failing verdict, numbers erased, for grouping failures:
  * "verify: missing rec-#: zero-filled".  Empty for a pass. */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "explore-int.h"
+#include "utils/error.h"
 
 int pt_explore_judge(FILE *f, const struct pt_explore_opts *o, const char *img, uint64_t at,
                      size_t nacks)
@@ -15,11 +16,10 @@ int pt_explore_judge(FILE *f, const struct pt_explore_opts *o, const char *img, 
         return 0;
     }
     struct pm_verdict v;
-    char err[700];
     pm_verdict_init(&v, o->expect);
-    if (pt_ackverify_ext4(&v, img, o->verify_dir, &o->al, nacks, o->record_size, err, sizeof err) ==
-        -1) {
-        fprintf(stderr, "explore: verify at seq %llu: %s\n", (unsigned long long)at, err);
+    if (pt_ackverify_ext4(&v, img, o->verify_dir, &o->al, nacks, o->record_size) == -1) {
+        fprintf(stderr, "explore: verify at seq %llu: %s\n", (unsigned long long)at,
+                pm_get_error());
         fputs(",\"verify\":\"error\"", f);
         pm_verdict_free(&v);
         return -1;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "explore-int.h"
+#include "utils/vec.h"
 
 /* Parses one states.jsonl line.  0 or -1. */
 int pt_explore_parse_result(struct jr_doc *d, const char *line, size_t len,
@@ -46,37 +47,33 @@ struct failure {
     uint64_t count;
     struct pt_state_result smallest;
 };
+typedef PM_VEC(struct failure) failure_vec;
 
 /* Adds res to the group of its signature (or starts one), keeping the
  * smallest state: fewest lines lost or torn, then the earliest. */
-static int group_add(struct failure **fl, size_t *nf, const char *sig,
-                     const struct pt_state_result *res)
+static int group_add(failure_vec *fl, const char *sig, const struct pt_state_result *res)
 {
     size_t i;
-    for (i = 0; i < *nf; i++)
-        if (strcmp((*fl)[i].sig, sig) == 0)
+    for (i = 0; i < fl->len; i++)
+        if (strcmp(fl->v[i].sig, sig) == 0)
             break;
-    if (i == *nf) {
-        struct failure *g = realloc(*fl, (*nf + 1) * sizeof *g);
-        if (!g)
+    if (i == fl->len) {
+        struct failure ng = {.smallest = *res};
+        snprintf(ng.sig, sizeof ng.sig, "%s", sig);
+        if (PM_VEC_PUSH(fl, ng) == -1)
             return -1;
-        *fl = g;
-        memset(&g[i], 0, sizeof *g);
-        snprintf(g[i].sig, sizeof g[i].sig, "%s", sig);
-        g[i].smallest = *res;
-        (*nf)++;
     }
-    struct failure *g = &(*fl)[i];
+    struct failure *g = &fl->v[i];
     g->count++;
     if (res->lost < g->smallest.lost || (res->lost == g->smallest.lost && res->at < g->smallest.at))
         g->smallest = *res;
     return 0;
 }
 
-static void print_groups(const struct pt_explore_opts *o, FILE *out, const struct failure *fl,
-                         size_t nf)
+static void print_groups(const struct pt_explore_opts *o, FILE *out, const failure_vec *fv)
 {
-    for (size_t i = 0; i < nf; i++) {
+    const struct failure *fl = fv->v;
+    for (size_t i = 0; i < fv->len; i++) {
         const struct pt_state_result *s = &fl[i].smallest;
         fprintf(out, "  [%zu] %llu states: %s\n", i + 1, (unsigned long long)fl[i].count,
                 fl[i].sig[0] ? fl[i].sig : "(no message)");
@@ -98,8 +95,7 @@ int pt_explore_write_summary(const struct pt_explore_opts *o, FILE *out)
     FILE *f = fopen(path, "r");
     if (!f)
         return -1;
-    struct failure *fl = NULL, *vfl = NULL;
-    size_t nf = 0, nvf = 0;
+    failure_vec fl = {0}, vfl = {0};
     uint64_t total = 0, pass = 0, fail = 0, other = 0, vpass = 0, vfail = 0, verr = 0, dups = 0;
     uint64_t by_pol[PT_EXPLORE_MAX_POLICIES][2] = {{0}};
     char *line = NULL;
@@ -128,8 +124,8 @@ int pt_explore_write_summary(const struct pt_explore_opts *o, FILE *out)
         vfail += vfailed;
         verr += strcmp(res.verify, "error") == 0;
         by_pol[res.policy][failed || vfailed]++;
-        if ((failed && group_add(&fl, &nf, res.sig, &res) == -1) ||
-            (vfailed && group_add(&vfl, &nvf, res.vsig, &res) == -1))
+        if ((failed && group_add(&fl, res.sig, &res) == -1) ||
+            (vfailed && group_add(&vfl, res.vsig, &res) == -1))
             break;
     }
     free(line);
@@ -147,15 +143,15 @@ int pt_explore_write_summary(const struct pt_explore_opts *o, FILE *out)
             fprintf(out, "  %-8s %6llu states, %6llu failing\n", pm_policy_name((enum pm_policy)k),
                     (unsigned long long)(by_pol[k][0] + by_pol[k][1]),
                     (unsigned long long)by_pol[k][1]);
-    fprintf(out, "distinct failures: %zu\n", nf);
-    print_groups(o, out, fl, nf);
+    fprintf(out, "distinct failures: %zu\n", fl.len);
+    print_groups(o, out, &fl);
     if (vpass + vfail + verr) {
         fprintf(out, "verify (acknowledged records): %llu PASS, %llu FAIL, %llu not judged\n",
                 (unsigned long long)vpass, (unsigned long long)vfail, (unsigned long long)verr);
-        fprintf(out, "distinct verify failures: %zu\n", nvf);
-        print_groups(o, out, vfl, nvf);
+        fprintf(out, "distinct verify failures: %zu\n", vfl.len);
+        print_groups(o, out, &vfl);
     }
-    free(fl);
-    free(vfl);
+    PM_VEC_FREE(&fl);
+    PM_VEC_FREE(&vfl);
     return 0;
 }

@@ -12,11 +12,12 @@
 #include <unistd.h>
 
 #include "utils/error.h"
+#include "utils/rng.h"
 #include "explore-int.h"
 
 uint64_t pt_explore_mix(uint64_t x)
 {
-    return pm_rng_next(&x) | 1; /* never 0 */
+    return pm_splitmix64(&x) | 1; /* never 0 */
 }
 
 static uint64_t state_key(uint64_t at, enum pm_policy pol, uint64_t seed)
@@ -135,7 +136,7 @@ int pt_explore_point(struct pt_explore_workers *u, struct pt_replay *r, struct p
         for (unsigned i = 0; i < n; i++) {
             struct pm_cut_params cp = {.policy = pol, .p = o->p};
             uint64_t s = at * 131u + (uint64_t)pol * 7919u + i;
-            cp.seed = n == 1 ? 0 : pm_rng_next(&s);
+            cp.seed = n == 1 ? 0 : pm_splitmix64(&s);
             uint64_t key = state_key(at, pol, cp.seed);
             if (done_has(done, key))
                 continue;

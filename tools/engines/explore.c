@@ -30,12 +30,10 @@ void pt_explore_defaults(struct pt_explore_opts *o)
  * the message. */
 static int load_acks(struct pt_explore_opts *o)
 {
-    char err[1024];
-    int r = strcmp(o->acks, "audit") == 0
-                ? pt_ackverify_load_audit(&o->al, o->audit, err, sizeof err)
-                : pt_ackverify_load_file(&o->al, o->acks, o->audit, err, sizeof err);
+    int r = strcmp(o->acks, "audit") == 0 ? pt_ackverify_load_audit(&o->al, o->audit)
+                                          : pt_ackverify_load_file(&o->al, o->acks, o->audit);
     if (r == -1) {
-        pm_set_error("--acks: %s", err);
+        pm_set_error("--acks: %s", pm_get_error());
         return -1;
     }
     if (strcmp(o->fs, "ext4") != 0)
@@ -47,7 +45,7 @@ static int load_acks(struct pt_explore_opts *o)
         fprintf(stderr,
                 "explore: --acks: %zu of %zu acks have no mark in the audit log: they "
                 "apply to every point\n",
-                o->al.unmatched, o->al.n);
+                o->al.unmatched, o->al.acks.len);
     return 0;
 }
 

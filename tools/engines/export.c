@@ -8,32 +8,27 @@
 #include "dmlog.h"
 #include "utils/error.h"
 #include "replay.h"
+#include "utils/vec.h"
 
+/* The dirty ranges before a cut or restart, adjacent ones merged. */
 struct dirty_list {
-    struct pm_range *r;
-    size_t n, cap;
+    PM_VEC(struct pm_range) r;
+    bool failed; /* out of memory */
 };
 
 static void collect(void *ctx, uint64_t off, uint64_t len, enum pm_class cls)
 {
     (void)cls;
     struct dirty_list *l = ctx;
-    if (l->n && l->r[l->n - 1].off + l->r[l->n - 1].len == off) {
-        l->r[l->n - 1].len += len;
+    if (l->failed)
+        return;
+    struct pm_range *last = l->r.len ? &l->r.v[l->r.len - 1] : NULL;
+    if (last && last->off + last->len == off) {
+        last->len += len;
         return;
     }
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        struct pm_range *nr = realloc(l->r, cap * sizeof *nr);
-        if (!nr) {
-            l->n = SIZE_MAX; /* marks the failure */
-            return;
-        }
-        l->r = nr;
-        l->cap = cap;
-    }
-    if (l->n != SIZE_MAX)
-        l->r[l->n++] = (struct pm_range){off, len};
+    if (PM_VEC_PUSH(&l->r, ((struct pm_range){off, len})) == -1)
+        l->failed = true;
 }
 
 struct exporter {
@@ -91,10 +86,11 @@ static int export_one(struct exporter *x, struct dirty_list *dl)
     const struct au_rec *rec = &r->rec;
     char text[64];
     bool resets = rec->ev == AU_CUT || (rec->ev == AU_OPEN && r->m);
-    dl->n = 0;
+    PM_VEC_RESET(&dl->r);
+    dl->failed = false;
     if (resets && r->m) {
         pm_model_dirty_ranges(r->m, 0, collect, dl);
-        if (dl->n == SIZE_MAX) {
+        if (dl->failed) {
             pm_set_error("out of memory");
             return -1;
         }
@@ -127,8 +123,8 @@ static int export_one(struct exporter *x, struct dirty_list *dl)
                  (unsigned long long)rec->seq);
         if (pt_dmlog_mark(&x->w, text) == -1)
             return -1;
-        for (size_t i = 0; i < dl->n; i++)
-            if (export_range(x, dl->r[i].off, dl->r[i].len, 0) == -1)
+        for (size_t i = 0; i < dl->r.len; i++)
+            if (export_range(x, dl->r.v[i].off, dl->r.v[i].len, 0) == -1)
                 return -1;
         return pt_dmlog_entry(&x->w, 0, 0, DMLOG_FLUSH, NULL);
     default:
@@ -179,7 +175,7 @@ int pt_export_dmlog(const char *audit, const char *dlog, const char *base, const
         pm_set_error("%s", first);
     res->entries = x.w.entries;
     res->applied = r.applied;
-    free(dl.r);
+    PM_VEC_FREE(&dl.r);
     free(x.buf);
     pt_replay_close(&r);
     return rc;

@@ -10,6 +10,7 @@
 
 #include "audit/auditlog.h"
 #include "utils/error.h"
+#include "utils/vec.h"
 #include "replay.h"
 
 /* Prints what a list of line ranges were: the bytes grouped by what they
@@ -22,8 +23,7 @@ struct group {
 static uint64_t describe_ranges(const struct pt_layout *m, const char *fate,
                                 const struct pm_rangelist *l, uint64_t budget)
 {
-    struct group *g = NULL;
-    size_t ng = 0, cap = 0;
+    PM_VEC(struct group) g = {0};
     char cur[200];
     for (size_t i = 0; i < l->n; i++) {
         uint64_t off = l->r[i].off, end = off + l->r[i].len;
@@ -32,33 +32,28 @@ static uint64_t describe_ranges(const struct pt_layout *m, const char *fate,
             uint64_t piece = (end < blk_end ? end : blk_end) - off;
             pt_layout_describe(m, off, piece, cur, sizeof cur);
             /* the latest group is the likeliest match */
-            size_t k = ng;
-            while (k > 0 && strcmp(g[k - 1].what, cur) != 0)
+            size_t k = g.len;
+            while (k > 0 && strcmp(g.v[k - 1].what, cur) != 0)
                 k--;
             if (k == 0) {
-                if (ng == cap) {
-                    cap = cap ? cap * 2 : 64;
-                    struct group *ng2 = realloc(g, cap * sizeof *g);
-                    if (!ng2)
-                        break;
-                    g = ng2;
-                }
-                snprintf(g[ng].what, sizeof g[ng].what, "%s", cur);
-                g[ng].first = off;
-                g[ng].bytes = 0;
-                k = ++ng;
+                struct group ng = {.first = off};
+                snprintf(ng.what, sizeof ng.what, "%s", cur);
+                if (PM_VEC_PUSH(&g, ng) == -1)
+                    break;
+                k = g.len;
             }
-            g[k - 1].bytes += piece;
+            g.v[k - 1].bytes += piece;
             off += piece;
         }
     }
-    for (size_t k = 0; k < ng && k < budget; k++)
+    for (size_t k = 0; k < g.len && k < budget; k++)
         printf("    %-5s %8llu bytes from offset %-10llu %s\n", fate,
-               (unsigned long long)g[k].bytes, (unsigned long long)g[k].first, g[k].what);
-    if (ng > budget)
-        printf("    ... and %llu more\n", (unsigned long long)(ng - budget));
-    free(g);
-    return ng;
+               (unsigned long long)g.v[k].bytes, (unsigned long long)g.v[k].first, g.v[k].what);
+    if (g.len > budget)
+        printf("    ... and %llu more\n", (unsigned long long)(g.len - budget));
+    size_t n = g.len;
+    PM_VEC_FREE(&g);
+    return n;
 }
 
 static void print_cut(const struct pt_layout *m, const struct au_rec *rec, uint64_t max_lines)

@@ -13,6 +13,7 @@
 #include "replay.h"
 
 #include "utils/error.h"
+#include "utils/io.h"
 
 /* The largest payload one write may carry (NBD's own limit is 32 MiB). */
 #define MAX_WRITE (256u << 20)
@@ -41,9 +42,8 @@ int pt_replay_open(struct pt_replay *r, const char *audit, const char *dlog, con
     if (au_open(&r->au, audit) == -1)
         return replay_fail(r, "%s", r->au.err);
     if (dlog) {
-        char err[1024];
-        if (pm_dlog_open(&r->dl, dlog, err, sizeof err) == -1)
-            return replay_fail(r, "%s", err);
+        if (pm_dlog_open(&r->dl, dlog) == -1)
+            return -1;
         r->have_dlog = true;
     }
     return 0;
@@ -228,10 +228,8 @@ static int do_write(struct pt_replay *r)
         r->buf = b;
         r->bufcap = rec->len;
     }
-    char err[1024];
-    if (pm_dlog_read(&r->dl, rec->dlog, rec->seq, rec->off, rec->len, r->buf, err, sizeof err) ==
-        -1)
-        return replay_fail(r, "%s", err);
+    if (pm_dlog_read(&r->dl, rec->dlog, rec->seq, rec->off, rec->len, r->buf) == -1)
+        return -1;
     int e = pm_model_write(r->m, r->buf, rec->len, rec->off, rec->fua, check_hook, r);
     return e ? model_error(r, e) : 0;
 }
@@ -370,17 +368,10 @@ int pt_write_image(const uint8_t *img, uint64_t size, const char *path)
         size_t n = (size_t)(size - off < blk ? size - off : blk);
         if (all_zero(img + off, n))
             continue;
-        size_t done = 0;
-        while (done < n) {
-            ssize_t w = pwrite(fd, img + off + done, n - done, (off_t)(off + done));
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w <= 0) {
-                pm_set_error("%s: write: %s", path, w < 0 ? strerror(errno) : "short");
-                close(fd);
-                return -1;
-            }
-            done += (size_t)w;
+        if (pm_pwrite_all(fd, img + off, n, (off_t)off) == -1) {
+            pm_set_error("%s: write: %s", path, strerror(errno));
+            close(fd);
+            return -1;
         }
     }
     if (close(fd) == -1) {

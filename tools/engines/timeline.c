@@ -9,6 +9,7 @@
 #include "timeline.h"
 
 #include "utils/error.h"
+#include "utils/vec.h"
 
 #define NX        400 /* time bins */
 #define NY        160 /* offset bins */
@@ -51,10 +52,8 @@ struct tl {
     uint32_t flushes[NX], markbins[NX];
     uint64_t dirty_max[NX];
     bool dirty_seen[NX];
-    struct mark *marks;
-    size_t nm;
-    struct cut *cuts;
-    size_t nc;
+    PM_VEC(struct mark) marks;
+    PM_VEC(struct cut) cuts;
 };
 
 static int xbin(const struct tl *t, uint64_t ns)
@@ -215,22 +214,15 @@ static int collect(struct tl *t, const char *log, char *err, size_t errlen)
         case AU_MARK:
             t->markbins[x]++;
             if (t->nmarks <= MAX_MARKS) {
-                struct mark *m = realloc(t->marks, (t->nm + 1) * sizeof *m);
-                if (!m)
-                    break;
-                t->marks = m;
-                m[t->nm++] = (struct mark){rec.seq, x, strdup(rec.text)};
+                struct mark m = {rec.seq, x, strdup(rec.text)};
+                if (PM_VEC_PUSH(&t->marks, m) == -1)
+                    free(m.text);
             }
             break;
         case AU_CUT: {
-            if (t->nc == MAX_CUTS)
+            if (t->cuts.len == MAX_CUTS || PM_VEC_PUSH(&t->cuts, (struct cut){0}) == -1)
                 break;
-            struct cut *c = realloc(t->cuts, (t->nc + 1) * sizeof *c);
-            if (!c)
-                break;
-            t->cuts = c;
-            c = &t->cuts[t->nc++];
-            memset(c, 0, sizeof *c);
+            struct cut *c = &t->cuts.v[t->cuts.len - 1];
             c->seq = rec.seq;
             c->x = x;
             char what[400];
@@ -347,8 +339,8 @@ static void draw(const struct tl *t, const char *log, const char *damage, FILE *
     fprintf(f, "</g>\n");
 
     /* cuts: a line, and the lost (red) and torn (orange) offsets */
-    for (size_t i = 0; i < t->nc; i++) {
-        const struct cut *c = &t->cuts[i];
+    for (size_t i = 0; i < t->cuts.len; i++) {
+        const struct cut *c = &t->cuts.v[i];
         double x = px_x(c->x) + cw / 2;
         fprintf(f, "<g class=\"cut\" data-seq=\"%llu\"><title>", (unsigned long long)c->seq);
         xml_text(f, c->what ? c->what : "cut");
@@ -376,11 +368,11 @@ static void draw(const struct tl *t, const char *log, const char *damage, FILE *
     /* marks lane */
     fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">marks</text>\n", LEFT - 4, MARK_Y + 15);
     if (t->nmarks <= MAX_MARKS) {
-        for (size_t i = 0; i < t->nm; i++) {
-            double x = px_x(t->marks[i].x) + cw / 2;
+        for (size_t i = 0; i < t->marks.len; i++) {
+            double x = px_x(t->marks.v[i].x) + cw / 2;
             fprintf(f, "<g class=\"mark\" data-seq=\"%llu\"><title>seq %llu: ",
-                    (unsigned long long)t->marks[i].seq, (unsigned long long)t->marks[i].seq);
-            xml_text(f, t->marks[i].text ? t->marks[i].text : "");
+                    (unsigned long long)t->marks.v[i].seq, (unsigned long long)t->marks.v[i].seq);
+            xml_text(f, t->marks.v[i].text ? t->marks.v[i].text : "");
             fprintf(f,
                     "</title><line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" "
                     "stroke=\"#9467bd\" stroke-width=\"1.5\"/></g>\n",
@@ -495,12 +487,12 @@ int pt_timeline_write(const char *log, const char *out, uint64_t from, uint64_t 
             rc = -1;
         }
     }
-    for (size_t i = 0; i < t.nm; i++)
-        free(t.marks[i].text);
-    for (size_t i = 0; i < t.nc; i++)
-        free(t.cuts[i].what);
-    free(t.marks);
-    free(t.cuts);
+    for (size_t i = 0; i < t.marks.len; i++)
+        free(t.marks.v[i].text);
+    for (size_t i = 0; i < t.cuts.len; i++)
+        free(t.cuts.v[i].what);
+    PM_VEC_FREE(&t.marks);
+    PM_VEC_FREE(&t.cuts);
     free(t.cells);
     return rc || damaged ? -1 : 0;
 }
