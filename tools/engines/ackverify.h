@@ -4,8 +4,8 @@
  * its files through a mounted filesystem.  On the host there is no loop
  * device, so explore reads the same files out of the state image with
  * libext2fs (ext2fs_open, ext2fs_namei, ext2fs_file_read) and judges them
- * with the agent's own code (guest/judge.c, guest/verdict.c, guest/record.c,
- * guest/acks.c, guest/verifyset.c), compiled in unchanged: verifyset.c
+ * with the agent's own code (common/verify: judge, verdict, record, acks,
+ * verifyset), the same library the agent links: verifyset.c
  * decides which file holds which acks, the ring size and the unacknowledged
  * single-record files over a file reader, here libext2fs's.
  *

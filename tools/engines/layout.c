@@ -26,9 +26,7 @@ int pt_layout_load_extents(struct pt_layout *l, const struct pt_layout_args *a)
     memset(l, 0, sizeof *l);
     if (a->extents) {
         if (pt_xfsmap_load_extents(&l->x, a->extents) == -1) {
-            char why[1024];
-            snprintf(why, sizeof why, "%s", pm_get_error());
-            pm_set_error("--extents: %s", why);
+            pm_set_error("--extents: %s", pm_get_error());
             return -1;
         }
         l->have_x = true;

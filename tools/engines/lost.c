@@ -145,11 +145,9 @@ int pt_lost_print(const struct pt_lost_args *a)
     uint64_t got;
     uint8_t *head = pt_layout_read_head(a->image, m.x.dev_offset + 4096, &got);
     if (!head || pt_layout_open(&m, &a->lay, a->image, head, got) == -1) {
-        char why[1024];
-        snprintf(why, sizeof why, "%s", pm_get_error());
         pm_set_error("%s (an image after a cut may have lost its superblock: "
                      "give --data DLOG to read the layout from before each cut)",
-                     why);
+                     pm_get_error());
         free(head);
         pt_xfsmap_free(&m.x);
         return -1;

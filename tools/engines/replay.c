@@ -21,16 +21,12 @@
 /* --- engine -------------------------------------------------------------------- */
 
 /* Leaves the message for pm_get_error; -1. */
-__attribute__((format(printf, 2, 3))) static int replay_fail(struct pt_replay *r, const char *fmt,
-                                                             ...)
+__attribute__((format(printf, 1, 2))) static int replay_fail(const char *fmt, ...)
 {
-    (void)r;
-    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    pm_set_verror(fmt, ap);
     va_end(ap);
-    pm_set_error("%s", msg);
     return -1;
 }
 
@@ -40,7 +36,7 @@ int pt_replay_open(struct pt_replay *r, const char *audit, const char *dlog, con
     r->dl.fd = -1;
     r->base = base;
     if (au_open(&r->au, audit) == -1)
-        return replay_fail(r, "%s", r->au.err);
+        return replay_fail("%s", r->au.err);
     if (dlog) {
         if (pm_dlog_open(&r->dl, dlog) == -1)
             return -1;
@@ -66,7 +62,7 @@ int pt_replay_next(struct pt_replay *r)
 {
     int n = au_next(&r->au, &r->rec);
     if (n < 0)
-        replay_fail(r, "%s", r->au.err);
+        replay_fail("%s", r->au.err);
     return n;
 }
 
@@ -100,8 +96,7 @@ static void differ(struct pt_replay *r, const char *what, const struct pm_counts
     counts_text(a, sizeof a, model);
     counts_text(b, sizeof b, log);
     r->mismatch = true;
-    replay_fail(r,
-                "seq %llu (%s): the replayed model disagrees with the log: %s is %s in the model, "
+    replay_fail("seq %llu (%s): the replayed model disagrees with the log: %s is %s in the model, "
                 "%s in the log (wrong data log, or a log that does not start on this image?)",
                 (unsigned long long)r->rec.seq, au_ev_name(r->rec.ev), what, a, b);
 }
@@ -141,7 +136,7 @@ static int check_hook(void *ctx, const struct pm_effect *e)
                  !ranges_eq(&e->cut->kept_r, &rec->kept_r) ||
                  !ranges_eq(&e->cut->torn_r, &rec->torn_r)) {
             r->mismatch = true;
-            replay_fail(r, "seq %llu (cut): the replayed cut's line ranges differ from the log's",
+            replay_fail("seq %llu (cut): the replayed cut's line ranges differ from the log's",
                         (unsigned long long)rec->seq);
         }
         break;
@@ -160,14 +155,13 @@ static int start(struct pt_replay *r, const struct au_rec *rec)
     void *p = mmap(NULL, r->size, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED)
-        return replay_fail(r, "seq %llu: cannot map %llu bytes for the image: %s",
+        return replay_fail("seq %llu: cannot map %llu bytes for the image: %s",
                            (unsigned long long)rec->seq, (unsigned long long)r->size,
                            strerror(errno));
     r->p = p;
     if (!rec->created) {
         if (!r->base)
             return replay_fail(
-                r,
                 "seq %llu: the history starts on an image that already existed "
                 "(\"created\":false); pass --base IMAGE with its content at that point",
                 (unsigned long long)rec->seq);
@@ -177,18 +171,18 @@ static int start(struct pt_replay *r, const struct au_rec *rec)
             int e = errno;
             if (f)
                 fclose(f);
-            return replay_fail(r, "%s: %s", r->base, strerror(e));
+            return replay_fail("%s: %s", r->base, strerror(e));
         }
         if ((uint64_t)st.st_size != r->size) {
             fclose(f);
-            return replay_fail(r, "%s: %llu bytes, the log's device has %llu", r->base,
+            return replay_fail("%s: %llu bytes, the log's device has %llu", r->base,
                                (unsigned long long)st.st_size, (unsigned long long)r->size);
         }
         /* fread loops over short reads */
         size_t got = fread(r->p, 1, r->size, f);
         fclose(f);
         if (got != r->size)
-            return replay_fail(r, "%s: cannot read it", r->base);
+            return replay_fail("%s: cannot read it", r->base);
     }
     return 0;
 }
@@ -202,7 +196,7 @@ static int model_error(struct pt_replay *r, int code)
                       : code == PM_ESTATE ? "not possible in the replayed power state"
                       : code == PM_ENOMEM ? "out of memory"
                                           : "invalid";
-    return replay_fail(r, "seq %llu (%s): cannot be replayed: %s", (unsigned long long)r->rec.seq,
+    return replay_fail("seq %llu (%s): cannot be replayed: %s", (unsigned long long)r->rec.seq,
                        au_ev_name(r->rec.ev), why);
 }
 
@@ -210,21 +204,20 @@ static int do_write(struct pt_replay *r)
 {
     const struct au_rec *rec = &r->rec;
     if (!r->have_dlog)
-        return replay_fail(r, "seq %llu: a write, and no data log was given (--data)",
+        return replay_fail("seq %llu: a write, and no data log was given (--data)",
                            (unsigned long long)rec->seq);
     if (!rec->has_dlog)
-        return replay_fail(r,
-                           "seq %llu: write without a data-log frame (was nbdkit started with "
+        return replay_fail("seq %llu: write without a data-log frame (was nbdkit started with "
                            "data-log=?)",
                            (unsigned long long)rec->seq);
     if (rec->len > MAX_WRITE || rec->off > r->size || rec->len > r->size - rec->off)
-        return replay_fail(r, "seq %llu: write of %llu bytes at %llu does not fit the device",
+        return replay_fail("seq %llu: write of %llu bytes at %llu does not fit the device",
                            (unsigned long long)rec->seq, (unsigned long long)rec->len,
                            (unsigned long long)rec->off);
     if (rec->len > r->bufcap) {
         void *b = realloc(r->buf, rec->len);
         if (!b)
-            return replay_fail(r, "out of memory");
+            return replay_fail("out of memory");
         r->buf = b;
         r->bufcap = rec->len;
     }
@@ -246,7 +239,7 @@ int pt_replay_apply(struct pt_replay *r)
     const struct au_rec *rec = &r->rec;
     int e = 0;
     if (!r->m && rec->ev != AU_OPEN)
-        return replay_fail(r, "seq %llu: the log does not start with an \"open\" record",
+        return replay_fail("seq %llu: the log does not start with an \"open\" record",
                            (unsigned long long)rec->seq);
     r->mismatch = false;
     if (r->p_change && r->m) {
@@ -261,7 +254,7 @@ int pt_replay_apply(struct pt_replay *r)
             if (start(r, rec) == -1)
                 return -1;
         } else if (rec->size != r->size || rec->line != r->line) {
-            return replay_fail(r, "seq %llu: reopened with size %llu line %u, was %llu line %u",
+            return replay_fail("seq %llu: reopened with size %llu line %u, was %llu line %u",
                                (unsigned long long)rec->seq, (unsigned long long)rec->size,
                                rec->line, (unsigned long long)r->size, r->line);
         }
@@ -269,7 +262,7 @@ int pt_replay_apply(struct pt_replay *r)
         pm_model_free(r->m);
         r->m = pm_model_new(r->p, r->size, r->line);
         if (!r->m)
-            return replay_fail(r, "out of memory for the model");
+            return replay_fail("out of memory for the model");
         break;
     case AU_WRITE:
         if (do_write(r) == -1)
@@ -338,8 +331,7 @@ int pt_replay_cut(struct pt_replay *r, const struct pm_cut_params *cp, const cha
         return 0;
     int e = pm_model_cut(r->m, cp, why, NULL, NULL);
     if (e)
-        return replay_fail(r, "cut at seq %llu failed (code %d)", (unsigned long long)r->applied,
-                           e);
+        return replay_fail("cut at seq %llu failed (code %d)", (unsigned long long)r->applied, e);
     return 0;
 }
 

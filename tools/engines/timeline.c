@@ -96,13 +96,14 @@ static void xml_text(FILE *f, const char *s)
     }
 }
 
-/* Pass 1: the time span of the chosen records, the device size. */
-static int scan(struct tl *t, const char *log, char *err, size_t errlen)
+/* Pass 1: the time span of the chosen records, the device size.  0, or -1
+ * with the message (a damaged log: what came before it is counted). */
+static int scan(struct tl *t, const char *log)
 {
     struct au_reader r;
     struct au_rec rec;
     if (au_open(&r, log) == -1) {
-        snprintf(err, errlen, "%s", r.err);
+        pm_set_error("%s", r.err);
         au_close(&r);
         return -1;
     }
@@ -127,7 +128,7 @@ static int scan(struct tl *t, const char *log, char *err, size_t errlen)
         t->nmarks += rec.ev == AU_MARK;
     }
     if (n < 0)
-        snprintf(err, errlen, "%s", r.err);
+        pm_set_error("%s", r.err);
     au_close(&r);
     return n < 0 ? -1 : 0;
 }
@@ -145,12 +146,12 @@ static void add_range(struct tl *t, uint8_t *ys, const struct pm_rangelist *l, u
 }
 
 /* Pass 2: bins. */
-static int collect(struct tl *t, const char *log, char *err, size_t errlen)
+static int collect(struct tl *t, const char *log)
 {
     struct au_reader r;
     struct au_rec rec;
     if (au_open(&r, log) == -1) {
-        snprintf(err, errlen, "%s", r.err);
+        pm_set_error("%s", r.err);
         au_close(&r);
         return -1;
     }
@@ -243,7 +244,7 @@ static int collect(struct tl *t, const char *log, char *err, size_t errlen)
         }
     }
     if (n < 0)
-        snprintf(err, errlen, "%s", r.err);
+        pm_set_error("%s", r.err);
     au_close(&r);
     return n < 0 ? -1 : 0;
 }
@@ -459,29 +460,31 @@ int pt_timeline_write(const char *log, const char *out, uint64_t from, uint64_t 
     memset(&t, 0, sizeof t);
     t.from = from;
     t.to = to;
-    char err[600] = "";
+    /* the first damage found is drawn into the picture, and reported */
+    char damage[PM_ERROR_MAX] = "";
     int rc = 0;
-    bool damaged = scan(&t, log, err, sizeof err) == -1;
-    if (damaged && !t.events) {
-        pm_set_error("%s", err);
+    bool damaged = scan(&t, log) == -1;
+    if (damaged && !t.events)
         return -1;
-    }
+    if (damaged)
+        snprintf(damage, sizeof damage, "%s", pm_get_error());
     t.cells = calloc(NX, sizeof *t.cells);
     if (!t.cells) {
         pm_set_error("out of memory");
         return -1;
     }
-    char err2[600] = "";
-    if (collect(&t, log, err2, sizeof err2) == -1)
+    if (collect(&t, log) == -1 && !damaged) {
         damaged = true;
+        snprintf(damage, sizeof damage, "%s", pm_get_error());
+    }
     if (damaged)
-        pm_set_error("%s", err[0] ? err : err2);
+        pm_set_error("%s", damage);
     FILE *f = fopen(out, "w");
     if (!f) {
         pm_set_error("%s: %s", out, strerror(errno));
         rc = -1;
     } else {
-        draw(&t, log, damaged ? (err[0] ? err : err2) : NULL, f);
+        draw(&t, log, damaged ? damage : NULL, f);
         if (fclose(f) != 0) {
             pm_set_error("%s: %s", out, strerror(errno));
             rc = -1;
