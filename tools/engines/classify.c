@@ -26,14 +26,10 @@ int pt_classify_send(const struct pt_classify_args *a, bool *refused)
     struct pt_layout l;
     if (pt_layout_load_extents(&l, &a->lay) == -1)
         return -1;
-    uint64_t got;
-    uint8_t *head = pt_layout_read_head(a->image, l.x.dev_offset + 4096, &got);
-    if (!head || pt_layout_open(&l, &a->lay, a->image, head, got) == -1) {
-        free(head);
+    if (pt_layout_open_file(&l, &a->lay, a->image) == -1) {
         pt_xfsmap_free(&l.x);
         return -1;
     }
-    free(head);
     if (l.xfs && !l.have_x) {
         pm_set_error("classify: xfs needs --extents EXT.json (the agent's "
                      "FIEMAP report) to tell data from metadata");

@@ -85,7 +85,9 @@ void pt_layout_free(struct pt_layout *l)
     pt_xfsmap_free(&l->x);
 }
 
-uint8_t *pt_layout_read_head(const char *path, uint64_t want, uint64_t *got)
+/* The first want bytes of a file (the superblocks live there),
+ * zero-padded; *got bytes were read.  NULL with the message. */
+static uint8_t *read_head(const char *path, uint64_t want, uint64_t *got)
 {
     FILE *f = fopen(path, "rb");
     uint8_t *b = f ? calloc(1, want) : NULL;
@@ -95,4 +97,14 @@ uint8_t *pt_layout_read_head(const char *path, uint64_t want, uint64_t *got)
     if (f)
         fclose(f);
     return b;
+}
+
+int pt_layout_open_file(struct pt_layout *l, const struct pt_layout_args *a, const char *path)
+{
+    /* the superblocks are in the first 4 KiB after the filesystem's start */
+    uint64_t got;
+    uint8_t *head = read_head(path, l->x.dev_offset + 4096, &got);
+    int r = head ? pt_layout_open(l, a, path, head, got) : -1;
+    free(head);
+    return r;
 }

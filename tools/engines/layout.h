@@ -40,6 +40,8 @@ bool pt_layout_is_xfs(const struct pt_layout_args *a, const struct pt_layout *l,
  * message. */
 int pt_layout_open(struct pt_layout *l, const struct pt_layout_args *a, const char *path,
                    const uint8_t *img, uint64_t size);
+/* The same for the image file at path, reading its first blocks. */
+int pt_layout_open_file(struct pt_layout *l, const struct pt_layout_args *a, const char *path);
 /* Undoes pt_layout_open (the extents stay). */
 void pt_layout_close(struct pt_layout *l);
 /* Frees the extents too. */
@@ -49,9 +51,5 @@ void pt_layout_free(struct pt_layout *l);
 uint64_t pt_layout_block_end(const struct pt_layout *l, uint64_t off);
 /* Describes [off, off+len), which lies within one block. */
 void pt_layout_describe(const struct pt_layout *l, uint64_t off, uint64_t len, char *out, size_t n);
-
-/* The first want bytes of a file (the superblocks live there), zero-padded;
- * *got bytes were read.  NULL with the message. */
-uint8_t *pt_layout_read_head(const char *path, uint64_t want, uint64_t *got);
 
 #endif

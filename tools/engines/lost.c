@@ -142,17 +142,13 @@ int pt_lost_print(const struct pt_lost_args *a)
     struct pt_layout m;
     if (pt_layout_load_extents(&m, &a->lay) == -1)
         return -1;
-    uint64_t got;
-    uint8_t *head = pt_layout_read_head(a->image, m.x.dev_offset + 4096, &got);
-    if (!head || pt_layout_open(&m, &a->lay, a->image, head, got) == -1) {
+    if (pt_layout_open_file(&m, &a->lay, a->image) == -1) {
         pm_set_error("%s (an image after a cut may have lost its superblock: "
                      "give --data DLOG to read the layout from before each cut)",
                      pm_get_error());
-        free(head);
         pt_xfsmap_free(&m.x);
         return -1;
     }
-    free(head);
     struct au_reader r;
     struct au_rec rec;
     if (au_open(&r, a->log) == -1) {
