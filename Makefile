@@ -5,6 +5,7 @@
 #   make check      install what is missing, build, run every test
 #   make bench      benchmarks (speed and memory targets live here only)
 #   make demo       install, build, boot a VM on the emulated device, cut, verdicts
+#   make soak       honest power-cut cycles from clock seeds until SOAK_CYCLES or a FAIL
 #   make fuzz       every fuzzing harness for FUZZ_SECONDS (default 60) each
 #   make image      the guest initramfs (build/guest-initramfs.cpio.gz)
 #   make format     clang-format every C file in place
@@ -45,7 +46,7 @@ BENCHES  :=
 CLEAN    :=
 ALL_SRCS :=      # every compiled source, for the dependency files
 
-.PHONY: all check check-run bench demo image deps clean format format-check fuzz
+.PHONY: all check check-run bench demo image deps clean format format-check fuzz soak
 all:
 
 $(BUILD)/normal/%.o: %.c
