@@ -33,6 +33,8 @@
 #include "engines/lost.h"
 #include "engines/timeline.h"
 
+#define COMMANDS "summary, timeline, lost, classify"
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: pmemcut-audit summary LOG [--json]\n"
@@ -65,7 +67,9 @@ struct args {
     struct pt_layout_args lay; /* --fs, --extents, --offset */
 };
 
-static int parse(int argc, char **argv, struct args *a, bool want_log)
+/* Reads the options of command cmd.  0, or -1 after a one-line message
+ * (getopt's own are off: opterr = 0). */
+static int parse(int argc, char **argv, struct args *a, const char *cmd, bool want_log)
 {
     memset(a, 0, sizeof *a);
     a->to = UINT64_MAX;
@@ -116,16 +120,21 @@ static int parse(int argc, char **argv, struct args *a, bool want_log)
             break;
         }
         default:
+            fprintf(stderr,
+                    "pmemcut-audit: %s: unknown or incomplete option '%s' (see pmemcut-audit "
+                    "--help)\n",
+                    cmd, argv[optind - 1]);
             return -1;
         }
     }
-    if (want_log) {
-        if (optind != argc - 1)
-            return -1;
-        a->log = argv[optind];
-    } else if (optind != argc) {
+    int want = want_log ? 1 : 0;
+    if (argc - optind != want) {
+        fprintf(stderr, "pmemcut-audit: %s: %s (see pmemcut-audit --help)\n", cmd,
+                argc - optind < want ? "LOG is required" : "unexpected arguments");
         return -1;
     }
+    if (want_log)
+        a->log = argv[optind];
     return 0;
 }
 
@@ -165,21 +174,24 @@ static int cmd_classify(const struct args *a)
 
 int main(int argc, char **argv)
 {
+    opterr = 0; /* one line per usage error, ours */
     if (argc < 2) {
-        usage(stderr);
+        fprintf(stderr, "pmemcut-audit: no command (%s; see --help)\n", COMMANDS);
         return PM_EXIT_USAGE;
     }
     const char *cmd = argv[1];
-    struct args a;
-    bool want_log = strcmp(cmd, "classify") != 0;
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         usage(stdout);
-        return 0;
+        return PM_EXIT_OK;
     }
-    if (parse(argc - 1, argv + 1, &a, want_log) == -1) {
-        usage(stderr);
+    if (strcmp(cmd, "summary") != 0 && strcmp(cmd, "timeline") != 0 && strcmp(cmd, "lost") != 0 &&
+        strcmp(cmd, "classify") != 0) {
+        fprintf(stderr, "pmemcut-audit: unknown command '%s' (%s; see --help)\n", cmd, COMMANDS);
         return PM_EXIT_USAGE;
     }
+    struct args a;
+    if (parse(argc - 1, argv + 1, &a, cmd, strcmp(cmd, "classify") != 0) == -1)
+        return PM_EXIT_USAGE;
     if (strcmp(cmd, "summary") == 0)
         return pt_summary_print(a.log, a.json, stdout) == -1 ? failed(PM_EXIT_USAGE) : PM_EXIT_OK;
     if (strcmp(cmd, "timeline") == 0) {
@@ -192,9 +204,5 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "lost") == 0)
         return cmd_lost(&a);
-    if (strcmp(cmd, "classify") == 0)
-        return cmd_classify(&a);
-    fprintf(stderr, "pmemcut-audit: unknown command %s\n", cmd);
-    usage(stderr);
-    return PM_EXIT_USAGE;
+    return cmd_classify(&a);
 }

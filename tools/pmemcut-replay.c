@@ -42,6 +42,23 @@ static void usage(FILE *f)
            "       pmemcut-replay export --format dm-log-writes --audit LOG --data DLOG -o FILE\n");
 }
 
+/* A usage error: one line, with what was wrong (getopt's own messages
+ * are off: opterr = 0). */
+static int bad_usage(const char *cmd, const char *what)
+{
+    fprintf(stderr, "pmemcut-replay: %s: %s (see pmemcut-replay --help)\n", cmd, what);
+    return PM_EXIT_USAGE;
+}
+
+/* getopt's '?': the option it stopped at, unknown or without its value. */
+static int bad_option(const char *cmd, char **argv)
+{
+    fprintf(stderr,
+            "pmemcut-replay: %s: unknown or incomplete option '%s' (see pmemcut-replay --help)\n",
+            cmd, argv[optind - 1]);
+    return PM_EXIT_USAGE;
+}
+
 /* Option numbers, strict (common/utils/parse.h): 0, or -1 after the
  * message. */
 static int parse_u64(const char *opt, const char *s, uint64_t max, uint64_t *out)
@@ -116,14 +133,13 @@ static int cmd_replay(int argc, char **argv)
             have_policy = true;
             break;
         default:
-            usage(stderr);
-            return PM_EXIT_USAGE;
+            return bad_option("replay", argv);
         }
     }
-    if (!audit || !out || optind != argc) {
-        usage(stderr);
-        return PM_EXIT_USAGE;
-    }
+    if (optind != argc)
+        return bad_usage("replay", "unexpected arguments");
+    if (!audit || !out)
+        return bad_usage("replay", "--audit LOG and -o OUT.img are required");
     struct pt_replay r;
     int rc = 0;
     if (pt_replay_open(&r, audit, data, base) == -1) {
@@ -208,14 +224,13 @@ static int cmd_export(int argc, char **argv)
             out = optarg;
             break;
         default:
-            usage(stderr);
-            return PM_EXIT_USAGE;
+            return bad_option("export", argv);
         }
     }
-    if (!audit || !out || !format || optind != argc) {
-        usage(stderr);
-        return PM_EXIT_USAGE;
-    }
+    if (optind != argc)
+        return bad_usage("export", "unexpected arguments");
+    if (!audit || !out || !format)
+        return bad_usage("export", "--format, --audit LOG and -o FILE are required");
     if (strcmp(format, "dm-log-writes") != 0) {
         fprintf(stderr, "pmemcut-replay: --format: only dm-log-writes is known, not %s\n", format);
         return PM_EXIT_USAGE;
@@ -352,6 +367,7 @@ static int parse_explore(int argc, char **argv, struct pt_explore_opts *o)
             break;
         }
         default:
+            bad_option("explore", argv);
             return -1;
         }
     }
@@ -366,7 +382,11 @@ static int parse_explore(int argc, char **argv, struct pt_explore_opts *o)
         o->npolicies++;
     }
     free(s);
-    if (!o->audit || !o->out || !o->fs || optind != argc) {
+    if (optind != argc) {
+        bad_usage("explore", "unexpected arguments");
+        return -1;
+    }
+    if (!o->audit || !o->out || !o->fs) {
         fprintf(stderr, "pmemcut-replay: --audit, --fs and --out are required\n");
         return -1;
     }
@@ -392,8 +412,9 @@ static int cmd_explore(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    opterr = 0; /* one line per usage error, ours */
     if (argc < 2) {
-        usage(stderr);
+        fprintf(stderr, "pmemcut-replay: no command (replay, explore, export; see --help)\n");
         return PM_EXIT_USAGE;
     }
     const char *cmd = argv[1];
@@ -407,9 +428,9 @@ int main(int argc, char **argv)
         return cmd_explore(argc, argv);
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         usage(stdout);
-        return 0;
+        return PM_EXIT_OK;
     }
-    fprintf(stderr, "pmemcut-replay: unknown command %s\n", cmd);
-    usage(stderr);
+    fprintf(stderr, "pmemcut-replay: unknown command '%s' (replay, explore, export; see --help)\n",
+            cmd);
     return PM_EXIT_USAGE;
 }

@@ -79,14 +79,13 @@ int main(int argc, char **argv)
             usage(stdout);
             return PM_EXIT_OK;
         } else {
-            fprintf(stderr, "pmemcutctl: unknown option '%s'\n", argv[i]);
-            usage(stderr);
+            fprintf(stderr, "pmemcutctl: unknown option '%s' (see pmemcutctl --help)\n", argv[i]);
             return PM_EXIT_USAGE;
         }
     }
     if (!sock || i == argc) {
-        fprintf(stderr, "pmemcutctl: %s\n", !sock ? "no socket (-s SOCKET)" : "no command");
-        usage(stderr);
+        fprintf(stderr, "pmemcutctl: %s (see pmemcutctl --help)\n",
+                !sock ? "no socket (-s SOCKET)" : "no command");
         return PM_EXIT_USAGE;
     }
 
