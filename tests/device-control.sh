@@ -19,7 +19,7 @@ t_check "16 bad commands get error:, the 17th still works" \
 t_check "error lines name what was wrong" grep -q "^error: policy: unknown policy 'most'" "$T/batch.out"
 t_check "bad commands changed nothing" test "$(ctl status | jq -c 'del(.audit_seq)')" = "$before"
 ctl bogus 2>/dev/null
-t_check "pmemcutctl: device error exits 1" test $? = 1
+t_check "pmemcutctl: device error (refused) exits 3" test $? = 3
 "$CTL" -s "$T/nowhere.ctl" status 2>/dev/null
 t_check "pmemcutctl: no connection exits 2" test $? = 2
 

@@ -58,7 +58,7 @@ ex() { "$REPLAY" explore --audit "$LOG" --data "$T/img.dlog" --fs ext4 --points 
 ex --acks audit --out "$T/ex" >"$T/ex.out" 2>&1
 rc=$?
 S=$T/ex/states.jsonl
-t_check "explore --acks audit exits 3 (failing states)" test "$rc" = 3
+t_check "explore --acks audit exits 1 (failing states)" test "$rc" = 1
 t_check "every state is judged" \
     test "$(jq -s '[.[] | select(.verify != "PASS" and .verify != "FAIL")] | length' "$S")" = 0
 seq_of() { grep "\"text\":\"ack $1 " "$LOG" | jq .seq; }

@@ -89,7 +89,7 @@ LOG=$T/img.audit.jsonl
     --policies lose-all,keep-all,random --states-per-point 2 --jobs 2 --out "$T/ex" >"$T/ex.out" 2>&1
 rc=$?
 S=$T/ex/states.jsonl
-t_check "explore --fs xfs exits 3 (failing states)" test "$rc" = 3
+t_check "explore --fs xfs exits 1 (failing states)" test "$rc" = 1
 t_check "every state was checked by xfs_repair" \
     test "$(jq -s '[.[] | select(.fsck != "pass" and .fsck != "fail")] | length' "$S")" = 0
 t_check "a cut before mkfs's first flush leaves no xfs" \

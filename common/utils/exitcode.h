@@ -7,9 +7,10 @@
 #ifndef PM_UTILS_EXITCODE_H
 #define PM_UTILS_EXITCODE_H
 
-#define PM_EXIT_OK      0 /* success; a verdict of PASS */
-#define PM_EXIT_FAIL    1 /* a violation was found (verdict FAIL, device error reply) */
-#define PM_EXIT_USAGE   2 /* usage, environment or input error, a damaged log included */
-#define PM_EXIT_REFUSED 3 /* the system refused what was asked (e.g. no DAX, no MAP_SYNC) */
+#define PM_EXIT_OK    0 /* success; a verdict of PASS */
+#define PM_EXIT_FAIL  1 /* a violation was found (verdict FAIL, failing states) */
+#define PM_EXIT_USAGE 2 /* usage, environment or input error, a damaged log included */
+#define PM_EXIT_REFUSED                                                                            \
+    3 /* refused: a sync method the kernel refuses, a command the device refuses */
 
 #endif
