@@ -126,7 +126,16 @@ void pm_judge_linear(struct pm_verdict *v, const uint8_t *buf, size_t len, int e
  * it, or a later one.  One exception: the write in flight at the cut.  With
  * records written one at a time, it is the successor of the newest valid
  * record M; if M + 1 was not acknowledged, its slot may hold anything, and the
- * acknowledged record it was overwriting is superseded, not lost. */
+ * acknowledged record it was overwriting is superseded, not lost.  A slot
+ * past the end of the file is not that write's doing: the record it would
+ * overwrite was written there a lap earlier, and an overwrite does not make
+ * a file shorter.
+ *
+ * slots comes from the records themselves and may claim far more than the
+ * file holds (2^32 - 1 in one 64-byte record): only the slots within the
+ * file are walked, so the work is bounded by the file's size and the ack
+ * count.  An ack whose slot lies past the end is missing, beyond the end of
+ * the file. */
 void pm_judge_ring(struct pm_verdict *v, const uint8_t *buf, size_t len, int exists, uint32_t size,
                    uint32_t slots, const struct pm_ack *acks, size_t n)
 {
@@ -140,7 +149,9 @@ void pm_judge_ring(struct pm_verdict *v, const uint8_t *buf, size_t len, int exi
             pm_verdict_missing(v, &acks[i], exists ? "ring has no slots" : "no such file");
         return;
     }
-    for (uint32_t j = 0; j < slots; j++) {
+    /* the slots wholly within the file: the others are PM_REC_SHORT */
+    uint32_t in_file = len / size < slots ? (uint32_t)(len / size) : slots;
+    for (uint32_t j = 0; j < in_file; j++) {
         uint64_t off = (uint64_t)j * size;
         if (check_at(buf, len, off, size, 0, &info) == PM_REC_OK && info.seq &&
             (info.seq - 1) % slots == j && info.seq > newest)
@@ -170,7 +181,7 @@ void pm_judge_ring(struct pm_verdict *v, const uint8_t *buf, size_t len, int exi
         } else if (fits) {
             snprintf(what, sizeof what, "older lap: holds record %" PRIu64, info.seq);
             pm_verdict_missing(v, a, what);
-        } else if (j == flight_slot && flight_free) {
+        } else if (j == flight_slot && flight_free && st != PM_REC_SHORT) {
             pm_verdict_superseded(v);
         } else if (st == PM_REC_OK) {
             snprintf(what, sizeof what, "holds record %" PRIu64 ", not of this slot", info.seq);
@@ -179,7 +190,7 @@ void pm_judge_ring(struct pm_verdict *v, const uint8_t *buf, size_t len, int exi
             report_bad(v, a, st, &info, len);
         }
     }
-    for (uint32_t j = 0; j < slots; j++) {
+    for (uint32_t j = 0; j < in_file; j++) {
         uint64_t off = (uint64_t)j * size;
         if (check_at(buf, len, off, size, 0, &info) == PM_REC_OK && info.seq &&
             (info.seq - 1) % slots == j && !acked(acks, n, info.seq))

@@ -11,6 +11,7 @@
 #include "verify/judge.h"
 #include "verify/record.h"
 #include "verify/verdict.h"
+#include "verify/verifyset.h"
 #include "utils/crc32c.h"
 
 #define SZ 128 /* record size used below: 16 words */
@@ -428,6 +429,105 @@ static void test_verdict_fsck(void)
     pm_verdict_free(&v);
 }
 
+/* --- rings whose records claim more slots than the file holds ----------- */
+
+/* One file held in memory, for pm_verify_set. */
+struct mem_file {
+    const char *name;
+    const uint8_t *buf;
+    size_t len;
+};
+
+static int mem_read(void *ctx, const char *name, uint8_t **buf, size_t *len, int *exists, char *err,
+                    size_t errlen)
+{
+    const struct mem_file *m = ctx;
+    (void)err, (void)errlen;
+    *buf = NULL;
+    *len = 0;
+    *exists = strcmp(name, m->name) == 0;
+    if (!*exists)
+        return 0;
+    *buf = malloc(m->len ? m->len : 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(*buf);
+    memcpy(*buf, m->buf, m->len);
+    *len = m->len;
+    return 0;
+}
+
+/* Issue 12, defect 9: one checksum-correct 64-byte record that claims
+ * 2^32 - 1 slots.  Verify walked every claimed slot, twice (70 s); the
+ * slots past the end of the file hold nothing to walk.  The acks whose slot
+ * lies there are missing, beyond the end of the file, as before. */
+static void test_ring_huge_slots(void)
+{
+    uint8_t r[2 * 64];
+    pm_rec_encode(r, 64, 1, UINT32_MAX);
+    struct mem_file m = {.name = "ring.dat", .buf = r, .len = 64};
+    struct pm_ack_list l = {0};
+    struct pm_verdict v;
+    char err[256];
+    acks_range(&l, "ring.dat", 1, 3);
+    pm_verdict_init(&v, PM_EXPECT_DURABLE);
+    /* slots 0: read from the ring's records, as verify and explore do */
+    CU_ASSERT_EQUAL_FATAL(pm_verify_set(&v, &l, 64, 0, mem_read, NULL, &m, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(v.acked, 3);
+    CU_ASSERT_EQUAL(v.present, 1);
+    CU_ASSERT_EQUAL_FATAL(v.missing.n, 2);
+    CU_ASSERT_EQUAL(v.missing.v[0].seq, 2);
+    CU_ASSERT_STRING_EQUAL(v.missing.v[0].what, "beyond end of file (file is 64 bytes)");
+    CU_ASSERT_STRING_EQUAL(v.missing.v[1].what, "beyond end of file (file is 64 bytes)");
+    CU_ASSERT_EQUAL(v.corrupt.n, 0);
+    CU_ASSERT_EQUAL(v.unacked_present, 0);
+    pm_verdict_free(&v);
+
+    /* Every slot the file does hold is still looked at: record 2, in slot
+     * 1, was not acknowledged. */
+    pm_rec_encode(r + 64, 64, 2, UINT32_MAX);
+    pm_verdict_init(&v, PM_EXPECT_DURABLE);
+    pm_judge_ring(&v, r, sizeof r, 1, 64, UINT32_MAX, l.v, 1);
+    CU_ASSERT_EQUAL(v.present, 1);
+    CU_ASSERT_EQUAL(v.unacked_present, 1);
+    CU_ASSERT_EQUAL(v.missing.n + v.corrupt.n, 0);
+    pm_verdict_free(&v);
+    pm_acks_free(&l);
+}
+
+/* A slot past the end of the file is not the write in flight's to spoil:
+ * that write overwrites a slot an earlier lap already put in the file, and
+ * an overwrite does not shorten a file.  A ring of 4 after records 1..6
+ * (slots hold 5, 6, 3, 4), cut to its first 2 slots: record 7, the
+ * successor of the newest (6), would go to slot 2, past the end; 3, which
+ * was there, is missing, not superseded. */
+static void test_ring_short_file(void)
+{
+    uint8_t *b = calloc(4, SZ);
+    for (uint64_t s = 1; s <= 6; s++)
+        pm_rec_encode(b + (s - 1) % 4 * SZ, SZ, s, 4);
+    struct pm_ack_list l = {0};
+    struct pm_verdict v;
+    acks_range(&l, "ring.dat", 1, 3);
+    pm_verdict_init(&v, PM_EXPECT_DURABLE);
+    pm_judge_ring(&v, b, 2 * SZ, 1, SZ, 4, l.v, l.n);
+    CU_ASSERT_EQUAL(v.superseded, 2); /* 1 by 5, 2 by 6 */
+    CU_ASSERT_EQUAL_FATAL(v.missing.n, 1);
+    CU_ASSERT_EQUAL(v.missing.v[0].seq, 3);
+    CU_ASSERT_STRING_EQUAL(v.missing.v[0].what, "beyond end of file (file is 256 bytes)");
+    CU_ASSERT_FALSE(pm_verdict_pass(&v));
+    pm_verdict_free(&v);
+
+    /* The whole ring is there and 7 tore over 3: superseded, as before. */
+    pm_rec_encode(b + 2 * SZ, SZ, 7, 4);
+    memset(b + 2 * SZ + 64, 0, 64);
+    pm_verdict_init(&v, PM_EXPECT_DURABLE);
+    pm_judge_ring(&v, b, 4 * SZ, 1, SZ, 4, l.v, l.n);
+    CU_ASSERT_EQUAL(v.superseded, 3);
+    CU_ASSERT_EQUAL(v.missing.n + v.corrupt.n, 0);
+    pm_verdict_free(&v);
+    pm_acks_free(&l);
+    free(b);
+}
+
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
@@ -455,6 +555,8 @@ int main(void)
     CU_add_test(jud, "ring write in flight", test_ring_in_flight);
     CU_add_test(jud, "single-record files", test_single);
     CU_add_test(jud, "verdict and fsck", test_verdict_fsck);
+    CU_add_test(jud, "ring claiming 2^32-1 slots", test_ring_huge_slots);
+    CU_add_test(jud, "ring cut short", test_ring_short_file);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned run = CU_get_number_of_tests_run();
