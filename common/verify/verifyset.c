@@ -32,8 +32,8 @@ static int judge_file(struct pm_verdict *v, pm_read_fn *rd, void *ctx, uint32_t 
     if (pm_layout_of(name, NULL) == PM_LAYOUT_RING) {
         if (!slots)
             slots = ring_slots(buf, len, size);
-        if (!slots && exists)
-            slots = (uint32_t)(len / size); /* no valid record at all */
+        if (!slots && exists) /* no valid record at all: as many as the file holds */
+            slots = len / size < UINT32_MAX ? (uint32_t)(len / size) : UINT32_MAX;
         pm_judge_ring(v, buf, len, exists, size, slots, acks, n);
     } else {
         pm_judge_linear(v, buf, len, exists, size, acks, n);
