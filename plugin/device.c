@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "audit/audit.h"
+#include "audit/format.h"
 #include "device.h"
 
 /* Stripes: a chunk's stripe is its index modulo NSTRIPES (see device.h). */
@@ -44,53 +45,6 @@ static struct {
 
 /* --- audit records ---------------------------------------------------------- */
 
-static void counts_json(struct jbuf *b, const char *key, const struct pm_counts *c)
-{
-    jb_cat(b, ",\"");
-    jb_cat(b, key);
-    jb_cat(b, "\":{\"meta\":");
-    jb_u64(b, c->c[PM_META]);
-    jb_cat(b, ",\"data\":");
-    jb_u64(b, c->c[PM_DATA]);
-    jb_cat(b, ",\"unknown\":");
-    jb_u64(b, c->c[PM_UNKNOWN]);
-    jb_cat(b, "}");
-}
-
-static void ranges_json(struct jbuf *b, const char *key, const struct pm_rangelist *l)
-{
-    jb_printf(b, ",\"%s\":[", key);
-    for (size_t i = 0; i < l->n; i++)
-        jb_printf(b, "%s[%llu,%llu]", i ? "," : "", (unsigned long long)l->r[i].off,
-                  (unsigned long long)l->r[i].len);
-    jb_mem(b, "]", 1);
-}
-
-static void cut_params_json(struct jbuf *b, const struct pm_cut_params *cp)
-{
-    jb_printf(b, ",\"policy\":\"%s\"", pm_policy_name(cp->policy));
-    if (cp->policy == PM_RANDOM)
-        jb_printf(b, ",\"p\":%.17g", cp->p);
-    jb_printf(b, ",\"seed\":%llu", (unsigned long long)cp->seed);
-}
-
-static void trigger_text(const struct pm_trigger *t, struct jbuf *b)
-{
-    switch (t->kind) {
-    case PM_TRIG_AFTER_WRITES:
-        jb_printf(b, "after-writes=%llu", (unsigned long long)t->n);
-        break;
-    case PM_TRIG_BEFORE_FLUSH:
-        jb_printf(b, "before-flush=%llu", (unsigned long long)t->n);
-        break;
-    case PM_TRIG_AT_MARK:
-        jb_printf(b, "at-mark=%s", t->mark);
-        break;
-    default:
-        break;
-    }
-}
-
 /* What the commit hook needs from its caller, and what it hands back. */
 struct hook_ctx {
     uint64_t seq;    /* seq of the last record written by this request */
@@ -100,72 +54,8 @@ struct hook_ctx {
 
 static int hook_record(struct hook_ctx *ctx, const struct pm_effect *e, struct jbuf *b)
 {
-    bool sync = false;
-    jb_cat(b, "\"ev\":\"");
-    jb_cat(b, pm_op_name(e->op));
-    jb_cat(b, "\"");
-    switch (e->op) {
-    case PM_OP_WRITE:
-    case PM_OP_ZERO:
-    case PM_OP_TRIM:
-        jb_cat(b, ",\"off\":");
-        jb_u64(b, e->off);
-        jb_cat(b, ",\"len\":");
-        jb_u64(b, e->len);
-        jb_cat(b, e->fua ? ",\"fua\":true" : ",\"fua\":false");
-        counts_json(b, "dirtied", &e->dirtied);
-        counts_json(b, "cleaned", &e->cleaned);
-        counts_json(b, "persisted", &e->persisted);
-        if (e->ignored)
-            jb_printf(b, ",\"ignored\":true");
-        sync = e->fua;
-        break;
-    case PM_OP_FLUSH:
-        counts_json(b, "persisted", &e->persisted);
-        if (e->ignored)
-            jb_printf(b, ",\"ignored\":true");
-        sync = true;
-        break;
-    case PM_OP_CUT:
-        jb_printf(b, ",\"trigger\":");
-        jb_str(b, e->cut->trigger);
-        cut_params_json(b, &e->cut->params);
-        counts_json(b, "lost", &e->cut->lost);
-        counts_json(b, "kept", &e->cut->kept);
-        counts_json(b, "torn", &e->cut->torn);
-        ranges_json(b, "lost_ranges", &e->cut->lost_r);
-        ranges_json(b, "kept_ranges", &e->cut->kept_r);
-        ranges_json(b, "torn_ranges", &e->cut->torn_r);
-        sync = true;
-        break;
-    case PM_OP_POWER_ON:
-        sync = true;
-        break;
-    case PM_OP_MARK:
-        jb_printf(b, ",\"text\":");
-        jb_str(b, e->text);
-        break;
-    case PM_OP_CLASSIFY:
-        jb_printf(b, ",\"class\":\"%s\",\"off\":%llu,\"len\":%llu,\"lines\":%llu",
-                  pm_class_name(e->cls), (unsigned long long)e->off, (unsigned long long)e->len,
-                  (unsigned long long)e->lines);
-        break;
-    case PM_OP_FAULT:
-        jb_printf(b, ",\"flush\":\"%s\"", e->text);
-        break;
-    case PM_OP_ARM: {
-        struct jbuf t;
-        jb_init(&t);
-        trigger_text(e->trigger, &t);
-        jb_printf(b, ",\"trigger\":");
-        jb_str(b, t.s ? t.s : "");
-        jb_free(&t);
-        cut_params_json(b, &e->trigger->cut);
-        break;
-    }
-    case PM_OP_DISARM:
-        break;
-    }
+    pm_audit_format_effect(b, e);
+    bool sync = pm_audit_syncs(pm_audit_kind_of_op(e->op), e->fua);
     if (!jb_ok(b)) {
         ctx->err = ENOMEM;
         return -1;
@@ -216,10 +106,13 @@ static int hook(void *vctx, const struct pm_effect *e)
 
 static void log_rejected(const char *op, uint64_t off, uint64_t len)
 {
-    char body[160];
-    snprintf(body, sizeof body, "\"ev\":\"rejected\",\"op\":\"%s\",\"off\":%llu,\"len\":%llu", op,
-             (unsigned long long)off, (unsigned long long)len);
-    pm_audit_append(&d.audit, body, false, NULL);
+    struct pm_audit_rec rec = {.ev = PM_AUDIT_REJECTED, .op = op, .off = off, .len = len};
+    struct jbuf b;
+    jb_init(&b);
+    pm_audit_format(&b, &rec);
+    if (jb_ok(&b))
+        pm_audit_append(&d.audit, b.s, pm_audit_syncs(rec.ev, false), NULL);
+    jb_free(&b);
 }
 
 /* --- life -------------------------------------------------------------------- */
@@ -276,22 +169,22 @@ int pm_dev_open(const struct pm_config *cfg, char *err, size_t errlen)
     if (pm_audit_open(&d.audit, cfg->audit, cfg->dlog, err, errlen) == -1)
         return -1;
 
-    struct jbuf b;
-    jb_init(&b);
-    jb_printf(&b, "\"ev\":\"open\",\"file\":");
-    jb_str(&b, cfg->file);
-    jb_printf(&b, ",\"size\":%llu,\"line\":%u,\"created\":%s", (unsigned long long)d.size,
-              cfg->line, created ? "true" : "false");
     /* A restart is a power cut with lose-all: whatever the previous process
      * held only in V is gone, and the image is P. */
-    if (!created)
-        jb_printf(&b, ",\"implied_cut\":\"lose-all\"");
-    cut_params_json(&b, &cfg->cut);
-    if (cfg->dlog) {
-        jb_printf(&b, ",\"data_log\":");
-        jb_str(&b, cfg->dlog);
-    }
-    int r = jb_ok(&b) ? pm_audit_append(&d.audit, b.s, true, NULL) : -1;
+    struct pm_audit_rec rec = {
+        .ev = PM_AUDIT_OPEN,
+        .file = cfg->file,
+        .size = d.size,
+        .line = cfg->line,
+        .created = created,
+        .implied_cut = !created,
+        .cut = cfg->cut,
+        .data_log = cfg->dlog,
+    };
+    struct jbuf b;
+    jb_init(&b);
+    pm_audit_format(&b, &rec);
+    int r = jb_ok(&b) ? pm_audit_append(&d.audit, b.s, pm_audit_syncs(rec.ev, false), NULL) : -1;
     jb_free(&b);
     if (r == -1) {
         snprintf(err, errlen, "audit=%s: cannot write: %s", cfg->audit, strerror(errno));
@@ -305,12 +198,14 @@ void pm_dev_close(void)
     if (d.m) {
         struct pm_stats st;
         pm_model_stats(d.m, &st);
+        /* Unpersisted lines die with the process. */
+        struct pm_audit_rec rec = {
+            .ev = PM_AUDIT_CLOSE, .power_on = pm_model_is_on(d.m), .lost = st.dirty};
         struct jbuf b;
         jb_init(&b);
-        jb_printf(&b, "\"ev\":\"close\",\"power\":\"%s\"", pm_model_is_on(d.m) ? "on" : "off");
-        counts_json(&b, "lost", &st.dirty); /* unpersisted lines die with the process */
+        pm_audit_format(&b, &rec);
         if (jb_ok(&b))
-            pm_audit_append(&d.audit, b.s, true, NULL);
+            pm_audit_append(&d.audit, b.s, pm_audit_syncs(rec.ev, false), NULL);
         jb_free(&b);
         pm_model_free(d.m);
         d.m = NULL;
@@ -464,7 +359,7 @@ int pm_dev_zero(enum pm_op op, uint32_t count, uint64_t off, bool fua, const cha
     struct span s;
     lock_for_write(&s, off, count);
     int r = pm_model_zero(d.m, op, count, off, fua, hook, &ctx);
-    return finish(r, &ctx, &s, pm_op_name(op), off, count, why);
+    return finish(r, &ctx, &s, pm_audit_kind_name(pm_audit_kind_of_op(op)), off, count, why);
 }
 
 int pm_dev_flush(const char **why)
@@ -511,13 +406,13 @@ static void armed_json(struct jbuf *b, const struct pm_trigger *t)
     }
     struct jbuf s;
     jb_init(&s);
-    trigger_text(t, &s);
+    pm_audit_trigger_text(&s, t);
     jb_printf(b, "{\"trigger\":");
     jb_str(b, s.s ? s.s : "");
     jb_free(&s);
     if (t->kind != PM_TRIG_AT_MARK)
         jb_printf(b, ",\"seen\":%llu", (unsigned long long)t->seen);
-    cut_params_json(b, &t->cut);
+    pm_audit_put_cut_params(b, &t->cut);
     jb_printf(b, "}");
 }
 
@@ -532,7 +427,7 @@ int pm_dev_status(struct jbuf *out)
               pm_model_is_on(d.m) ? "on" : "off", (unsigned long long)st.size, st.line,
               (unsigned long long)pm_counts_total(&st.dirty),
               (unsigned long long)st.dirty.c[PM_META]);
-    counts_json(out, "dirty", &st.dirty);
+    pm_audit_put_counts(out, "dirty", &st.dirty);
     jb_printf(out, ",\"writes\":%llu,\"flushes\":%llu,\"cuts\":%llu,\"armed\":",
               (unsigned long long)st.writes, (unsigned long long)st.flushes,
               (unsigned long long)st.cuts);

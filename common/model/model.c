@@ -1044,8 +1044,6 @@ size_t pm_model_dirty_ranges(const struct pm_model *m, size_t max, pm_range_fn f
 
 static const char *const policy_names[] = {"lose-all", "keep-all", "random", "torn", "prefix"};
 static const char *const class_names[] = {"unknown", "meta", "data"};
-static const char *const op_names[] = {"write", "zero",     "trim",  "flush", "cut",   "power-on",
-                                       "mark",  "classify", "fault", "arm",   "disarm"};
 
 const char *pm_policy_name(enum pm_policy p)
 {
@@ -1075,11 +1073,6 @@ int pm_class_parse(const char *s, enum pm_class *out)
             return 0;
         }
     return -1;
-}
-
-const char *pm_op_name(enum pm_op op)
-{
-    return (unsigned)op < sizeof op_names / sizeof *op_names ? op_names[op] : "?";
 }
 
 uint64_t pm_counts_total(const struct pm_counts *c)

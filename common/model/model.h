@@ -191,12 +191,11 @@ enum pm_class pm_model_line_class(const struct pm_model *m, uint64_t line_index)
 typedef void (*pm_range_fn)(void *ctx, uint64_t off, uint64_t len, enum pm_class cls);
 size_t pm_model_dirty_ranges(const struct pm_model *m, size_t max, pm_range_fn fn, void *ctx);
 
-/* Names. */
+/* Names.  (The names of the operations are the audit log's: audit/schema.h.) */
 const char *pm_policy_name(enum pm_policy p);
 int pm_policy_parse(const char *s, enum pm_policy *out); /* 0 or -1 */
 const char *pm_class_name(enum pm_class c);
 int pm_class_parse(const char *s, enum pm_class *out);
-const char *pm_op_name(enum pm_op op);
 uint64_t pm_counts_total(const struct pm_counts *c);
 
 /* The generator behind every random fate (splitmix64): exposed so that tests
