@@ -1,4 +1,8 @@
-/* pmemcut — the control socket server (protocol in README.md). */
+/* pmemcut — the control socket server (protocol in README.md).
+ *
+ * One thread accepts, one thread per client reads lines and runs them
+ * (commands.h).  The server's own mutex guards its list of client sockets
+ * and its stopping flag; the commands take the device's locks. */
 #ifndef PMEMCUT_CONTROL_H
 #define PMEMCUT_CONTROL_H
 
@@ -6,10 +10,10 @@
 
 /* Creates the socket (mode 0600) at start-up, so that a bad path stops
  * nbdkit before it serves anything. */
-int pm_control_listen(const char *path, char *err, size_t errlen);
+int pd_control_listen(const char *path, char *err, size_t errlen);
 /* Starts the accepting thread (after nbdkit has forked). */
-int pm_control_start(char *err, size_t errlen);
+int pd_control_start(char *err, size_t errlen);
 /* Stops accepting, disconnects every client and waits for their threads. */
-void pm_control_stop(void);
+void pd_control_stop(void);
 
 #endif

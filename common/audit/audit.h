@@ -1,4 +1,5 @@
-/* pmemcut — the audit log writer (JSON Lines) and the data log.
+/* pmemcut — the audit log writer (JSON Lines) and the data log.  The
+ * record bodies come from format.h; this file adds seq and ns and writes.
  *
  * One record per line, written with a single write(2) under a mutex, so that
  * records never interleave and a killed process never leaves half a record.
@@ -13,6 +14,8 @@
 
 #include "utils/jbuf.h"
 
+/* lock guards every other field and the order of the writes to both
+ * files; pm_audit_append* take it, and a reader of seq takes it too. */
 struct pm_audit {
     int fd;
     int dfd;           /* data log, -1 if none */
