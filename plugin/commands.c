@@ -143,6 +143,17 @@ static int model_error(int r, const struct pd_hook_ctx *ctx, struct jbuf *out)
     return -1;
 }
 
+/* Ends a command that ran model operation r under pd_dev.lock: on failure
+ * the reply becomes the reason. */
+static int finish(int r, struct pd_hook_ctx *ctx, struct jbuf *out)
+{
+    if (r)
+        model_error(r, ctx, out);
+    pthread_rwlock_unlock(&pd_dev.lock);
+    free(ctx->cut_reply);
+    return r ? -1 : 0;
+}
+
 /* The default cut parameters, with a seed of its own for the next cut.  The
  * caller holds pd_dev.lock. */
 static void default_cut_locked(struct pm_cut_params *cp)
@@ -231,11 +242,7 @@ static int cmd_cut(struct cmd_line *l, struct jbuf *out)
     int r = pm_model_cut(pd_dev.m, &cp, "manual", pd_hook, &ctx);
     if (r == 0)
         jb_printf(out, "%s", ctx.cut_reply ? ctx.cut_reply : "{}");
-    else
-        model_error(r, &ctx, out);
-    pthread_rwlock_unlock(&pd_dev.lock);
-    free(ctx.cut_reply);
-    return r ? -1 : 0;
+    return finish(r, &ctx, out);
 }
 
 /* after-writes=N or before-flush=N: 0, 1 if w is neither, -1 with a message. */
@@ -307,11 +314,8 @@ static int cmd_arm(struct cmd_line *l, struct jbuf *out)
         jb_printf(out, "{\"seq\":%llu,\"armed\":", (unsigned long long)ctx.seq);
         armed_json(out, pm_model_armed(pd_dev.m));
         jb_printf(out, "}");
-    } else {
-        model_error(r, &ctx, out);
     }
-    pthread_rwlock_unlock(&pd_dev.lock);
-    return r ? -1 : 0;
+    return finish(r, &ctx, out);
 }
 
 static int cmd_disarm(struct cmd_line *l, struct jbuf *out)
@@ -324,10 +328,7 @@ static int cmd_disarm(struct cmd_line *l, struct jbuf *out)
     if (r == 0)
         jb_printf(out, "{\"seq\":%llu,\"was_armed\":%s}", (unsigned long long)ctx.seq,
                   was ? "true" : "false");
-    else
-        model_error(r, &ctx, out);
-    pthread_rwlock_unlock(&pd_dev.lock);
-    return r ? -1 : 0;
+    return finish(r, &ctx, out);
 }
 
 /* Waits until the device is off (the reply is the cut's record), the
@@ -386,10 +387,7 @@ static int cmd_power_on(struct cmd_line *l, struct jbuf *out)
     int r = pm_model_power_on(pd_dev.m, pd_hook, &ctx);
     if (r == 0)
         jb_printf(out, "{\"seq\":%llu,\"power\":\"on\"}", (unsigned long long)ctx.seq);
-    else
-        model_error(r, &ctx, out);
-    pthread_rwlock_unlock(&pd_dev.lock);
-    return r ? -1 : 0;
+    return finish(r, &ctx, out);
 }
 
 /* mark takes the rest of the line verbatim. */
@@ -413,12 +411,8 @@ static int cmd_mark(struct cmd_line *l, struct jbuf *out)
             jb_printf(out, "%s}", ctx.cut_reply);
         else
             jb_printf(out, "null}");
-    } else {
-        model_error(r, &ctx, out);
     }
-    pthread_rwlock_unlock(&pd_dev.lock);
-    free(ctx.cut_reply);
-    return r ? -1 : 0;
+    return finish(r, &ctx, out);
 }
 
 static int cmd_classify(struct cmd_line *l, struct jbuf *out)
@@ -445,11 +439,8 @@ static int cmd_classify(struct cmd_line *l, struct jbuf *out)
         uint64_t lines = (off + len - 1) / pd_dev.cfg.line - off / pd_dev.cfg.line + 1;
         jb_printf(out, "{\"seq\":%llu,\"class\":\"%s\",\"lines\":%llu}",
                   (unsigned long long)ctx.seq, pm_class_name(cls), (unsigned long long)lines);
-    } else {
-        model_error(r, &ctx, out);
     }
-    pthread_rwlock_unlock(&pd_dev.lock);
-    return r ? -1 : 0;
+    return finish(r, &ctx, out);
 }
 
 struct dirty_ctx {
@@ -504,10 +495,7 @@ static int cmd_fault(struct cmd_line *l, struct jbuf *out)
     if (r == 0)
         jb_printf(out, "{\"seq\":%llu,\"flush_mode\":\"%s\"}", (unsigned long long)ctx.seq,
                   lying ? "ignore" : "honor");
-    else
-        model_error(r, &ctx, out);
-    pthread_rwlock_unlock(&pd_dev.lock);
-    return r ? -1 : 0;
+    return finish(r, &ctx, out);
 }
 
 /* --- the table --------------------------------------------------------------------- */

@@ -81,12 +81,7 @@ int pd_hook(void *vctx, const struct pm_effect *e)
 static void log_rejected(const char *op, uint64_t off, uint64_t len)
 {
     struct pm_audit_rec rec = {.ev = PM_AUDIT_REJECTED, .op = op, .off = off, .len = len};
-    struct jbuf b;
-    jb_init(&b);
-    pm_audit_format(&b, &rec);
-    if (jb_ok(&b))
-        pm_audit_append(&pd_dev.audit, b.s, pm_audit_syncs(rec.ev, false), NULL);
-    jb_free(&b);
+    pm_audit_append_rec(&pd_dev.audit, &rec, NULL);
 }
 
 /* --- life -------------------------------------------------------------------- */
@@ -155,13 +150,7 @@ int pd_dev_open(const struct pd_config *cfg, char *err, size_t errlen)
         .cut = cfg->cut,
         .data_log = cfg->dlog,
     };
-    struct jbuf b;
-    jb_init(&b);
-    pm_audit_format(&b, &rec);
-    int r =
-        jb_ok(&b) ? pm_audit_append(&pd_dev.audit, b.s, pm_audit_syncs(rec.ev, false), NULL) : -1;
-    jb_free(&b);
-    if (r == -1) {
+    if (pm_audit_append_rec(&pd_dev.audit, &rec, NULL) == -1) {
         snprintf(err, errlen, "audit=%s: cannot write: %s", cfg->audit, strerror(errno));
         return -1;
     }
@@ -176,12 +165,7 @@ void pd_dev_close(void)
         /* Unpersisted lines die with the process. */
         struct pm_audit_rec rec = {
             .ev = PM_AUDIT_CLOSE, .power_on = pm_model_is_on(pd_dev.m), .lost = st.dirty};
-        struct jbuf b;
-        jb_init(&b);
-        pm_audit_format(&b, &rec);
-        if (jb_ok(&b))
-            pm_audit_append(&pd_dev.audit, b.s, pm_audit_syncs(rec.ev, false), NULL);
-        jb_free(&b);
+        pm_audit_append_rec(&pd_dev.audit, &rec, NULL);
         pm_model_free(pd_dev.m);
         pd_dev.m = NULL;
     }

@@ -12,6 +12,7 @@
 #include "audit.h"
 #include "utils/crc32c.h"
 #include "dlog.h"
+#include "format.h"
 #include "utils/jbuf.h"
 
 uint64_t pm_now_ns(void)
@@ -211,5 +212,19 @@ int pm_audit_append_write(struct pm_audit *a, const char *body, const void *data
         *seq_out = a->seq;
     pthread_mutex_unlock(&a->lock);
     errno = saved;
+    return r;
+}
+
+int pm_audit_append_rec(struct pm_audit *a, const struct pm_audit_rec *rec, uint64_t *seq_out)
+{
+    struct jbuf b;
+    jb_init(&b);
+    pm_audit_format(&b, rec);
+    int r = -1;
+    if (jb_ok(&b))
+        r = pm_audit_append(a, b.s, pm_audit_syncs(rec->ev, rec->fua), seq_out);
+    else
+        errno = ENOMEM;
+    jb_free(&b);
     return r;
 }

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "schema.h"
 #include "utils/jbuf.h"
 
 /* lock guards every other field and the order of the writes to both
@@ -43,6 +44,9 @@ int pm_audit_append(struct pm_audit *a, const char *body, bool sync, uint64_t *s
  * ",\"dlog\":OFFSET" appended by this function. */
 int pm_audit_append_write(struct pm_audit *a, const char *body, const void *data, uint64_t off,
                           uint64_t len, bool sync, uint64_t *seq_out);
+
+/* Formats rec (format.h) and appends it, synced as its kind says. */
+int pm_audit_append_rec(struct pm_audit *a, const struct pm_audit_rec *rec, uint64_t *seq_out);
 
 uint64_t pm_now_ns(void);
 

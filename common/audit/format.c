@@ -143,26 +143,22 @@ void pm_audit_trigger_text(struct jbuf *b, const struct pm_trigger *t)
 
 void pm_audit_format_effect(struct jbuf *b, const struct pm_effect *e)
 {
-    struct pm_audit_rec rec = {.ev = pm_audit_kind_of_op(e->op)};
-    struct jbuf trigger;
-    jb_init(&trigger);
-    switch (e->op) {
-    case PM_OP_WRITE:
-    case PM_OP_ZERO:
-    case PM_OP_TRIM:
-        rec.off = e->off;
-        rec.len = e->len;
-        rec.fua = e->fua;
-        rec.dirtied = e->dirtied;
-        rec.cleaned = e->cleaned;
-        rec.persisted = e->persisted;
-        rec.ignored = e->ignored;
-        break;
-    case PM_OP_FLUSH:
-        rec.persisted = e->persisted;
-        rec.ignored = e->ignored;
-        break;
-    case PM_OP_CUT:
+    /* Only the keys of the record's kind are written: the fields that an
+     * operation does not set are zero and unread. */
+    struct pm_audit_rec rec = {
+        .ev = pm_audit_kind_of_op(e->op),
+        .off = e->off,
+        .len = e->len,
+        .fua = e->fua,
+        .ignored = e->ignored,
+        .dirtied = e->dirtied,
+        .cleaned = e->cleaned,
+        .persisted = e->persisted,
+        .text = e->text,
+        .cls = e->cls,
+        .lines = e->lines,
+    };
+    if (e->op == PM_OP_CUT) {
         rec.trigger = e->cut->trigger;
         rec.cut = e->cut->params;
         rec.lost = e->cut->lost;
@@ -171,25 +167,13 @@ void pm_audit_format_effect(struct jbuf *b, const struct pm_effect *e)
         rec.lost_r = e->cut->lost_r;
         rec.kept_r = e->cut->kept_r;
         rec.torn_r = e->cut->torn_r;
-        break;
-    case PM_OP_MARK:
-    case PM_OP_FAULT:
-        rec.text = e->text;
-        break;
-    case PM_OP_CLASSIFY:
-        rec.cls = e->cls;
-        rec.off = e->off;
-        rec.len = e->len;
-        rec.lines = e->lines;
-        break;
-    case PM_OP_ARM:
+    }
+    struct jbuf trigger;
+    jb_init(&trigger);
+    if (e->op == PM_OP_ARM) {
         pm_audit_trigger_text(&trigger, e->trigger);
         rec.trigger = trigger.s ? trigger.s : "";
         rec.cut = e->trigger->cut;
-        break;
-    case PM_OP_POWER_ON:
-    case PM_OP_DISARM:
-        break;
     }
     if (jb_ok(&trigger))
         pm_audit_format(b, &rec);
