@@ -5,6 +5,8 @@
 #   make check      install what is missing, build, run every test
 #   make bench      benchmarks (speed and memory targets live here only)
 #   make demo       install, build, boot a VM on the emulated device, cut, verdicts
+#   make soak       honest power-cut cycles from clock seeds until SOAK_CYCLES or a FAIL
+#   make fuzz       every fuzzing harness for FUZZ_SECONDS (default 60) each
 #   make image      the guest initramfs (build/guest-initramfs.cpio.gz)
 #   make format     clang-format every C file in place
 #
@@ -44,7 +46,7 @@ BENCHES  :=
 CLEAN    :=
 ALL_SRCS :=      # every compiled source, for the dependency files
 
-.PHONY: all check check-run bench demo image deps clean format format-check
+.PHONY: all check check-run bench demo image deps clean format format-check fuzz soak
 all:
 
 $(BUILD)/normal/%.o: %.c
@@ -55,6 +57,16 @@ $(BUILD)/san/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_san) $(XFLAGS) -c -o $@ $<
 
+# The fuzzing flavour (`make fuzz`, and the corpus regression in `make
+# check`): clang's libFuzzer with ASan and UBSan, float-cast-overflow
+# included (gcc's -fsanitize=undefined leaves it out).
+FUZZ_CC      ?= clang
+FUZZ_SAN      = -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all
+CFLAGS_fuzz   = $(BASEFLAGS) -O1 -g -fno-omit-frame-pointer $(FUZZ_SAN) -fsanitize=fuzzer-no-link
+$(BUILD)/fuzz/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CFLAGS_fuzz) $(XFLAGS) -c -o $@ $<
+
 include common/part.mk
 include plugin/part.mk
 include tools/part.mk
@@ -62,7 +74,7 @@ include guest/part.mk
 include host/part.mk
 include tests/part.mk
 
--include $(patsubst %.o,%.d,$(call objs,normal,$(ALL_SRCS)) $(call objs,san,$(ALL_SRCS)))
+-include $(patsubst %.o,%.d,$(foreach f,normal san fuzz,$(call objs,$(f),$(ALL_SRCS))))
 
 all: $(PROGRAMS)
 

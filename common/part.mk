@@ -20,10 +20,10 @@ $(BUILD)/$(1)/libpm-$(2).a: $(call objs,$(1),$(3))
 	@rm -f $$@
 	$(AR) rcs $$@ $$^
 endef
-$(foreach f,normal san,$(eval $(call pm_lib,$(f),utils,$(PM_UTILS_SRCS))))
-$(foreach f,normal san,$(eval $(call pm_lib,$(f),model,$(PM_MODEL_SRCS))))
-$(foreach f,normal san,$(eval $(call pm_lib,$(f),audit,$(PM_AUDIT_SRCS))))
-$(foreach f,normal san,$(eval $(call pm_lib,$(f),verify,$(PM_VERIFY_SRCS))))
+$(foreach f,normal san fuzz,$(eval $(call pm_lib,$(f),utils,$(PM_UTILS_SRCS))))
+$(foreach f,normal san fuzz,$(eval $(call pm_lib,$(f),model,$(PM_MODEL_SRCS))))
+$(foreach f,normal san fuzz,$(eval $(call pm_lib,$(f),audit,$(PM_AUDIT_SRCS))))
+$(foreach f,normal san fuzz,$(eval $(call pm_lib,$(f),verify,$(PM_VERIFY_SRCS))))
 
 # The libraries a program links, in link order: $(call pm_libs,flavour,names).
 pm_libs = $(foreach n,$(2),$(BUILD)/$(1)/libpm-$(n).a)

@@ -5,15 +5,13 @@
 # fails the test), and what came before the damage is still reported.
 set -u
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/replay-lib.sh"
-t_require nbdkit "$PLUGIN" "$CTL" "$NBDOPS" "$REPLAY" "$AUDIT"
+t_require nbdkit "$PLUGIN" "$CTL" "$CLIENT" "$REPLAY" "$AUDIT"
 t_tmpdir
 
 start_dev dev file="$T/img" size=1M data-log="$T/img.dlog" || t_done
-ops() { "$NBDOPS" "$T/dev.sock" "$@"; }
-ops w:0:8192:1 f w:4096:4096:2
+nbd write 0 8192 1 flush write 4096 4096 2
 "$CTL" -s "$T/img.ctl" mark "ack 1" >/dev/null
-ops w:65536:65536:3 W:200000:100:4
+nbd write 65536 65536 3 write 200000 100 4 fua
 "$CTL" -s "$T/img.ctl" cut policy=random seed=1 >/dev/null
 stop_dev dev
 LOG=$T/img.audit.jsonl

@@ -3,7 +3,6 @@
 # known log; a log of many events is aggregated into a bounded picture.
 set -u
 . "$(dirname "$0")/lib.sh"
-AUDIT=$TOP/build/san/tools/pmemcut-audit
 t_require xmllint awk "$AUDIT"
 t_tmpdir
 

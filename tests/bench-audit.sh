@@ -9,23 +9,17 @@
 #     engine, 10 s, with and without data-log=.
 set -u
 . "$(dirname "$0")/lib.sh"
-PLUGIN=$TOP/plugin/nbdkit-pmemcut-plugin.so
-REPLAY=$TOP/tools/pmemcut-replay
-. "$(dirname "$0")/replay-lib.sh"
-REPLAY=$TOP/tools/pmemcut-replay
+REPLAY=$TOP/tools/pmemcut-replay # the normal build: its speed is the figure
 # `make bench` builds only the programs: the test client is built here
-make -s -C "$TOP" build/san/tools/replay-nbdops >/dev/null
-t_require nbdkit nbdfuse fusermount3 mke2fs e2fsck fio bc jq "$PLUGIN" "$REPLAY" "$NBDOPS"
+make -s -C "$TOP" build/san/tests/nbd-client >/dev/null
+t_require nbdkit nbdfuse fusermount3 mke2fs e2fsck fio bc jq "$PLUGIN" "$REPLAY" "$CLIENT"
 t_tmpdir
 
 # 1. explore
 start_dev dev file="$T/img" size=64M data-log="$T/img.dlog" || t_done
-mkdir "$T/mnt"
-t_spawn fuse nbdfuse "$T/mnt" --unix "$T/dev.sock"
-for i in $(seq 100); do [ -e "$T/mnt/nbd" ] && break; sleep 0.05; done
+fuse_up
 mke2fs -q -F -t ext4 -b 4096 "$T/mnt/nbd"
-fusermount3 -u "$T/mnt"
-t_stop_pid "$PID_fuse"
+fuse_down
 stop_dev dev
 "$REPLAY" explore --audit "$T/img.audit.jsonl" --data "$T/img.dlog" --fs ext4 --points write,flush \
     --states-per-point 8 --out "$T/ex" 2>/dev/null | grep '^explore: .* states checked' | tee "$T/explore.txt"
@@ -46,11 +40,11 @@ start_dev big file="$T/big" size=256M data-log="$T/big.dlog" || t_done
 ops=()
 for pass in 0 1 2 3; do
     for m in $(seq 0 255); do
-        ops+=("w:$((m * 1048576)):1048576:$((pass * 1000 + m))")
-        [ $((m % 64)) -eq 63 ] && ops+=(f)
+        ops+=(write $((m * 1048576)) 1048576 $((pass * 1000 + m)))
+        [ $((m % 64)) -eq 63 ] && ops+=(flush)
     done
 done
-"$NBDOPS" "$T/big.sock" "${ops[@]}"
+"$CLIENT" "$T/big.sock" "${ops[@]}"
 stop_dev big
 echo "bench-audit: replay: history of $(du -m "$T/big.dlog" | cut -f1) MiB of data log," \
     "$(wc -l <"$T/big.audit.jsonl") audit records"

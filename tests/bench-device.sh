@@ -15,23 +15,10 @@
 # exits 1 if one does not.
 set -u
 . "$(dirname "$0")/lib.sh"
-PLUGIN=$TOP/plugin/nbdkit-pmemcut-plugin.so
 t_require nbdkit fio nbdcopy "$PLUGIN"
 t_tmpdir
 SECS=${BENCH_SECONDS:-10}
 ROUNDS=${BENCH_ROUNDS:-5} # each round: both plugins, write then read
-
-serve() { # serve NAME ARGS...: nbdkit in the foreground, ready on return
-    local name=$1 i
-    shift
-    rm -f "$T/$name.sock" "$T/$name.pid"
-    nbdkit -f -P "$T/$name.pid" -U "$T/$name.sock" "$@" 2>>"$T/$name.err" &
-    T_PIDS="$T_PIDS $!"
-    eval "PID_$name=$!"
-    for i in $(seq 100); do [ -s "$T/$name.pid" ] && return 0; sleep 0.1; done
-    cat "$T/$name.err" >&2
-    return 1
-}
 
 iops() { # iops SOCKET RW
     fio --name=b --ioengine=nbd --uri="nbd+unix:///?socket=$1" --rw="$2" --bs=4k \
@@ -42,8 +29,8 @@ iops() { # iops SOCKET RW
 
 rss_anon_kib() { awk '/^RssAnon:/ {print $2}' "/proc/$1/status"; }
 
-serve mem memory 1G || t_done
-serve dev "$PLUGIN" file="$T/img" size=1G || t_done
+t_nbdkit mem memory 1G || t_done
+t_nbdkit dev "$PLUGIN" file="$T/img" size=1G || t_done
 # Fill both first so that reads hit written data, then flush.
 head -c 1G /dev/zero | tr '\0' '\141' >"$T/fill"
 nbdcopy "$T/fill" "nbd+unix:///?socket=$T/mem.sock"
@@ -69,7 +56,7 @@ for round in $(seq "$ROUNDS"); do
     echo "$rr $mr $pr" >>"$T/r"
     echo "{\"bench\":\"device-iops\",\"round\":$round,\"seconds\":$SECS,\"memory_write\":$mw,\"pmemcut_write\":$pw,\"write_ratio\":$wr,\"memory_read\":$mr,\"pmemcut_read\":$pr,\"read_ratio\":$rr}"
 done
-"$TOP/tools/pmemcutctl" -s "$T/img.ctl" status >/dev/null
+"$CTL" -s "$T/img.ctl" status >/dev/null
 wr=$(median <"$T/w" | cut -d' ' -f1)
 rr=$(median <"$T/r" | cut -d' ' -f1)
 echo "median of $ROUNDS rounds: write ratio $wr, read ratio $rr"
@@ -82,11 +69,11 @@ t_stop_pid "$PID_dev"
 # Memory: a fresh 1 GiB device, read whole (clean), then written whole with
 # changed bytes and no flush (every line dirty).
 rm -f "$T/img" "$T/img.audit.jsonl"
-serve m2 "$PLUGIN" file="$T/img" size=1G || t_done
+t_nbdkit m2 "$PLUGIN" file="$T/img" size=1G || t_done
 nbdcopy "nbd+unix:///?socket=$T/m2.sock" - | cat >/dev/null
 clean=$(rss_anon_kib "$PID_m2")
 head -c 1G /dev/zero | tr '\0' '\142' | nbdcopy - "nbd+unix:///?socket=$T/m2.sock"
-dirty_lines=$("$TOP/tools/pmemcutctl" -s "$T/img.ctl" status | jq .dirty_lines)
+dirty_lines=$("$CTL" -s "$T/img.ctl" status | jq .dirty_lines)
 dirty=$(rss_anon_kib "$PID_m2")
 mib() { echo "scale=1; $1 / 1024" | bc; }
 echo "RssAnon, 1 GiB device: clean $(mib "$clean") MiB, all $dirty_lines lines dirty $(mib "$dirty") MiB"

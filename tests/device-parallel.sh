@@ -9,24 +9,12 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 
-PLUGIN=$TOP/build/san/plugin/nbdkit-pmemcut-plugin.so
-CTL=$TOP/tools/pmemcutctl
-NBDOPS=$TOP/build/san/tools/replay-nbdops
-REPLAY=$TOP/build/san/tools/pmemcut-replay
-t_require nbdkit fio jq cmp "$PLUGIN" "$CTL" "$NBDOPS" "$REPLAY"
-t_tmpdir
-ASAN_LIB=$(gcc -print-file-name=libasan.so)
-export ASAN_OPTIONS=abort_on_error=0:exitcode=99
+t_device fio cmp "$REPLAY"
 
-rm -f "$T/dev.pid"
-LD_PRELOAD=$ASAN_LIB nbdkit -f -P "$T/dev.pid" -U "$T/dev.sock" "$PLUGIN" file="$T/img" \
-    size=1M data-log="$T/img.dlog" 2>>"$T/dev.err" &
-T_PIDS="$T_PIDS $!"
-for _ in $(seq 100); do [ -s "$T/dev.pid" ] && break; sleep 0.1; done
+start_dev dev file="$T/img" size=1M data-log="$T/img.dlog"
 t_check "nbdkit serves" test -s "$T/dev.pid"
 [ -s "$T/dev.pid" ] || t_done
 
-ctl() { "$CTL" -s "$T/img.ctl" "$@"; }
 seq_now() { ctl status | jq .audit_seq; }
 LOG=$T/img.audit.jsonl
 
@@ -50,7 +38,7 @@ ctl_pid=$!
 T_PIDS="$T_PIDS $ctl_pid"
 t_check "fio ran two connections against the device" run_fio 3
 t_check "control commands answered while fio ran" wait "$ctl_pid"
-T_PIDS=${T_PIDS// $ctl_pid/}
+t_forget "$ctl_pid"
 t_check "fio saw no I/O error" test "$(jq '[.jobs[].error] | add' "$T/fio.json")" = 0
 
 writes=$(grep -c '"ev":"write"' "$LOG")
@@ -75,7 +63,7 @@ same_as() {
         t_fail "replay to $to $* equals the device ($name)" "$(head -c 300 "$T/replay-$name.err")"
     fi
 }
-read_dev() { "$NBDOPS" "$T/dev.sock" "r:$T/real-$1.img"; }
+read_dev() { nbd readall "$T/real-$1.img"; }
 last_cut_seq() { grep '"ev":"cut"' "$LOG" | tail -1 | jq .seq; }
 
 read_dev a
@@ -105,5 +93,5 @@ t_check "the prefix cut split the dirty lines (some kept, some lost)" \
 cut_case c torn 12
 cut_case d random 13
 
-t_check "no sanitizer report in nbdkit's stderr" bash -c "! grep -l 'Sanitizer' '$T'/*.err"
+t_no_sanitizer_report
 t_done

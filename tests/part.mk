@@ -1,9 +1,12 @@
-# tests/part.mk — every test program and runner.  Unit tests (CUnit) and test
-# clients are built only in the sanitizer flavour, from tests/ sources and
-# the libraries of the code they test.
+# tests/part.mk — every test program and runner.  Unit tests (CUnit, in
+# tests/unit/) and test clients are built only in the sanitizer flavour, from
+# tests/ sources and the libraries of the code they test.  The shell runners
+# are one file per feature (tests/device-<feature>.sh, replay-*, audit-*,
+# guest-*, host-*) over one library of helpers, tests/lib.sh; each starts
+# its own processes in a private temp dir and stops them by PID.  tests/ may
+# depend on every part; no part depends on tests/.
 
-TEST_SRCS := $(wildcard tests/unit/*.c) tests/nbd-client.c tests/replay-nbdops.c \
-             tests/replay-dmlog-read.c
+TEST_SRCS := $(wildcard tests/unit/*.c) tests/nbd-client.c tests/replay-dmlog-read.c
 ALL_SRCS += $(TEST_SRCS)
 
 $(SAN)/tests/test-model: $(BUILD)/san/tests/unit/test-model.o $(call pm_libs,san,model utils)
@@ -18,26 +21,59 @@ $(SAN)/tests/test-schema: $(BUILD)/san/tests/unit/test-schema.o $(call pm_libs,s
 SAN_PROGRAMS += $(SAN)/tests/test-schema
 $(SAN)/tests/test-verify: $(BUILD)/san/tests/unit/test-verify.o $(call pm_libs,san,verify utils)
 	$(CC) $(CFLAGS_san) -o $@ $^ -lcunit
-# Test clients: NBD requests from a script, and a dm-log-writes reader
-# written from the format's documentation alone.
+$(SAN)/tests/test-utils: $(BUILD)/san/tests/unit/test-utils.o $(call pm_libs,san,utils)
+	$(CC) $(CFLAGS_san) -o $@ $^ -lcunit
+# Test clients: the one NBD client (requests from a script, for every
+# runner), and a dm-log-writes reader written from the format's documentation
+# alone.
 $(SAN)/tests/nbd-client: $(BUILD)/san/tests/nbd-client.o
 	$(CC) $(CFLAGS_san) -o $@ $^ -lnbd
-$(SAN)/tools/replay-nbdops: $(BUILD)/san/tests/replay-nbdops.o
-	$(CC) $(CFLAGS_san) -o $@ $^ -lnbd
-$(SAN)/tools/replay-dmlog-read: $(BUILD)/san/tests/replay-dmlog-read.o
+$(SAN)/tests/replay-dmlog-read: $(BUILD)/san/tests/replay-dmlog-read.o
 	$(CC) $(CFLAGS_san) -o $@ $^
 
 SAN_PROGRAMS += $(SAN)/tests/test-model $(SAN)/tests/test-pool $(SAN)/tests/test-audit \
-                $(SAN)/tests/test-verify $(SAN)/tests/nbd-client $(SAN)/tools/replay-nbdops \
-                $(SAN)/tools/replay-dmlog-read
+                $(SAN)/tests/test-verify $(SAN)/tests/test-utils $(SAN)/tests/nbd-client \
+                $(SAN)/tests/replay-dmlog-read
 
-# Runners, in the order `make check` runs them.
-CHECKS += $(SAN)/tests/test-model $(SAN)/tests/test-pool $(SAN)/tests/test-verify \
+# Runners, in the order `make check` runs them: unit tests, the device by
+# feature, requests in parallel, the audit tools, the guest agent, the host
+# orchestrator, and last the exit-code table across all five programs.
+DEVICE_CHECKS := model triggers policies lying classify control clients restart audit disk-full \
+                 params manpage
+CHECKS += $(SAN)/tests/test-utils $(SAN)/tests/test-model $(SAN)/tests/test-pool $(SAN)/tests/test-verify \
           $(SAN)/tests/test-audit $(SAN)/tests/test-schema \
-          tests/device.sh tests/device-parallel.sh \
+          $(patsubst %,tests/device-%.sh,$(DEVICE_CHECKS)) tests/device-parallel.sh \
           tests/audit-damaged.sh tests/replay-reality.sh tests/replay-dmlog.sh \
           tests/audit-timeline.sh tests/replay-explore.sh tests/replay-acks.sh tests/replay-xfs.sh \
           tests/guest-host.sh tests/guest-vm.sh \
           tests/host-attach.sh tests/host-kill.sh tests/host-virtio.sh tests/host-nvdimm.sh \
-          tests/host-system.sh tests/host-methods.sh
+          tests/host-system.sh tests/host-methods.sh \
+          tests/exit-codes.sh
 BENCHES += tests/bench-device.sh tests/bench-audit.sh tests/host-bench.sh
+
+# Fuzzing harnesses (tests/fuzz/fuzz-NAME.c, clang's libFuzzer): one per
+# parser, each with its seed corpus tests/fuzz/corpus/NAME/ (from real runs)
+# and dictionary tests/fuzz/NAME.dict.  `make check` runs every harness
+# over its corpus (tests/fuzz-regress.sh), so a crash once found stays found;
+# `make fuzz` fuzzes each for FUZZ_SECONDS (tests/fuzz-run.sh).
+FUZZERS    := json verify
+FUZZ_BINS  := $(FUZZERS:%=$(BUILD)/fuzz/tests/fuzz-%)
+ALL_SRCS   += $(FUZZERS:%=tests/fuzz/fuzz-%.c)
+FUZZ_LIBS  := engines verify audit model utils
+$(BUILD)/fuzz/tests/fuzz-%: $(BUILD)/fuzz/tests/fuzz/fuzz-%.o $(BUILD)/fuzz/libpm-engines.a \
+                            $(call pm_libs,fuzz,verify audit model utils)
+	$(FUZZ_CC) $(CFLAGS_fuzz) -fsanitize=fuzzer -o $@ $^ $(EXT2FS_LIBS) -lm
+SAN_PROGRAMS += $(FUZZ_BINS)
+CHECKS += tests/fuzz-regress.sh
+
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@$(MAKE) --no-print-directory $(FUZZ_BINS)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz-run.sh $(FUZZERS)
+
+# `make soak`: honest cycles with seeds from the clock across modes,
+# filesystems, workloads and cut policies until SOAK_CYCLES (default 100)
+# or the first honest FAIL (tests/soak.sh).  Not part of `make check`.
+soak: deps
+	@$(MAKE) --no-print-directory all image
+	@tests/soak.sh

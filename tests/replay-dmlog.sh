@@ -5,22 +5,20 @@
 # at the end and at a named mark.
 set -u
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/replay-lib.sh"
-READER=$TOP/build/san/tools/replay-dmlog-read
-t_require nbdkit cmp "$PLUGIN" "$CTL" "$NBDOPS" "$REPLAY" "$READER"
+READER=$TOP/build/san/tests/replay-dmlog-read
+t_require nbdkit cmp "$PLUGIN" "$CTL" "$CLIENT" "$REPLAY" "$READER"
 t_tmpdir
 
 start_dev dev file="$T/img" size=2M data-log="$T/img.dlog" || t_done
 C=$T/img.ctl
-ops() { "$NBDOPS" "$T/dev.sock" "$@"; }
 ctl() { "$CTL" -s "$C" "$@" >/dev/null; }
 ctl classify meta 0 65536
-ops w:0:65536:1 f w:100:1000:2 W:131072:4096:3 m:0:8192:4 z:16384:4096 t:20480:8192 t:30001:999
+nbd write 0 65536 1 flush write 100 1000 2 write 131072 4096 3 fua modify 0 8192 4 zero 16384 4096 trim 20480 8192 trim 30001 999
 ctl mark "before the cut"
-ops w:4096:100000:5 w:777:3:6
+nbd write 4096 100000 5 write 777 3 6
 ctl cut policy=torn seed=3
 ctl power-on
-ops w:1000000:70000:7 f w:1500000:512:8
+nbd write 1000000 70000 7 flush write 1500000 512 8
 ctl mark "the end"
 stop_dev dev
 LOG=$T/img.audit.jsonl

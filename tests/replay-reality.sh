@@ -6,17 +6,15 @@
 # `replay --policy P --seed N` at the seq before it.
 set -u
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/replay-lib.sh"
-t_require nbdkit cmp "$PLUGIN" "$CTL" "$NBDOPS" "$REPLAY"
+t_require nbdkit cmp "$PLUGIN" "$CTL" "$CLIENT" "$REPLAY"
 t_tmpdir
 
 start_dev dev file="$T/img" size=4M data-log="$T/img.dlog" || t_done
 C=$T/img.ctl
-ops() { "$NBDOPS" "$T/dev.sock" "$@"; }
 ctl() { "$CTL" -s "$C" "$@" >/dev/null; }
 # point NAME: read the device now, remember the seq it corresponds to.
 point() {
-    ops "r:$T/real-$1.img" || t_fail "read $1" "client failed"
+    nbd readall "$T/real-$1.img" || t_fail "read $1" "client failed"
     eval "SEQ_$1=$(audit_seq "$C")"
 }
 # same_as NAME ARGS...: replay with ARGS must equal real-NAME.img.
@@ -33,10 +31,10 @@ same_as() {
 }
 
 # Writes of every shape: unaligned, FUA, partial rewrites, zero, trim.
-ops w:0:65536:1 f w:100:1000:2 W:131072:4096:3 m:0:8192:4 z:16384:4096 t:20480:8192 w:7:1:5
+nbd write 0 65536 1 flush write 100 1000 2 write 131072 4096 3 fua modify 0 8192 4 zero 16384 4096 trim 20480 8192 write 7 1 5
 point a
 ctl mark "ack one"
-ops w:1048576:262144:6 m:1048576:4096:7 w:4000:200:8
+nbd write 1048576 262144 6 modify 1048576 4096 7 write 4000 200 8
 point b
 # A random cut with a logged seed, then power-on: the image after it.
 ctl cut policy=random p=0.3 seed=77
@@ -52,31 +50,31 @@ same_as c --to "$SEQ_c"
 t_check "another seed gives another image" sh -c "! cmp -s '$T/other.img' '$T/real-c.img'"
 
 # Torn and prefix cuts fired by triggers, and a lying device.
-ops w:0:32768:9 w:200000:50000:10 m:0:4096:11
+nbd write 0 32768 9 write 200000 50000 10 modify 0 4096 11
 ctl arm after-writes=2 policy=torn seed=5
-ops w:300000:4096:12 '?w:400000:8192:13' '?w:500000:10:14'
+nbd write 300000 4096 12 may-fail write 400000 8192 13 may-fail write 500000 10 14
 ctl power-on
 point d
 torn_seq=$(grep '"ev":"cut"' "$T/img.audit.jsonl" | tail -1 | grep -o '"seq":[0-9]*' | cut -d: -f2)
 same_as d --to "$((torn_seq - 1))" --policy torn --seed 5
-ops w:0:65536:15 f w:65536:65536:16 m:0:4096:17
+nbd write 0 65536 15 flush write 65536 65536 16 modify 0 4096 17
 ctl arm before-flush=1 policy=prefix seed=11
-ops '?f'
+nbd may-fail flush
 ctl power-on
 point e
 same_as e --to "$SEQ_e"
 ctl fault flush=ignore
-ops w:0:4096:18 f W:8192:4096:19
+nbd write 0 4096 18 flush write 8192 4096 19 fua
 ctl fault flush=honor
-ops w:12288:100:20
+nbd write 12288 100 20
 point f
 same_as f --to "$SEQ_f"
 
 # A restart of nbdkit is a power cut with lose-all.
-ops w:3000000:4096:21
+nbd write 3000000 4096 21
 stop_dev dev
 start_dev dev file="$T/img" data-log="$T/img.dlog" || t_done
-ops w:3100000:4096:22
+nbd write 3100000 4096 22
 point g
 same_as g --to "$SEQ_g"
 t_done

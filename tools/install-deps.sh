@@ -12,6 +12,7 @@ libcunit1-dev libext2fs-dev
 linux-image-amd64 busybox-static e2fsprogs xfsprogs ndctl
 fuse3 fio cpio gzip kmod libxml2-utils jq perl
 libjansson-dev libxml2-dev
+clang libclang-rt-14-dev
 "
 
 missing=""
@@ -28,7 +29,7 @@ fi
 
 if [ "$(id -u)" -ne 0 ]; then
     echo "install-deps: missing packages:$missing (run as root to install them)" >&2
-    exit 1
+    exit 2
 fi
 
 echo "install-deps: installing:$missing"

@@ -10,18 +10,23 @@
  *                  [--expect durable|none]]
  *   pmemcut-replay export --format dm-log-writes --audit LOG --data DLOG -o FILE
  *
- * Exit: 0 done, 1 usage or I/O error, 2 damaged or inconsistent logs (the
- * message names the seq or byte offset), 3 explore found failing states.
+ * Exit (the table of every pmemcut program): 0 done, 1 explore found
+ * failing states, 2 a usage or I/O error or damaged or inconsistent logs
+ * (the message names the seq or byte offset).  The engines are in
+ * tools/engines/; this file only reads the command line.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "engines/dmlog.h"
+#include "utils/error.h"
+#include "utils/parse.h"
+#include "utils/exitcode.h"
 #include "engines/explore.h"
+#include "engines/export.h"
 #include "engines/replay.h"
+#include "verify/record.h"
 
 static void usage(FILE *f)
 {
@@ -37,16 +42,40 @@ static void usage(FILE *f)
            "       pmemcut-replay export --format dm-log-writes --audit LOG --data DLOG -o FILE\n");
 }
 
-static int parse_u64(const char *opt, const char *s, uint64_t *out)
+/* A usage error: one line, with what was wrong (getopt's own messages
+ * are off: opterr = 0). */
+static int bad_usage(const char *cmd, const char *what)
 {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end || *s == '-') {
-        fprintf(stderr, "pmemcut-replay: %s: not a number: %s\n", opt, s);
+    fprintf(stderr, "pmemcut-replay: %s: %s (see pmemcut-replay --help)\n", cmd, what);
+    return PM_EXIT_USAGE;
+}
+
+/* getopt's '?': the option it stopped at, unknown or without its value. */
+static int bad_option(const char *cmd, char **argv)
+{
+    fprintf(stderr,
+            "pmemcut-replay: %s: unknown or incomplete option '%s' (see pmemcut-replay --help)\n",
+            cmd, argv[optind - 1]);
+    return PM_EXIT_USAGE;
+}
+
+/* Option numbers, strict (common/utils/parse.h): 0, or -1 after the
+ * message. */
+static int parse_u64(const char *opt, const char *s, uint64_t max, uint64_t *out)
+{
+    if (pm_parse_u64(s, max, out) == -1) {
+        fprintf(stderr, "pmemcut-replay: %s: %s\n", opt, pm_get_error());
         return -1;
     }
-    *out = v;
+    return 0;
+}
+
+static int parse_p(const char *s, double *out)
+{
+    if (pm_parse_double(s, 0, 1, out) == -1) {
+        fprintf(stderr, "pmemcut-replay: --p: not a probability: %s\n", s);
+        return -1;
+    }
     return 0;
 }
 
@@ -85,218 +114,88 @@ static int cmd_replay(int argc, char **argv)
             out = optarg;
             break;
         case 't':
-            if (parse_u64("--to", optarg, &to))
-                return 1;
+            if (parse_u64("--to", optarg, UINT64_MAX, &to))
+                return PM_EXIT_USAGE;
             break;
         case 's':
-            if (parse_u64("--seed", optarg, &cp.seed))
-                return 1;
+            if (parse_u64("--seed", optarg, UINT64_MAX, &cp.seed))
+                return PM_EXIT_USAGE;
             break;
-        case 'p': {
-            char *end;
-            cp.p = strtod(optarg, &end);
-            if (*end || end == optarg || !(cp.p >= 0 && cp.p <= 1)) {
-                fprintf(stderr, "pmemcut-replay: --p: not a probability: %s\n", optarg);
-                return 1;
-            }
+        case 'p':
+            if (parse_p(optarg, &cp.p))
+                return PM_EXIT_USAGE;
             break;
-        }
         case 'P':
             if (pm_policy_parse(optarg, &cp.policy) == -1) {
                 fprintf(stderr, "pmemcut-replay: --policy: unknown policy %s\n", optarg);
-                return 1;
+                return PM_EXIT_USAGE;
             }
             have_policy = true;
             break;
         default:
-            usage(stderr);
-            return 1;
+            return bad_option("replay", argv);
         }
     }
-    if (!audit || !out || optind != argc) {
-        usage(stderr);
-        return 1;
-    }
-    struct rp r;
+    if (optind != argc)
+        return bad_usage("replay", "unexpected arguments");
+    if (!audit || !out)
+        return bad_usage("replay", "--audit LOG and -o OUT.img are required");
+    struct pt_replay r;
     int rc = 0;
-    if (rp_open(&r, audit, data, base) == -1) {
-        fprintf(stderr, "pmemcut-replay: %s\n", r.err);
-        rp_close(&r);
-        return 2;
+    if (pt_replay_open(&r, audit, data, base) == -1) {
+        fprintf(stderr, "pmemcut-replay: %s\n", pm_get_error());
+        pt_replay_close(&r);
+        return PM_EXIT_USAGE;
     }
     int n;
-    while ((n = rp_next(&r)) == 1) {
+    while ((n = pt_replay_next(&r)) == 1) {
         if (r.rec.seq > to)
             break;
-        if (rp_apply(&r) == -1) {
+        if (pt_replay_apply(&r) == -1) {
             n = -1;
             break;
         }
     }
     if (n < 0) {
-        fprintf(stderr, "pmemcut-replay: %s\n", r.err);
-        rc = 2;
+        fprintf(stderr, "pmemcut-replay: %s\n", pm_get_error());
+        rc = PM_EXIT_USAGE;
     } else if (!r.m) {
         fprintf(stderr, "pmemcut-replay: %s: no \"open\" record up to the chosen seq\n", audit);
-        rc = 2;
+        rc = PM_EXIT_USAGE;
     } else if (to != UINT64_MAX && r.applied < to && n == 0) {
         fprintf(stderr, "pmemcut-replay: %s: the log ends at seq %llu, before --to %llu\n", audit,
                 (unsigned long long)r.applied, (unsigned long long)to);
-        rc = 2;
+        rc = PM_EXIT_USAGE;
     }
     if (rc == 0) {
         uint8_t *img = r.p;
         if (have_policy) {
-            if (rp_cut(&r, &cp, "replay") == -1) {
-                fprintf(stderr, "pmemcut-replay: %s\n", r.err);
-                rc = 2;
+            if (pt_replay_cut(&r, &cp, "replay") == -1) {
+                fprintf(stderr, "pmemcut-replay: %s\n", pm_get_error());
+                rc = PM_EXIT_USAGE;
             }
-        } else if (rp_is_on(&r)) {
+        } else if (pt_replay_is_on(&r)) {
             img = malloc(r.size);
             if (!img) {
                 fprintf(stderr, "pmemcut-replay: out of memory for a %llu-byte image\n",
                         (unsigned long long)r.size);
-                rc = 1;
+                rc = PM_EXIT_USAGE;
             } else {
-                rp_read(&r, img, r.size, 0);
+                pt_replay_read(&r, img, r.size, 0);
             }
         }
-        char err[600];
-        if (rc == 0 && rp_write_image(img, r.size, out, err, sizeof err) == -1) {
-            fprintf(stderr, "pmemcut-replay: %s\n", err);
-            rc = 1;
+        if (rc == 0 && pt_write_image(img, r.size, out) == -1) {
+            fprintf(stderr, "pmemcut-replay: %s\n", pm_get_error());
+            rc = PM_EXIT_USAGE;
         }
         if (img != r.p)
             free(img);
     }
-    rp_close(&r);
+    pt_replay_close(&r);
     return rc;
 }
 
 /* --- export ----------------------------------------------------------------------- */
-
-struct dirty_list {
-    struct pm_range *r;
-    size_t n, cap;
-};
-
-static void collect(void *ctx, uint64_t off, uint64_t len, enum pm_class cls)
-{
-    (void)cls;
-    struct dirty_list *l = ctx;
-    if (l->n && l->r[l->n - 1].off + l->r[l->n - 1].len == off) {
-        l->r[l->n - 1].len += len;
-        return;
-    }
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        struct pm_range *nr = realloc(l->r, cap * sizeof *nr);
-        if (!nr) {
-            l->n = SIZE_MAX; /* marks the failure */
-            return;
-        }
-        l->r = nr;
-        l->cap = cap;
-    }
-    if (l->n != SIZE_MAX)
-        l->r[l->n++] = (struct pm_range){off, len};
-}
-
-struct exporter {
-    struct rp *r;
-    struct dmlog_writer w;
-    uint8_t *buf;
-    size_t cap;
-};
-
-/* Writes the device's current content of [off, off+len), widened to whole
- * sectors, as one entry (or several, for long ranges). */
-static int export_range(struct exporter *x, uint64_t off, uint64_t len, uint64_t flags)
-{
-    const uint64_t S = DMLOG_SECTOR, chunk = 8u << 20;
-    uint64_t s0 = off / S, s1 = (off + len + S - 1) / S;
-    while (s0 < s1) {
-        uint64_t n = s1 - s0 < chunk / S ? s1 - s0 : chunk / S;
-        if (n * S > x->cap) {
-            uint8_t *b = realloc(x->buf, n * S);
-            if (!b)
-                return -1;
-            x->buf = b;
-            x->cap = n * S;
-        }
-        /* the device's size is a multiple of its line, so of 8 bytes only:
-         * a last partial sector is padded with zeroes */
-        uint64_t lo = s0 * S, hi = (s0 + n) * S;
-        if (hi > x->r->size) {
-            memset(x->buf, 0, n * S);
-            hi = x->r->size;
-        }
-        rp_read(x->r, x->buf, hi - lo, lo);
-        if (dmlog_entry(&x->w, s0, n, flags, x->buf) == -1)
-            return -1;
-        s0 += n;
-    }
-    return 0;
-}
-
-static bool any_meta(const struct rp *r, uint64_t off, uint64_t len)
-{
-    if (!len)
-        return false;
-    for (uint64_t li = off / r->line; li <= (off + len - 1) / r->line; li++)
-        if (pm_model_line_class(r->m, li) == PM_META)
-            return true;
-    return false;
-}
-
-static int export_one(struct exporter *x, struct dirty_list *dl)
-{
-    struct rp *r = x->r;
-    const struct au_rec *rec = &r->rec;
-    char text[64];
-    bool resets = rec->ev == AU_CUT || (rec->ev == AU_OPEN && r->m);
-    dl->n = 0;
-    if (resets && r->m) {
-        pm_model_dirty_ranges(r->m, 0, collect, dl);
-        if (dl->n == SIZE_MAX)
-            return -1;
-    }
-    if (rp_apply(r) == -1)
-        return -2;
-    switch (rec->ev) {
-    case AU_WRITE:
-    case AU_ZERO:
-    case AU_TRIM: {
-        uint64_t flags = rec->fua && !rec->ignored ? DMLOG_FUA : 0;
-        if (any_meta(r, rec->off, rec->len))
-            flags |= DMLOG_METADATA;
-        if (rec->ev == AU_TRIM && rec->off % DMLOG_SECTOR == 0 && rec->len % DMLOG_SECTOR == 0)
-            return dmlog_entry(&x->w, rec->off / DMLOG_SECTOR, rec->len / DMLOG_SECTOR,
-                               flags | DMLOG_DISCARD, NULL);
-        if (rec->len == 0)
-            return 0;
-        return export_range(x, rec->off, rec->len, flags);
-    }
-    case AU_FLUSH:
-        return rec->ignored ? 0 : dmlog_entry(&x->w, 0, 0, DMLOG_FLUSH, NULL);
-    case AU_MARK:
-        return dmlog_mark(&x->w, rec->text);
-    case AU_CUT:
-    case AU_OPEN:
-        if (!resets)
-            return 0;
-        snprintf(text, sizeof text, "pmemcut-%s:%llu", rec->ev == AU_CUT ? "cut" : "restart",
-                 (unsigned long long)rec->seq);
-        if (dmlog_mark(&x->w, text) == -1)
-            return -1;
-        for (size_t i = 0; i < dl->n; i++)
-            if (export_range(x, dl->r[i].off, dl->r[i].len, 0) == -1)
-                return -1;
-        return dmlog_entry(&x->w, 0, 0, DMLOG_FLUSH, NULL);
-    default:
-        return 0;
-    }
-}
 
 static int cmd_export(int argc, char **argv)
 {
@@ -325,68 +224,198 @@ static int cmd_export(int argc, char **argv)
             out = optarg;
             break;
         default:
-            usage(stderr);
-            return 1;
+            return bad_option("export", argv);
         }
     }
-    if (!audit || !out || !format || optind != argc) {
-        usage(stderr);
-        return 1;
-    }
+    if (optind != argc)
+        return bad_usage("export", "unexpected arguments");
+    if (!audit || !out || !format)
+        return bad_usage("export", "--format, --audit LOG and -o FILE are required");
     if (strcmp(format, "dm-log-writes") != 0) {
         fprintf(stderr, "pmemcut-replay: --format: only dm-log-writes is known, not %s\n", format);
-        return 1;
+        return PM_EXIT_USAGE;
     }
-    struct rp r;
-    if (rp_open(&r, audit, data, base) == -1) {
-        fprintf(stderr, "pmemcut-replay: %s\n", r.err);
-        rp_close(&r);
-        return 2;
-    }
-    struct exporter x = {.r = &r};
-    struct dirty_list dl = {0};
-    int rc = 0;
-    if (dmlog_create(&x.w, out) == -1) {
-        fprintf(stderr, "pmemcut-replay: %s\n", x.w.err);
-        rp_close(&r);
-        return 1;
-    }
-    int n;
-    while ((n = rp_next(&r)) == 1) {
-        int e = export_one(&x, &dl);
-        if (e == -2) {
-            n = -1;
+    struct pt_export_result res;
+    int r = pt_export_dmlog(audit, data, base, out, &res);
+    if (r == -1)
+        fprintf(stderr, "pmemcut-replay: %s\n", pm_get_error());
+    /* a damaged log: what came before the damage is exported */
+    if (r == 0 || res.damaged)
+        printf("exported %llu entries (seq 1..%llu) to %s\n", (unsigned long long)res.entries,
+               (unsigned long long)res.applied, out);
+    return r == 0 ? PM_EXIT_OK : PM_EXIT_USAGE;
+}
+
+/* --- explore ---------------------------------------------------------------------- */
+
+static int parse_explore(int argc, char **argv, struct pt_explore_opts *o)
+{
+    static const struct option lopts[] = {
+        {"audit", required_argument, 0, 'a'},
+        {"data", required_argument, 0, 'd'},
+        {"base", required_argument, 0, 'b'},
+        {"out", required_argument, 0, 'o'},
+        {"fs", required_argument, 0, 'f'},
+        {"points", required_argument, 0, 'P'},
+        {"states-per-point", required_argument, 0, 'n'},
+        {"policies", required_argument, 0, 'y'},
+        {"p", required_argument, 0, 'p'},
+        {"jobs", required_argument, 0, 'j'},
+        {"from", required_argument, 0, 'F'},
+        {"to", required_argument, 0, 'T'},
+        {"acks", required_argument, 0, 'A'},
+        {"verify-dir", required_argument, 0, 'D'},
+        {"record-size", required_argument, 0, 'R'},
+        {"expect", required_argument, 0, 'E'},
+        {"fresh-images", no_argument, 0, 'W'},
+        {0, 0, 0, 0},
+    };
+    pt_explore_defaults(o);
+    const char *pols = "lose-all,keep-all,random,torn,prefix";
+    int c;
+    while ((c = getopt_long(argc, argv, "o:j:", lopts, NULL)) != -1) {
+        uint64_t v;
+        switch (c) {
+        case 'a':
+            o->audit = optarg;
+            break;
+        case 'd':
+            o->data = optarg;
+            break;
+        case 'b':
+            o->base = optarg;
+            break;
+        case 'o':
+            o->out = optarg;
+            break;
+        case 'f':
+            o->fs = optarg;
+            break;
+        case 'y':
+            pols = optarg;
+            break;
+        case 'P': {
+            o->points = 0;
+            char *s = strdup(optarg), *save = NULL;
+            for (char *t = strtok_r(s, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                if (strcmp(t, "flush") == 0)
+                    o->points |= PT_POINT_FLUSH;
+                else if (strcmp(t, "mark") == 0)
+                    o->points |= PT_POINT_MARK;
+                else if (strcmp(t, "write") == 0)
+                    o->points |= PT_POINT_WRITE;
+                else {
+                    fprintf(stderr,
+                            "pmemcut-replay: --points: unknown kind %s (flush, mark, write)\n", t);
+                    free(s);
+                    return -1;
+                }
+            }
+            free(s);
             break;
         }
-        if (e == -1) {
-            fprintf(stderr, "pmemcut-replay: %s\n", x.w.err[0] ? x.w.err : "out of memory");
-            rc = 1;
+        case 'n':
+            if (parse_u64("--states-per-point", optarg, 100000, &v))
+                return -1;
+            o->per_point = (unsigned)v;
+            break;
+        case 'p':
+            if (parse_p(optarg, &o->p))
+                return -1;
+            break;
+        case 'j':
+            if (parse_u64("--jobs", optarg, 1024, &v))
+                return -1;
+            if (v < 1) {
+                fprintf(stderr, "pmemcut-replay: --jobs: bad number %s\n", optarg);
+                return -1;
+            }
+            o->jobs = (int)v;
+            break;
+        case 'F':
+            if (parse_u64("--from", optarg, UINT64_MAX, &o->from))
+                return -1;
+            break;
+        case 'T':
+            if (parse_u64("--to", optarg, UINT64_MAX, &o->to))
+                return -1;
+            break;
+        case 'A':
+            o->acks = optarg;
+            break;
+        case 'W':
+            o->fresh = true;
+            break;
+        case 'D':
+            o->verify_dir = optarg;
+            break;
+        case 'R': {
+            if (pm_parse_u64(optarg, UINT32_MAX, &v) == -1 || pm_rec_size_ok(v) == -1) {
+                fprintf(stderr, "pmemcut-replay: --record-size: not a record size: %s\n", optarg);
+                return -1;
+            }
+            o->record_size = (uint32_t)v;
             break;
         }
+        case 'E': {
+            int e = pm_expect_parse(optarg);
+            if (e == -1) {
+                fprintf(stderr, "pmemcut-replay: --expect: durable or none, not %s\n", optarg);
+                return -1;
+            }
+            o->expect = (enum pm_expect)e;
+            break;
+        }
+        default:
+            bad_option("explore", argv);
+            return -1;
+        }
     }
-    if (n < 0) {
-        /* what came before the damage is exported; the error still counts */
-        fprintf(stderr, "pmemcut-replay: %s\n", r.err);
-        rc = 2;
+    char *s = strdup(pols), *save = NULL;
+    for (char *t = strtok_r(s, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (o->npolicies == PT_EXPLORE_MAX_POLICIES ||
+            pm_policy_parse(t, &o->policies[o->npolicies]) == -1) {
+            fprintf(stderr, "pmemcut-replay: --policies: unknown or repeated policy %s\n", t);
+            free(s);
+            return -1;
+        }
+        o->npolicies++;
     }
-    if (dmlog_finish(&x.w) == -1) {
-        fprintf(stderr, "pmemcut-replay: %s\n", x.w.err);
-        rc = rc ? rc : 1;
+    free(s);
+    if (optind != argc) {
+        bad_usage("explore", "unexpected arguments");
+        return -1;
     }
-    if (rc != 1)
-        printf("exported %llu entries (seq 1..%llu) to %s\n", (unsigned long long)x.w.entries,
-               (unsigned long long)r.applied, out);
-    free(dl.r);
-    free(x.buf);
-    rp_close(&r);
-    return rc;
+    if (!o->audit || !o->out || !o->fs) {
+        fprintf(stderr, "pmemcut-replay: --audit, --fs and --out are required\n");
+        return -1;
+    }
+    if (strcmp(o->fs, "ext4") != 0 && strcmp(o->fs, "xfs") != 0) {
+        fprintf(stderr, "pmemcut-replay: --fs: ext4 or xfs, not %s\n", o->fs);
+        return -1;
+    }
+    return 0;
+}
+
+static int cmd_explore(int argc, char **argv)
+{
+    struct pt_explore_opts o;
+    if (parse_explore(argc, argv, &o) == -1)
+        return PM_EXIT_USAGE;
+    uint64_t failed;
+    if (pt_explore_run(&o, &failed) == -1) {
+        fprintf(stderr, "pmemcut-replay: %s\n", pm_get_error());
+        return PM_EXIT_USAGE;
+    }
+    return failed ? PM_EXIT_FAIL : PM_EXIT_OK;
 }
 
 int main(int argc, char **argv)
 {
+    opterr = 0; /* one line per usage error, ours */
     if (argc < 2) {
-        usage(stderr);
-        return 1;
+        fprintf(stderr, "pmemcut-replay: no command (replay, explore, export; see --help)\n");
+        return PM_EXIT_USAGE;
     }
     const char *cmd = argv[1];
     argv++;
@@ -396,12 +425,12 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "export") == 0)
         return cmd_export(argc, argv);
     if (strcmp(cmd, "explore") == 0)
-        return explore_main(argc, argv);
+        return cmd_explore(argc, argv);
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         usage(stdout);
-        return 0;
+        return PM_EXIT_OK;
     }
-    fprintf(stderr, "pmemcut-replay: unknown command %s\n", cmd);
-    usage(stderr);
-    return 1;
+    fprintf(stderr, "pmemcut-replay: unknown command '%s' (replay, explore, export; see --help)\n",
+            cmd);
+    return PM_EXIT_USAGE;
 }

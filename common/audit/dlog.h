@@ -15,6 +15,7 @@
 #ifndef PMEMCUT_DLOG_H
 #define PMEMCUT_DLOG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define PM_DLOG_MAGIC   "PMCUTDL1"
@@ -38,5 +39,26 @@ struct pm_dlog_frame {
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "on-disk integers are little-endian");
 _Static_assert(sizeof(struct pm_dlog_header) == 16, "data-log header is 16 bytes on disk");
 _Static_assert(sizeof(struct pm_dlog_frame) == 32, "data-log frame is 32 bytes on disk");
+
+/* --- the reader (dlog.c): frames read at the offsets audit records give --- */
+
+struct pm_dlog_reader {
+    int fd;
+    const char *path;
+    uint64_t size;
+};
+
+/* Opens path and checks its header (magic, then version).  0, or -1 with a
+ * message (pm_get_error) naming the byte offset; pm_dlog_close is safe
+ * after either. */
+int pm_dlog_open(struct pm_dlog_reader *dl, const char *path);
+void pm_dlog_close(struct pm_dlog_reader *dl);
+
+/* Reads the payload of the frame at byte offset off into buf (len bytes),
+ * checking the frame's magic, seq, device offset and length against the
+ * audit record's and the payload's checksum.  0, or -1 with a message
+ * naming the seq and byte offset. */
+int pm_dlog_read(struct pm_dlog_reader *dl, uint64_t off, uint64_t seq, uint64_t dev_off,
+                 uint64_t len, void *buf);
 
 #endif

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "engines/ackverify.h"
+#include "utils/error.h"
 #include "audit/auditlog.h"
 #include "utils/crc32c.h"
 #include "audit/dlog.h"
@@ -178,14 +179,14 @@ static void make_dlog(const char *path)
     write_file(path, buf, sizeof buf);
 }
 
-/* Replays the whole log; returns rp_apply/rp_next's failure or 0. */
-static int replay_all(const char *log, const char *dlog, uint64_t to, struct rp *r)
+/* Replays the whole log; returns pt_replay_apply/pt_replay_next's failure or 0. */
+static int replay_all(const char *log, const char *dlog, uint64_t to, struct pt_replay *r)
 {
-    if (rp_open(r, log, dlog, NULL) == -1)
+    if (pt_replay_open(r, log, dlog, NULL) == -1)
         return -1;
     int n;
-    while ((n = rp_next(r)) == 1 && r->rec.seq <= to)
-        if (rp_apply(r) == -1)
+    while ((n = pt_replay_next(r)) == 1 && r->rec.seq <= to)
+        if (pt_replay_apply(r) == -1)
             return -1;
     return n < 0 ? -1 : 0;
 }
@@ -197,26 +198,26 @@ static void test_replay_history(void)
     path_in(dl, sizeof dl, "h.dlog");
     write_file(log, good_log, strlen(good_log));
     make_dlog(dl);
-    struct rp r;
+    struct pt_replay r;
     /* before the cut: V holds both writes */
     CU_ASSERT_EQUAL_FATAL(replay_all(log, dl, 6, &r), 0);
     uint8_t b[256];
-    rp_read(&r, b, sizeof b, 0);
+    pt_replay_read(&r, b, sizeof b, 0);
     CU_ASSERT_EQUAL(b[0], 0xab);
     CU_ASSERT_EQUAL(b[64], 0xcd);
     CU_ASSERT_EQUAL(b[191], 0xcd);
     CU_ASSERT_EQUAL(b[192], 0);
     /* a keep-all cut there keeps them; lose-all loses the second */
     struct pm_cut_params keep = {.policy = PM_KEEP_ALL};
-    CU_ASSERT_EQUAL(rp_cut(&r, &keep, "test"), 0);
+    CU_ASSERT_EQUAL(pt_replay_cut(&r, &keep, "test"), 0);
     CU_ASSERT_EQUAL(r.p[64], 0xcd);
-    rp_close(&r);
+    pt_replay_close(&r);
     CU_ASSERT_EQUAL_FATAL(replay_all(log, dl, UINT64_MAX, &r), 0);
     CU_ASSERT_EQUAL(r.applied, 8);
-    rp_read(&r, b, sizeof b, 0);
+    pt_replay_read(&r, b, sizeof b, 0);
     CU_ASSERT_EQUAL(b[0], 0xab);
     CU_ASSERT_EQUAL(b[64], 0);
-    rp_close(&r);
+    pt_replay_close(&r);
 }
 
 static void test_replay_disagrees(void)
@@ -232,11 +233,11 @@ static void test_replay_disagrees(void)
     write_file(log, s, strlen(s));
     free(s);
     make_dlog(dl);
-    struct rp r;
+    struct pt_replay r;
     CU_ASSERT_EQUAL(replay_all(log, dl, UINT64_MAX, &r), -1);
-    CU_ASSERT(strstr(r.err, "seq 5") != NULL);
-    CU_ASSERT(strstr(r.err, "disagrees") != NULL);
-    rp_close(&r);
+    CU_ASSERT(strstr(pm_get_error(), "seq 5") != NULL);
+    CU_ASSERT(strstr(pm_get_error(), "disagrees") != NULL);
+    pt_replay_close(&r);
 }
 
 static void test_dlog_damage(void)
@@ -251,21 +252,20 @@ static void test_dlog_damage(void)
     fseek(f, 150, SEEK_SET);
     fputc(0x00, f);
     fclose(f);
-    struct rp r;
+    struct pt_replay r;
     CU_ASSERT_EQUAL(replay_all(log, dl, UINT64_MAX, &r), -1);
-    CU_ASSERT(strstr(r.err, "byte offset 112") != NULL);
-    CU_ASSERT(strstr(r.err, "checksum") != NULL);
+    CU_ASSERT(strstr(pm_get_error(), "byte offset 112") != NULL);
+    CU_ASSERT(strstr(pm_get_error(), "checksum") != NULL);
     CU_ASSERT_EQUAL(r.applied, 4);
-    rp_close(&r);
+    pt_replay_close(&r);
     /* wrong magic */
     f = fopen(dl, "r+b");
     fputc('X', f);
     fclose(f);
-    char err[600];
-    struct rp_dlog d;
-    CU_ASSERT_EQUAL(rp_dlog_open(&d, dl, err, sizeof err), -1);
-    CU_ASSERT(strstr(err, "magic") != NULL);
-    rp_dlog_close(&d);
+    struct pm_dlog_reader d;
+    CU_ASSERT_EQUAL(pm_dlog_open(&d, dl), -1);
+    CU_ASSERT(strstr(pm_get_error(), "magic") != NULL);
+    pm_dlog_close(&d);
 }
 
 static void test_log_damage(void)
@@ -370,21 +370,21 @@ static int mem_read(void *ctx, const char *name, uint8_t **buf, size_t *len, int
 
 static void test_ack_verify(void)
 {
-    char log[300], acks[300], err[512];
+    char log[300], acks[300];
     path_in(log, sizeof log, "acks.jsonl");
     write_file(log, ack_log, strlen(ack_log));
-    struct av_list l = {0};
-    CU_ASSERT_EQUAL_FATAL(av_load_audit(&l, log, err, sizeof err), 0);
-    CU_ASSERT_EQUAL(l.n, 3);
-    CU_ASSERT_EQUAL(av_count_at(&l, 1), 0);
-    CU_ASSERT_EQUAL(av_count_at(&l, 2), 1);
-    CU_ASSERT_EQUAL(av_count_at(&l, 4), 2);
-    CU_ASSERT_EQUAL(av_count_at(&l, 99), 3);
+    struct pt_ack_list l = {0};
+    CU_ASSERT_EQUAL_FATAL(pt_ackverify_load_audit(&l, log), 0);
+    CU_ASSERT_EQUAL(l.acks.len, 3);
+    CU_ASSERT_EQUAL(pt_ackverify_count_at(&l, 1), 0);
+    CU_ASSERT_EQUAL(pt_ackverify_count_at(&l, 2), 1);
+    CU_ASSERT_EQUAL(pt_ackverify_count_at(&l, 4), 2);
+    CU_ASSERT_EQUAL(pt_ackverify_count_at(&l, 99), 3);
 
     struct pm_verdict v;
     torn_append = 0;
     pm_verdict_init(&v, PM_EXPECT_DURABLE);
-    CU_ASSERT_EQUAL(av_judge(&v, &l, 3, 256, mem_read, NULL, NULL, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(pt_ackverify_judge(&v, &l, 3, 256, mem_read, NULL, NULL), 0);
     CU_ASSERT(pm_verdict_pass(&v));
     CU_ASSERT_EQUAL(v.present, 3);
     pm_verdict_free(&v);
@@ -393,40 +393,40 @@ static void test_ack_verify(void)
     torn_append = 1;
     pm_verdict_init(&v, PM_EXPECT_DURABLE);
     CU_ASSERT_EQUAL(
-        av_judge(&v, &l, av_count_at(&l, 3), 256, mem_read, NULL, NULL, err, sizeof err), 0);
+        pt_ackverify_judge(&v, &l, pt_ackverify_count_at(&l, 3), 256, mem_read, NULL, NULL), 0);
     CU_ASSERT(pm_verdict_pass(&v));
     pm_verdict_free(&v);
     pm_verdict_init(&v, PM_EXPECT_DURABLE);
-    CU_ASSERT_EQUAL(av_judge(&v, &l, 3, 256, mem_read, NULL, NULL, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(pt_ackverify_judge(&v, &l, 3, 256, mem_read, NULL, NULL), 0);
     CU_ASSERT(!pm_verdict_pass(&v));
     CU_ASSERT_EQUAL(v.corrupt.n, 1);
     char sig[160];
-    av_signature(&v, sig, sizeof sig);
+    pt_ackverify_signature(&v, sig, sizeof sig);
     CU_ASSERT_STRING_EQUAL(sig,
                            "verify: corrupt append.log: checksum mismatch: # of # #-byte words "
                            "differ");
     pm_verdict_free(&v);
-    av_free(&l);
+    pt_ackverify_free(&l);
 
     /* a host file: lines take their marks' seqs in order; one unmarked */
     path_in(acks, sizeof acks, "acks.txt");
     const char *txt = "ack append.log 1 fsync\nack rec-00000007 7 fdatasync\n"
                       "ack append.log 3 fsync\nresult {}\n";
     write_file(acks, txt, strlen(txt));
-    CU_ASSERT_EQUAL_FATAL(av_load_file(&l, acks, log, err, sizeof err), 0);
-    CU_ASSERT_EQUAL(l.n, 3);
+    CU_ASSERT_EQUAL_FATAL(pt_ackverify_load_file(&l, acks, log), 0);
+    CU_ASSERT_EQUAL(l.acks.len, 3);
     CU_ASSERT_EQUAL(l.unmatched, 1);
-    CU_ASSERT_EQUAL(av_count_at(&l, 0), 1); /* the unmarked one: everywhere */
-    CU_ASSERT_EQUAL(av_count_at(&l, 2), 2);
-    CU_ASSERT_EQUAL(av_count_at(&l, 5), 3);
-    av_free(&l);
+    CU_ASSERT_EQUAL(pt_ackverify_count_at(&l, 0), 1); /* the unmarked one: everywhere */
+    CU_ASSERT_EQUAL(pt_ackverify_count_at(&l, 2), 2);
+    CU_ASSERT_EQUAL(pt_ackverify_count_at(&l, 5), 3);
+    pt_ackverify_free(&l);
 
     /* bad lines are refused with the line number */
     const char *bad = "ack append.log 1 fsync\nack append.log x fsync\n";
     write_file(acks, bad, strlen(bad));
-    CU_ASSERT_EQUAL(av_load_file(&l, acks, log, err, sizeof err), -1);
-    CU_ASSERT(strstr(err, "line 2") != NULL);
-    av_free(&l);
+    CU_ASSERT_EQUAL(pt_ackverify_load_file(&l, acks, log), -1);
+    CU_ASSERT(strstr(pm_get_error(), "line 2") != NULL);
+    pt_ackverify_free(&l);
 }
 
 int main(void)

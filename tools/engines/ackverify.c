@@ -9,56 +9,46 @@
 #include <string.h>
 
 #include "audit/auditlog.h"
+#include "utils/error.h"
+#include "utils/vec.h"
 #include "verify/judge.h"
 
 #define MAX_FILE_BYTES (1ull << 30) /* as the agent: a larger workload file is refused */
 
-static int av_add(struct av_list *l, const struct pm_ack *a, uint64_t from)
+static int ack_add(struct pt_ack_list *l, const struct pm_ack *a, uint64_t from)
 {
-    if (l->n == PM_ACKS_MAX)
+    if (l->acks.len == PM_ACKS_MAX)
         return -1;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        struct av_ack *v = realloc(l->v, cap * sizeof *v);
-        if (!v)
-            return -1;
-        l->v = v;
-        l->cap = cap;
-    }
-    l->v[l->n].a = *a;
-    l->v[l->n].from = from;
-    l->n++;
-    return 0;
+    return PM_VEC_PUSH(&l->acks, ((struct pt_ack){.a = *a, .from = from}));
 }
 
-void av_free(struct av_list *l)
+void pt_ackverify_free(struct pt_ack_list *l)
 {
-    free(l->v);
+    PM_VEC_FREE(&l->acks);
     memset(l, 0, sizeof *l);
 }
 
 /* An ack whose file no workload writes cannot be judged: the agent refuses
  * it too. */
-static int known_file(const struct pm_ack *a, const char *where, char *err, size_t errlen)
+static int known_file(const struct pm_ack *a, const char *where)
 {
     if (pm_layout_of(a->file, NULL) != PM_LAYOUT_UNKNOWN)
         return 0;
-    snprintf(err, errlen, "%s: ack names '%s', which no workload writes", where, a->file);
+    pm_set_error("%s: ack names '%s', which no workload writes", where, a->file);
     return -1;
 }
 
 /* Calls fn for every mark of the log that is an ack line.  A damaged log
  * ends the list where the damage starts (explore reports it itself when it
- * gets there).  0, or -1 with err. */
+ * gets there).  0, or -1 with the message. */
 static int each_ack_mark(const char *audit,
-                         int (*fn)(void *arg, const struct pm_ack *a, uint64_t seq), void *arg,
-                         char *err, size_t errlen)
+                         int (*fn)(void *arg, const struct pm_ack *a, uint64_t seq), void *arg)
 {
     struct au_reader r;
     struct au_rec rec;
     int rc = 0;
     if (au_open(&r, audit) == -1) {
-        snprintf(err, errlen, "%s", r.err);
+        pm_set_error("%s", r.err);
         au_close(&r);
         return -1;
     }
@@ -68,16 +58,16 @@ static int each_ack_mark(const char *audit,
         if (rec.ev != AU_MARK || strncmp(rec.text, "ack ", 4) != 0)
             continue;
         if (pm_ack_parse(rec.text, &a, why, sizeof why) != 0) {
-            snprintf(err, errlen, "%s: seq %llu: mark \"%.100s\": %s", audit,
-                     (unsigned long long)rec.seq, rec.text, why);
+            pm_set_error("%s: seq %llu: mark \"%.100s\": %s", audit, (unsigned long long)rec.seq,
+                         rec.text, why);
             rc = -1;
             break;
         }
         snprintf(where, sizeof where, "seq %llu", (unsigned long long)rec.seq);
-        if (known_file(&a, where, err, errlen) == -1)
+        if (known_file(&a, where) == -1)
             rc = -1;
         else if (fn(arg, &a, rec.seq) == -1)
-            rc = -1, snprintf(err, errlen, "%s: too many acks", audit);
+            rc = -1, pm_set_error("%s: too many acks", audit);
     }
     au_close(&r);
     return rc;
@@ -85,13 +75,12 @@ static int each_ack_mark(const char *audit,
 
 static int add_mark(void *arg, const struct pm_ack *a, uint64_t seq)
 {
-    return av_add(arg, a, seq);
+    return ack_add(arg, a, seq);
 }
 
-int av_load_audit(struct av_list *l, const char *audit, char *err, size_t errlen)
+int pt_ackverify_load_audit(struct pt_ack_list *l, const char *audit)
 {
-    err[0] = '\0';
-    return each_ack_mark(audit, add_mark, l, err, errlen);
+    return each_ack_mark(audit, add_mark, l);
 }
 
 static bool same_ack(const struct pm_ack *x, const struct pm_ack *y)
@@ -100,7 +89,7 @@ static bool same_ack(const struct pm_ack *x, const struct pm_ack *y)
 }
 
 struct matcher {
-    struct av_list *l;
+    struct pt_ack_list *l;
     size_t first; /* the first line not yet matched */
 };
 
@@ -108,11 +97,11 @@ struct matcher {
 static int match_mark(void *arg, const struct pm_ack *a, uint64_t seq)
 {
     struct matcher *m = arg;
-    for (size_t i = m->first; i < m->l->n; i++) {
-        if (m->l->v[i].from || !same_ack(&m->l->v[i].a, a))
+    for (size_t i = m->first; i < m->l->acks.len; i++) {
+        if (m->l->acks.v[i].from || !same_ack(&m->l->acks.v[i].a, a))
             continue;
-        m->l->v[i].from = seq;
-        while (m->first < m->l->n && m->l->v[m->first].from)
+        m->l->acks.v[i].from = seq;
+        while (m->first < m->l->acks.len && m->l->acks.v[m->first].from)
             m->first++;
         break;
     }
@@ -121,16 +110,15 @@ static int match_mark(void *arg, const struct pm_ack *a, uint64_t seq)
 
 static int by_from(const void *x, const void *y)
 {
-    const struct av_ack *a = x, *b = y;
+    const struct pt_ack *a = x, *b = y;
     return a->from < b->from ? -1 : a->from > b->from;
 }
 
-int av_load_file(struct av_list *l, const char *path, const char *audit, char *err, size_t errlen)
+int pt_ackverify_load_file(struct pt_ack_list *l, const char *path, const char *audit)
 {
-    err[0] = '\0';
     FILE *f = fopen(path, "r");
     if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        pm_set_error("%s: %s", path, strerror(errno));
         return -1;
     }
     char *line = NULL;
@@ -148,13 +136,16 @@ int av_load_file(struct av_list *l, const char *path, const char *audit, char *e
             continue;
         snprintf(where, sizeof where, "%.500s: line %llu", path, (unsigned long long)lineno);
         if (r == -1) {
-            snprintf(err, errlen, "%s: %s", where, why);
+            pm_set_error("%s: %s", where, why);
             rc = -1;
             break;
         }
-        if (known_file(&a, where, err, errlen) == -1 || av_add(l, &a, 0) == -1) {
-            if (!err[0])
-                snprintf(err, errlen, "%s: out of memory", where);
+        if (known_file(&a, where) == -1) {
+            rc = -1;
+            break;
+        }
+        if (ack_add(l, &a, 0) == -1) {
+            pm_set_error("%s: out of memory", where);
             rc = -1;
             break;
         }
@@ -163,24 +154,24 @@ int av_load_file(struct av_list *l, const char *path, const char *audit, char *e
     fclose(f);
     if (rc == 0) {
         struct matcher m = {.l = l};
-        rc = each_ack_mark(audit, match_mark, &m, err, errlen);
+        rc = each_ack_mark(audit, match_mark, &m);
     }
     if (rc == 0) {
-        for (size_t i = 0; i < l->n; i++)
-            l->unmatched += l->v[i].from == 0;
+        for (size_t i = 0; i < l->acks.len; i++)
+            l->unmatched += l->acks.v[i].from == 0;
         /* qsort is not stable, but acks with the same from are the same
          * mark's or unmatched ones: their order does not matter. */
-        qsort(l->v, l->n, sizeof *l->v, by_from);
+        qsort(l->acks.v, l->acks.len, sizeof *l->acks.v, by_from);
     }
     return rc;
 }
 
-size_t av_count_at(const struct av_list *l, uint64_t at)
+size_t pt_ackverify_count_at(const struct pt_ack_list *l, uint64_t at)
 {
-    size_t lo = 0, hi = l->n;
+    size_t lo = 0, hi = l->acks.len;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (l->v[mid].from <= at)
+        if (l->acks.v[mid].from <= at)
             lo = mid + 1;
         else
             hi = mid;
@@ -190,20 +181,23 @@ size_t av_count_at(const struct av_list *l, uint64_t at)
 
 /* --- judging: the agent's own, guest/verifyset.c ---------------------------- */
 
-int av_judge(struct pm_verdict *v, const struct av_list *al, size_t n, uint32_t size,
-             av_read_fn *rd, av_each_fn *each, void *ctx, char *err, size_t errlen)
+int pt_ackverify_judge(struct pm_verdict *v, const struct pt_ack_list *al, size_t n, uint32_t size,
+                       pt_ack_read_fn *rd, pt_ack_each_fn *each, void *ctx)
 {
     struct pm_ack_list l = {0};
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++)
-        rc = pm_acks_add(&l, &al->v[i].a);
+        rc = pm_acks_add(&l, &al->acks.v[i].a);
     if (rc == -1) {
-        snprintf(err, errlen, "out of memory");
+        pm_set_error("out of memory");
         pm_acks_free(&l);
         return -1;
     }
     pm_acks_sort(&l);
-    rc = pm_verify_set(v, &l, size, 0, rd, each, ctx, err, errlen);
+    char err[1024] = "";
+    rc = pm_verify_set(v, &l, size, 0, rd, each, ctx, err, sizeof err);
+    if (rc == -1)
+        pm_set_error("%s", err);
     pm_acks_free(&l);
     return rc;
 }
@@ -291,8 +285,8 @@ static void ext4_each(void *ctx, void (*fn)(void *arg, const char *name), void *
     ext2fs_dir_iterate2(d->fs, d->dir, 0, NULL, dir_entry, &w);
 }
 
-int av_verify_ext4(struct pm_verdict *v, const char *img, const char *dir, const struct av_list *l,
-                   size_t n, uint32_t size, char *err, size_t errlen)
+int pt_ackverify_ext4(struct pm_verdict *v, const char *img, const char *dir,
+                      const struct pt_ack_list *l, size_t n, uint32_t size)
 {
     struct ext4_dir d = {0};
     errcode_t e = ext2fs_open(img, EXT2_FLAG_64BITS, 0, 0, unix_io_manager, &d.fs);
@@ -300,17 +294,17 @@ int av_verify_ext4(struct pm_verdict *v, const char *img, const char *dir, const
         e = ext2fs_namei(d.fs, EXT2_ROOT_INO, EXT2_ROOT_INO, dir, &d.dir);
     if (e) {
         for (size_t i = 0; i < n; i++)
-            pm_verdict_missing(v, &l->v[i].a, "filesystem did not mount");
+            pm_verdict_missing(v, &l->acks.v[i].a, "filesystem did not mount");
         if (d.fs)
             ext2fs_close_free(&d.fs);
         return 0;
     }
-    int rc = av_judge(v, l, n, size, ext4_read, ext4_each, &d, err, errlen);
+    int rc = pt_ackverify_judge(v, l, n, size, ext4_read, ext4_each, &d);
     ext2fs_close_free(&d.fs);
     return rc;
 }
 
-void av_signature(const struct pm_verdict *v, char *sig, size_t len)
+void pt_ackverify_signature(const struct pm_verdict *v, char *sig, size_t len)
 {
     char raw[400];
     sig[0] = '\0';

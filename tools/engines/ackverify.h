@@ -4,8 +4,8 @@
  * its files through a mounted filesystem.  On the host there is no loop
  * device, so explore reads the same files out of the state image with
  * libext2fs (ext2fs_open, ext2fs_namei, ext2fs_file_read) and judges them
- * with the agent's own code (guest/judge.c, guest/verdict.c, guest/record.c,
- * guest/acks.c, guest/verifyset.c), compiled in unchanged: verifyset.c
+ * with the agent's own code (common/verify: judge, verdict, record, acks,
+ * verifyset), the same library the agent links: verifyset.c
  * decides which file holds which acks, the ring size and the unacknowledged
  * single-record files over a file reader, here libext2fs's.
  *
@@ -19,56 +19,56 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "utils/vec.h"
 #include "verify/acks.h"
 #include "verify/verdict.h"
 #include "verify/verifyset.h"
 
-struct av_ack {
+struct pt_ack {
     struct pm_ack a;
     uint64_t from; /* audit seq of its mark; 0: applies to every point */
 };
 
 /* Acks in the order they were made (from ascending). */
-struct av_list {
-    struct av_ack *v;
-    size_t n, cap;
+struct pt_ack_list {
+    PM_VEC(struct pt_ack) acks;
     size_t unmatched; /* from a file: lines with no mark in the log */
 };
 
 /* The acks of the audit log: every mark whose text is an ack line.  0, or
- * -1 with err (a damaged log: the seq where it went wrong). */
-int av_load_audit(struct av_list *l, const char *audit, char *err, size_t errlen);
+ * -1 with the message (pm_get_error) (a damaged log: the seq where it went wrong). */
+int pt_ackverify_load_audit(struct pt_ack_list *l, const char *audit);
 
 /* The acks of a host file (lines `ack FILE SEQ METHOD`, as acks-N.txt).
  * Each line is matched, in order, with the next mark of the same text in the
  * audit log and applies from that mark's seq; a line without one applies to
- * every point (counted in l->unmatched).  0, or -1 with err. */
-int av_load_file(struct av_list *l, const char *path, const char *audit, char *err, size_t errlen);
+ * every point (counted in l->unmatched).  0, or -1 with the message. */
+int pt_ackverify_load_file(struct pt_ack_list *l, const char *path, const char *audit);
 
-void av_free(struct av_list *l);
+void pt_ackverify_free(struct pt_ack_list *l);
 
 /* How many acks apply at a state whose image is the history up to seq at. */
-size_t av_count_at(const struct av_list *l, uint64_t at);
+size_t pt_ackverify_count_at(const struct pt_ack_list *l, uint64_t at);
 
 /* The file reader and the directory lister of guest/verifyset.h. */
-typedef pm_read_fn av_read_fn;
-typedef pm_each_fn av_each_fn;
+typedef pm_read_fn pt_ack_read_fn;
+typedef pm_each_fn pt_ack_each_fn;
 
 /* Judges the first n acks of l (each file's acks sorted, as the agent does)
- * with records of `size` bytes.  0, or -1 with err (a file could not be
+ * with records of `size` bytes.  0, or -1 with the message (a file could not be
  * read: no verdict). */
-int av_judge(struct pm_verdict *v, const struct av_list *l, size_t n, uint32_t size, av_read_fn *rd,
-             av_each_fn *each, void *ctx, char *err, size_t errlen);
+int pt_ackverify_judge(struct pm_verdict *v, const struct pt_ack_list *l, size_t n, uint32_t size,
+                       pt_ack_read_fn *rd, pt_ack_each_fn *each, void *ctx);
 
 /* The same on an ext4 image file, the workload directory being dir inside
  * it ("/" for the root).  An image libext2fs cannot open, or without that
  * directory, is what the agent sees when the filesystem does not mount:
- * every ack is missing, "filesystem did not mount".  0 or -1 with err. */
-int av_verify_ext4(struct pm_verdict *v, const char *img, const char *dir, const struct av_list *l,
-                   size_t n, uint32_t size, char *err, size_t errlen);
+ * every ack is missing, "filesystem did not mount".  0, or -1 with the message. */
+int pt_ackverify_ext4(struct pm_verdict *v, const char *img, const char *dir,
+                      const struct pt_ack_list *l, size_t n, uint32_t size);
 
 /* One line for a failing verdict, numbers erased, for grouping failures:
  * "verify: missing rec-#: zero-filled".  Empty for a pass. */
-void av_signature(const struct pm_verdict *v, char *sig, size_t len);
+void pt_ackverify_signature(const struct pm_verdict *v, char *sig, size_t len);
 
 #endif

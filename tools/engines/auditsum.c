@@ -4,6 +4,8 @@
 
 #include "audit/auditlog.h"
 #include "auditsum.h"
+
+#include "utils/error.h"
 #include "utils/jbuf.h"
 
 #define LAST_MARKS 5 /* ack texts shown per cut */
@@ -264,16 +266,16 @@ static void print_json(const struct sum *s, const char *path, const char *damage
     jb_free(&b);
 }
 
-int audit_summary(const char *path, bool json, FILE *out)
+int pt_summary_print(const char *path, bool json, FILE *out)
 {
     struct au_reader r;
     struct au_rec rec;
     struct sum s;
     memset(&s, 0, sizeof s);
     if (au_open(&r, path) == -1) {
-        fprintf(stderr, "pmemcut-audit: %s\n", r.err);
+        pm_set_error("%s", r.err);
         au_close(&r);
-        return 2;
+        return -1;
     }
     int n;
     while ((n = au_next(&r, &rec)) == 1)
@@ -284,7 +286,7 @@ int audit_summary(const char *path, bool json, FILE *out)
     else
         print_text(&s, path, out);
     if (damage)
-        fprintf(stderr, "pmemcut-audit: %s\n", damage);
+        pm_set_error("%s", damage);
     au_close(&r);
     reset_marks(&s);
     for (size_t i = 0; i < s.ncuts; i++) {
@@ -293,5 +295,5 @@ int audit_summary(const char *path, bool json, FILE *out)
             free(s.cuts[i].last_marks[k]);
     }
     free(s.cuts);
-    return damage ? 2 : 0;
+    return damage ? -1 : 0;
 }

@@ -8,8 +8,8 @@
 #include <stdio.h>
 
 /* Reads the log at path and prints the summary (text, or one JSON object
- * with json).  Returns 0, or 2 when the log is damaged (what was read
- * before the damage is still printed, and the damage is named on stderr). */
-int audit_summary(const char *path, bool json, FILE *out);
+ * with json).  Returns 0, or -1 with the message (pm_get_error): a damaged
+ * log's summary of what was read before the damage is still printed. */
+int pt_summary_print(const char *path, bool json, FILE *out);
 
 #endif

@@ -1,8 +1,11 @@
 /* pmemcut — dm-log-writes writer (see dmlog.h). */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "dmlog.h"
+
+#include "utils/error.h"
 
 static void put_le64(uint8_t *p, uint64_t v)
 {
@@ -16,19 +19,19 @@ static void put_le32(uint8_t *p, uint32_t v)
         p[i] = (uint8_t)(v >> (8 * i));
 }
 
-static int io_fail(struct dmlog_writer *w)
+static int io_fail(struct pt_dmlog_writer *w)
 {
-    snprintf(w->err, sizeof w->err, "%s: write: %s", w->path, strerror(errno));
+    pm_set_error("%s: write: %s", w->path, strerror(errno));
     return -1;
 }
 
-int dmlog_create(struct dmlog_writer *w, const char *path)
+int pt_dmlog_create(struct pt_dmlog_writer *w, const char *path)
 {
     memset(w, 0, sizeof *w);
     w->path = path;
     w->f = fopen(path, "w+");
     if (!w->f) {
-        snprintf(w->err, sizeof w->err, "%s: %s", path, strerror(errno));
+        pm_set_error("%s: %s", path, strerror(errno));
         return -1;
     }
     static uint8_t z[DMLOG_SECTOR];
@@ -37,7 +40,7 @@ int dmlog_create(struct dmlog_writer *w, const char *path)
     return 0;
 }
 
-static int write_entry(struct dmlog_writer *w, uint64_t sector, uint64_t nr, uint64_t flags,
+static int write_entry(struct pt_dmlog_writer *w, uint64_t sector, uint64_t nr, uint64_t flags,
                        const void *meta, size_t metalen)
 {
     uint8_t blk[DMLOG_SECTOR] = {0};
@@ -53,8 +56,8 @@ static int write_entry(struct dmlog_writer *w, uint64_t sector, uint64_t nr, uin
     return 0;
 }
 
-int dmlog_entry(struct dmlog_writer *w, uint64_t sector, uint64_t nr_sectors, uint64_t flags,
-                const void *data)
+int pt_dmlog_entry(struct pt_dmlog_writer *w, uint64_t sector, uint64_t nr_sectors, uint64_t flags,
+                   const void *data)
 {
     /* FLUSH and DISCARD carry no data; a discard's nr_sectors is its size. */
     if (write_entry(w, sector, nr_sectors, flags, NULL, 0) == -1)
@@ -64,7 +67,7 @@ int dmlog_entry(struct dmlog_writer *w, uint64_t sector, uint64_t nr_sectors, ui
     return 0;
 }
 
-int dmlog_mark(struct dmlog_writer *w, const char *text)
+int pt_dmlog_mark(struct pt_dmlog_writer *w, const char *text)
 {
     /* The kernel keeps a mark to sectorsize - entry - 1 bytes. */
     size_t n = strlen(text);
@@ -72,7 +75,7 @@ int dmlog_mark(struct dmlog_writer *w, const char *text)
     return write_entry(w, 0, 0, DMLOG_MARK, text, n < max ? n : max);
 }
 
-int dmlog_finish(struct dmlog_writer *w)
+int pt_dmlog_finish(struct pt_dmlog_writer *w)
 {
     uint8_t sb[DMLOG_SECTOR] = {0};
     put_le64(sb, DMLOG_MAGIC);

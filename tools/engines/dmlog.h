@@ -44,20 +44,20 @@
 #define DMLOG_METADATA   16
 #define DMLOG_ENTRY_SIZE 32
 
-struct dmlog_writer {
+struct pt_dmlog_writer {
     FILE *f;
     const char *path;
     uint64_t entries;
-    char err[512];
 };
 
-/* Creates path and reserves the superblock.  0 or -1 (w->err). */
-int dmlog_create(struct dmlog_writer *w, const char *path);
+/* Creates path and reserves the superblock.  Each call returns 0, or -1
+ * (pm_get_error says why). */
+int pt_dmlog_create(struct pt_dmlog_writer *w, const char *path);
 /* sector-aligned data: nr_sectors * 512 bytes (NULL for FLUSH/DISCARD). */
-int dmlog_entry(struct dmlog_writer *w, uint64_t sector, uint64_t nr_sectors, uint64_t flags,
-                const void *data);
-int dmlog_mark(struct dmlog_writer *w, const char *text);
+int pt_dmlog_entry(struct pt_dmlog_writer *w, uint64_t sector, uint64_t nr_sectors, uint64_t flags,
+                   const void *data);
+int pt_dmlog_mark(struct pt_dmlog_writer *w, const char *text);
 /* Writes the superblock with the entry count and closes. */
-int dmlog_finish(struct dmlog_writer *w);
+int pt_dmlog_finish(struct pt_dmlog_writer *w);
 
 #endif

@@ -11,11 +11,56 @@
  * already there, so an interrupted exploration resumes.  At the end the
  * distinct failures (by the first problem fsck reports, numbers erased) are
  * listed with the smallest state that shows each, in DIR/summary.txt.
+ *
+ * The parts, one file each:
+ *   explore.c          the run: replay, points, setup and teardown
+ *   explore-states.c   which crash states to enumerate, and resuming
+ *   explore-workers.c  the children: one per worker slot, progress line
+ *   explore-images.c   the state images, patched rather than rewritten
+ *   explore-dedup.c    states identical to one already checked
+ *   explore-check.c    one state: cut, image, fsck, its line of states.jsonl
+ *   explore-judge.c    the acknowledged records judged on a state
+ *   explore-report.c   the summary of distinct failures
  */
 #ifndef PMEMCUT_EXPLORE_H
 #define PMEMCUT_EXPLORE_H
 
-/* pmemcut-replay explore ARGS...: argv[0] is "explore". */
-int explore_main(int argc, char **argv);
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ackverify.h"
+#include "model/model.h"
+#include "verify/verdict.h"
+
+/* Which records are points (--points). */
+enum pt_point_kind { PT_POINT_FLUSH = 1, PT_POINT_MARK = 2, PT_POINT_WRITE = 4 };
+
+#define PT_EXPLORE_MAX_POLICIES 5
+
+/* What to explore: the front end fills it from the command line. */
+struct pt_explore_opts {
+    const char *audit, *data, *base, *out, *fs;
+    unsigned points; /* enum pt_point_kind bits */
+    unsigned per_point;
+    enum pm_policy policies[PT_EXPLORE_MAX_POLICIES];
+    int npolicies;
+    double p;
+    int jobs;
+    uint64_t from, to;
+    const char *acks;       /* set by --acks: a file of ack lines, or "audit" */
+    const char *verify_dir; /* set by --verify-dir: the workload directory in the fs */
+    uint32_t record_size;   /* set by --record-size */
+    enum pm_expect expect;  /* set by --expect */
+    bool fresh;             /* set by --fresh-images: each state written whole, none skipped */
+    struct pt_ack_list al;  /* the acks, each with the seq it applies from (loaded by the run) */
+};
+
+/* The defaults of every option (jobs: one per online core). */
+void pt_explore_defaults(struct pt_explore_opts *o);
+
+/* Explores o (o->al is filled and freed by the run).  0 with *failed set
+ * to the number of failing states, or -1 (pm_get_error says why; with a
+ * damaged log the states before the damage were checked and summarised). */
+int pt_explore_run(struct pt_explore_opts *o, uint64_t *failed);
 
 #endif

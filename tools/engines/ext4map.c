@@ -7,16 +7,18 @@
 
 #include "ext4map.h"
 
-static void set_owner(struct ext4map *m, uint64_t blk, uint8_t kind, uint32_t ino, uint32_t group,
-                      uint64_t fblk)
+#include "utils/error.h"
+
+static void set_owner(struct pt_ext4map *m, uint64_t blk, uint8_t kind, uint32_t ino,
+                      uint32_t group, uint64_t fblk)
 {
     if (blk >= m->nblocks)
         return;
-    m->own[blk] = (struct ext4_owner){kind, ino, group, fblk};
+    m->own[blk] = (struct pt_ext4_owner){kind, ino, group, fblk};
 }
 
 struct walk {
-    struct ext4map *m;
+    struct pt_ext4map *m;
     uint32_t ino;
     uint8_t kind; /* JOURNAL, DIR or DATA for the inode's data blocks */
 };
@@ -35,7 +37,7 @@ static int block_cb(ext2_filsys fs, blk64_t *blocknr, e2_blkcnt_t blockcnt, blk6
     return 0;
 }
 
-int ext4map_open(struct ext4map *m, const char *image, uint64_t offset, char *err, size_t errlen)
+int pt_ext4map_open(struct pt_ext4map *m, const char *image, uint64_t offset)
 {
     memset(m, 0, sizeof *m);
     ext2_filsys fs;
@@ -45,8 +47,8 @@ int ext4map_open(struct ext4map *m, const char *image, uint64_t offset, char *er
     errcode_t e =
         ext2fs_open2(image, offset ? opts : NULL, EXT2_FLAG_64BITS, 0, 0, unix_io_manager, &fs);
     if (e) {
-        snprintf(err, errlen, "%s%s%s: not an ext2/3/4 image libext2fs can open: %s", image,
-                 offset ? " at " : "", offset ? opts + 7 : "", error_message(e));
+        pm_set_error("%s%s%s: not an ext2/3/4 image libext2fs can open: %s", image,
+                     offset ? " at " : "", offset ? opts + 7 : "", error_message(e));
         return -1;
     }
     m->offset = offset;
@@ -58,9 +60,9 @@ int ext4map_open(struct ext4map *m, const char *image, uint64_t offset, char *er
     m->own = calloc(m->nblocks, sizeof *m->own);
     m->itable = calloc(m->ngroups, sizeof *m->itable);
     if (!m->own || !m->itable) {
-        snprintf(err, errlen, "out of memory for %llu blocks", (unsigned long long)m->nblocks);
+        pm_set_error("out of memory for %llu blocks", (unsigned long long)m->nblocks);
         ext2fs_close_free(&fs);
-        ext4map_free(m);
+        pt_ext4map_free(m);
         return -1;
     }
     for (dgrp_t g = 0; g < fs->group_desc_count; g++) {
@@ -109,19 +111,20 @@ int ext4map_open(struct ext4map *m, const char *image, uint64_t offset, char *er
     return 0;
 }
 
-void ext4map_free(struct ext4map *m)
+void pt_ext4map_free(struct pt_ext4map *m)
 {
     free(m->own);
     free(m->itable);
     memset(m, 0, sizeof *m);
 }
 
-int ext4map_is_meta(enum ext4_kind k)
+int pt_ext4map_is_meta(enum pt_ext4_kind k)
 {
     return k != EK_DATA && k != EK_NONE;
 }
 
-void ext4map_describe(const struct ext4map *m, uint64_t off, uint64_t len, char *out, size_t n)
+void pt_ext4map_describe(const struct pt_ext4map *m, uint64_t off, uint64_t len, char *out,
+                         size_t n)
 {
     if (off < m->offset) {
         snprintf(out, n, "before the filesystem (namespace label or info block)");
@@ -133,7 +136,7 @@ void ext4map_describe(const struct ext4map *m, uint64_t off, uint64_t len, char 
         snprintf(out, n, "beyond the filesystem");
         return;
     }
-    const struct ext4_owner *o = &m->own[blk];
+    const struct pt_ext4_owner *o = &m->own[blk];
     uint64_t in = off % m->bsize;
     switch (o->kind) {
     case EK_SUPER:

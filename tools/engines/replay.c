@@ -10,140 +10,45 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "utils/crc32c.h"
-#include "audit/dlog.h"
 #include "replay.h"
+
+#include "utils/error.h"
+#include "utils/io.h"
 
 /* The largest payload one write may carry (NBD's own limit is 32 MiB). */
 #define MAX_WRITE (256u << 20)
 
-/* --- data log --------------------------------------------------------------- */
-
-static int pread_full(int fd, void *buf, size_t n, uint64_t off)
-{
-    uint8_t *p = buf;
-    while (n > 0) {
-        ssize_t r = pread(fd, p, n, (off_t)off);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return r == 0 ? 0 : -1;
-        p += r;
-        n -= (size_t)r;
-        off += (uint64_t)r;
-    }
-    return 1;
-}
-
-int rp_dlog_open(struct rp_dlog *dl, const char *path, char *err, size_t errlen)
-{
-    dl->path = path;
-    dl->fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (dl->fd == -1 || fstat(dl->fd, &st) == -1) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    dl->size = (uint64_t)st.st_size;
-    struct pm_dlog_header h;
-    int r = pread_full(dl->fd, &h, sizeof h, 0);
-    if (r != 1) {
-        snprintf(err, errlen, "%s: byte offset 0: %s", path,
-                 r < 0 ? strerror(errno) : "too short for a data-log header");
-        return -1;
-    }
-    if (memcmp(h.magic, PM_DLOG_MAGIC, 8) != 0) {
-        snprintf(err, errlen, "%s: byte offset 0: wrong magic (not a pmemcut data log)", path);
-        return -1;
-    }
-    if (h.version != PM_DLOG_VERSION) {
-        snprintf(err, errlen, "%s: byte offset 8: version %u, this reader knows %d", path,
-                 h.version, PM_DLOG_VERSION);
-        return -1;
-    }
-    posix_fadvise(dl->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-    return 0;
-}
-
-void rp_dlog_close(struct rp_dlog *dl)
-{
-    if (dl->fd >= 0)
-        close(dl->fd);
-    dl->fd = -1;
-}
-
-int rp_dlog_read(struct rp_dlog *dl, uint64_t off, uint64_t seq, uint64_t dev_off, uint64_t len,
-                 void *buf, char *err, size_t errlen)
-{
-    struct pm_dlog_frame f;
-    if (off < sizeof(struct pm_dlog_header) || off > dl->size || dl->size - off < sizeof f) {
-        snprintf(err, errlen,
-                 "%s: frame for seq %llu at byte offset %llu: past the end (%llu bytes)", dl->path,
-                 (unsigned long long)seq, (unsigned long long)off, (unsigned long long)dl->size);
-        return -1;
-    }
-    if (pread_full(dl->fd, &f, sizeof f, off) != 1) {
-        snprintf(err, errlen, "%s: byte offset %llu: read error: %s", dl->path,
-                 (unsigned long long)off, strerror(errno));
-        return -1;
-    }
-    const char *why = NULL;
-    if (memcmp(f.magic, PM_DFRAME_MAGIC, 4) != 0)
-        why = "wrong frame magic";
-    else if (f.seq != seq)
-        why = "frame belongs to another seq";
-    else if (f.off != dev_off || f.len != len)
-        why = "frame offset/length differ from the audit record";
-    else if (dl->size - off - sizeof f < len)
-        why = "payload truncated";
-    if (why) {
-        snprintf(err, errlen, "%s: frame for seq %llu at byte offset %llu: %s", dl->path,
-                 (unsigned long long)seq, (unsigned long long)off, why);
-        return -1;
-    }
-    if (pread_full(dl->fd, buf, len, off + sizeof f) != 1) {
-        snprintf(err, errlen, "%s: byte offset %llu: read error: %s", dl->path,
-                 (unsigned long long)(off + sizeof f), strerror(errno));
-        return -1;
-    }
-    if (pm_crc32c(0, buf, len) != f.crc) {
-        snprintf(err, errlen, "%s: frame for seq %llu at byte offset %llu: checksum mismatch",
-                 dl->path, (unsigned long long)seq, (unsigned long long)off);
-        return -1;
-    }
-    return 0;
-}
-
 /* --- engine -------------------------------------------------------------------- */
 
-__attribute__((format(printf, 2, 3))) static int rp_fail(struct rp *r, const char *fmt, ...)
+/* Leaves the message for pm_get_error; -1. */
+__attribute__((format(printf, 1, 2))) static int replay_fail(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(r->err, sizeof r->err, fmt, ap);
+    pm_set_verror(fmt, ap);
     va_end(ap);
     return -1;
 }
 
-int rp_open(struct rp *r, const char *audit, const char *dlog, const char *base)
+int pt_replay_open(struct pt_replay *r, const char *audit, const char *dlog, const char *base)
 {
     memset(r, 0, sizeof *r);
     r->dl.fd = -1;
     r->base = base;
     if (au_open(&r->au, audit) == -1)
-        return rp_fail(r, "%s", r->au.err);
+        return replay_fail("%s", r->au.err);
     if (dlog) {
-        if (rp_dlog_open(&r->dl, dlog, r->err, sizeof r->err) == -1)
+        if (pm_dlog_open(&r->dl, dlog) == -1)
             return -1;
         r->have_dlog = true;
     }
     return 0;
 }
 
-void rp_close(struct rp *r)
+void pt_replay_close(struct pt_replay *r)
 {
     au_close(&r->au);
-    rp_dlog_close(&r->dl);
+    pm_dlog_close(&r->dl);
     pm_model_free(r->m);
     r->m = NULL;
     if (r->p)
@@ -153,11 +58,11 @@ void rp_close(struct rp *r)
     r->buf = NULL;
 }
 
-int rp_next(struct rp *r)
+int pt_replay_next(struct pt_replay *r)
 {
     int n = au_next(&r->au, &r->rec);
     if (n < 0)
-        rp_fail(r, "%s", r->au.err);
+        replay_fail("%s", r->au.err);
     return n;
 }
 
@@ -184,23 +89,22 @@ static void counts_text(char *out, size_t n, const struct pm_counts *c)
              (unsigned long long)c->c[PM_DATA], (unsigned long long)c->c[PM_UNKNOWN]);
 }
 
-static void differ(struct rp *r, const char *what, const struct pm_counts *model,
+static void differ(struct pt_replay *r, const char *what, const struct pm_counts *model,
                    const struct pm_counts *log)
 {
     char a[100], b[100];
     counts_text(a, sizeof a, model);
     counts_text(b, sizeof b, log);
     r->mismatch = true;
-    rp_fail(r,
-            "seq %llu (%s): the replayed model disagrees with the log: %s is %s in the model, "
-            "%s in the log (wrong data log, or a log that does not start on this image?)",
-            (unsigned long long)r->rec.seq, au_ev_name(r->rec.ev), what, a, b);
+    replay_fail("seq %llu (%s): the replayed model disagrees with the log: %s is %s in the model, "
+                "%s in the log (wrong data log, or a log that does not start on this image?)",
+                (unsigned long long)r->rec.seq, au_ev_name(r->rec.ev), what, a, b);
 }
 
 /* Commit hook: compares the model's effect with the record being applied. */
 static int check_hook(void *ctx, const struct pm_effect *e)
 {
-    struct rp *r = ctx;
+    struct pt_replay *r = ctx;
     const struct au_rec *rec = &r->rec;
     if (r->mismatch)
         return 0;
@@ -232,8 +136,8 @@ static int check_hook(void *ctx, const struct pm_effect *e)
                  !ranges_eq(&e->cut->kept_r, &rec->kept_r) ||
                  !ranges_eq(&e->cut->torn_r, &rec->torn_r)) {
             r->mismatch = true;
-            rp_fail(r, "seq %llu (cut): the replayed cut's line ranges differ from the log's",
-                    (unsigned long long)rec->seq);
+            replay_fail("seq %llu (cut): the replayed cut's line ranges differ from the log's",
+                        (unsigned long long)rec->seq);
         }
         break;
     default:
@@ -244,44 +148,46 @@ static int check_hook(void *ctx, const struct pm_effect *e)
 
 /* --- applying records ------------------------------------------------------------ */
 
-static int start(struct rp *r, const struct au_rec *rec)
+static int start(struct pt_replay *r, const struct au_rec *rec)
 {
     r->size = rec->size;
     r->line = rec->line;
     void *p = mmap(NULL, r->size, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED)
-        return rp_fail(r, "seq %llu: cannot map %llu bytes for the image: %s",
-                       (unsigned long long)rec->seq, (unsigned long long)r->size, strerror(errno));
+        return replay_fail("seq %llu: cannot map %llu bytes for the image: %s",
+                           (unsigned long long)rec->seq, (unsigned long long)r->size,
+                           strerror(errno));
     r->p = p;
     if (!rec->created) {
         if (!r->base)
-            return rp_fail(r,
-                           "seq %llu: the history starts on an image that already existed "
-                           "(\"created\":false); pass --base IMAGE with its content at that point",
-                           (unsigned long long)rec->seq);
-        int fd = open(r->base, O_RDONLY | O_CLOEXEC);
+            return replay_fail(
+                "seq %llu: the history starts on an image that already existed "
+                "(\"created\":false); pass --base IMAGE with its content at that point",
+                (unsigned long long)rec->seq);
+        FILE *f = fopen(r->base, "rb");
         struct stat st;
-        if (fd == -1 || fstat(fd, &st) == -1) {
+        if (!f || fstat(fileno(f), &st) == -1) {
             int e = errno;
-            if (fd != -1)
-                close(fd);
-            return rp_fail(r, "%s: %s", r->base, strerror(e));
+            if (f)
+                fclose(f);
+            return replay_fail("%s: %s", r->base, strerror(e));
         }
         if ((uint64_t)st.st_size != r->size) {
-            close(fd);
-            return rp_fail(r, "%s: %llu bytes, the log's device has %llu", r->base,
-                           (unsigned long long)st.st_size, (unsigned long long)r->size);
+            fclose(f);
+            return replay_fail("%s: %llu bytes, the log's device has %llu", r->base,
+                               (unsigned long long)st.st_size, (unsigned long long)r->size);
         }
-        int ok = pread_full(fd, r->p, r->size, 0);
-        close(fd);
-        if (ok != 1)
-            return rp_fail(r, "%s: cannot read it", r->base);
+        /* fread loops over short reads */
+        size_t got = fread(r->p, 1, r->size, f);
+        fclose(f);
+        if (got != r->size)
+            return replay_fail("%s: cannot read it", r->base);
     }
     return 0;
 }
 
-static int model_error(struct rp *r, int code)
+static int model_error(struct pt_replay *r, int code)
 {
     if (r->mismatch)
         return -1;
@@ -290,34 +196,32 @@ static int model_error(struct rp *r, int code)
                       : code == PM_ESTATE ? "not possible in the replayed power state"
                       : code == PM_ENOMEM ? "out of memory"
                                           : "invalid";
-    return rp_fail(r, "seq %llu (%s): cannot be replayed: %s", (unsigned long long)r->rec.seq,
-                   au_ev_name(r->rec.ev), why);
+    return replay_fail("seq %llu (%s): cannot be replayed: %s", (unsigned long long)r->rec.seq,
+                       au_ev_name(r->rec.ev), why);
 }
 
-static int do_write(struct rp *r)
+static int do_write(struct pt_replay *r)
 {
     const struct au_rec *rec = &r->rec;
     if (!r->have_dlog)
-        return rp_fail(r, "seq %llu: a write, and no data log was given (--data)",
-                       (unsigned long long)rec->seq);
+        return replay_fail("seq %llu: a write, and no data log was given (--data)",
+                           (unsigned long long)rec->seq);
     if (!rec->has_dlog)
-        return rp_fail(r,
-                       "seq %llu: write without a data-log frame (was nbdkit started with "
-                       "data-log=?)",
-                       (unsigned long long)rec->seq);
+        return replay_fail("seq %llu: write without a data-log frame (was nbdkit started with "
+                           "data-log=?)",
+                           (unsigned long long)rec->seq);
     if (rec->len > MAX_WRITE || rec->off > r->size || rec->len > r->size - rec->off)
-        return rp_fail(r, "seq %llu: write of %llu bytes at %llu does not fit the device",
-                       (unsigned long long)rec->seq, (unsigned long long)rec->len,
-                       (unsigned long long)rec->off);
+        return replay_fail("seq %llu: write of %llu bytes at %llu does not fit the device",
+                           (unsigned long long)rec->seq, (unsigned long long)rec->len,
+                           (unsigned long long)rec->off);
     if (rec->len > r->bufcap) {
         void *b = realloc(r->buf, rec->len);
         if (!b)
-            return rp_fail(r, "out of memory");
+            return replay_fail("out of memory");
         r->buf = b;
         r->bufcap = rec->len;
     }
-    if (rp_dlog_read(&r->dl, rec->dlog, rec->seq, rec->off, rec->len, r->buf, r->err,
-                     sizeof r->err) == -1)
+    if (pm_dlog_read(&r->dl, rec->dlog, rec->seq, rec->off, rec->len, r->buf) == -1)
         return -1;
     int e = pm_model_write(r->m, r->buf, rec->len, rec->off, rec->fua, check_hook, r);
     return e ? model_error(r, e) : 0;
@@ -326,17 +230,17 @@ static int do_write(struct rp *r)
 static void tell_change(void *ctx, uint64_t off, uint64_t len, enum pm_class cls)
 {
     (void)cls;
-    struct rp *r = ctx;
+    struct pt_replay *r = ctx;
     r->p_change(r->p_change_ctx, off, len);
 }
 
-int rp_apply(struct rp *r)
+int pt_replay_apply(struct pt_replay *r)
 {
     const struct au_rec *rec = &r->rec;
     int e = 0;
     if (!r->m && rec->ev != AU_OPEN)
-        return rp_fail(r, "seq %llu: the log does not start with an \"open\" record",
-                       (unsigned long long)rec->seq);
+        return replay_fail("seq %llu: the log does not start with an \"open\" record",
+                           (unsigned long long)rec->seq);
     r->mismatch = false;
     if (r->p_change && r->m) {
         if ((rec->ev == AU_WRITE || rec->ev == AU_ZERO || rec->ev == AU_TRIM) && rec->fua)
@@ -350,15 +254,15 @@ int rp_apply(struct rp *r)
             if (start(r, rec) == -1)
                 return -1;
         } else if (rec->size != r->size || rec->line != r->line) {
-            return rp_fail(r, "seq %llu: reopened with size %llu line %u, was %llu line %u",
-                           (unsigned long long)rec->seq, (unsigned long long)rec->size, rec->line,
-                           (unsigned long long)r->size, r->line);
+            return replay_fail("seq %llu: reopened with size %llu line %u, was %llu line %u",
+                               (unsigned long long)rec->seq, (unsigned long long)rec->size,
+                               rec->line, (unsigned long long)r->size, r->line);
         }
         /* A new process: a fresh model on P; what was only in V is gone. */
         pm_model_free(r->m);
         r->m = pm_model_new(r->p, r->size, r->line);
         if (!r->m)
-            return rp_fail(r, "out of memory for the model");
+            return replay_fail("out of memory for the model");
         break;
     case AU_WRITE:
         if (do_write(r) == -1)
@@ -408,26 +312,26 @@ int rp_apply(struct rp *r)
     return 0;
 }
 
-bool rp_is_on(const struct rp *r)
+bool pt_replay_is_on(const struct pt_replay *r)
 {
     return r->m && pm_model_is_on(r->m);
 }
 
-void rp_read(const struct rp *r, void *buf, uint64_t len, uint64_t off)
+void pt_replay_read(const struct pt_replay *r, void *buf, uint64_t len, uint64_t off)
 {
-    if (rp_is_on(r))
+    if (pt_replay_is_on(r))
         pm_model_read(r->m, buf, len, off);
     else
         memcpy(buf, r->p + off, len);
 }
 
-int rp_cut(struct rp *r, const struct pm_cut_params *cp, const char *why)
+int pt_replay_cut(struct pt_replay *r, const struct pm_cut_params *cp, const char *why)
 {
-    if (!rp_is_on(r))
+    if (!pt_replay_is_on(r))
         return 0;
     int e = pm_model_cut(r->m, cp, why, NULL, NULL);
     if (e)
-        return rp_fail(r, "cut at seq %llu failed (code %d)", (unsigned long long)r->applied, e);
+        return replay_fail("cut at seq %llu failed (code %d)", (unsigned long long)r->applied, e);
     return 0;
 }
 
@@ -442,11 +346,11 @@ static bool all_zero(const uint8_t *p, size_t n)
     return true;
 }
 
-int rp_write_image(const uint8_t *img, uint64_t size, const char *path, char *err, size_t errlen)
+int pt_write_image(const uint8_t *img, uint64_t size, const char *path)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd == -1 || ftruncate(fd, (off_t)size) == -1) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        pm_set_error("%s: %s", path, strerror(errno));
         if (fd != -1)
             close(fd);
         return -1;
@@ -456,21 +360,14 @@ int rp_write_image(const uint8_t *img, uint64_t size, const char *path, char *er
         size_t n = (size_t)(size - off < blk ? size - off : blk);
         if (all_zero(img + off, n))
             continue;
-        size_t done = 0;
-        while (done < n) {
-            ssize_t w = pwrite(fd, img + off + done, n - done, (off_t)(off + done));
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w <= 0) {
-                snprintf(err, errlen, "%s: write: %s", path, w < 0 ? strerror(errno) : "short");
-                close(fd);
-                return -1;
-            }
-            done += (size_t)w;
+        if (pm_pwrite_all(fd, img + off, n, (off_t)off) == -1) {
+            pm_set_error("%s: write: %s", path, strerror(errno));
+            close(fd);
+            return -1;
         }
     }
     if (close(fd) == -1) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        pm_set_error("%s: %s", path, strerror(errno));
         return -1;
     }
     return 0;

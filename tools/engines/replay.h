@@ -1,8 +1,8 @@
 /* pmemcut — re-running a device history through the persistence model.
  *
  * The audit log says what happened and in which order; the data log holds
- * every write's payload.  rp_apply feeds each record to the same model the
- * plugin runs (plugin/model.c), so the image at any seq, and the fates of a
+ * every write's payload.  pt_replay_apply feeds each record to the same model the
+ * plugin runs (common/model), so the image at any seq, and the fates of a
  * cut with a given policy and seed, are the device's own, not an imitation.
  *
  * While it replays, it checks the model against the log: the lines each
@@ -23,26 +23,12 @@
 #include <stdint.h>
 
 #include "audit/auditlog.h"
+#include "audit/dlog.h"
 #include "model/model.h"
 
-/* The data log, read at random offsets (audit records point into it). */
-struct rp_dlog {
-    int fd;
-    const char *path;
-    uint64_t size;
-};
-
-/* Opens and checks the header.  0, or -1 with a message in err. */
-int rp_dlog_open(struct rp_dlog *dl, const char *path, char *err, size_t errlen);
-void rp_dlog_close(struct rp_dlog *dl);
-/* Reads the payload of the frame at off into buf (len bytes), checking its
- * magic, seq, device offset, length and checksum.  0 or -1 with err. */
-int rp_dlog_read(struct rp_dlog *dl, uint64_t off, uint64_t seq, uint64_t dev_off, uint64_t len,
-                 void *buf, char *err, size_t errlen);
-
-struct rp {
+struct pt_replay {
     struct au_reader au;
-    struct rp_dlog dl;
+    struct pm_dlog_reader dl;
     bool have_dlog;
     const char *base; /* image the history started from, if not created */
 
@@ -53,7 +39,7 @@ struct rp {
     uint8_t *buf;
     size_t bufcap;
 
-    struct au_rec rec; /* the record last read by rp_next */
+    struct au_rec rec; /* the record last read by pt_replay_next */
     uint64_t applied;  /* seq of the last applied record, 0 if none */
     /* set by the caller (may stay NULL): told, before a record is applied,
      * every range of P that the record may change (flush and cut: every
@@ -62,30 +48,31 @@ struct rp {
     void (*p_change)(void *ctx, uint64_t off, uint64_t len);
     void *p_change_ctx;
     bool mismatch;
-    char err[1024];
 };
 
 /* audit: the log; dlog: the data log (NULL: only histories without writes
  * can be replayed); base: the image at the first record when it was not
- * created by the device (NULL: an error in that case). */
-int rp_open(struct rp *r, const char *audit, const char *dlog, const char *base);
-void rp_close(struct rp *r);
+ * created by the device (NULL: an error in that case).  0, or -1
+ * (pm_get_error says why); pt_replay_close is safe after either. */
+int pt_replay_open(struct pt_replay *r, const char *audit, const char *dlog, const char *base);
+void pt_replay_close(struct pt_replay *r);
 
-/* Reads the next record into r->rec: 1, 0 at the end, -1 on damage. */
-int rp_next(struct rp *r);
-/* Applies r->rec to the model.  0 or -1 (r->err). */
-int rp_apply(struct rp *r);
+/* Reads the next record into r->rec: 1, 0 at the end, -1 on damage
+ * (pm_get_error names the line and byte offset). */
+int pt_replay_next(struct pt_replay *r);
+/* Applies r->rec to the model.  0, or -1 (pm_get_error says why). */
+int pt_replay_apply(struct pt_replay *r);
 
 /* Whether the device is on (reads would return V). */
-bool rp_is_on(const struct rp *r);
+bool pt_replay_is_on(const struct pt_replay *r);
 /* Reads V (or P when off) at [off, off+len). */
-void rp_read(const struct rp *r, void *buf, uint64_t len, uint64_t off);
+void pt_replay_read(const struct pt_replay *r, void *buf, uint64_t len, uint64_t off);
 
 /* Cuts now with cp (if the device is on) and leaves P as the image. */
-int rp_cut(struct rp *r, const struct pm_cut_params *cp, const char *why);
+int pt_replay_cut(struct pt_replay *r, const struct pm_cut_params *cp, const char *why);
 
 /* Writes size bytes of img to path, leaving all-zero 64 KiB blocks as
- * holes.  0 or -1 with err. */
-int rp_write_image(const uint8_t *img, uint64_t size, const char *path, char *err, size_t errlen);
+ * holes.  0, or -1 (pm_get_error says why). */
+int pt_write_image(const uint8_t *img, uint64_t size, const char *path);
 
 #endif

@@ -8,6 +8,9 @@
 #include "audit/auditlog.h"
 #include "timeline.h"
 
+#include "utils/error.h"
+#include "utils/vec.h"
+
 #define NX        400 /* time bins */
 #define NY        160 /* offset bins */
 #define MAX_MARKS 300 /* drawn one by one; more are binned */
@@ -49,10 +52,8 @@ struct tl {
     uint32_t flushes[NX], markbins[NX];
     uint64_t dirty_max[NX];
     bool dirty_seen[NX];
-    struct mark *marks;
-    size_t nm;
-    struct cut *cuts;
-    size_t nc;
+    PM_VEC(struct mark) marks;
+    PM_VEC(struct cut) cuts;
 };
 
 static int xbin(const struct tl *t, uint64_t ns)
@@ -95,13 +96,14 @@ static void xml_text(FILE *f, const char *s)
     }
 }
 
-/* Pass 1: the time span of the chosen records, the device size. */
-static int scan(struct tl *t, const char *log, char *err, size_t errlen)
+/* Pass 1: the time span of the chosen records, the device size.  0, or -1
+ * with the message (a damaged log: what came before it is counted). */
+static int scan(struct tl *t, const char *log)
 {
     struct au_reader r;
     struct au_rec rec;
     if (au_open(&r, log) == -1) {
-        snprintf(err, errlen, "%s", r.err);
+        pm_set_error("%s", r.err);
         au_close(&r);
         return -1;
     }
@@ -126,7 +128,7 @@ static int scan(struct tl *t, const char *log, char *err, size_t errlen)
         t->nmarks += rec.ev == AU_MARK;
     }
     if (n < 0)
-        snprintf(err, errlen, "%s", r.err);
+        pm_set_error("%s", r.err);
     au_close(&r);
     return n < 0 ? -1 : 0;
 }
@@ -144,12 +146,12 @@ static void add_range(struct tl *t, uint8_t *ys, const struct pm_rangelist *l, u
 }
 
 /* Pass 2: bins. */
-static int collect(struct tl *t, const char *log, char *err, size_t errlen)
+static int collect(struct tl *t, const char *log)
 {
     struct au_reader r;
     struct au_rec rec;
     if (au_open(&r, log) == -1) {
-        snprintf(err, errlen, "%s", r.err);
+        pm_set_error("%s", r.err);
         au_close(&r);
         return -1;
     }
@@ -213,22 +215,15 @@ static int collect(struct tl *t, const char *log, char *err, size_t errlen)
         case AU_MARK:
             t->markbins[x]++;
             if (t->nmarks <= MAX_MARKS) {
-                struct mark *m = realloc(t->marks, (t->nm + 1) * sizeof *m);
-                if (!m)
-                    break;
-                t->marks = m;
-                m[t->nm++] = (struct mark){rec.seq, x, strdup(rec.text)};
+                struct mark m = {rec.seq, x, strdup(rec.text)};
+                if (PM_VEC_PUSH(&t->marks, m) == -1)
+                    free(m.text);
             }
             break;
         case AU_CUT: {
-            if (t->nc == MAX_CUTS)
+            if (t->cuts.len == MAX_CUTS || PM_VEC_PUSH(&t->cuts, (struct cut){0}) == -1)
                 break;
-            struct cut *c = realloc(t->cuts, (t->nc + 1) * sizeof *c);
-            if (!c)
-                break;
-            t->cuts = c;
-            c = &t->cuts[t->nc++];
-            memset(c, 0, sizeof *c);
+            struct cut *c = &t->cuts.v[t->cuts.len - 1];
             c->seq = rec.seq;
             c->x = x;
             char what[400];
@@ -249,7 +244,7 @@ static int collect(struct tl *t, const char *log, char *err, size_t errlen)
         }
     }
     if (n < 0)
-        snprintf(err, errlen, "%s", r.err);
+        pm_set_error("%s", r.err);
     au_close(&r);
     return n < 0 ? -1 : 0;
 }
@@ -345,8 +340,8 @@ static void draw(const struct tl *t, const char *log, const char *damage, FILE *
     fprintf(f, "</g>\n");
 
     /* cuts: a line, and the lost (red) and torn (orange) offsets */
-    for (size_t i = 0; i < t->nc; i++) {
-        const struct cut *c = &t->cuts[i];
+    for (size_t i = 0; i < t->cuts.len; i++) {
+        const struct cut *c = &t->cuts.v[i];
         double x = px_x(c->x) + cw / 2;
         fprintf(f, "<g class=\"cut\" data-seq=\"%llu\"><title>", (unsigned long long)c->seq);
         xml_text(f, c->what ? c->what : "cut");
@@ -374,11 +369,11 @@ static void draw(const struct tl *t, const char *log, const char *damage, FILE *
     /* marks lane */
     fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">marks</text>\n", LEFT - 4, MARK_Y + 15);
     if (t->nmarks <= MAX_MARKS) {
-        for (size_t i = 0; i < t->nm; i++) {
-            double x = px_x(t->marks[i].x) + cw / 2;
+        for (size_t i = 0; i < t->marks.len; i++) {
+            double x = px_x(t->marks.v[i].x) + cw / 2;
             fprintf(f, "<g class=\"mark\" data-seq=\"%llu\"><title>seq %llu: ",
-                    (unsigned long long)t->marks[i].seq, (unsigned long long)t->marks[i].seq);
-            xml_text(f, t->marks[i].text ? t->marks[i].text : "");
+                    (unsigned long long)t->marks.v[i].seq, (unsigned long long)t->marks.v[i].seq);
+            xml_text(f, t->marks.v[i].text ? t->marks.v[i].text : "");
             fprintf(f,
                     "</title><line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" "
                     "stroke=\"#9467bd\" stroke-width=\"1.5\"/></g>\n",
@@ -459,46 +454,48 @@ static void draw(const struct tl *t, const char *log, const char *damage, FILE *
     fprintf(f, "</svg>\n");
 }
 
-int audit_timeline(const char *log, const char *out, uint64_t from, uint64_t to)
+int pt_timeline_write(const char *log, const char *out, uint64_t from, uint64_t to)
 {
     struct tl t;
     memset(&t, 0, sizeof t);
     t.from = from;
     t.to = to;
-    char err[600] = "";
+    /* the first damage found is drawn into the picture, and reported */
+    char damage[PM_ERROR_MAX] = "";
     int rc = 0;
-    bool damaged = scan(&t, log, err, sizeof err) == -1;
-    if (damaged && !t.events) {
-        fprintf(stderr, "pmemcut-audit: %s\n", err);
-        return 2;
-    }
+    bool damaged = scan(&t, log) == -1;
+    if (damaged && !t.events)
+        return -1;
+    if (damaged)
+        snprintf(damage, sizeof damage, "%s", pm_get_error());
     t.cells = calloc(NX, sizeof *t.cells);
     if (!t.cells) {
-        fprintf(stderr, "pmemcut-audit: out of memory\n");
-        return 1;
+        pm_set_error("out of memory");
+        return -1;
     }
-    char err2[600] = "";
-    if (collect(&t, log, err2, sizeof err2) == -1)
+    if (collect(&t, log) == -1 && !damaged) {
         damaged = true;
+        snprintf(damage, sizeof damage, "%s", pm_get_error());
+    }
     if (damaged)
-        fprintf(stderr, "pmemcut-audit: %s\n", err[0] ? err : err2);
+        pm_set_error("%s", damage);
     FILE *f = fopen(out, "w");
     if (!f) {
-        fprintf(stderr, "pmemcut-audit: %s: %s\n", out, strerror(errno));
-        rc = 1;
+        pm_set_error("%s: %s", out, strerror(errno));
+        rc = -1;
     } else {
-        draw(&t, log, damaged ? (err[0] ? err : err2) : NULL, f);
+        draw(&t, log, damaged ? damage : NULL, f);
         if (fclose(f) != 0) {
-            fprintf(stderr, "pmemcut-audit: %s: %s\n", out, strerror(errno));
-            rc = 1;
+            pm_set_error("%s: %s", out, strerror(errno));
+            rc = -1;
         }
     }
-    for (size_t i = 0; i < t.nm; i++)
-        free(t.marks[i].text);
-    for (size_t i = 0; i < t.nc; i++)
-        free(t.cuts[i].what);
-    free(t.marks);
-    free(t.cuts);
+    for (size_t i = 0; i < t.marks.len; i++)
+        free(t.marks.v[i].text);
+    for (size_t i = 0; i < t.cuts.len; i++)
+        free(t.cuts.v[i].what);
+    PM_VEC_FREE(&t.marks);
+    PM_VEC_FREE(&t.cuts);
     free(t.cells);
-    return rc ? rc : damaged ? 2 : 0;
+    return rc || damaged ? -1 : 0;
 }

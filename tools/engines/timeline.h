@@ -17,8 +17,8 @@
 
 #include <stdint.h>
 
-/* Returns 0, 1 on an I/O error, 2 when the log is damaged (the picture of
- * what came before the damage is still written). */
-int audit_timeline(const char *log, const char *out, uint64_t from, uint64_t to);
+/* Returns 0, or -1 with the message (pm_get_error): a damaged log's picture
+ * of what came before the damage is still written. */
+int pt_timeline_write(const char *log, const char *out, uint64_t from, uint64_t to);
 
 #endif

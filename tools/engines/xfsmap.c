@@ -1,6 +1,8 @@
 /* pmemcut — xfs byte ranges from the agent's FIEMAP report (see xfsmap.h). */
 #include "xfsmap.h"
 
+#include "utils/error.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +13,7 @@
 #define MAX_JSON_BYTES (64u << 20) /* an extents report larger than this is refused */
 #define MAX_EXTENTS    (1u << 22)
 
-void xfsmap_free(struct xfsmap *m)
+void pt_xfsmap_free(struct pt_xfsmap *m)
 {
     for (size_t i = 0; i < m->nnames; i++)
         free(m->names[i]);
@@ -22,16 +24,16 @@ void xfsmap_free(struct xfsmap *m)
 
 static int by_off(const void *a, const void *b)
 {
-    const struct xfs_ext *x = a, *y = b;
+    const struct pt_xfs_ext *x = a, *y = b;
     return x->off < y->off ? -1 : x->off > y->off;
 }
 
-/* Reads the whole file; NUL-terminated.  NULL with err. */
-static char *slurp(const char *path, size_t *len, char *err, size_t errlen)
+/* Reads the whole file; NUL-terminated.  NULL with the message. */
+static char *slurp(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        pm_set_error("%s: %s", path, strerror(errno));
         return NULL;
     }
     size_t cap = 65536, n = 0;
@@ -43,7 +45,7 @@ static char *slurp(const char *path, size_t *len, char *err, size_t errlen)
             break;
         if (n == cap) {
             if (cap >= MAX_JSON_BYTES) {
-                snprintf(err, errlen, "%s: larger than %u bytes", path, MAX_JSON_BYTES);
+                pm_set_error("%s: larger than %u bytes", path, MAX_JSON_BYTES);
                 free(b);
                 fclose(f);
                 return NULL;
@@ -57,7 +59,7 @@ static char *slurp(const char *path, size_t *len, char *err, size_t errlen)
     }
     fclose(f);
     if (!b) {
-        snprintf(err, errlen, "%s: out of memory", path);
+        pm_set_error("%s: out of memory", path);
         return NULL;
     }
     b[n] = '\0';
@@ -65,11 +67,11 @@ static char *slurp(const char *path, size_t *len, char *err, size_t errlen)
     return b;
 }
 
-int xfsmap_load_extents(struct xfsmap *m, const char *path, char *err, size_t errlen)
+int pt_xfsmap_load_extents(struct pt_xfsmap *m, const char *path)
 {
     memset(m, 0, sizeof *m);
     size_t len;
-    char *text = slurp(path, &len, err, errlen);
+    char *text = slurp(path, &len);
     if (!text)
         return -1;
     /* the console line "PMEMCUT-EXTENTS {...}", or the JSON alone */
@@ -79,22 +81,20 @@ int xfsmap_load_extents(struct xfsmap *m, const char *path, char *err, size_t er
     int rc = -1;
     size_t cap = 0;
     if (!start) {
-        snprintf(err, errlen, "%s: no JSON object", path);
+        pm_set_error("%s: no JSON object", path);
         goto out;
     }
     size_t n = len - (size_t)(start - text);
     while (n > 0 && (start[n - 1] == '\n' || start[n - 1] == '\r' || start[n - 1] == ' '))
         n--;
     if (jr_parse(&d, start, n) == -1) {
-        snprintf(err, errlen, "%s: byte offset %zu: %s", path, (size_t)(start - text) + d.errpos,
-                 d.err);
+        pm_set_error("%s: byte offset %zu: %s", path, (size_t)(start - text) + d.errpos, d.err);
         goto out;
     }
     const char *cmd = jr_get_str(&d, 0, "command");
     int files = jr_get(&d, 0, "files");
     if (!cmd || strcmp(cmd, "extents") != 0 || files == -1 || d.n[files].type != JR_ARR) {
-        snprintf(err, errlen, "%s: not an extents report (\"command\":\"extents\" with \"files\")",
-                 path);
+        pm_set_error("%s: not an extents report (\"command\":\"extents\" with \"files\")", path);
         goto out;
     }
     /* dev_offset is null when the agent could not tell; 0 is then right
@@ -106,41 +106,40 @@ int xfsmap_load_extents(struct xfsmap *m, const char *path, char *err, size_t er
         const char *name = jr_get_str(&d, f, "name");
         int ex = jr_get(&d, f, "extents");
         if (!name || ex == -1 || d.n[ex].type != JR_ARR) {
-            snprintf(err, errlen, "%s: files[%zu]: needs \"name\" and \"extents\"", path, i);
+            pm_set_error("%s: files[%zu]: needs \"name\" and \"extents\"", path, i);
             goto out;
         }
         char **nn = realloc(m->names, (m->nnames + 1) * sizeof *nn);
         if (!nn || !(nn[m->nnames] = strdup(name))) {
             if (nn)
                 m->names = nn;
-            snprintf(err, errlen, "%s: out of memory", path);
+            pm_set_error("%s: out of memory", path);
             goto out;
         }
         m->names = nn;
         m->nnames++;
         for (size_t k = 0; k < d.n[ex].count; k++) {
             int e = jr_at(&d, ex, k);
-            struct xfs_ext x = {.file = (uint32_t)(m->nnames - 1)};
+            struct pt_xfs_ext x = {.file = (uint32_t)(m->nnames - 1)};
             uint64_t phys;
             if (jr_get_u64(&d, e, "logical", &x.logical) == -1 ||
                 jr_get_u64(&d, e, "physical", &phys) == -1 ||
                 jr_get_u64(&d, e, "length", &x.len) == -1 ||
                 __builtin_add_overflow(phys, m->dev_offset, &x.off) || x.off + x.len < x.off) {
-                snprintf(err, errlen,
-                         "%s: files[%zu].extents[%zu]: needs logical, physical and length "
-                         "(bytes)",
-                         path, i, k);
+                pm_set_error("%s: files[%zu].extents[%zu]: needs logical, physical and length "
+                             "(bytes)",
+                             path, i, k);
                 goto out;
             }
             if (m->next == MAX_EXTENTS) {
-                snprintf(err, errlen, "%s: more than %u extents", path, MAX_EXTENTS);
+                pm_set_error("%s: more than %u extents", path, MAX_EXTENTS);
                 goto out;
             }
             if (m->next == cap) {
                 cap = cap ? cap * 2 : 64;
-                struct xfs_ext *ne = realloc(m->ext, cap * sizeof *ne);
+                struct pt_xfs_ext *ne = realloc(m->ext, cap * sizeof *ne);
                 if (!ne) {
-                    snprintf(err, errlen, "%s: out of memory", path);
+                    pm_set_error("%s: out of memory", path);
                     goto out;
                 }
                 m->ext = ne;
@@ -154,7 +153,7 @@ out:
     jr_free(&d);
     free(text);
     if (rc == -1)
-        xfsmap_free(m);
+        pt_xfsmap_free(m);
     return rc;
 }
 
@@ -168,15 +167,15 @@ static uint64_t be64(const uint8_t *p)
     return (uint64_t)be32(p) << 32 | be32(p + 4);
 }
 
-bool xfsmap_is_xfs(const uint8_t *img, uint64_t size, uint64_t dev_offset)
+bool pt_xfsmap_is_xfs(const uint8_t *img, uint64_t size, uint64_t dev_offset)
 {
     return dev_offset + 512 <= size && memcmp(img + dev_offset, "XFSB", 4) == 0;
 }
 
-bool xfsmap_read_super(struct xfsmap *m, const uint8_t *img, uint64_t size)
+bool pt_xfsmap_read_super(struct pt_xfsmap *m, const uint8_t *img, uint64_t size)
 {
     m->have_sb = false;
-    if (!xfsmap_is_xfs(img, size, m->dev_offset))
+    if (!pt_xfsmap_is_xfs(img, size, m->dev_offset))
         return false;
     const uint8_t *sb = img + m->dev_offset;
     uint32_t bsize = be32(sb + 4), agblocks = be32(sb + 84), agcount = be32(sb + 88);
@@ -203,13 +202,13 @@ bool xfsmap_read_super(struct xfsmap *m, const uint8_t *img, uint64_t size)
     return true;
 }
 
-uint32_t xfsmap_bsize(const struct xfsmap *m)
+uint32_t pt_xfsmap_bsize(const struct pt_xfsmap *m)
 {
     return m->have_sb ? m->bsize : 4096;
 }
 
 /* The extent holding off, or NULL. */
-static const struct xfs_ext *find(const struct xfsmap *m, uint64_t off, uint64_t len)
+static const struct pt_xfs_ext *find(const struct pt_xfsmap *m, uint64_t off, uint64_t len)
 {
     size_t lo = 0, hi = m->next;
     while (lo < hi) {
@@ -222,14 +221,14 @@ static const struct xfs_ext *find(const struct xfsmap *m, uint64_t off, uint64_t
     return lo < m->next && m->ext[lo].off < off + len ? &m->ext[lo] : NULL;
 }
 
-bool xfsmap_is_data(const struct xfsmap *m, uint64_t off, uint64_t len)
+bool pt_xfsmap_is_data(const struct pt_xfsmap *m, uint64_t off, uint64_t len)
 {
     return find(m, off, len) != NULL;
 }
 
-void xfsmap_describe(const struct xfsmap *m, uint64_t off, uint64_t len, char *out, size_t n)
+void pt_xfsmap_describe(const struct pt_xfsmap *m, uint64_t off, uint64_t len, char *out, size_t n)
 {
-    const struct xfs_ext *x = find(m, off, len);
+    const struct pt_xfs_ext *x = find(m, off, len);
     if (x) {
         uint64_t at = off > x->off ? off - x->off : 0;
         snprintf(out, n, "data of %s at file offset %llu", m->names[x->file],

@@ -16,15 +16,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct xfs_ext {
+struct pt_xfs_ext {
     uint64_t off, len; /* in the backing file */
     uint64_t logical;  /* file offset of off */
     uint32_t file;     /* index in names */
 };
 
-struct xfsmap {
+struct pt_xfsmap {
     uint64_t dev_offset;
-    struct xfs_ext *ext; /* sorted by off */
+    struct pt_xfs_ext *ext; /* sorted by off */
     size_t next;
     char **names;
     size_t nnames;
@@ -35,27 +35,28 @@ struct xfsmap {
 };
 
 /* Reads the agent's extents JSON (the console's "PMEMCUT-EXTENTS " prefix
- * is allowed) into m.  0, or -1 with err naming the byte offset or field. */
-int xfsmap_load_extents(struct xfsmap *m, const char *path, char *err, size_t errlen);
+ * is allowed) into m.  0, or -1 with the message (pm_get_error) naming the
+ * byte offset or field. */
+int pt_xfsmap_load_extents(struct pt_xfsmap *m, const char *path);
 
 /* Takes the geometry from the xfs superblock at m->dev_offset of img, if
  * there is one.  Returns whether there was. */
-bool xfsmap_read_super(struct xfsmap *m, const uint8_t *img, uint64_t size);
+bool pt_xfsmap_read_super(struct pt_xfsmap *m, const uint8_t *img, uint64_t size);
 
 /* Whether the image holds an xfs superblock at dev_offset. */
-bool xfsmap_is_xfs(const uint8_t *img, uint64_t size, uint64_t dev_offset);
+bool pt_xfsmap_is_xfs(const uint8_t *img, uint64_t size, uint64_t dev_offset);
 
-void xfsmap_free(struct xfsmap *m);
+void pt_xfsmap_free(struct pt_xfsmap *m);
 
 /* The unit describe works in: the filesystem block, or 4096. */
-uint32_t xfsmap_bsize(const struct xfsmap *m);
+uint32_t pt_xfsmap_bsize(const struct pt_xfsmap *m);
 
 /* Describes [off, off+len), which lies within one block: "data of
  * rec-00000001 at file offset 0", "superblock (AG 1)", "log (block 3 of
  * it)", "metadata (AG 0, block 17)". */
-void xfsmap_describe(const struct xfsmap *m, uint64_t off, uint64_t len, char *out, size_t n);
+void pt_xfsmap_describe(const struct pt_xfsmap *m, uint64_t off, uint64_t len, char *out, size_t n);
 
 /* Whether [off, off+len) overlaps a data extent. */
-bool xfsmap_is_data(const struct xfsmap *m, uint64_t off, uint64_t len);
+bool pt_xfsmap_is_data(const struct pt_xfsmap *m, uint64_t off, uint64_t len);
 
 #endif

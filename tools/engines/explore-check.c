@@ -1,0 +1,222 @@
+/* pmemcut — explore: one state, in the child that checks it: the cut, the
+ * image, the filesystem's own check, the verdict on the acknowledged
+ * records, and the state's line of states.jsonl (see explore.h). */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "utils/error.h"
+#include "utils/spawn.h"
+#include "explore-int.h"
+
+/* The first problem line of fsck output, with numbers erased, as the
+ * failure's signature. */
+static void signature(const char *out, char *sig, size_t n)
+{
+    /* progress lines, and xfs_repair's warning that an image file has no
+     * device geometry */
+    static const char *const skip[] = {"Pass ",
+                                       "e2fsck ",
+                                       "Phase ",
+                                       "        - ",
+                                       "No modify",
+                                       "Warning: ",
+                                       "ERROR: ",
+                                       "Cannot get host filesystem geometry",
+                                       "Repair may fail if there is a sector size",
+                                       "the image and the host filesystem",
+                                       NULL};
+    sig[0] = '\0';
+    for (const char *l = out; *l;) {
+        const char *e = strchr(l, '\n');
+        size_t len = e ? (size_t)(e - l) : strlen(l);
+        bool skipit = len == 0 || l[0] == '/' || l[0] == ' ';
+        for (int i = 0; !skipit && skip[i]; i++)
+            skipit = strncmp(l, skip[i], strlen(skip[i])) == 0;
+        if (!skipit) {
+            size_t o = 0;
+            for (size_t i = 0; i < len && o + 2 < n; i++) {
+                char c = l[i];
+                /* 0x2b4adf90 is one number too */
+                if (c == '0' && i + 2 < len && l[i + 1] == 'x' && isxdigit((unsigned char)l[i + 2]))
+                    for (i += 2; i + 1 < len && isxdigit((unsigned char)l[i + 1]);)
+                        i++;
+                if (c >= '0' && c <= '9') {
+                    if (o == 0 || sig[o - 1] != '#')
+                        sig[o++] = '#';
+                } else if (c == '"' || c == '\\' || (unsigned char)c < 0x20) {
+                    sig[o++] = '\'';
+                } else {
+                    sig[o++] = c;
+                }
+            }
+            sig[o] = '\0';
+            return;
+        }
+        l = e ? e + 1 : l + len;
+    }
+}
+
+/* Runs argv with its output (stdout and stderr, the first outlen - 1
+ * bytes) in out.  Exit status (127: it could not be executed), or -1 if it
+ * could not be started.  No time limit: a check runs to its end. */
+static int run_capture(char *const argv[], char *out, size_t outlen)
+{
+    struct pm_spawn sp = {.argv = argv, .capture = outlen, .keep_head = true};
+    struct pm_spawn_result res;
+    int r = pm_spawn_run(&sp, &res);
+    snprintf(out, outlen, "%s", res.output ? res.output : "");
+    pm_spawn_result_free(&res);
+    if (r == -1 && !res.exec_failed)
+        return -1;
+    return res.status;
+}
+
+/* ext4: does the superblock say the journal needs recovery? */
+static bool ext4_needs_recovery(const uint8_t *img, uint64_t size)
+{
+    if (size < 2048)
+        return false;
+    const uint8_t *sb = img + 1024;
+    uint16_t magic = (uint16_t)(sb[0x38] | sb[0x39] << 8);
+    uint32_t incompat = (uint32_t)sb[0x60] | (uint32_t)sb[0x61] << 8;
+    return magic == 0xEF53 && (incompat & 0x4);
+}
+
+static void counts_json(FILE *f, const char *key, const struct pm_counts *c)
+{
+    fprintf(f, ",\"%s\":{\"meta\":%llu,\"data\":%llu,\"unknown\":%llu}", key,
+            (unsigned long long)c->c[PM_META], (unsigned long long)c->c[PM_DATA],
+            (unsigned long long)c->c[PM_UNKNOWN]);
+}
+
+/* fsck, then verify: the part of the state's line after its counts, and the
+ * exit status (0 pass, 1 fail, 2 could not check). */
+static int check_image(const struct pt_explore_opts *o, const char *img, uint64_t at, size_t nacks,
+                       bool *replayed, char **tail)
+{
+    static char out[16384];
+    char sig[PT_SIG_MAX] = "";
+    int rc;
+    const char *verdict;
+    *replayed = false;
+    if (strcmp(o->fs, "ext4") == 0) {
+        if (ext4_needs_recovery(pt_explore_track.r->p, pt_explore_track.r->size)) {
+            /* what a mount would do first: replay the journal */
+            char *jargv[] = {"e2fsck", "-E", "journal_only", "-y", (char *)img, NULL};
+            run_capture(jargv, out, sizeof out);
+            *replayed = true;
+        }
+        char *argv[] = {"e2fsck", "-fn", (char *)img, NULL};
+        rc = run_capture(argv, out, sizeof out);
+        verdict = rc == 0 ? "pass" : rc < 0 || rc >= 16 ? "error" : "fail";
+    } else {
+        char *argv[] = {"xfs_repair", "-n", "-f", (char *)img, NULL};
+        rc = run_capture(argv, out, sizeof out);
+        /* 2: a dirty log that only a mount can replay */
+        verdict = rc == 0 ? "pass" : rc == 1 ? "fail" : rc == 2 ? "dirty-log" : "error";
+    }
+    if (strcmp(verdict, "pass") != 0) {
+        /* the state's file name is no part of the failure: take it out */
+        for (char *p; (p = strstr(out, img));)
+            memmove(p + 3, p + strlen(img), strlen(p + strlen(img)) + 1), memcpy(p, "IMG", 3);
+        signature(out, sig, sizeof sig);
+    }
+    size_t len = 0;
+    FILE *f = open_memstream(tail, &len);
+    if (!f)
+        return 2;
+    fprintf(f, ",\"fsck\":\"%s\",\"fsck_rc\":%d,\"signature\":\"%s\"", verdict, rc, sig);
+    int judged = pt_explore_judge(f, o, img, at, nacks);
+    fclose(f);
+    if (judged == -1)
+        return 2;
+    if (judged == 1 && strcmp(verdict, "error") != 0)
+        return 1;
+    return strcmp(verdict, "pass") == 0 || strcmp(verdict, "dirty-log") == 0 ? 0
+           : strcmp(verdict, "fail") == 0                                    ? 1
+                                                                             : 2;
+}
+
+/* In the child, on worker slot `slot`: cut, make the image, check, append
+ * the result.  Exit status: 0 pass, 1 fail, 2 could not check. */
+int pt_explore_check_state(struct pt_replay *r, const struct pt_explore_opts *o, int slot,
+                           uint64_t point, const char *kind, uint64_t at,
+                           const struct pm_cut_params *cp)
+{
+    char img[4200];
+    snprintf(img, sizeof img, "%.4000s/state-%d.img", pt_explore_dir, slot);
+    struct pm_counts lost = {0}, kept = {0}, torn = {0};
+    const struct pm_cut_result *cr = NULL;
+    if (pt_replay_is_on(r)) {
+        if (pm_model_cut(r->m, cp, "explore", NULL, NULL) != PM_OK)
+            return 2;
+        cr = pm_model_last_cut(r->m);
+        lost = cr->lost;
+        kept = cr->kept;
+        torn = cr->torn;
+    }
+    size_t nacks = o->acks ? pt_ackverify_count_at(&o->al, at) : 0;
+    bool mine = false;
+    struct pt_dup *d =
+        o->fresh ? NULL : pt_explore_dup_claim(pt_explore_state_hash(r->p, cr, nacks), &mine);
+    if (o->fresh)
+        pt_explore_slots[slot].valid = false;
+    char *tail = NULL, seen[PT_TAIL_MAX];
+    int code = -1;
+    bool dup = false;
+    if (d && !mine && (code = pt_explore_dup_wait(d, seen, sizeof seen)) >= 0) {
+        tail = strdup(seen);
+        dup = true;
+    } else {
+        if (pt_explore_slot_sync(&pt_explore_slots[slot], img, r->p, r->size, cr) == -1) {
+            fprintf(stderr, "explore: %s\n", pm_get_error());
+            if (mine)
+                pt_explore_dup_drop(d);
+            return 2;
+        }
+        bool replayed;
+        code = check_image(o, img, at, nacks, &replayed, &tail);
+        if (replayed) /* the journal replay wrote to the file */
+            pt_explore_slots[slot].valid = false;
+        if (mine && tail && code != 2)
+            pt_explore_dup_done(d, tail, code);
+        else if (mine)
+            pt_explore_dup_drop(d);
+        mine = false;
+    }
+    if (!tail)
+        return 2;
+
+    char *line = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&line, &len);
+    if (!f) {
+        free(tail);
+        return 2;
+    }
+    fprintf(f, "{\"point\":%llu,\"ev\":\"%s\",\"replay_to\":%llu,\"policy\":\"%s\"",
+            (unsigned long long)point, kind, (unsigned long long)at, pm_policy_name(cp->policy));
+    if (cp->policy == PM_RANDOM)
+        fprintf(f, ",\"p\":%.17g", cp->p);
+    fprintf(f, ",\"seed\":%llu", (unsigned long long)cp->seed);
+    counts_json(f, "lost", &lost);
+    counts_json(f, "torn", &torn);
+    counts_json(f, "kept", &kept);
+    /* dup: the same image as a state checked before; its results */
+    fprintf(f, "%s%s}\n", dup ? ",\"dup\":true" : "", tail);
+    fclose(f);
+    free(tail);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/states.jsonl", o->out);
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    ssize_t w = fd == -1 ? -1 : write(fd, line, len);
+    if (fd != -1)
+        close(fd);
+    free(line);
+    return w != (ssize_t)len ? 2 : code;
+}

@@ -1,0 +1,38 @@
+/* pmemcut — explore: the acknowledged records promised before a state,
+ * judged on its image as the journal replay left it (what a mount would
+ * show), with the agent's own verification code (see explore.h). */
+#include <stdio.h>
+#include <string.h>
+
+#include "explore-int.h"
+#include "utils/error.h"
+
+int pt_explore_judge(FILE *f, const struct pt_explore_opts *o, const char *img, uint64_t at,
+                     size_t nacks)
+{
+    /* libext2fs reads the files: other filesystems are not judged */
+    if (!o->acks || strcmp(o->fs, "ext4") != 0) {
+        fputs(",\"verify\":null", f);
+        return 0;
+    }
+    struct pm_verdict v;
+    pm_verdict_init(&v, o->expect);
+    if (pt_ackverify_ext4(&v, img, o->verify_dir, &o->al, nacks, o->record_size) == -1) {
+        fprintf(stderr, "explore: verify at seq %llu: %s\n", (unsigned long long)at,
+                pm_get_error());
+        fputs(",\"verify\":\"error\"", f);
+        pm_verdict_free(&v);
+        return -1;
+    }
+    char vsig[PT_SIG_MAX];
+    pt_ackverify_signature(&v, vsig, sizeof vsig);
+    bool vfail = !pm_verdict_pass(&v);
+    fprintf(f,
+            ",\"verify\":\"%s\",\"verify_signature\":\"%s\",\"acked\":%llu,\"present\":%llu,"
+            "\"superseded\":%llu,\"missing\":%zu,\"corrupt\":%zu,\"unacked_present\":%llu",
+            vfail ? "FAIL" : "PASS", vsig, (unsigned long long)v.acked,
+            (unsigned long long)v.present, (unsigned long long)v.superseded, v.missing.n,
+            v.corrupt.n, (unsigned long long)v.unacked_present);
+    pm_verdict_free(&v);
+    return vfail;
+}

@@ -1,0 +1,157 @@
+/* pmemcut — explore: states.jsonl read back, and the summary of distinct
+ * failures with the smallest state that shows each (see explore.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "explore-int.h"
+#include "utils/vec.h"
+
+/* Parses one states.jsonl line.  0 or -1. */
+int pt_explore_parse_result(struct jr_doc *d, const char *line, size_t len,
+                            struct pt_state_result *res)
+{
+    if (jr_parse(d, line, len) == -1)
+        return -1;
+    memset(res, 0, sizeof *res);
+    const char *pol = jr_get_str(d, 0, "policy");
+    const char *fsck = jr_get_str(d, 0, "fsck");
+    const char *sig = jr_get_str(d, 0, "signature");
+    const char *ver = jr_get_str(d, 0, "verify");
+    const char *vsig = jr_get_str(d, 0, "verify_signature");
+    uint64_t lost = 0, torn = 0;
+    int l = jr_get(d, 0, "lost"), t = jr_get(d, 0, "torn");
+    static const char *const cls[] = {"meta", "data", "unknown"};
+    for (int i = 0; i < 3; i++) {
+        uint64_t v;
+        if (jr_get_u64(d, l, cls[i], &v) == 0)
+            lost += v;
+        if (jr_get_u64(d, t, cls[i], &v) == 0)
+            torn += v;
+    }
+    if (!pol || pm_policy_parse(pol, &res->policy) == -1 || !fsck ||
+        jr_get_u64(d, 0, "replay_to", &res->at) == -1 ||
+        jr_get_u64(d, 0, "point", &res->point) == -1 || jr_get_u64(d, 0, "seed", &res->seed) == -1)
+        return -1;
+    res->lost = lost + torn;
+    snprintf(res->fsck, sizeof res->fsck, "%s", fsck);
+    snprintf(res->sig, sizeof res->sig, "%s", sig ? sig : "");
+    snprintf(res->verify, sizeof res->verify, "%s", ver ? ver : "");
+    jr_get_bool(d, 0, "dup", &res->dup);
+    snprintf(res->vsig, sizeof res->vsig, "%s", vsig ? vsig : "");
+    return 0;
+}
+
+struct failure {
+    char sig[PT_SIG_MAX];
+    uint64_t count;
+    struct pt_state_result smallest;
+};
+typedef PM_VEC(struct failure) failure_vec;
+
+/* Adds res to the group of its signature (or starts one), keeping the
+ * smallest state: fewest lines lost or torn, then the earliest. */
+static int group_add(failure_vec *fl, const char *sig, const struct pt_state_result *res)
+{
+    size_t i;
+    for (i = 0; i < fl->len; i++)
+        if (strcmp(fl->v[i].sig, sig) == 0)
+            break;
+    if (i == fl->len) {
+        struct failure ng = {.smallest = *res};
+        snprintf(ng.sig, sizeof ng.sig, "%s", sig);
+        if (PM_VEC_PUSH(fl, ng) == -1)
+            return -1;
+    }
+    struct failure *g = &fl->v[i];
+    g->count++;
+    if (res->lost < g->smallest.lost || (res->lost == g->smallest.lost && res->at < g->smallest.at))
+        g->smallest = *res;
+    return 0;
+}
+
+static void print_groups(const struct pt_explore_opts *o, FILE *out, const failure_vec *fv)
+{
+    const struct failure *fl = fv->v;
+    for (size_t i = 0; i < fv->len; i++) {
+        const struct pt_state_result *s = &fl[i].smallest;
+        fprintf(out, "  [%zu] %llu states: %s\n", i + 1, (unsigned long long)fl[i].count,
+                fl[i].sig[0] ? fl[i].sig : "(no message)");
+        fprintf(out,
+                "      smallest: point seq %llu, %s seed %llu, %llu lines lost or torn\n"
+                "      rebuild:  pmemcut-replay replay --audit %s --data %s --to %llu "
+                "--policy %s --seed %llu -o state.img\n",
+                (unsigned long long)s->point, pm_policy_name(s->policy),
+                (unsigned long long)s->seed, (unsigned long long)s->lost, o->audit,
+                o->data ? o->data : "DLOG", (unsigned long long)s->at, pm_policy_name(s->policy),
+                (unsigned long long)s->seed);
+    }
+}
+
+int pt_explore_write_summary(const struct pt_explore_opts *o, FILE *out)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/states.jsonl", o->out);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    failure_vec fl = {0}, vfl = {0};
+    uint64_t total = 0, pass = 0, fail = 0, other = 0, vpass = 0, vfail = 0, verr = 0, dups = 0;
+    uint64_t by_pol[PT_EXPLORE_MAX_POLICIES][2] = {{0}};
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    struct jr_doc d;
+    jr_init(&d);
+    uint64_t last_point = 0;
+    while ((n = getline(&line, &cap, f)) > 0) {
+        struct pt_state_result res;
+        if (n < 2 || pt_explore_parse_result(&d, line, (size_t)n - 1, &res) == -1)
+            continue;
+        total++;
+        dups += res.dup;
+        if (res.point > last_point)
+            last_point = res.point;
+        bool failed = strcmp(res.fsck, "fail") == 0 || strcmp(res.fsck, "error") == 0;
+        if (strcmp(res.fsck, "pass") == 0)
+            pass++;
+        else if (failed)
+            fail++;
+        else
+            other++;
+        bool vfailed = strcmp(res.verify, "FAIL") == 0;
+        vpass += strcmp(res.verify, "PASS") == 0;
+        vfail += vfailed;
+        verr += strcmp(res.verify, "error") == 0;
+        by_pol[res.policy][failed || vfailed]++;
+        if ((failed && group_add(&fl, res.sig, &res) == -1) ||
+            (vfailed && group_add(&vfl, res.vsig, &res) == -1))
+            break;
+    }
+    free(line);
+    jr_free(&d);
+    fclose(f);
+    fprintf(out, "states: %llu checked, %llu pass, %llu fail, %llu other (dirty log)\n",
+            (unsigned long long)total, (unsigned long long)pass, (unsigned long long)fail,
+            (unsigned long long)other);
+    if (dups)
+        fprintf(out,
+                "  %llu of them the same image as a state checked before (not checked again)\n",
+                (unsigned long long)dups);
+    for (int k = 0; k < PT_EXPLORE_MAX_POLICIES; k++)
+        if (by_pol[k][0] + by_pol[k][1])
+            fprintf(out, "  %-8s %6llu states, %6llu failing\n", pm_policy_name((enum pm_policy)k),
+                    (unsigned long long)(by_pol[k][0] + by_pol[k][1]),
+                    (unsigned long long)by_pol[k][1]);
+    fprintf(out, "distinct failures: %zu\n", fl.len);
+    print_groups(o, out, &fl);
+    if (vpass + vfail + verr) {
+        fprintf(out, "verify (acknowledged records): %llu PASS, %llu FAIL, %llu not judged\n",
+                (unsigned long long)vpass, (unsigned long long)vfail, (unsigned long long)verr);
+        fprintf(out, "distinct verify failures: %zu\n", vfl.len);
+        print_groups(o, out, &vfl);
+    }
+    PM_VEC_FREE(&fl);
+    PM_VEC_FREE(&vfl);
+    return 0;
+}

@@ -1,0 +1,110 @@
+/* pmemcut — the blocks of a device image, ext4 or xfs (see layout.h). */
+#include "layout.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "utils/error.h"
+
+static uint32_t bsize(const struct pt_layout *l)
+{
+    return l->xfs ? pt_xfsmap_bsize(&l->x) : l->e.bsize;
+}
+
+void pt_layout_describe(const struct pt_layout *l, uint64_t off, uint64_t len, char *out, size_t n)
+{
+    if (l->xfs)
+        pt_xfsmap_describe(&l->x, off, len, out, n);
+    else
+        pt_ext4map_describe(&l->e, off, len, out, n);
+}
+
+int pt_layout_load_extents(struct pt_layout *l, const struct pt_layout_args *a)
+{
+    memset(l, 0, sizeof *l);
+    if (a->extents) {
+        if (pt_xfsmap_load_extents(&l->x, a->extents) == -1) {
+            pm_set_error("--extents: %s", pm_get_error());
+            return -1;
+        }
+        l->have_x = true;
+        if (a->have_offset && l->x.dev_offset != a->offset) {
+            pm_set_error("--offset %llu, but the extents report says dev_offset %llu",
+                         (unsigned long long)a->offset, (unsigned long long)l->x.dev_offset);
+            pt_xfsmap_free(&l->x);
+            return -1;
+        }
+    }
+    if (a->have_offset)
+        l->x.dev_offset = a->offset;
+    return 0;
+}
+
+/* Blocks count from the filesystem's start, and what lies before it is one
+ * piece. */
+uint64_t pt_layout_block_end(const struct pt_layout *l, uint64_t off)
+{
+    uint64_t start = l->x.dev_offset, bs = bsize(l);
+    if (off < start)
+        return start;
+    return start + ((off - start) / bs + 1) * bs;
+}
+
+bool pt_layout_is_xfs(const struct pt_layout_args *a, const struct pt_layout *l, const uint8_t *img,
+                      uint64_t size)
+{
+    if (a->fs)
+        return strcmp(a->fs, "xfs") == 0;
+    return pt_xfsmap_is_xfs(img, size, l->x.dev_offset);
+}
+
+int pt_layout_open(struct pt_layout *l, const struct pt_layout_args *a, const char *path,
+                   const uint8_t *img, uint64_t size)
+{
+    if (pt_layout_is_xfs(a, l, img, size)) {
+        l->xfs = true;
+        pt_xfsmap_read_super(&l->x, img, size);
+        return 0;
+    }
+    l->xfs = false;
+    return pt_ext4map_open(&l->e, path, l->x.dev_offset);
+}
+
+void pt_layout_close(struct pt_layout *l)
+{
+    if (!l->xfs)
+        pt_ext4map_free(&l->e);
+    memset(&l->e, 0, sizeof l->e);
+}
+
+void pt_layout_free(struct pt_layout *l)
+{
+    pt_layout_close(l);
+    pt_xfsmap_free(&l->x);
+}
+
+/* The first want bytes of a file (the superblocks live there),
+ * zero-padded; *got bytes were read.  NULL with the message. */
+static uint8_t *read_head(const char *path, uint64_t want, uint64_t *got)
+{
+    FILE *f = fopen(path, "rb");
+    uint8_t *b = f ? calloc(1, want) : NULL;
+    if (!b)
+        pm_set_error("%s: %s", path, strerror(errno));
+    *got = b ? fread(b, 1, want, f) : 0;
+    if (f)
+        fclose(f);
+    return b;
+}
+
+int pt_layout_open_file(struct pt_layout *l, const struct pt_layout_args *a, const char *path)
+{
+    /* the superblocks are in the first 4 KiB after the filesystem's start */
+    uint64_t got;
+    uint8_t *head = read_head(path, l->x.dev_offset + 4096, &got);
+    int r = head ? pt_layout_open(l, a, path, head, got) : -1;
+    free(head);
+    return r;
+}
