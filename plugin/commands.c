@@ -9,15 +9,15 @@
  */
 #include "commands.h"
 
-#include <errno.h>
-#include <math.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "audit/format.h"
 #include "device.h"
+#include "utils/parse.h"
 
 #define MAX_WORDS 16
 
@@ -32,29 +32,17 @@ struct cmd_line {
 
 /* --- argument parsing -------------------------------------------------------- */
 
-static int parse_u64(const char *s, uint64_t *out)
-{
-    char *end;
-    if (!*s || *s == '-')
-        return -1;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 0);
-    if (errno || *end)
-        return -1;
-    *out = v;
-    return 0;
-}
+/* Every number in a command is checked here, before anything happens:
+ * decimal digits only (no sign, no blanks, no base prefix) for counts and
+ * offsets, a finite real for p and times, each within its bounds. */
 
-static int parse_double(const char *s, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || *end || end == s || !isfinite(v))
-        return -1;
-    *out = v;
-    return 0;
-}
+/* Counts (after-writes=, before-flush=) stay below 2^53, as seeds do, so
+ * that every JSON reader keeps the "seen" of status exact. */
+#define MAX_COUNT PM_SEED_MAX
+/* The longest wait-off: about 11 days.  The bound keeps the deadline far
+ * from overflowing a timespec; a wait without end is wait-off without
+ * timeout=. */
+#define MAX_WAIT 1e6
 
 /* policy=, p=, seed= shared by cut and arm.  Returns 0 if the word was one
  * of them (and valid), 1 if it was not one of them, -1 with a message. */
@@ -69,7 +57,7 @@ static int parse_cut_word(const char *w, struct pm_cut_params *cp, bool *have_se
         return -1;
     }
     if (strncmp(w, "p=", 2) == 0) {
-        if (parse_double(w + 2, &cp->p) == 0 && cp->p >= 0 && cp->p <= 1) {
+        if (pm_parse_double(w + 2, 0, 1, &cp->p) == 0) {
             *have_p = true;
             return 0;
         }
@@ -77,7 +65,7 @@ static int parse_cut_word(const char *w, struct pm_cut_params *cp, bool *have_se
         return -1;
     }
     if (strncmp(w, "seed=", 5) == 0) {
-        if (parse_u64(w + 5, &cp->seed) == 0 && cp->seed <= PM_SEED_MAX) {
+        if (pm_parse_u64(w + 5, PM_SEED_MAX, &cp->seed) == 0) {
             *have_seed = true;
             return 0;
         }
@@ -261,8 +249,8 @@ static int parse_count_trigger(const char *w, struct pm_trigger *t, struct jbuf 
         return -1;
     }
     t->kind = k;
-    if (parse_u64(v, &t->n) || t->n == 0) {
-        jb_printf(out, "%.*s: '%s' is not a positive integer", 12, w, v);
+    if (pm_parse_u64(v, MAX_COUNT, &t->n) || t->n == 0) {
+        jb_printf(out, "%.*s: '%s' is not an integer from 1 to 2^53-1", 12, w, v);
         return -1;
     }
     return 0;
@@ -332,19 +320,28 @@ static int cmd_disarm(struct cmd_line *l, struct jbuf *out)
 }
 
 /* Waits until the device is off (the reply is the cut's record), the
- * timeout passes, or the server stops.  timeout < 0: no limit. */
+ * timeout passes, or the server stops.  timeout: -1 (no limit) or 0 to
+ * MAX_WAIT seconds. */
 static int wait_off(double timeout, struct jbuf *out)
 {
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     if (timeout >= 0) {
-        double s = (double)until.tv_sec + until.tv_nsec / 1e9 + timeout;
-        until.tv_sec = (time_t)s;
-        until.tv_nsec = (long)((s - (double)until.tv_sec) * 1e9);
+        /* In whole seconds and nanoseconds: a double sum loses the
+         * nanoseconds, and a large one makes tv_nsec negative. */
+        time_t whole = (time_t)timeout;
+        until.tv_sec += whole;
+        until.tv_nsec += (long)((timeout - (double)whole) * 1e9);
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
     }
     pthread_mutex_lock(&pd_dev.power_mu);
+    /* Only a wake-up (0) waits again: ETIMEDOUT ends the wait, and so does
+     * any other error, rather than spin with the mutex held. */
     int r = 0;
-    while (!pd_dev.off && !pd_dev.stopping && r != ETIMEDOUT)
+    while (!pd_dev.off && !pd_dev.stopping && r == 0)
         r = timeout < 0 ? pthread_cond_wait(&pd_dev.power_cv, &pd_dev.power_mu)
                         : pthread_cond_timedwait(&pd_dev.power_cv, &pd_dev.power_mu, &until);
     int ret = 0;
@@ -362,10 +359,11 @@ static int cmd_wait_off(struct cmd_line *l, struct jbuf *out)
 {
     double timeout = -1;
     for (int i = 0; i < l->n; i++) {
-        if (strncmp(l->w[i], "timeout=", 8) == 0 && parse_double(l->w[i] + 8, &timeout) == 0 &&
-            timeout >= 0)
+        if (strncmp(l->w[i], "timeout=", 8) == 0 &&
+            pm_parse_double(l->w[i] + 8, 0, MAX_WAIT, &timeout) == 0)
             continue;
-        jb_printf(out, "wait-off: bad argument '%s' (timeout=SECONDS)", l->w[i]);
+        jb_printf(out, "wait-off: bad argument '%s' (timeout=SECONDS, 0 to %.0f)", l->w[i],
+                  MAX_WAIT);
         return -1;
     }
     return wait_off(timeout, out);
@@ -427,7 +425,8 @@ static int cmd_classify(struct cmd_line *l, struct jbuf *out)
         jb_printf(out, "classify: unknown class '%s' (meta, data, unknown)", l->w[0]);
         return -1;
     }
-    if (parse_u64(l->w[1], &off) || parse_u64(l->w[2], &len) || len == 0) {
+    if (pm_parse_u64(l->w[1], UINT64_MAX, &off) || pm_parse_u64(l->w[2], UINT64_MAX, &len) ||
+        len == 0) {
         jb_printf(out, "classify: OFFSET and LENGTH must be unsigned integers, LENGTH > 0");
         return -1;
     }
@@ -459,7 +458,7 @@ static int cmd_dirty(struct cmd_line *l, struct jbuf *out)
 {
     uint64_t max = 0;
     for (int i = 0; i < l->n; i++) {
-        if (strncmp(l->w[i], "max=", 4) == 0 && parse_u64(l->w[i] + 4, &max) == 0)
+        if (strncmp(l->w[i], "max=", 4) == 0 && pm_parse_u64(l->w[i] + 4, SIZE_MAX, &max) == 0)
             continue;
         jb_printf(out, "dirty: bad argument '%s' (max=N)", l->w[i]);
         return -1;

@@ -38,8 +38,8 @@ SAN_PROGRAMS += $(SAN)/tests/test-model $(SAN)/tests/test-pool $(SAN)/tests/test
 # Runners, in the order `make check` runs them: unit tests, the device by
 # feature, requests in parallel, the audit tools, the guest agent, the host
 # orchestrator, and last the exit-code table across all five programs.
-DEVICE_CHECKS := model triggers policies lying classify control clients restart audit disk-full \
-                 params manpage
+DEVICE_CHECKS := model triggers policies lying classify control control-hardening clients restart \
+                 audit disk-full params manpage
 CHECKS += $(SAN)/tests/test-utils $(SAN)/tests/test-model $(SAN)/tests/test-pool $(SAN)/tests/test-verify \
           $(SAN)/tests/test-audit $(SAN)/tests/test-schema \
           $(patsubst %,tests/device-%.sh,$(DEVICE_CHECKS)) tests/device-parallel.sh \

@@ -1,0 +1,88 @@
+#!/bin/bash
+# Hardening of the control socket (issue 12's plugin defects): every number
+# and time value is checked when the command is parsed; a refused command
+# leaves status and the audit log as they were; two clients never see each
+# other's arguments; a mark's reply carries the mark's own seq; one rule for
+# mark texts (mark and at-mark=) with a length limit that is refused, not
+# truncated; the accept loop backs off when descriptors run out.
+#
+# PLUGIN=... runs it against another build of the plugin (to see it fail on
+# the old one).  Every control call has a time limit, so a hung device fails
+# the checks instead of hanging the runner.
+set -u
+. "$(dirname "$0")/lib.sh"
+t_device timeout
+[ -n "${HARDEN_PLUGIN:-}" ] && PLUGIN=$HARDEN_PLUGIN
+
+ctl() { timeout 10 "$CTL" -s "$T/img.ctl" "$@"; }
+# A fresh device for each section, so that one defect cannot spoil the next.
+fresh() {
+    [ -n "${PID_dev:-}" ] && stop_dev dev
+    rm -f "$T/img" "$T/img.audit.jsonl"
+    start_dev dev file="$T/img" size=1M "$@" || t_done
+}
+# refused NAME CMD...: the command gets an error, and status and the audit
+# log are byte for byte what they were.
+refused() {
+    local name=$1 out
+    shift
+    ctl status >"$T/st.before" 2>&1
+    cp "$T/img.audit.jsonl" "$T/audit.before"
+    if out=$(ctl "$@" 2>&1); then
+        t_fail "$name" "accepted: $out"
+        return
+    fi
+    ctl status >"$T/st.after" 2>&1
+    if ! cmp -s "$T/st.before" "$T/st.after"; then
+        t_fail "$name" "status changed: $(cat "$T/st.after")"
+    elif ! cmp -s "$T/audit.before" "$T/img.audit.jsonl"; then
+        t_fail "$name" "audit log changed: $(tail -1 "$T/img.audit.jsonl")"
+    else
+        t_ok "$name ($out)"
+    fi
+}
+
+# --- numbers: digits only, bounded (defect 3) ---------------------------------
+fresh
+refused "after-writes=VT-1 is refused" arm "after-writes="$'\v'"-1"
+refused "before-flush=FF-5 is refused" arm "before-flush="$'\f'"-5"
+refused "after-writes=+5 is refused" arm after-writes=+5
+refused "after-writes=0x10 is refused" arm after-writes=0x10
+refused "after-writes=2^53 is refused" arm after-writes=9007199254740992
+refused "seed=VT1 is refused" cut "seed="$'\v'"1"
+refused "p=VT0.5 is refused" cut policy=random "p="$'\v'"0.5"
+refused "classify offset VT0 is refused" classify meta $'\v'"0" 64
+refused "classify length -64 is refused" classify meta 0 -64
+refused "dirty max=VT1 is refused" dirty "max="$'\v'"1"
+t_check "after-writes=2^53-1 is taken" ctl arm after-writes=9007199254740991
+t_check "... and disarmed" ctl disarm
+
+# --- time values: bounded, and a timed wait always ends (defect 1) ------------
+fresh
+refused "wait-off timeout=1e300 is refused" wait-off timeout=1e300
+refused "wait-off timeout=9.3e18 is refused" wait-off timeout=9.3e18
+refused "wait-off timeout=VT1 is refused" wait-off "timeout="$'\v'"1"
+refused "wait-off timeout=inf is refused" wait-off timeout=inf
+t_check "the device still answers" ctl status
+start=$(date +%s%N)
+ctl wait-off timeout=0.3 2>"$T/wait.err"
+took=$((($(date +%s%N) - start) / 1000000))
+t_check "wait-off timeout=0.3 times out ($took ms)" \
+    bash -c "grep -q 'timeout' '$T/wait.err' && [ $took -ge 250 ] && [ $took -lt 5000 ]"
+t_check "wait-off timeout=1000000 is taken (ended by a cut)" \
+    bash -c "(sleep 0.5; timeout 10 '$CTL' -s '$T/img.ctl' cut >/dev/null) & timeout 10 '$CTL' -s '$T/img.ctl' wait-off timeout=1000000 >/dev/null; r=\$?; wait; exit \$r"
+
+# --- a refused command changes nothing (every kind of refusal) ----------------
+fresh
+ctl arm after-writes=5 policy=torn seed=3 >/dev/null
+refused "unknown command" bogus
+refused "unknown argument" cut junk
+refused "p= without random" cut p=0.5
+refused "two triggers" arm after-writes=1 before-flush=2
+refused "at-mark= and a count" arm after-writes=1 at-mark=x
+refused "classify outside the device" classify meta 1048576 1
+refused "power-on while on" power-on
+refused "too many arguments" cut a b c d e f g h i j k l m n o p q
+
+t_no_sanitizer_report
+t_done
