@@ -28,8 +28,10 @@ refused() {
     shift
     ctl status >"$T/st.before" 2>&1
     cp "$T/img.audit.jsonl" "$T/audit.before"
-    if out=$(ctl "$@" 2>&1); then
-        t_fail "$name" "accepted: $out"
+    out=$(ctl "$@" 2>&1)
+    local rc=$?
+    if [ "$rc" != 3 ]; then # pmemcutctl's exit status for a refused command
+        t_fail "$name" "exit status $rc, not 3 (refused): $out"
         return
     fi
     ctl status >"$T/st.after" 2>&1
@@ -64,6 +66,8 @@ refused "wait-off timeout=9.3e18 is refused" wait-off timeout=9.3e18
 refused "wait-off timeout=VT1 is refused" wait-off "timeout="$'\v'"1"
 refused "wait-off timeout=inf is refused" wait-off timeout=inf
 t_check "the device still answers" ctl status
+t_check "... and a wait-off with timeout=0 returns at once" \
+    bash -c "timeout 5 '$CTL' -s '$T/img.ctl' wait-off timeout=0 2>&1 | grep -q timeout"
 start=$(date +%s%N)
 ctl wait-off timeout=0.3 2>"$T/wait.err"
 took=$((($(date +%s%N) - start) / 1000000))
@@ -71,6 +75,28 @@ t_check "wait-off timeout=0.3 times out ($took ms)" \
     bash -c "grep -q 'timeout' '$T/wait.err' && [ $took -ge 250 ] && [ $took -lt 5000 ]"
 t_check "wait-off timeout=1000000 is taken (ended by a cut)" \
     bash -c "(sleep 0.5; timeout 10 '$CTL' -s '$T/img.ctl' cut >/dev/null) & timeout 10 '$CTL' -s '$T/img.ctl' wait-off timeout=1000000 >/dev/null; r=\$?; wait; exit \$r"
+
+# --- two clients at once never see each other's arguments (defect 2) ----------
+fresh
+N=20000
+seq "$N" | sed 's/^/dirty max=1 aaaa/' >"$T/a.in"
+seq "$N" | sed 's/^/dirty max=1 bbbb/' >"$T/b.in"
+sed "s/.*max=1 \\(.*\\)/error: dirty: bad argument '\\1' (max=N)/" "$T/a.in" >"$T/a.want"
+sed "s/.*max=1 \\(.*\\)/error: dirty: bad argument '\\1' (max=N)/" "$T/b.in" >"$T/b.want"
+timeout 120 "$CTL" -s "$T/img.ctl" - <"$T/a.in" >"$T/a.out" 2>/dev/null &
+pa=$!
+timeout 120 "$CTL" -s "$T/img.ctl" - <"$T/b.in" >"$T/b.out" 2>/dev/null &
+pb=$!
+wait $pa $pb
+for c in a b; do
+    if cmp -s "$T/$c.want" "$T/$c.out"; then
+        t_ok "client $c: $N replies, each about its own argument"
+    else
+        t_fail "client $c: $N replies, each about its own argument" \
+            "$(diff "$T/$c.want" "$T/$c.out" | grep -c '^>') differ, e.g. $(diff "$T/$c.want" \
+                "$T/$c.out" | grep -m1 '^>')"
+    fi
+done
 
 # --- a refused command changes nothing (every kind of refusal) ----------------
 fresh
