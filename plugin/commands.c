@@ -401,10 +401,10 @@ static int cmd_mark(struct cmd_line *l, struct jbuf *out)
     pm_model_stats(pd_dev.m, &st);
     uint64_t cuts_before = st.cuts;
     int r = pm_model_mark(pd_dev.m, l->rest, pd_hook, &ctx);
-    uint64_t mark_seq = ctx.seq;
     pm_model_stats(pd_dev.m, &st);
     if (r == 0) {
-        jb_printf(out, "{\"seq\":%llu,\"cut\":", (unsigned long long)mark_seq);
+        /* The mark's record comes first; a cut it fires is logged after it. */
+        jb_printf(out, "{\"seq\":%llu,\"cut\":", (unsigned long long)ctx.first_seq);
         if (st.cuts != cuts_before && ctx.cut_reply)
             jb_printf(out, "%s}", ctx.cut_reply);
         else

@@ -42,6 +42,8 @@ static int hook_record(struct pd_hook_ctx *ctx, const struct pm_effect *e, struc
         ctx->err = errno;
         return -1;
     }
+    if (!ctx->first_seq)
+        ctx->first_seq = ctx->seq;
     if (e->order)
         *e->order = ctx->seq;
     if (e->op == PM_OP_CUT) {

@@ -74,9 +74,10 @@ uint64_t pd_dev_size(void);
 /* The commit hook that writes every operation's audit record (model.h):
  * pass a zeroed pd_hook_ctx as its context. */
 struct pd_hook_ctx {
-    uint64_t seq;    /* seq of the last record written by this request */
-    int err;         /* errno of a failed record */
-    char *cut_reply; /* a cut's record, for the control reply (caller frees) */
+    uint64_t first_seq; /* seq of the first record written by this request */
+    uint64_t seq;       /* seq of the last record written by this request */
+    int err;            /* errno of a failed record */
+    char *cut_reply;    /* a cut's record, for the control reply (caller frees) */
 };
 int pd_hook(void *ctx, const struct pm_effect *e);
 

@@ -98,6 +98,15 @@ for c in a b; do
     fi
 done
 
+# --- the mark's reply carries the mark's seq (defect 4) -----------------------
+fresh
+ctl arm "at-mark=phase 2" >/dev/null
+ctl mark "phase 2" >"$T/mark.json"
+mark_seq=$(jq -s '[.[] | select(.ev=="mark" and .text=="phase 2")][0].seq' "$T/img.audit.jsonl")
+t_check "mark reply: seq is the mark's ($mark_seq)" test "$(jq .seq "$T/mark.json")" = "$mark_seq"
+t_check "mark reply: the cut it fired is the next record" \
+    test "$(jq .cut.seq "$T/mark.json")" = $((mark_seq + 1))
+
 # --- a refused command changes nothing (every kind of refusal) ----------------
 fresh
 ctl arm after-writes=5 policy=torn seed=3 >/dev/null
