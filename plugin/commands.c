@@ -102,6 +102,24 @@ static int split(char *s, char **w)
     }
 }
 
+/* The one rule for a mark text, in mark and in arm's at-mark=: the rest of
+ * the line from its first non-blank byte, 1 to PM_MARK_MAX bytes; longer is
+ * refused, never cut.  *text points into s. */
+static int mark_text(char *s, const char *what, char **text, struct jbuf *out)
+{
+    s += strspn(s, " \t");
+    if (!*s) {
+        jb_printf(out, "%s: needs a text", what);
+        return -1;
+    }
+    if (strlen(s) > PM_MARK_MAX) {
+        jb_printf(out, "%s: text of %zu bytes, longer than %d", what, strlen(s), PM_MARK_MAX);
+        return -1;
+    }
+    *text = s;
+    return 0;
+}
+
 /* --- acting on the device ------------------------------------------------------ */
 
 /* The reply of an operation the model refused (out is replaced). */
@@ -276,12 +294,9 @@ static int cmd_arm(struct cmd_line *l, struct jbuf *out)
             jb_printf(out, "arm: give exactly one of after-writes=, before-flush=, at-mark=");
             return -1;
         }
-        if (!*l->at_mark) {
-            jb_printf(out, "at-mark: needs a text");
+        if (mark_text(l->at_mark, "at-mark", &t.mark, out)) /* the model copies it */
             return -1;
-        }
         t.kind = PM_TRIG_AT_MARK;
-        t.mark = l->at_mark;
     }
     if (t.kind == PM_TRIG_NONE) {
         jb_printf(out, "arm: needs after-writes=N, before-flush=N or at-mark=TEXT");
@@ -388,19 +403,18 @@ static int cmd_power_on(struct cmd_line *l, struct jbuf *out)
     return finish(r, &ctx, out);
 }
 
-/* mark takes the rest of the line verbatim. */
+/* mark takes the rest of the line (mark_text). */
 static int cmd_mark(struct cmd_line *l, struct jbuf *out)
 {
-    if (!*l->rest) {
-        jb_printf(out, "mark: needs a text");
+    char *text;
+    if (mark_text(l->rest, "mark", &text, out))
         return -1;
-    }
     struct pd_hook_ctx ctx = {0};
     pthread_rwlock_wrlock(&pd_dev.lock);
     struct pm_stats st;
     pm_model_stats(pd_dev.m, &st);
     uint64_t cuts_before = st.cuts;
-    int r = pm_model_mark(pd_dev.m, l->rest, pd_hook, &ctx);
+    int r = pm_model_mark(pd_dev.m, text, pd_hook, &ctx);
     pm_model_stats(pd_dev.m, &st);
     if (r == 0) {
         /* The mark's record comes first; a cut it fires is logged after it. */

@@ -107,6 +107,29 @@ t_check "mark reply: seq is the mark's ($mark_seq)" test "$(jq .seq "$T/mark.jso
 t_check "mark reply: the cut it fired is the next record" \
     test "$(jq .cut.seq "$T/mark.json")" = $((mark_seq + 1))
 
+# --- one rule for mark texts, a limit refused not truncated (defect 5) --------
+fresh
+ctl arm "at-mark= phase" >"$T/arm.json"
+t_check "at-mark= with a blank in front: the text starts after the blanks" \
+    test "$(jq -r .armed.trigger "$T/arm.json")" = "at-mark=phase"
+ctl mark "phase" >"$T/mark.json"
+t_check "... and the mark with that text fires it" test "$(jq -r .cut.trigger "$T/mark.json")" = \
+    "at-mark=phase"
+ctl power-on >/dev/null
+export LONG
+LONG=$(printf 'x%.0s' $(seq 1024))
+ctl arm "at-mark=$LONG" >/dev/null
+ctl mark "$LONG" >"$T/mark.json"
+# (the texts are compared inside bash -c, so that a failure does not print them)
+t_check "a 1024-byte mark text: the cut record keeps it whole" \
+    bash -c 'test "$(jq -r .cut.trigger "$0")" = "at-mark=$LONG"' "$T/mark.json"
+t_check "... as the arm record does" \
+    bash -c 'test "$(jq -rs "map(select(.ev==\"arm\")) | last | .trigger" "$0")" = "at-mark=$LONG"' \
+    "$T/img.audit.jsonl"
+ctl power-on >/dev/null
+refused "a 1025-byte mark text is refused" mark "x$LONG"
+refused "a 1025-byte at-mark= text is refused" arm "at-mark=x$LONG"
+
 # --- a refused command changes nothing (every kind of refusal) ----------------
 fresh
 ctl arm after-writes=5 policy=torn seed=3 >/dev/null

@@ -120,7 +120,7 @@ struct pm_model {
     struct pm_trigger trig;
     struct pm_cut_result last_cut;
     bool have_cut;
-    char last_trigger[300];
+    char last_trigger[sizeof "at-mark=" + PM_MARK_MAX];
 };
 
 static const uint8_t zeroes[CHUNK];
@@ -938,7 +938,7 @@ int pm_model_mark(struct pm_model *m, const char *text, pm_commit_fn hook, void 
     if (r)
         return r;
     if (m->on && m->trig.kind == PM_TRIG_AT_MARK && strcmp(m->trig.mark, text) == 0) {
-        char t[300];
+        char t[sizeof "at-mark=" + PM_MARK_MAX];
         snprintf(t, sizeof t, "at-mark=%s", text);
         struct pm_cut_params cp = m->trig.cut;
         cut_internal(m, &cp, t, hook, ctx);

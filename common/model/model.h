@@ -59,6 +59,11 @@ struct pm_cut_params {
     uint64_t seed; /* fates are a pure function of (dirty lines, seed) */
 };
 
+/* The longest mark text (and at-mark= text), in bytes.  The plugin refuses
+ * longer ones; the model's trigger texts ("at-mark=TEXT") are sized for it,
+ * so a cut record names its mark whole. */
+#define PM_MARK_MAX 1024
+
 enum pm_trigger_kind { PM_TRIG_NONE, PM_TRIG_AFTER_WRITES, PM_TRIG_BEFORE_FLUSH, PM_TRIG_AT_MARK };
 
 struct pm_trigger {
