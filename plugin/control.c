@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "commands.h"
@@ -116,6 +117,18 @@ static void *client_thread(void *arg)
     return NULL;
 }
 
+/* How long the acceptor waits before it tries again when accept4 failed
+ * for want of descriptors or memory: short enough that a client waits
+ * little once one is free, long enough to cost no CPU. */
+#define BACKOFF_MS 100
+
+static void backoff(void)
+{
+    struct timespec ts = {0, BACKOFF_MS * 1000000L};
+    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+        ;
+}
+
 static void *accept_thread(void *arg)
 {
     (void)arg;
@@ -130,8 +143,16 @@ static void *accept_thread(void *arg)
             return NULL;
         }
         if (fd < 0) {
-            if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE || errno == ENFILE)
+            if (errno == EINTR || errno == ECONNABORTED)
                 continue;
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                /* Out of descriptors or memory: the client stays queued in
+                 * the listen backlog, and accept4 would fail again at once.
+                 * Wait for a client to leave (or the stop) instead of
+                 * spinning. */
+                backoff();
+                continue;
+            }
             return NULL;
         }
         pthread_mutex_lock(&c.mu);

@@ -142,5 +142,43 @@ refused "classify outside the device" classify meta 1048576 1
 refused "power-on while on" power-on
 refused "too many arguments" cut a b c d e f g h i j k l m n o p q
 
+# --- the accept loop backs off when descriptors run out (defect 19) -----------
+[ -n "${PID_dev:-}" ] && stop_dev dev
+rm -f "$T/img" "$T/img.audit.jsonl"
+pre=""
+case $PLUGIN in "$TOP"/build/san/*) pre=$(gcc -print-file-name=libasan.so) ;; esac
+rm -f "$T/dev.pid" "$T/dev.sock"
+(
+    ulimit -n 40
+    LD_PRELOAD=$pre exec nbdkit -f -P "$T/dev.pid" -U "$T/dev.sock" "$PLUGIN" file="$T/img" \
+        size=1M 2>>"$T/dev.err"
+) &
+PID_dev=$!
+T_PIDS="$T_PIDS $PID_dev"
+for i in $(seq 100); do [ -s "$T/dev.pid" ] && break; sleep 0.1; done
+# Hold 60 connections open (clients reading commands from a FIFO that this
+# shell keeps open): the plugin runs out of descriptors on the way.
+mkfifo "$T/hold"
+exec 7<>"$T/hold"
+holders=""
+for i in $(seq 60); do
+    "$CTL" -s "$T/img.ctl" - <"$T/hold" >/dev/null 2>&1 7>&- & # (not a writer itself)
+    holders="$holders $!"
+    T_PIDS="$T_PIDS $!"
+done
+sleep 1
+nfd=$(ls "/proc/$PID_dev/fd" | wc -l)
+t_check "the plugin is at its descriptor limit ($nfd of 40 open)" test "$nfd" -ge 39
+cpu() { awk '{print $14 + $15}' "/proc/$PID_dev/stat"; }
+c0=$(cpu)
+sleep 2
+c1=$(cpu)
+t_check "out of descriptors: the plugin does not spin ($((c1 - c0)) ticks of CPU in 2 s)" \
+    test $((c1 - c0)) -lt 40
+exec 7>&- # the clients see the end of their input and leave
+wait $holders 2>/dev/null
+for p in $holders; do t_forget "$p"; done
+t_check "descriptors back: a new client is served" ctl status
+
 t_no_sanitizer_report
 t_done
