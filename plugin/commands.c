@@ -127,9 +127,11 @@ static int model_error(int r, const struct pd_hook_ctx *ctx, struct jbuf *out)
 {
     jb_reset(out);
     switch (r) {
-    case PM_ECOMMIT:
-        jb_printf(out, "audit log cannot be written: %s", strerror(ctx->err));
+    case PM_ECOMMIT: {
+        char msg[128]; /* strerror's buffer may be shared by the client threads */
+        jb_printf(out, "audit log cannot be written: %s", strerror_r(ctx->err, msg, sizeof msg));
         break;
+    }
     case PM_ERANGE:
         jb_printf(out, "range is outside the device (size %llu)", (unsigned long long)pd_dev.size);
         break;
