@@ -16,6 +16,7 @@
 
 #include "commands.h"
 #include "control.h"
+#include "utils/error.h"
 
 #define MAX_LINE 65536
 
@@ -174,30 +175,29 @@ static void *accept_thread(void *arg)
     }
 }
 
-int pd_control_listen(const char *path, char *err, size_t errlen)
+int pd_control_listen(const char *path)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     if (strlen(path) >= sizeof sa.sun_path) {
-        snprintf(err, errlen, "control=%s: path longer than %zu bytes", path,
-                 sizeof sa.sun_path - 1);
+        pm_set_error("control=%s: path longer than %zu bytes", path, sizeof sa.sun_path - 1);
         return -1;
     }
     strcpy(sa.sun_path, path);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        snprintf(err, errlen, "control: socket: %s", strerror(errno));
+        pm_set_error("control: socket: %s", strerror(errno));
         return -1;
     }
     /* A socket file left by a dead process is replaced; a live one is not. */
     struct stat st;
     if (lstat(path, &st) == 0) {
         if (!S_ISSOCK(st.st_mode)) {
-            snprintf(err, errlen, "control=%s: exists and is not a socket", path);
+            pm_set_error("control=%s: exists and is not a socket", path);
             close(fd);
             return -1;
         }
         if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
-            snprintf(err, errlen, "control=%s: another process is serving it", path);
+            pm_set_error("control=%s: another process is serving it", path);
             close(fd);
             return -1;
         }
@@ -207,7 +207,7 @@ int pd_control_listen(const char *path, char *err, size_t errlen)
     int r = bind(fd, (struct sockaddr *)&sa, sizeof sa);
     umask(old);
     if (r < 0 || listen(fd, 16) < 0) {
-        snprintf(err, errlen, "control=%s: %s", path, strerror(errno));
+        pm_set_error("control=%s: %s", path, strerror(errno));
         close(fd);
         return -1;
     }
@@ -217,11 +217,11 @@ int pd_control_listen(const char *path, char *err, size_t errlen)
     return 0;
 }
 
-int pd_control_start(char *err, size_t errlen)
+int pd_control_start(void)
 {
     int r = pthread_create(&c.acceptor, NULL, accept_thread, NULL);
     if (r) {
-        snprintf(err, errlen, "control: cannot start thread: %s", strerror(r));
+        pm_set_error("control: cannot start thread: %s", strerror(r));
         return -1;
     }
     c.started = true;

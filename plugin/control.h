@@ -6,13 +6,11 @@
 #ifndef PMEMCUT_CONTROL_H
 #define PMEMCUT_CONTROL_H
 
-#include <stddef.h>
-
 /* Creates the socket (mode 0600) at start-up, so that a bad path stops
- * nbdkit before it serves anything. */
-int pd_control_listen(const char *path, char *err, size_t errlen);
+ * nbdkit before it serves anything.  Both: -1 with pm_get_error() set. */
+int pd_control_listen(const char *path);
 /* Starts the accepting thread (after nbdkit has forked). */
-int pd_control_start(char *err, size_t errlen);
+int pd_control_start(void);
 /* Stops accepting, disconnects every client and waits for their threads. */
 void pd_control_stop(void);
 

@@ -14,6 +14,7 @@
 #include "audit/audit.h"
 #include "audit/format.h"
 #include "device.h"
+#include "utils/error.h"
 
 struct pd_device pd_dev = {
     .fd = -1,
@@ -88,56 +89,56 @@ static void log_rejected(const char *op, uint64_t off, uint64_t len)
 
 /* --- life -------------------------------------------------------------------- */
 
-int pd_dev_open(const struct pd_config *cfg, char *err, size_t errlen)
+int pd_dev_open(const struct pd_config *cfg)
 {
     pd_dev.cfg = *cfg;
     bool created = false;
     pd_dev.fd = open(cfg->file, O_RDWR | O_CLOEXEC);
     if (pd_dev.fd == -1 && errno == ENOENT) {
         if (cfg->size == 0) {
-            snprintf(err, errlen, "file=%s does not exist and size= is not given", cfg->file);
+            pm_set_error("file=%s does not exist and size= is not given", cfg->file);
             return -1;
         }
         pd_dev.fd = open(cfg->file, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         if (pd_dev.fd != -1 && ftruncate(pd_dev.fd, (off_t)cfg->size) == -1) {
-            snprintf(err, errlen, "file=%s: cannot set size: %s", cfg->file, strerror(errno));
+            pm_set_error("file=%s: cannot set size: %s", cfg->file, strerror(errno));
             unlink(cfg->file);
             return -1;
         }
         created = true;
     }
     if (pd_dev.fd == -1) {
-        snprintf(err, errlen, "file=%s: %s", cfg->file, strerror(errno));
+        pm_set_error("file=%s: %s", cfg->file, strerror(errno));
         return -1;
     }
     struct stat st;
     if (fstat(pd_dev.fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "file=%s: not a regular file", cfg->file);
+        pm_set_error("file=%s: not a regular file", cfg->file);
         return -1;
     }
     pd_dev.size = (uint64_t)st.st_size;
     if (cfg->size && cfg->size != pd_dev.size) {
-        snprintf(err, errlen, "size=%llu disagrees with file=%s, which has %llu bytes",
-                 (unsigned long long)cfg->size, cfg->file, (unsigned long long)pd_dev.size);
+        pm_set_error("size=%llu disagrees with file=%s, which has %llu bytes",
+                     (unsigned long long)cfg->size, cfg->file, (unsigned long long)pd_dev.size);
         return -1;
     }
     if (pd_dev.size == 0 || pd_dev.size % cfg->line) {
-        snprintf(err, errlen, "file=%s: size %llu is not a positive multiple of line=%u", cfg->file,
-                 (unsigned long long)pd_dev.size, cfg->line);
+        pm_set_error("file=%s: size %llu is not a positive multiple of line=%u", cfg->file,
+                     (unsigned long long)pd_dev.size, cfg->line);
         return -1;
     }
     pd_dev.map = mmap(NULL, pd_dev.size, PROT_READ | PROT_WRITE, MAP_SHARED, pd_dev.fd, 0);
     if (pd_dev.map == MAP_FAILED) {
         pd_dev.map = NULL;
-        snprintf(err, errlen, "file=%s: mmap: %s", cfg->file, strerror(errno));
+        pm_set_error("file=%s: mmap: %s", cfg->file, strerror(errno));
         return -1;
     }
     pd_dev.m = pm_model_new(pd_dev.map, pd_dev.size, cfg->line);
     if (!pd_dev.m) {
-        snprintf(err, errlen, "file=%s: out of memory for the line state", cfg->file);
+        pm_set_error("file=%s: out of memory for the line state", cfg->file);
         return -1;
     }
-    if (pm_audit_open(&pd_dev.audit, cfg->audit, cfg->dlog, err, errlen) == -1)
+    if (pm_audit_open(&pd_dev.audit, cfg->audit, cfg->dlog) == -1)
         return -1;
 
     /* A restart is a power cut with lose-all: whatever the previous process
@@ -153,7 +154,7 @@ int pd_dev_open(const struct pd_config *cfg, char *err, size_t errlen)
         .data_log = cfg->dlog,
     };
     if (pm_audit_append_rec(&pd_dev.audit, &rec, NULL) == -1) {
-        snprintf(err, errlen, "audit=%s: cannot write: %s", cfg->audit, strerror(errno));
+        pm_set_error("audit=%s: cannot write: %s", cfg->audit, strerror(errno));
         return -1;
     }
     return 0;

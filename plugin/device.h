@@ -59,8 +59,8 @@ struct pd_device {
 extern struct pd_device pd_dev;
 
 /* Start-up: open or create the image, map it, open the logs.  -1 with a
- * one-line message in err. */
-int pd_dev_open(const struct pd_config *cfg, char *err, size_t errlen);
+ * one-line message in pm_get_error(). */
+int pd_dev_open(const struct pd_config *cfg);
 void pd_dev_close(void);
 
 /* Block requests.  Return 0 or an errno value (EIO when off or when the

@@ -17,6 +17,7 @@
 
 #include "control.h"
 #include "device.h"
+#include "utils/error.h"
 
 static char *file;                                                      /* set by file= */
 static int64_t size = -1;                                               /* set by size= */
@@ -147,7 +148,6 @@ static int pmemcut_config_complete(void)
  * so that a bad parameter stops nbdkit with one line. */
 static int pmemcut_get_ready(void)
 {
-    char err[512];
     struct pd_config cfg = {
         .file = file,
         .size = size > 0 ? (uint64_t)size : 0,
@@ -157,13 +157,13 @@ static int pmemcut_get_ready(void)
         .line = line,
         .cut = defcut,
     };
-    if (pd_dev_open(&cfg, err, sizeof err) == -1) {
-        nbdkit_error("%s", err);
+    if (pd_dev_open(&cfg) == -1) {
+        nbdkit_error("%s", pm_get_error());
         return -1;
     }
     opened = 1;
-    if (pd_control_listen(control_path, err, sizeof err) == -1) {
-        nbdkit_error("%s", err);
+    if (pd_control_listen(control_path) == -1) {
+        nbdkit_error("%s", pm_get_error());
         return -1;
     }
     return 0;
@@ -171,9 +171,8 @@ static int pmemcut_get_ready(void)
 
 static int pmemcut_after_fork(void)
 {
-    char err[256];
-    if (pd_control_start(err, sizeof err) == -1) {
-        nbdkit_error("%s", err);
+    if (pd_control_start() == -1) {
+        nbdkit_error("%s", pm_get_error());
         return -1;
     }
     return 0;

@@ -28,9 +28,8 @@ struct pm_audit {
 };
 
 /* Opens (creating) the audit log and, if dlog_path is not NULL, the data log.
- * On error returns -1 with a message in err. */
-int pm_audit_open(struct pm_audit *a, const char *path, const char *dlog_path, char *err,
-                  size_t errlen);
+ * On error returns -1 with the message in pm_get_error() (utils/error.h). */
+int pm_audit_open(struct pm_audit *a, const char *path, const char *dlog_path);
 void pm_audit_close(struct pm_audit *a);
 
 /* Appends {"seq":N,"ns":T,<body>} and a newline; body is the record's
