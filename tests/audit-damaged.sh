@@ -76,6 +76,23 @@ head -c 9000 "$DLOG" >"$T/short.dlog"
 expect_2 "export: data log cut short" "byte offset [0-9]+: (payload truncated|past the end)" \
     "$REPLAY" export --format dm-log-writes --audit "$LOG" --data "$T/short.dlog" -o "$T/x.log"
 
+# Offsets from a user or a file that wrap when a length is added (issue 12,
+# 6): refused as input errors, never read before or past a buffer.
+big=18446744073709551516
+expect_2 "lost: --offset past the image" "offset $big is past the end of" \
+    "$AUDIT" lost "$LOG" --image "$T/img" --offset $big
+expect_2 "lost --data: --offset past the device" "offset $big is past the end of" \
+    "$AUDIT" lost "$LOG" --data "$DLOG" --offset $big
+printf '{"command":"extents","dev_offset":%s,"files":[{"name":"a","extents":[%s]}]}\n' $big \
+    '{"logical":0,"physical":0,"length":16}' >"$T/bigoff.json"
+expect_2 "lost: an extents report's dev_offset past the image" "offset $big is past the end of" \
+    "$AUDIT" lost "$LOG" --image "$T/img" --extents "$T/bigoff.json"
+expect_2 "classify: --offset past the image" "offset $big is past the end of" \
+    "$AUDIT" classify --image "$T/img" --socket "$T/none.ctl" --offset $big
+sed 's/"lost_ranges":\[\[[0-9]*,/"lost_ranges":[[18446744073709551000,/' "$LOG" >"$T/bigrange.jsonl"
+expect_2 "lost: a cut range past the device is a damaged log" "seq [0-9]+: .*past the end of the device" \
+    timeout 60 "$AUDIT" lost "$T/bigrange.jsonl" --image "$T/img" --fs xfs
+
 # A little fuzzing: random flips of the real log, every tool must exit 0 or 2.
 crashes=0
 for i in $(seq 40); do

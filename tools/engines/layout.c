@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "utils/error.h"
 
@@ -46,10 +47,24 @@ int pt_layout_load_extents(struct pt_layout *l, const struct pt_layout_args *a)
  * piece. */
 uint64_t pt_layout_block_end(const struct pt_layout *l, uint64_t off)
 {
-    uint64_t start = l->x.dev_offset, bs = bsize(l);
+    uint64_t start = l->x.dev_offset, bs = bsize(l), end;
     if (off < start)
         return start;
-    return start + ((off - start) / bs + 1) * bs;
+    /* the last block below 2^64 ends there */
+    if (__builtin_mul_overflow((off - start) / bs + 1, bs, &end) ||
+        __builtin_add_overflow(start, end, &end))
+        return UINT64_MAX;
+    return end;
+}
+
+int pt_layout_check_offset(const struct pt_layout *l, uint64_t size, const char *what)
+{
+    if (l->x.dev_offset >= size) {
+        pm_set_error("offset %llu is past the end of %s (%llu bytes)",
+                     (unsigned long long)l->x.dev_offset, what, (unsigned long long)size);
+        return -1;
+    }
+    return 0;
 }
 
 bool pt_layout_is_xfs(const struct pt_layout_args *a, const struct pt_layout *l, const uint8_t *img,
@@ -63,6 +78,8 @@ bool pt_layout_is_xfs(const struct pt_layout_args *a, const struct pt_layout *l,
 int pt_layout_open(struct pt_layout *l, const struct pt_layout_args *a, const char *path,
                    const uint8_t *img, uint64_t size)
 {
+    if (pt_layout_check_offset(l, size, path) == -1)
+        return -1;
     if (pt_layout_is_xfs(a, l, img, size)) {
         l->xfs = true;
         pt_xfsmap_read_super(&l->x, img, size);
@@ -101,7 +118,15 @@ static uint8_t *read_head(const char *path, uint64_t want, uint64_t *got)
 
 int pt_layout_open_file(struct pt_layout *l, const struct pt_layout_args *a, const char *path)
 {
-    /* the superblocks are in the first 4 KiB after the filesystem's start */
+    struct stat st;
+    if (stat(path, &st) == -1) {
+        pm_set_error("%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (pt_layout_check_offset(l, (uint64_t)st.st_size, path) == -1)
+        return -1;
+    /* the superblocks are in the first 4 KiB after the filesystem's start
+     * (dev_offset < the file's size: the sum does not wrap) */
     uint64_t got;
     uint8_t *head = read_head(path, l->x.dev_offset + 4096, &got);
     int r = head ? pt_layout_open(l, a, path, head, got) : -1;
