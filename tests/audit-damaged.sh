@@ -93,6 +93,12 @@ sed 's/"lost_ranges":\[\[[0-9]*,/"lost_ranges":[[18446744073709551000,/' "$LOG" 
 expect_2 "lost: a cut range past the device is a damaged log" "seq [0-9]+: .*past the end of the device" \
     timeout 60 "$AUDIT" lost "$T/bigrange.jsonl" --image "$T/img" --fs xfs
 
+# An extents report with no extents (issue 12, 7: qsort of nothing).
+printf '{"command":"extents","dev_offset":0,"files":[]}\n' >"$T/noext.json"
+"$AUDIT" lost "$LOG" --image "$T/img" --fs xfs --extents "$T/noext.json" >"$T/out" 2>"$T/err"
+t_check "lost: an extents report without extents is read (exit 0, nothing on stderr)" \
+    sh -c "test $? = 0 && test ! -s '$T/err'"
+
 # A little fuzzing: random flips of the real log, every tool must exit 0 or 2.
 crashes=0
 for i in $(seq 40); do

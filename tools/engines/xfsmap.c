@@ -147,7 +147,8 @@ int pt_xfsmap_load_extents(struct pt_xfsmap *m, const char *path)
             m->ext[m->next++] = x;
         }
     }
-    qsort(m->ext, m->next, sizeof *m->ext, by_off);
+    if (m->next) /* qsort's base must not be NULL, even for no elements */
+        qsort(m->ext, m->next, sizeof *m->ext, by_off);
     rc = 0;
 out:
     jr_free(&d);
