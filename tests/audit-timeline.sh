@@ -70,4 +70,31 @@ shapes=$(grep -c '<rect\|<line' "$T/big.svg")
 t_check "and draws a bounded number of shapes ($shapes < 40000)" test "$shapes" -lt 40000
 t_check "marks are binned when there are thousands" \
     test "$(xmllint --xpath "count(//*[local-name()='g'][@class='marks'])" "$T/big.svg")" -gt 0
+# expect_damaged NAME RC PATTERN: exit 2 and one stderr line ($T/err) matching.
+expect_damaged() {
+    if [ "$2" -eq 2 ] && [ "$(wc -l <"$T/err")" -eq 1 ] && grep -Eq "$3" "$T/err"; then
+        t_ok "$1"
+    else
+        t_fail "$1" "exit $2, stderr: $(head -c 300 "$T/err")"
+    fi
+}
+
+# A write past the device it describes (issue 12, 8): a damaged log, one
+# line naming the seq, exit 2 (it overflowed the float-to-int pixel
+# conversion); the same for a cut range past the device.
+cat >"$T/past.jsonl" <<EOF2
+{"seq":1,"ns":1000,"ev":"open","file":"img","size":65536,"line":64,"created":true,"policy":"lose-all","seed":0}
+{"seq":2,"ns":2000,"ev":"write","off":0,"len":7090071992547409910,"fua":false,"dirtied":$D1,"cleaned":$C,"persisted":$C}
+EOF2
+"$AUDIT" timeline "$T/past.jsonl" -o "$T/past.svg" >"$T/out" 2>"$T/err"
+expect_damaged "a write past the device: exit 2, one line naming seq 2" $? \
+    'seq 2: write .*past the end of the device'
+cat >"$T/pastcut.jsonl" <<EOF2
+{"seq":1,"ns":1000,"ev":"open","file":"img","size":65536,"line":64,"created":true,"policy":"lose-all","seed":0}
+{"seq":2,"ns":2000,"ev":"cut","trigger":"manual","policy":"lose-all","seed":7,"lost":$D1,"kept":$C,"torn":$C,"lost_ranges":[[1000000000000000000000,64]],"kept_ranges":[],"torn_ranges":[]}
+EOF2
+sed -i 's/1000000000000000000000/18446744073709551000/' "$T/pastcut.jsonl"
+"$AUDIT" timeline "$T/pastcut.jsonl" -o "$T/past.svg" >"$T/out" 2>"$T/err"
+expect_damaged "a cut range past the device: exit 2, one line naming seq 2" $? \
+    'seq 2: lost_ranges .*past the end of the device'
 t_done

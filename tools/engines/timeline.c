@@ -48,6 +48,7 @@ struct cut {
 struct tl {
     uint64_t t0, t1, from, to, size, events, nmarks;
     uint64_t first_seq, last_seq; /* of the records drawn */
+    uint64_t valid_seq;           /* of the last record that fits the device */
     uint32_t (*cells)[NY][PM_NCLASS];
     uint32_t flushes[NX], markbins[NX];
     uint64_t dirty_max[NX];
@@ -67,10 +68,11 @@ static int xbin(const struct tl *t, uint64_t ns)
 
 static int ybin(const struct tl *t, uint64_t off)
 {
-    if (!t->size)
-        return 0;
-    int y = (int)((double)off / (double)t->size * NY);
-    return y < 0 ? 0 : y >= NY ? NY - 1 : y;
+    if (!t->size || off >= t->size)
+        return off ? NY - 1 : 0;
+    /* off < size: the quotient is below NY, whatever double rounds */
+    double y = (double)off / (double)t->size * NY;
+    return y < 0 ? 0 : y >= NY ? NY - 1 : (int)y;
 }
 
 static void xml_text(FILE *f, const char *s)
@@ -96,6 +98,55 @@ static void xml_text(FILE *f, const char *s)
     }
 }
 
+/* Whether [off, off+len) lies inside the device of size bytes, without a
+ * sum that wraps. */
+static bool fits(uint64_t off, uint64_t len, uint64_t size)
+{
+    return off <= size && len <= size - off;
+}
+
+/* Whether the record fits the device its log opened (size; 0 before the
+ * open record): a write, zero, trim or classify, or a cut range past it is
+ * a damaged log (it would land off the picture).  0, or -1 with the
+ * message naming the seq. */
+static int check_fits(const char *log, const struct au_rec *rec, uint64_t size)
+{
+    if (!size)
+        return 0;
+    switch (rec->ev) {
+    case AU_WRITE:
+    case AU_ZERO:
+    case AU_TRIM:
+    case AU_CLASSIFY:
+        if (!fits(rec->off, rec->len, size)) {
+            pm_set_error("%s: seq %llu: %s off %llu len %llu runs past the end of the device "
+                         "(%llu bytes)",
+                         log, (unsigned long long)rec->seq, au_ev_name(rec->ev),
+                         (unsigned long long)rec->off, (unsigned long long)rec->len,
+                         (unsigned long long)size);
+            return -1;
+        }
+        return 0;
+    case AU_CUT: {
+        static const char *const names[] = {"lost_ranges", "kept_ranges", "torn_ranges"};
+        const struct pm_rangelist *ls[] = {&rec->lost_r, &rec->kept_r, &rec->torn_r};
+        for (int k = 0; k < 3; k++)
+            for (size_t i = 0; i < ls[k]->n; i++)
+                if (!fits(ls[k]->r[i].off, ls[k]->r[i].len, size)) {
+                    pm_set_error("%s: seq %llu: %s [%llu,%llu] runs past the end of the "
+                                 "device (%llu bytes)",
+                                 log, (unsigned long long)rec->seq, names[k],
+                                 (unsigned long long)ls[k]->r[i].off,
+                                 (unsigned long long)ls[k]->r[i].len, (unsigned long long)size);
+                    return -1;
+                }
+        return 0;
+    }
+    default:
+        return 0;
+    }
+}
+
 /* Pass 1: the time span of the chosen records, the device size.  0, or -1
  * with the message (a damaged log: what came before it is counted). */
 static int scan(struct tl *t, const char *log)
@@ -110,11 +161,18 @@ static int scan(struct tl *t, const char *log)
     uint64_t prev = 0;
     bool any = false;
     int n;
+    bool bad = false;
     while ((n = au_next(&r, &rec)) == 1) {
         uint64_t ns = rec.ns > prev ? rec.ns : prev;
         prev = ns;
         if (rec.ev == AU_OPEN)
             t->size = rec.size;
+        if (check_fits(log, &rec, t->size) == -1) {
+            bad = true;
+            n = -1;
+            break;
+        }
+        t->valid_seq = rec.seq;
         if (rec.seq < t->from || rec.seq > t->to)
             continue;
         if (!any) {
@@ -127,7 +185,7 @@ static int scan(struct tl *t, const char *log)
         t->events++;
         t->nmarks += rec.ev == AU_MARK;
     }
-    if (n < 0)
+    if (n < 0 && !bad)
         pm_set_error("%s", r.err);
     au_close(&r);
     return n < 0 ? -1 : 0;
@@ -159,6 +217,9 @@ static int collect(struct tl *t, const char *log)
     int64_t dirty = 0;
     int n;
     while ((n = au_next(&r, &rec)) == 1) {
+        /* the records past the first that does not fit (scan) are not drawn */
+        if (rec.seq > t->valid_seq)
+            break;
         uint64_t ns = rec.ns > prev ? rec.ns : prev;
         prev = ns;
         /* the dirty count runs over the whole log, drawn in range only */
