@@ -83,6 +83,10 @@ rc=$?
 t_check "explore exits 1: failing states found" test "$rc" = 1
 S=$T/ex/states.jsonl
 t_check "states.jsonl has a line per state, all JSON" jq -e . "$S" >/dev/null
+# Seeds as written (not through jq, which would round them): below 2^53.
+big_seeds=$(grep -o '"seed":[0-9]*' "$S" | cut -d: -f2 |
+    awk 'length($0) > 16 || (length($0) == 16 && $0 > "9007199254740991")' | head -3 | tr '\n' ' ')
+t_check "every seed in states.jsonl is below 2^53 (too big: ${big_seeds:-none})" test -z "$big_seeds"
 t_check "some states fail e2fsck -fn" test "$(jq -s '[.[] | select(.fsck == "fail")] | length' "$S")" -gt 0
 # The last flush of the log is mke2fs's final one.
 last_flush=$(grep '"ev":"flush"' "$LOG" | tail -1 | jq .seq)
