@@ -11,6 +11,7 @@
 #include "audit/auditlog.h"
 #include "utils/error.h"
 #include "utils/vec.h"
+#include "recfit.h"
 #include "replay.h"
 
 /* Prints what a list of line ranges were: the bytes grouped by what they
@@ -56,27 +57,6 @@ static uint64_t describe_ranges(const struct pt_layout *m, const char *fate,
     return n;
 }
 
-/* Whether every range of the cut lies inside the device of size bytes (the
- * log's open record): off + len is checked without a sum that wraps.  0,
- * or -1 with the message naming the seq (a damaged log). */
-static int check_ranges(const struct au_rec *rec, uint64_t size)
-{
-    static const char *const names[] = {"lost_ranges", "torn_ranges"};
-    const struct pm_rangelist *ls[] = {&rec->lost_r, &rec->torn_r};
-    for (int k = 0; k < 2; k++)
-        for (size_t i = 0; i < ls[k]->n; i++) {
-            const struct pm_range *g = &ls[k]->r[i];
-            if (g->off > size || g->len > size - g->off) {
-                pm_set_error("seq %llu: %s [%llu,%llu] runs past the end of the device "
-                             "(%llu bytes)",
-                             (unsigned long long)rec->seq, names[k], (unsigned long long)g->off,
-                             (unsigned long long)g->len, (unsigned long long)size);
-                return -1;
-            }
-        }
-    return 0;
-}
-
 static void print_cut(const struct pt_layout *m, const struct au_rec *rec, uint64_t max_lines)
 {
     printf("cut at seq %llu (%s, %s seed %llu): %llu lines lost (%llu meta), %llu torn\n",
@@ -116,7 +96,7 @@ static int lost_by_replay(const struct pt_lost_args *a)
     while ((n = pt_replay_next(&r)) == 1) {
         if (r.rec.ev == AU_CUT && r.m) {
             if (pt_layout_check_offset(&m, r.size, "the device") == -1 ||
-                check_ranges(&r.rec, r.size) == -1) {
+                pt_rec_check_fits(a->log, &r.rec, r.size) == -1) {
                 n = -1;
                 break;
             }
@@ -189,13 +169,13 @@ int pt_lost_print(const struct pt_lost_args *a)
     while ((n = au_next(&r, &rec)) == 1) {
         if (rec.ev == AU_OPEN)
             size = rec.size;
-        if (rec.ev != AU_CUT)
-            continue;
-        if (check_ranges(&rec, size) == -1) {
+        if (pt_rec_check_fits(a->log, &rec, size) == -1) {
             bad = true;
             n = -1;
             break;
         }
+        if (rec.ev != AU_CUT)
+            continue;
         cuts++;
         print_cut(&m, &rec, a->max_lines);
     }

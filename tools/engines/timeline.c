@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "audit/auditlog.h"
+#include "recfit.h"
 #include "timeline.h"
 
 #include "utils/error.h"
@@ -99,55 +100,6 @@ static void xml_text(FILE *f, const char *s)
     }
 }
 
-/* Whether [off, off+len) lies inside the device of size bytes, without a
- * sum that wraps. */
-static bool fits(uint64_t off, uint64_t len, uint64_t size)
-{
-    return off <= size && len <= size - off;
-}
-
-/* Whether the record fits the device its log opened (size; 0 before the
- * open record): a write, zero, trim or classify, or a cut range past it is
- * a damaged log (it would land off the picture).  0, or -1 with the
- * message naming the seq. */
-static int check_fits(const char *log, const struct au_rec *rec, uint64_t size)
-{
-    if (!size)
-        return 0;
-    switch (rec->ev) {
-    case AU_WRITE:
-    case AU_ZERO:
-    case AU_TRIM:
-    case AU_CLASSIFY:
-        if (!fits(rec->off, rec->len, size)) {
-            pm_set_error("%s: seq %llu: %s off %llu len %llu runs past the end of the device "
-                         "(%llu bytes)",
-                         log, (unsigned long long)rec->seq, au_ev_name(rec->ev),
-                         (unsigned long long)rec->off, (unsigned long long)rec->len,
-                         (unsigned long long)size);
-            return -1;
-        }
-        return 0;
-    case AU_CUT: {
-        static const char *const names[] = {"lost_ranges", "kept_ranges", "torn_ranges"};
-        const struct pm_rangelist *ls[] = {&rec->lost_r, &rec->kept_r, &rec->torn_r};
-        for (int k = 0; k < 3; k++)
-            for (size_t i = 0; i < ls[k]->n; i++)
-                if (!fits(ls[k]->r[i].off, ls[k]->r[i].len, size)) {
-                    pm_set_error("%s: seq %llu: %s [%llu,%llu] runs past the end of the "
-                                 "device (%llu bytes)",
-                                 log, (unsigned long long)rec->seq, names[k],
-                                 (unsigned long long)ls[k]->r[i].off,
-                                 (unsigned long long)ls[k]->r[i].len, (unsigned long long)size);
-                    return -1;
-                }
-        return 0;
-    }
-    default:
-        return 0;
-    }
-}
-
 /* Pass 1: the time span of the chosen records, the device size.  0, or -1
  * with the message (a damaged log: what came before it is counted). */
 static int scan(struct tl *t, const char *log)
@@ -168,7 +120,7 @@ static int scan(struct tl *t, const char *log)
         prev = ns;
         if (rec.ev == AU_OPEN)
             t->size = rec.size;
-        if (check_fits(log, &rec, t->size) == -1) {
+        if (pt_rec_check_fits(log, &rec, t->size) == -1) {
             bad = true;
             n = -1;
             break;
