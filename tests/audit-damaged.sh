@@ -93,6 +93,16 @@ sed 's/"lost_ranges":\[\[[0-9]*,/"lost_ranges":[[18446744073709551000,/' "$LOG" 
 expect_2 "lost: a cut range past the device is a damaged log" "seq [0-9]+: .*past the end of the device" \
     timeout 60 "$AUDIT" lost "$T/bigrange.jsonl" --image "$T/img" --fs xfs
 
+# A filesystem far into a large sparse image: only its superblock's 4 KiB
+# are read, not everything before it (60 GB into 64 GB).
+truncate -s 64G "$T/sparse.img"
+timeout 20 "$AUDIT" lost "$LOG" --image "$T/sparse.img" --fs xfs --offset 60000000000 \
+    >"$T/out" 2>"$T/err"
+rc=$?
+t_check "lost --offset 60 GB into a 64 GB sparse image answers at once (exit $rc)" \
+    sh -c "test $rc = 0 && grep -q 'before the block device' '$T/out'"
+rm -f "$T/sparse.img"
+
 # An extents report with no extents (issue 12, 7: qsort of nothing).
 printf '{"command":"extents","dev_offset":0,"files":[]}\n' >"$T/noext.json"
 "$AUDIT" lost "$LOG" --image "$T/img" --fs xfs --extents "$T/noext.json" >"$T/out" 2>"$T/err"

@@ -102,15 +102,15 @@ void pt_layout_free(struct pt_layout *l)
     pt_xfsmap_free(&l->x);
 }
 
-/* The first want bytes of a file (the superblocks live there),
+/* The 4 KiB of a file from byte off on (the superblocks live there),
  * zero-padded; *got bytes were read.  NULL with the message. */
-static uint8_t *read_head(const char *path, uint64_t want, uint64_t *got)
+static uint8_t *read_head(const char *path, uint64_t off, uint64_t *got)
 {
     FILE *f = fopen(path, "rb");
-    uint8_t *b = f ? calloc(1, want) : NULL;
+    uint8_t *b = f ? calloc(1, 4096) : NULL;
     if (!b)
         pm_set_error("%s: %s", path, strerror(errno));
-    *got = b ? fread(b, 1, want, f) : 0;
+    *got = b && fseeko(f, (off_t)off, SEEK_SET) == 0 ? fread(b, 1, 4096, f) : 0;
     if (f)
         fclose(f);
     return b;
@@ -125,11 +125,17 @@ int pt_layout_open_file(struct pt_layout *l, const struct pt_layout_args *a, con
     }
     if (pt_layout_check_offset(l, (uint64_t)st.st_size, path) == -1)
         return -1;
-    /* the superblocks are in the first 4 KiB after the filesystem's start
-     * (dev_offset < the file's size: the sum does not wrap) */
-    uint64_t got;
-    uint8_t *head = read_head(path, l->x.dev_offset + 4096, &got);
-    int r = head ? pt_layout_open(l, a, path, head, got) : -1;
+    /* the superblocks are in the first 4 KiB after the filesystem's start:
+     * only those are read, however far into the file it starts */
+    uint64_t got, off = l->x.dev_offset;
+    uint8_t *head = read_head(path, off, &got);
+    if (!head)
+        return -1;
+    l->x.dev_offset = 0; /* head begins at the filesystem */
+    l->xfs = pt_layout_is_xfs(a, l, head, got);
+    if (l->xfs)
+        pt_xfsmap_read_super(&l->x, head, got);
+    l->x.dev_offset = off;
     free(head);
-    return r;
+    return l->xfs ? 0 : pt_ext4map_open(&l->e, path, off);
 }
