@@ -421,6 +421,13 @@ static void test_ack_verify(void)
     CU_ASSERT_EQUAL(pt_ackverify_count_at(&l, 5), 3);
     pt_ackverify_free(&l);
 
+    /* an empty ack file: no acks, and nothing sorted (issue 12, 7) */
+    write_file(acks, "", 0);
+    CU_ASSERT_EQUAL_FATAL(pt_ackverify_load_file(&l, acks, log), 0);
+    CU_ASSERT_EQUAL(l.acks.len, 0);
+    CU_ASSERT_EQUAL(pt_ackverify_count_at(&l, 5), 0);
+    pt_ackverify_free(&l);
+
     /* bad lines are refused with the line number */
     const char *bad = "ack append.log 1 fsync\nack append.log x fsync\n";
     write_file(acks, bad, strlen(bad));

@@ -161,7 +161,8 @@ int pt_ackverify_load_file(struct pt_ack_list *l, const char *path, const char *
             l->unmatched += l->acks.v[i].from == 0;
         /* qsort is not stable, but acks with the same from are the same
          * mark's or unmatched ones: their order does not matter. */
-        qsort(l->acks.v, l->acks.len, sizeof *l->acks.v, by_from);
+        if (l->acks.len) /* an empty file: no array, and qsort's base must not be NULL */
+            qsort(l->acks.v, l->acks.len, sizeof *l->acks.v, by_from);
     }
     return rc;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "model/model.h"
 #include "utils/error.h"
 #include "utils/rng.h"
 #include "explore-int.h"
@@ -136,7 +137,8 @@ int pt_explore_point(struct pt_explore_workers *u, struct pt_replay *r, struct p
         for (unsigned i = 0; i < n; i++) {
             struct pm_cut_params cp = {.policy = pol, .p = o->p};
             uint64_t s = at * 131u + (uint64_t)pol * 7919u + i;
-            cp.seed = n == 1 ? 0 : pm_splitmix64(&s);
+            /* below 2^53, as the device's own (JSON readers keep them exact) */
+            cp.seed = n == 1 ? 0 : pm_splitmix64(&s) & PM_SEED_MAX;
             uint64_t key = state_key(at, pol, cp.seed);
             if (done_has(done, key))
                 continue;

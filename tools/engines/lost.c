@@ -11,6 +11,7 @@
 #include "audit/auditlog.h"
 #include "utils/error.h"
 #include "utils/vec.h"
+#include "recfit.h"
 #include "replay.h"
 
 /* Prints what a list of line ranges were: the bytes grouped by what they
@@ -94,6 +95,11 @@ static int lost_by_replay(const struct pt_lost_args *a)
     }
     while ((n = pt_replay_next(&r)) == 1) {
         if (r.rec.ev == AU_CUT && r.m) {
+            if (pt_layout_check_offset(&m, r.size, "the device") == -1 ||
+                pt_rec_check_fits(a->log, &r.rec, r.size) == -1) {
+                n = -1;
+                break;
+            }
             cuts++;
             uint8_t *img = malloc(r.size);
             bool have = false;
@@ -158,7 +164,16 @@ int pt_lost_print(const struct pt_lost_args *a)
         return -1;
     }
     int n, cuts = 0;
+    uint64_t size = 0; /* the device's, from the open record */
+    bool bad = false;
     while ((n = au_next(&r, &rec)) == 1) {
+        if (rec.ev == AU_OPEN)
+            size = rec.size;
+        if (pt_rec_check_fits(a->log, &rec, size) == -1) {
+            bad = true;
+            n = -1;
+            break;
+        }
         if (rec.ev != AU_CUT)
             continue;
         cuts++;
@@ -166,7 +181,7 @@ int pt_lost_print(const struct pt_lost_args *a)
     }
     if (cuts == 0 && n == 0)
         printf("no cuts in %s\n", a->log);
-    if (n < 0)
+    if (n < 0 && !bad)
         pm_set_error("%s", r.err);
     au_close(&r);
     pt_layout_free(&m);
