@@ -63,14 +63,14 @@ static void put(const char *path, const uint8_t *p, size_t n)
  * up to the first damage). */
 static uint64_t largest_device(void)
 {
-    struct au_reader r;
-    struct au_rec rec;
+    struct pm_audit_reader r;
+    struct pm_audit_rec rec;
     uint64_t max = 0;
-    if (au_open(&r, audit_path) == 0)
-        while (au_next(&r, &rec) == 1)
-            if (rec.ev == AU_OPEN && rec.size > max)
+    if (pm_audit_reader_open(&r, audit_path) == 0)
+        while (pm_audit_reader_next(&r, &rec) == 1)
+            if (rec.ev == PM_AUDIT_OPEN && rec.size > max)
                 max = rec.size;
-    au_close(&r);
+    pm_audit_reader_close(&r);
     return max;
 }
 

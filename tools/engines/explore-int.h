@@ -35,7 +35,7 @@ int pt_explore_load_done(const char *path, struct pt_done_set *done, uint64_t *n
 
 /* Whether rec is a point of the kinds in want, before it is applied
  * (flush, cut) or after (mark, write): the point's name, or NULL. */
-const char *pt_explore_point_kind(const struct au_rec *rec, unsigned want, bool before);
+const char *pt_explore_point_kind(const struct pm_audit_rec *rec, unsigned want, bool before);
 
 /* Counts the points in the log first, for the progress line. */
 uint64_t pt_explore_count_points(const struct pt_explore_opts *o);

@@ -114,7 +114,7 @@ int pt_explore_run(struct pt_explore_opts *op, uint64_t *failed)
         rc = -1;
     }
     while (rc == 0 && (n = pt_replay_next(&r)) == 1) {
-        const struct au_rec *rec = &r.rec;
+        const struct pm_audit_rec *rec = &r.rec;
         if (rec->seq > o.to)
             break;
         bool in = rec->seq >= o.from && pt_replay_is_on(&r);

@@ -17,6 +17,6 @@
  * nothing to check against).  0, or -1 with the message (pm_get_error):
  * "LOG: seq N: write off A len B runs past the end of the device (S
  * bytes)", log being the log's path. */
-int pt_rec_check_fits(const char *log, const struct au_rec *rec, uint64_t size);
+int pt_rec_check_fits(const char *log, const struct pm_audit_rec *rec, uint64_t size);
 
 #endif

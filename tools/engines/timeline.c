@@ -104,21 +104,21 @@ static void xml_text(FILE *f, const char *s)
  * with the message (a damaged log: what came before it is counted). */
 static int scan(struct tl *t, const char *log)
 {
-    struct au_reader r;
-    struct au_rec rec;
-    if (au_open(&r, log) == -1) {
+    struct pm_audit_reader r;
+    struct pm_audit_rec rec;
+    if (pm_audit_reader_open(&r, log) == -1) {
         pm_set_error("%s", r.err);
-        au_close(&r);
+        pm_audit_reader_close(&r);
         return -1;
     }
     uint64_t prev = 0;
     bool any = false;
     int n;
     bool bad = false;
-    while ((n = au_next(&r, &rec)) == 1) {
+    while ((n = pm_audit_reader_next(&r, &rec)) == 1) {
         uint64_t ns = rec.ns > prev ? rec.ns : prev;
         prev = ns;
-        if (rec.ev == AU_OPEN)
+        if (rec.ev == PM_AUDIT_OPEN)
             t->size = rec.size;
         if (pt_rec_check_fits(log, &rec, t->size) == -1) {
             bad = true;
@@ -139,11 +139,11 @@ static int scan(struct tl *t, const char *log)
         any = true;
         t->t1 = ns;
         t->events++;
-        t->nmarks += rec.ev == AU_MARK;
+        t->nmarks += rec.ev == PM_AUDIT_MARK;
     }
     if (n < 0 && !bad)
         pm_set_error("%s", r.err);
-    au_close(&r);
+    pm_audit_reader_close(&r);
     return n < 0 ? -1 : 0;
 }
 
@@ -162,17 +162,17 @@ static void add_range(struct tl *t, uint8_t *ys, const struct pm_rangelist *l, u
 /* Pass 2: bins. */
 static int collect(struct tl *t, const char *log)
 {
-    struct au_reader r;
-    struct au_rec rec;
-    if (au_open(&r, log) == -1) {
+    struct pm_audit_reader r;
+    struct pm_audit_rec rec;
+    if (pm_audit_reader_open(&r, log) == -1) {
         pm_set_error("%s", r.err);
-        au_close(&r);
+        pm_audit_reader_close(&r);
         return -1;
     }
     uint64_t prev = 0;
     int64_t dirty = 0;
     int n;
-    while ((n = au_next(&r, &rec)) == 1) {
+    while ((n = pm_audit_reader_next(&r, &rec)) == 1) {
         /* the records past the first that does not fit (scan) are not drawn */
         if (rec.seq > t->valid_seq)
             break;
@@ -180,19 +180,19 @@ static int collect(struct tl *t, const char *log)
         prev = ns;
         /* the dirty count runs over the whole log, drawn in range only */
         switch (rec.ev) {
-        case AU_WRITE:
-        case AU_ZERO:
-        case AU_TRIM:
+        case PM_AUDIT_WRITE:
+        case PM_AUDIT_ZERO:
+        case PM_AUDIT_TRIM:
             dirty += (int64_t)pm_counts_total(&rec.dirtied) -
                      (int64_t)pm_counts_total(&rec.cleaned) -
                      (int64_t)pm_counts_total(&rec.persisted);
             break;
-        case AU_FLUSH:
+        case PM_AUDIT_FLUSH:
             if (!rec.ignored)
                 dirty = 0;
             break;
-        case AU_CUT:
-        case AU_OPEN:
+        case PM_AUDIT_CUT:
+        case PM_AUDIT_OPEN:
             dirty = 0;
             break;
         default:
@@ -208,9 +208,9 @@ static int collect(struct tl *t, const char *log)
         t->dirty_end[x] = (uint64_t)dirty;
         t->dirty_seen[x] = true;
         switch (rec.ev) {
-        case AU_WRITE:
-        case AU_ZERO:
-        case AU_TRIM: {
+        case PM_AUDIT_WRITE:
+        case PM_AUDIT_ZERO:
+        case PM_AUDIT_TRIM: {
             if (!rec.len || !t->size)
                 break;
             /* the class of the lines it changed; unlabelled if none */
@@ -227,10 +227,10 @@ static int collect(struct tl *t, const char *log)
                 t->cells[x][y][cls]++;
             break;
         }
-        case AU_FLUSH:
+        case PM_AUDIT_FLUSH:
             t->flushes[x]++;
             break;
-        case AU_MARK:
+        case PM_AUDIT_MARK:
             t->markbins[x]++;
             if (t->nmarks <= MAX_MARKS) {
                 struct mark m = {rec.seq, x, strdup(rec.text)};
@@ -238,7 +238,7 @@ static int collect(struct tl *t, const char *log)
                     free(m.text);
             }
             break;
-        case AU_CUT: {
+        case PM_AUDIT_CUT: {
             if (t->cuts.len == MAX_CUTS || PM_VEC_PUSH(&t->cuts, (struct cut){0}) == -1)
                 break;
             struct cut *c = &t->cuts.v[t->cuts.len - 1];
@@ -263,7 +263,7 @@ static int collect(struct tl *t, const char *log)
     }
     if (n < 0)
         pm_set_error("%s", r.err);
-    au_close(&r);
+    pm_audit_reader_close(&r);
     return n < 0 ? -1 : 0;
 }
 
