@@ -21,7 +21,7 @@ CC       ?= gcc
 AR       ?= ar
 CFLAGS   ?= -O2 -g
 WARN      = -Wall -Wextra -Werror
-SANFLAGS  = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+SANFLAGS  = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=float-cast-overflow \
             -fno-sanitize-recover=undefined
 BUILD    := build
 SAN      := $(BUILD)/san

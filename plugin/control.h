@@ -1,15 +1,17 @@
-/* pmemcut — the control socket server (protocol in README.md). */
+/* pmemcut — the control socket server (protocol in README.md).
+ *
+ * One thread accepts, one thread per client reads lines and runs them
+ * (commands.h).  The server's own mutex guards its list of client sockets
+ * and its stopping flag; the commands take the device's locks. */
 #ifndef PMEMCUT_CONTROL_H
 #define PMEMCUT_CONTROL_H
 
-#include <stddef.h>
-
 /* Creates the socket (mode 0600) at start-up, so that a bad path stops
- * nbdkit before it serves anything. */
-int pm_control_listen(const char *path, char *err, size_t errlen);
+ * nbdkit before it serves anything.  Both: -1 with pm_get_error() set. */
+int pd_control_listen(const char *path);
 /* Starts the accepting thread (after nbdkit has forked). */
-int pm_control_start(char *err, size_t errlen);
+int pd_control_start(void);
 /* Stops accepting, disconnects every client and waits for their threads. */
-void pm_control_stop(void);
+void pd_control_stop(void);
 
 #endif

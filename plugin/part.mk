@@ -1,5 +1,12 @@
-# plugin/part.mk — the nbdkit plugin: nbdkit's callbacks, the device, the
-# control socket.  The model and the audit writer are common/ libraries.
+# plugin/part.mk — the nbdkit plugin, nbdkit-pmemcut-plugin.so.
+#
+#   pmemcut.c   nbdkit's parameters and callbacks (the only file that knows nbdkit)
+#   device.c    the device: image file, model, audit log, locks; block requests
+#   commands.c  the control commands: a table of {name, handler}
+#   control.c   the control socket server: accepting, one thread per client
+#
+# Depends on common/ (model, audit, utils) and on nbdkit's plugin header only;
+# nothing else of the project depends on plugin/.  Its own functions are pd_.
 
 PLUGIN_SRCS := $(wildcard plugin/*.c)
 PLUGIN_LIBS := audit model utils

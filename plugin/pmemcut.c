@@ -17,6 +17,7 @@
 
 #include "control.h"
 #include "device.h"
+#include "utils/error.h"
 
 static char *file;                                                      /* set by file= */
 static int64_t size = -1;                                               /* set by size= */
@@ -30,9 +31,9 @@ static int opened; /* the device is open (unload must close it) */
 
 static void pmemcut_unload(void)
 {
-    pm_control_stop();
+    pd_control_stop();
     if (opened)
-        pm_dev_close();
+        pd_dev_close();
     free(file);
     free(control_path);
     free(audit_path);
@@ -147,8 +148,7 @@ static int pmemcut_config_complete(void)
  * so that a bad parameter stops nbdkit with one line. */
 static int pmemcut_get_ready(void)
 {
-    char err[512];
-    struct pm_config cfg = {
+    struct pd_config cfg = {
         .file = file,
         .size = size > 0 ? (uint64_t)size : 0,
         .control = control_path,
@@ -157,13 +157,13 @@ static int pmemcut_get_ready(void)
         .line = line,
         .cut = defcut,
     };
-    if (pm_dev_open(&cfg, err, sizeof err) == -1) {
-        nbdkit_error("%s", err);
+    if (pd_dev_open(&cfg) == -1) {
+        nbdkit_error("%s", pm_get_error());
         return -1;
     }
     opened = 1;
-    if (pm_control_listen(control_path, err, sizeof err) == -1) {
-        nbdkit_error("%s", err);
+    if (pd_control_listen(control_path) == -1) {
+        nbdkit_error("%s", pm_get_error());
         return -1;
     }
     return 0;
@@ -171,9 +171,8 @@ static int pmemcut_get_ready(void)
 
 static int pmemcut_after_fork(void)
 {
-    char err[256];
-    if (pm_control_start(err, sizeof err) == -1) {
-        nbdkit_error("%s", err);
+    if (pd_control_start() == -1) {
+        nbdkit_error("%s", pm_get_error());
         return -1;
     }
     return 0;
@@ -188,7 +187,7 @@ static void *pmemcut_open(int readonly)
 static int64_t pmemcut_get_size(void *h)
 {
     (void)h;
-    return (int64_t)pm_dev_size();
+    return (int64_t)pd_dev_size();
 }
 
 static int pmemcut_block_size(void *h, uint32_t *minimum, uint32_t *preferred, uint32_t *maximum)
@@ -230,7 +229,7 @@ static int pmemcut_pread(void *h, void *buf, uint32_t count, uint64_t off, uint3
     (void)h;
     assert(!flags);
     const char *why;
-    int e = pm_dev_read(buf, count, off, &why);
+    int e = pd_dev_read(buf, count, off, &why);
     return e ? fail(e, "pread", why) : 0;
 }
 
@@ -239,7 +238,7 @@ static int pmemcut_pwrite(void *h, const void *buf, uint32_t count, uint64_t off
     (void)h;
     assert(!(flags & ~NBDKIT_FLAG_FUA));
     const char *why;
-    int e = pm_dev_write(buf, count, off, flags & NBDKIT_FLAG_FUA, &why);
+    int e = pd_dev_write(buf, count, off, flags & NBDKIT_FLAG_FUA, &why);
     return e ? fail(e, "pwrite", why) : 0;
 }
 
@@ -248,7 +247,7 @@ static int pmemcut_zero(void *h, uint32_t count, uint64_t off, uint32_t flags)
     (void)h;
     assert(!(flags & ~(NBDKIT_FLAG_FUA | NBDKIT_FLAG_MAY_TRIM)));
     const char *why;
-    int e = pm_dev_zero(PM_OP_ZERO, count, off, flags & NBDKIT_FLAG_FUA, &why);
+    int e = pd_dev_zero(PM_OP_ZERO, count, off, flags & NBDKIT_FLAG_FUA, &why);
     return e ? fail(e, "zero", why) : 0;
 }
 
@@ -257,7 +256,7 @@ static int pmemcut_trim(void *h, uint32_t count, uint64_t off, uint32_t flags)
     (void)h;
     assert(!(flags & ~NBDKIT_FLAG_FUA));
     const char *why;
-    int e = pm_dev_zero(PM_OP_TRIM, count, off, flags & NBDKIT_FLAG_FUA, &why);
+    int e = pd_dev_zero(PM_OP_TRIM, count, off, flags & NBDKIT_FLAG_FUA, &why);
     return e ? fail(e, "trim", why) : 0;
 }
 
@@ -266,7 +265,7 @@ static int pmemcut_flush(void *h, uint32_t flags)
     (void)h;
     assert(!flags);
     const char *why;
-    int e = pm_dev_flush(&why);
+    int e = pd_dev_flush(&why);
     return e ? fail(e, "flush", why) : 0;
 }
 

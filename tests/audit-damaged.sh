@@ -76,6 +76,39 @@ head -c 9000 "$DLOG" >"$T/short.dlog"
 expect_2 "export: data log cut short" "byte offset [0-9]+: (payload truncated|past the end)" \
     "$REPLAY" export --format dm-log-writes --audit "$LOG" --data "$T/short.dlog" -o "$T/x.log"
 
+# Offsets from a user or a file that wrap when a length is added (issue 12,
+# 6): refused as input errors, never read before or past a buffer.
+big=18446744073709551516
+expect_2 "lost: --offset past the image" "offset $big is past the end of" \
+    "$AUDIT" lost "$LOG" --image "$T/img" --offset $big
+expect_2 "lost --data: --offset past the device" "offset $big is past the end of" \
+    "$AUDIT" lost "$LOG" --data "$DLOG" --offset $big
+printf '{"command":"extents","dev_offset":%s,"files":[{"name":"a","extents":[%s]}]}\n' $big \
+    '{"logical":0,"physical":0,"length":16}' >"$T/bigoff.json"
+expect_2 "lost: an extents report's dev_offset past the image" "offset $big is past the end of" \
+    "$AUDIT" lost "$LOG" --image "$T/img" --extents "$T/bigoff.json"
+expect_2 "classify: --offset past the image" "offset $big is past the end of" \
+    "$AUDIT" classify --image "$T/img" --socket "$T/none.ctl" --offset $big
+sed 's/"lost_ranges":\[\[[0-9]*,/"lost_ranges":[[18446744073709551000,/' "$LOG" >"$T/bigrange.jsonl"
+expect_2 "lost: a cut range past the device is a damaged log" "seq [0-9]+: .*past the end of the device" \
+    timeout 60 "$AUDIT" lost "$T/bigrange.jsonl" --image "$T/img" --fs xfs
+
+# A filesystem far into a large sparse image: only its superblock's 4 KiB
+# are read, not everything before it (60 GB into 64 GB).
+truncate -s 64G "$T/sparse.img"
+timeout 20 "$AUDIT" lost "$LOG" --image "$T/sparse.img" --fs xfs --offset 60000000000 \
+    >"$T/out" 2>"$T/err"
+rc=$?
+t_check "lost --offset 60 GB into a 64 GB sparse image answers at once (exit $rc)" \
+    sh -c "test $rc = 0 && grep -q 'before the block device' '$T/out'"
+rm -f "$T/sparse.img"
+
+# An extents report with no extents (issue 12, 7: qsort of nothing).
+printf '{"command":"extents","dev_offset":0,"files":[]}\n' >"$T/noext.json"
+"$AUDIT" lost "$LOG" --image "$T/img" --fs xfs --extents "$T/noext.json" >"$T/out" 2>"$T/err"
+t_check "lost: an extents report without extents is read (exit 0, nothing on stderr)" \
+    sh -c "test $? = 0 && test ! -s '$T/err'"
+
 # A little fuzzing: random flips of the real log, every tool must exit 0 or 2.
 crashes=0
 for i in $(seq 40); do

@@ -47,6 +47,38 @@ t_check "metadata and data writes in two colours" \
 t_check "--from/--to keeps only that part" \
     test "$(xmllint --xpath "count(//*[local-name()='g'][@class='mark'])" "$T/part.svg")" = 1
 
+# While the device is off (from a cut to power-on) the log says 0 dirty
+# lines: the curve is at its baseline there, not at the maximum of the bin
+# whose writes came just before the cut (issue 12, 16).  Bins of 25 ns: the
+# write and the cut are in bin 40, power-on in 360; x = 90 + 2.7 * bin;
+# the baseline is y = 654.
+cat >"$T/off.jsonl" <<EOF2
+{"seq":1,"ns":1000,"ev":"open","file":"img","size":1048576,"line":64,"created":true,"policy":"lose-all","seed":0}
+{"seq":2,"ns":2000,"ev":"write","off":0,"len":128,"fua":false,"dirtied":$D2,"cleaned":$C,"persisted":$C}
+{"seq":3,"ns":2001,"ev":"cut","trigger":"manual","policy":"lose-all","seed":7,"lost":$D2,"kept":$C,"torn":$C,"lost_ranges":[[0,128]],"kept_ranges":[],"torn_ranges":[]}
+{"seq":4,"ns":10000,"ev":"power-on"}
+{"seq":5,"ns":11000,"ev":"mark","text":"after"}
+EOF2
+"$AUDIT" timeline "$T/off.jsonl" -o "$T/off.svg"
+off_ys=$(xmllint --xpath "string(//*[local-name()='polyline'][@class='dirty']/@points)" \
+    "$T/off.svg" | tr ' ' '\n' | awk -F, '$1 > 90 + 2.7 * 42 && $1 < 90 + 2.7 * 358 {print $2}' |
+    sort -u | tr '\n' ' ')
+t_check "no dirty lines drawn while the device is off (y there: $off_ys)" test "$off_ys" = "654.0 "
+"$AUDIT" timeline "$T/known.jsonl" -o "$T/none.svg" --from 140 >"$T/out" 2>"$T/err"
+rc=$?
+if [ $rc -eq 2 ] && [ "$(wc -l <"$T/err")" -eq 1 ] && grep -q 'seq 1..12' "$T/err"; then
+    t_ok "--from past the end of the log: exit 2, one line naming the log's seqs"
+else
+    t_fail "--from past the end of the log" "exit $rc, stderr: $(head -c 300 "$T/err")"
+fi
+"$AUDIT" timeline "$T/known.jsonl" -o "$T/none.svg" --from 140 --to 60 >"$T/out" 2>"$T/err"
+rc=$?
+if [ $rc -eq 2 ] && [ "$(wc -l <"$T/err")" -eq 1 ] && grep -q 'from 140 .*to 60' "$T/err"; then
+    t_ok "--from after --to: exit 2, one line"
+else
+    t_fail "--from after --to" "exit $rc, stderr: $(head -c 300 "$T/err")"
+fi
+
 # 200,000 events (writes all over, a flush every 100, a mark every 50, a
 # cut every 20,000): the picture stays bounded.
 awk -v C="$C" -v D="$D2" 'BEGIN {
@@ -70,4 +102,31 @@ shapes=$(grep -c '<rect\|<line' "$T/big.svg")
 t_check "and draws a bounded number of shapes ($shapes < 40000)" test "$shapes" -lt 40000
 t_check "marks are binned when there are thousands" \
     test "$(xmllint --xpath "count(//*[local-name()='g'][@class='marks'])" "$T/big.svg")" -gt 0
+# expect_damaged NAME RC PATTERN: exit 2 and one stderr line ($T/err) matching.
+expect_damaged() {
+    if [ "$2" -eq 2 ] && [ "$(wc -l <"$T/err")" -eq 1 ] && grep -Eq "$3" "$T/err"; then
+        t_ok "$1"
+    else
+        t_fail "$1" "exit $2, stderr: $(head -c 300 "$T/err")"
+    fi
+}
+
+# A write past the device it describes (issue 12, 8): a damaged log, one
+# line naming the seq, exit 2 (it overflowed the float-to-int pixel
+# conversion); the same for a cut range past the device.
+cat >"$T/past.jsonl" <<EOF2
+{"seq":1,"ns":1000,"ev":"open","file":"img","size":65536,"line":64,"created":true,"policy":"lose-all","seed":0}
+{"seq":2,"ns":2000,"ev":"write","off":0,"len":7090071992547409910,"fua":false,"dirtied":$D1,"cleaned":$C,"persisted":$C}
+EOF2
+"$AUDIT" timeline "$T/past.jsonl" -o "$T/past.svg" >"$T/out" 2>"$T/err"
+expect_damaged "a write past the device: exit 2, one line naming seq 2" $? \
+    'seq 2: write .*past the end of the device'
+cat >"$T/pastcut.jsonl" <<EOF2
+{"seq":1,"ns":1000,"ev":"open","file":"img","size":65536,"line":64,"created":true,"policy":"lose-all","seed":0}
+{"seq":2,"ns":2000,"ev":"cut","trigger":"manual","policy":"lose-all","seed":7,"lost":$D1,"kept":$C,"torn":$C,"lost_ranges":[[1000000000000000000000,64]],"kept_ranges":[],"torn_ranges":[]}
+EOF2
+sed -i 's/1000000000000000000000/18446744073709551000/' "$T/pastcut.jsonl"
+"$AUDIT" timeline "$T/pastcut.jsonl" -o "$T/past.svg" >"$T/out" 2>"$T/err"
+expect_damaged "a cut range past the device: exit 2, one line naming seq 2" $? \
+    'seq 2: lost_ranges .*past the end of the device'
 t_done

@@ -16,6 +16,9 @@ $(SAN)/tests/test-pool: $(BUILD)/san/tests/unit/test-pool.o $(call pm_libs,san,m
 $(SAN)/tests/test-audit: $(BUILD)/san/tests/unit/test-audit.o $(BUILD)/san/libpm-engines.a \
                          $(call pm_libs,san,$(TOOL_LIBS))
 	$(CC) $(CFLAGS_san) -o $@ $^ $(EXT2FS_LIBS) -lcunit -lm
+$(SAN)/tests/test-schema: $(BUILD)/san/tests/unit/test-schema.o $(call pm_libs,san,audit model utils)
+	$(CC) $(CFLAGS_san) -o $@ $^ -lcunit
+SAN_PROGRAMS += $(SAN)/tests/test-schema
 $(SAN)/tests/test-verify: $(BUILD)/san/tests/unit/test-verify.o $(call pm_libs,san,verify utils)
 	$(CC) $(CFLAGS_san) -o $@ $^ -lcunit
 $(SAN)/tests/test-utils: $(BUILD)/san/tests/unit/test-utils.o $(call pm_libs,san,utils)
@@ -35,10 +38,10 @@ SAN_PROGRAMS += $(SAN)/tests/test-model $(SAN)/tests/test-pool $(SAN)/tests/test
 # Runners, in the order `make check` runs them: unit tests, the device by
 # feature, requests in parallel, the audit tools, the guest agent, the host
 # orchestrator, and last the exit-code table across all five programs.
-DEVICE_CHECKS := model triggers policies lying classify control clients restart audit disk-full \
-                 params manpage
+DEVICE_CHECKS := model triggers policies lying classify control control-hardening clients restart \
+                 audit disk-full params manpage
 CHECKS += $(SAN)/tests/test-utils $(SAN)/tests/test-model $(SAN)/tests/test-pool $(SAN)/tests/test-verify \
-          $(SAN)/tests/test-audit \
+          $(SAN)/tests/test-audit $(SAN)/tests/test-schema \
           $(patsubst %,tests/device-%.sh,$(DEVICE_CHECKS)) tests/device-parallel.sh \
           tests/audit-damaged.sh tests/replay-reality.sh tests/replay-dmlog.sh \
           tests/audit-timeline.sh tests/replay-explore.sh tests/replay-acks.sh tests/replay-xfs.sh \
@@ -53,7 +56,7 @@ BENCHES += tests/bench-device.sh tests/bench-audit.sh tests/host-bench.sh
 # and dictionary tests/fuzz/NAME.dict.  `make check` runs every harness
 # over its corpus (tests/fuzz-regress.sh), so a crash once found stays found;
 # `make fuzz` fuzzes each for FUZZ_SECONDS (tests/fuzz-run.sh).
-FUZZERS    := json verify
+FUZZERS    := json verify dlog extents
 FUZZ_BINS  := $(FUZZERS:%=$(BUILD)/fuzz/tests/fuzz-%)
 ALL_SRCS   += $(FUZZERS:%=tests/fuzz/fuzz-%.c)
 FUZZ_LIBS  := engines verify audit model utils

@@ -83,6 +83,10 @@ rc=$?
 t_check "explore exits 1: failing states found" test "$rc" = 1
 S=$T/ex/states.jsonl
 t_check "states.jsonl has a line per state, all JSON" jq -e . "$S" >/dev/null
+# Seeds as written (not through jq, which would round them): below 2^53.
+big_seeds=$(grep -o '"seed":[0-9]*' "$S" | cut -d: -f2 |
+    awk 'length($0) > 16 || (length($0) == 16 && $0 > "9007199254740991")' | head -3 | tr '\n' ' ')
+t_check "every seed in states.jsonl is below 2^53 (too big: ${big_seeds:-none})" test -z "$big_seeds"
 t_check "some states fail e2fsck -fn" test "$(jq -s '[.[] | select(.fsck == "fail")] | length' "$S")" -gt 0
 # The last flush of the log is mke2fs's final one.
 last_flush=$(grep '"ev":"flush"' "$LOG" | tail -1 | jq .seq)
@@ -120,4 +124,63 @@ cp "$T/s.tmp" "$S"
     --out "$T/ex" >"$T/ex3.out" 2>&1
 t_check "an interrupted run redoes exactly the missing states" grep -q '^explore: 3 states checked' "$T/ex3.out"
 t_check "and states.jsonl is whole again" test "$(jq -c . "$S" | wc -l)" = "$total"
+# A checker that never answers (issue 12, 11): e2fsck 1.47.0 loops on some
+# crash states writing "Error writing block ... Ignore error? no" without
+# end.  An e2fsck first in PATH runs the real one for every state, except
+# that a marker file makes one -fn run write 20 MB of that and then sleep
+# for good, or kill itself.  explore knows nothing of it: the run ends
+# (default time limit), the state is "fsck":"timeout", counted and listed.
+real_e2fsck=$(command -v e2fsck)
+mkdir -p "$T/bin"
+cat >"$T/bin/e2fsck" <<EOF2
+#!/bin/bash
+if [ "\$1" = -fn ]; then
+    if mv "$T/hang" "$T/hang.taken" 2>/dev/null; then
+        echo \$\$ >"$T/hang.pid"
+        yes 'Error writing block 33793 (Bad file descriptor).  Ignore error? no' | head -c 20000000
+        exec sleep 100000
+    fi
+    if mv "$T/die" "$T/die.taken" 2>/dev/null; then
+        kill -KILL \$\$
+    fi
+fi
+exec "$real_e2fsck" "\$@"
+EOF2
+chmod +x "$T/bin/e2fsck"
+small=(--audit "$LOG" --data "$T/img.dlog" --fs ext4 --policies lose-all --jobs 1)
+touch "$T/hang"
+start=$(date +%s)
+PATH=$T/bin:$PATH timeout 120 "$REPLAY" explore "${small[@]}" --out "$T/exh" >"$T/exh.out" 2>"$T/exh.err"
+rc=$?
+took=$(($(date +%s) - start))
+t_check "a checker that hangs on one state: explore ends (exit $rc, 1: a finding; in $took s)" \
+    test "$rc" = 1
+t_check "the hung checker was run, and killed at the limit" \
+    sh -c "test -e '$T/hang.taken' && ! kill -0 \$(cat '$T/hang.pid') 2>/dev/null"
+# (states with the same image share its outcome: "dup":true)
+t_check "that state is \"fsck\":\"timeout\" (checked once), the others checked" \
+    test "$(jq -s -c '[(map(select(.fsck == "timeout" and .dup != true)) | length), (map(select(.fsck == "pass" or .fsck == "fail")) | length > 0)]' "$T/exh/states.jsonl")" = "[1,true]"
+nt=$(jq -s 'map(select(.fsck == "timeout")) | length' "$T/exh/states.jsonl")
+t_check "the summary counts the $nt timed-out states and lists each with its rebuild command" \
+    sh -c "grep -q '^states: .* $nt timeout' '$T/exh/summary.txt' &&
+           test \$(grep -A$((2 * nt)) '^checker timed out: $nt states' '$T/exh/summary.txt' | grep -c 'e2fsck -fn gave no answer in 10 s') = $nt &&
+           test \$(grep -A$((2 * nt)) '^checker timed out: $nt states' '$T/exh/summary.txt' | grep -c 'rebuild:  pmemcut-replay replay') = $nt"
+t_check "and says so on stdout" grep -q "^explore: $nt states whose checker gave no answer in 10 s" "$T/exh.out"
+touch "$T/die"
+PATH=$T/bin:$PATH timeout 120 "$REPLAY" explore "${small[@]}" --check-timeout 2 --out "$T/exd" \
+    >"$T/exd.out" 2>"$T/exd.err"
+t_check "a checker killed by a signal: the state is named on stderr" \
+    grep -Eq '^explore: the state at point seq [0-9]+ \(replay to [0-9]+\), lose-all seed 0: e2fsck -fn was killed by a signal' "$T/exd.err"
+t_check "and the count says where to look" \
+    grep -q '^explore: 1 states could not be checked (each named on stderr)' "$T/exd.out"
+for bad in 0 -1 1e300 nan 5s; do
+    "$REPLAY" explore "${small[@]}" --check-timeout "$bad" --out "$T/exb" >/dev/null 2>"$T/exb.err"
+    rc=$?
+    t_check "--check-timeout $bad: refused, exit 2, one line" \
+        sh -c "test $rc = 2 && test \$(wc -l <'$T/exb.err') = 1 && grep -q -- --check-timeout '$T/exb.err'"
+done
+# On a terminal: progress with the states done, the rate and the failures.
+script -qec "'$REPLAY' explore ${small[*]} --out '$T/ext'" /dev/null >"$T/ext.tty" 2>&1
+t_check "on a terminal, a progress line: states checked, failing, timed out, states/s" \
+    grep -Eq 'explore: point [0-9]+/[0-9]+, [0-9]+ states checked \([0-9]+ failing, 0 timed out\), [0-9.]+ states/s' "$T/ext.tty"
 t_done

@@ -30,9 +30,16 @@ command -v jq >/dev/null || { echo "soak: jq is missing (make deps)" >&2; exit 2
 mkdir -p "$OUT"
 : >"$OUT/soak.jsonl"
 
-pick() { # pick SEED N: a number in 0..N-1 from the seed and the draw count
+# pick SEED N: sets R to a number in 0..N-1, the next splitmix64 draw from
+# the seed (bash arithmetic wraps like uint64_t; shifts are masked to be
+# logical). Not called in $(...): the draw count must persist.
+pick() {
     draw=$((draw + 1))
-    echo $(((($1 >> (draw * 5)) ^ ($1 / (draw + 7))) % $2))
+    local z=$(($1 + draw * 0x9e3779b97f4a7c15))
+    z=$(((z ^ ((z >> 30) & 0x3ffffffff)) * 0xbf58476d1ce4e5b9))
+    z=$(((z ^ ((z >> 27) & 0x1fffffffff)) * 0x94d049bb133111eb))
+    z=$((z ^ ((z >> 31) & 0x1ffffffff)))
+    R=$((((z >> 1) & 0x7fffffffffffffff) % $2))
 }
 modes=(virtio-pmem nvdimm)
 fss=(ext4 xfs)
@@ -44,13 +51,18 @@ while [ "$done_cycles" -lt "$total" ] && [ "$stop" -eq 0 ]; do
     runs=$((runs + 1))
     seed=$(( $(date +%s%N) % (1 << 53) ))
     draw=0
-    mode=${modes[$(pick "$seed" 2)]}
-    fs=${fss[$(pick "$seed" 2)]}
-    wl=${workloads[$(pick "$seed" 4)]}
+    pick "$seed" 2
+    mode=${modes[R]}
+    pick "$seed" 2
+    fs=${fss[R]}
+    pick "$seed" 4
+    wl=${workloads[R]}
     if [ "$mode" = nvdimm ]; then syncs=(fsync fdatasync msync odsync map-sync prewrite-flush); else syncs=(fsync fdatasync msync odsync); fi
-    sync=${syncs[$(pick "$seed" ${#syncs[@]})]}
+    pick "$seed" ${#syncs[@]}
+    sync=${syncs[R]}
     [ "$wl" = mmap ] && [ "$sync" = odsync ] && sync=msync # mmap refuses odsync
-    policy=${policies[$(pick "$seed" 5)]}
+    pick "$seed" 5
+    policy=${policies[R]}
     dir=$OUT/run-$runs
     rm -rf "$dir"
     cmd=("$H" run --mode "$mode" --fs "$fs" --workload "$wl" --sync "$sync" --policy "$policy"

@@ -199,6 +199,11 @@ int main(int argc, char **argv)
             fprintf(stderr, "pmemcut-audit: timeline: -o FILE.svg is required\n");
             return PM_EXIT_USAGE;
         }
+        if (a.from > a.to) {
+            fprintf(stderr, "pmemcut-audit: timeline: --from %llu is after --to %llu\n",
+                    (unsigned long long)a.from, (unsigned long long)a.to);
+            return PM_EXIT_USAGE;
+        }
         return pt_timeline_write(a.log, a.out, a.from, a.to) == -1 ? failed(PM_EXIT_USAGE)
                                                                    : PM_EXIT_OK;
     }

@@ -6,14 +6,15 @@
  *   pmemcut-replay explore --audit LOG --data DLOG --fs ext4|xfs --out DIR
  *                  [--points flush|mark|write] [--states-per-point N]
  *                  [--policies lose-all,keep-all,random,torn,prefix] [--jobs N]
+ *                  [--check-timeout SECONDS]
  *                  [--acks FILE|audit [--verify-dir DIR] [--record-size B]
  *                  [--expect durable|none]]
  *   pmemcut-replay export --format dm-log-writes --audit LOG --data DLOG -o FILE
  *
  * Exit (the table of every pmemcut program): 0 done, 1 explore found
- * failing states, 2 a usage or I/O error or damaged or inconsistent logs
- * (the message names the seq or byte offset).  The engines are in
- * tools/engines/; this file only reads the command line.
+ * failing states (or states whose checker timed out), 2 a usage or I/O error or damaged or
+ * inconsistent logs (the message names the seq or byte offset).  The engines are in tools/engines/;
+ * this file only reads the command line.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -36,7 +37,7 @@ static void usage(FILE *f)
            "       pmemcut-replay explore --audit LOG --data DLOG --fs ext4|xfs --out DIR\n"
            "                      [--points flush|mark|write] [--states-per-point N]\n"
            "                      [--policies lose-all,keep-all,random,torn,prefix]\n"
-           "                      [--jobs N] [--base IMG] [--fresh-images]\n"
+           "                      [--jobs N] [--base IMG] [--fresh-images] [--check-timeout S]\n"
            "                      [--acks FILE|audit [--verify-dir DIR] [--record-size B]\n"
            "                      [--expect durable|none]]\n"
            "       pmemcut-replay export --format dm-log-writes --audit LOG --data DLOG -o FILE\n");
@@ -268,6 +269,7 @@ static int parse_explore(int argc, char **argv, struct pt_explore_opts *o)
         {"record-size", required_argument, 0, 'R'},
         {"expect", required_argument, 0, 'E'},
         {"fresh-images", no_argument, 0, 'W'},
+        {"check-timeout", required_argument, 0, 'C'},
         {0, 0, 0, 0},
     };
     pt_explore_defaults(o);
@@ -345,6 +347,13 @@ static int parse_explore(int argc, char **argv, struct pt_explore_opts *o)
             break;
         case 'W':
             o->fresh = true;
+            break;
+        case 'C':
+            if (pm_parse_double(optarg, PT_CHECK_TIMEOUT_MIN, PT_CHECK_TIMEOUT_MAX,
+                                &o->check_timeout) == -1) {
+                fprintf(stderr, "pmemcut-replay: --check-timeout: %s (seconds)\n", pm_get_error());
+                return -1;
+            }
             break;
         case 'D':
             o->verify_dir = optarg;

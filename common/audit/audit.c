@@ -11,7 +11,9 @@
 
 #include "audit.h"
 #include "utils/crc32c.h"
+#include "utils/error.h"
 #include "dlog.h"
+#include "format.h"
 #include "utils/jbuf.h"
 
 uint64_t pm_now_ns(void)
@@ -59,20 +61,19 @@ static int last_seq(int fd, int wfd, uint64_t *seq)
     return 0;
 }
 
-int pm_audit_open(struct pm_audit *a, const char *path, const char *dlog_path, char *err,
-                  size_t errlen)
+int pm_audit_open(struct pm_audit *a, const char *path, const char *dlog_path)
 {
     memset(a, 0, sizeof *a);
     a->dfd = -1;
     pthread_mutex_init(&a->lock, NULL);
     a->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (a->fd == -1) {
-        snprintf(err, errlen, "audit: %s: %s", path, strerror(errno));
+        pm_set_error("audit: %s: %s", path, strerror(errno));
         return -1;
     }
     int rfd = open(path, O_RDONLY | O_CLOEXEC);
     if (rfd == -1 || last_seq(rfd, a->fd, &a->seq) == -1) {
-        snprintf(err, errlen, "audit: %s: cannot read its end: %s", path, strerror(errno));
+        pm_set_error("audit: %s: cannot read its end: %s", path, strerror(errno));
         if (rfd != -1)
             close(rfd);
         return -1;
@@ -80,13 +81,13 @@ int pm_audit_open(struct pm_audit *a, const char *path, const char *dlog_path, c
     close(rfd);
     struct stat ast;
     if (fstat(a->fd, &ast) == -1) {
-        snprintf(err, errlen, "audit: %s: %s", path, strerror(errno));
+        pm_set_error("audit: %s: %s", path, strerror(errno));
         return -1;
     }
     a->end = (uint64_t)ast.st_size;
     a->line = calloc(1, sizeof *a->line);
     if (!a->line) {
-        snprintf(err, errlen, "audit: out of memory");
+        pm_set_error("audit: out of memory");
         return -1;
     }
     if (!dlog_path)
@@ -94,15 +95,14 @@ int pm_audit_open(struct pm_audit *a, const char *path, const char *dlog_path, c
     a->dfd = open(dlog_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     struct stat st;
     if (a->dfd == -1 || fstat(a->dfd, &st) == -1) {
-        snprintf(err, errlen, "data-log: %s: %s", dlog_path, strerror(errno));
+        pm_set_error("data-log: %s: %s", dlog_path, strerror(errno));
         return -1;
     }
     if (st.st_size == 0) {
         struct pm_dlog_header h = {.version = PM_DLOG_VERSION};
         memcpy(h.magic, PM_DLOG_MAGIC, 8);
         if (pwrite(a->dfd, &h, sizeof h, 0) != sizeof h) {
-            snprintf(err, errlen, "data-log: %s: cannot write header: %s", dlog_path,
-                     strerror(errno));
+            pm_set_error("data-log: %s: cannot write header: %s", dlog_path, strerror(errno));
             return -1;
         }
         a->dlog_end = sizeof h;
@@ -110,8 +110,8 @@ int pm_audit_open(struct pm_audit *a, const char *path, const char *dlog_path, c
         struct pm_dlog_header h;
         if (pread(a->dfd, &h, sizeof h, 0) != sizeof h || memcmp(h.magic, PM_DLOG_MAGIC, 8) ||
             h.version != PM_DLOG_VERSION) {
-            snprintf(err, errlen, "data-log: %s: not a pmemcut data log (version %d)", dlog_path,
-                     PM_DLOG_VERSION);
+            pm_set_error("data-log: %s: not a pmemcut data log (version %d)", dlog_path,
+                         PM_DLOG_VERSION);
             return -1;
         }
         a->dlog_end = (uint64_t)st.st_size;
@@ -211,5 +211,19 @@ int pm_audit_append_write(struct pm_audit *a, const char *body, const void *data
         *seq_out = a->seq;
     pthread_mutex_unlock(&a->lock);
     errno = saved;
+    return r;
+}
+
+int pm_audit_append_rec(struct pm_audit *a, const struct pm_audit_rec *rec, uint64_t *seq_out)
+{
+    struct jbuf b;
+    jb_init(&b);
+    pm_audit_format(&b, rec);
+    int r = -1;
+    if (jb_ok(&b))
+        r = pm_audit_append(a, b.s, pm_audit_syncs(rec->ev, rec->fua), seq_out);
+    else
+        errno = ENOMEM;
+    jb_free(&b);
     return r;
 }

@@ -1,4 +1,5 @@
-/* pmemcut — the audit log writer (JSON Lines) and the data log.
+/* pmemcut — the audit log writer (JSON Lines) and the data log.  The
+ * record bodies come from format.h; this file adds seq and ns and writes.
  *
  * One record per line, written with a single write(2) under a mutex, so that
  * records never interleave and a killed process never leaves half a record.
@@ -11,8 +12,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "schema.h"
 #include "utils/jbuf.h"
 
+/* lock guards every other field and the order of the writes to both
+ * files; pm_audit_append* take it, and a reader of seq takes it too. */
 struct pm_audit {
     int fd;
     int dfd;           /* data log, -1 if none */
@@ -24,9 +28,8 @@ struct pm_audit {
 };
 
 /* Opens (creating) the audit log and, if dlog_path is not NULL, the data log.
- * On error returns -1 with a message in err. */
-int pm_audit_open(struct pm_audit *a, const char *path, const char *dlog_path, char *err,
-                  size_t errlen);
+ * On error returns -1 with the message in pm_get_error() (utils/error.h). */
+int pm_audit_open(struct pm_audit *a, const char *path, const char *dlog_path);
 void pm_audit_close(struct pm_audit *a);
 
 /* Appends {"seq":N,"ns":T,<body>} and a newline; body is the record's
@@ -40,6 +43,9 @@ int pm_audit_append(struct pm_audit *a, const char *body, bool sync, uint64_t *s
  * ",\"dlog\":OFFSET" appended by this function. */
 int pm_audit_append_write(struct pm_audit *a, const char *body, const void *data, uint64_t off,
                           uint64_t len, bool sync, uint64_t *seq_out);
+
+/* Formats rec (format.h) and appends it, synced as its kind says. */
+int pm_audit_append_rec(struct pm_audit *a, const struct pm_audit_rec *rec, uint64_t *seq_out);
 
 uint64_t pm_now_ns(void);
 

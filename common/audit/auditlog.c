@@ -10,17 +10,7 @@
  * ones are cuts with many ranges: 64 MiB allows millions of them). */
 #define MAX_LINE (64u << 20)
 
-static const char *const ev_names[AU_NEV] = {
-    "open", "write",    "zero",  "trim", "flush",  "cut",      "power-on",
-    "mark", "classify", "fault", "arm",  "disarm", "rejected", "close",
-};
-
-const char *au_ev_name(enum au_ev ev)
-{
-    return (unsigned)ev < AU_NEV ? ev_names[ev] : "?";
-}
-
-int au_open(struct au_reader *r, const char *path)
+int pm_audit_reader_open(struct pm_audit_reader *r, const char *path)
 {
     memset(r, 0, sizeof *r);
     jr_init(&r->doc);
@@ -33,7 +23,7 @@ int au_open(struct au_reader *r, const char *path)
     return 0;
 }
 
-void au_close(struct au_reader *r)
+void pm_audit_reader_close(struct pm_audit_reader *r)
 {
     if (r->f && r->f != stdin)
         fclose(r->f);
@@ -46,7 +36,8 @@ void au_close(struct au_reader *r)
     memset(r->ranges, 0, sizeof r->ranges);
 }
 
-__attribute__((format(printf, 2, 3))) static int damaged(struct au_reader *r, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static int damaged(struct pm_audit_reader *r, const char *fmt,
+                                                         ...)
 {
     char why[300];
     va_list ap;
@@ -65,7 +56,7 @@ __attribute__((format(printf, 2, 3))) static int damaged(struct au_reader *r, co
 }
 
 /* Reads one line into r->buf without its newline.  1, 0 at EOF, -1. */
-static int read_line(struct au_reader *r, size_t *len)
+static int read_line(struct pm_audit_reader *r, size_t *len)
 {
     size_t n = 0;
     r->offset = r->next_off;
@@ -109,7 +100,7 @@ static int read_line(struct au_reader *r, size_t *len)
     }
 }
 
-static int get_counts(struct au_reader *r, int obj, const char *key, struct pm_counts *c,
+static int get_counts(struct pm_audit_reader *r, int obj, const char *key, struct pm_counts *c,
                       bool required)
 {
     memset(c, 0, sizeof *c);
@@ -118,18 +109,22 @@ static int get_counts(struct au_reader *r, int obj, const char *key, struct pm_c
         return required
                    ? damaged(r, "seq %llu: missing \"%s\"", (unsigned long long)r->cur_seq, key)
                    : 0;
-    static const char *const names[PM_NCLASS] = {"unknown", "meta", "data"};
     for (int k = 0; k < PM_NCLASS; k++)
-        if (jr_get_u64(&r->doc, n, names[k], &c->c[k]) == -1)
+        if (jr_get_u64(&r->doc, n, pm_class_name((enum pm_class)k), &c->c[k]) == -1)
             return damaged(r, "seq %llu: \"%s\" lacks a count for %s",
-                           (unsigned long long)r->cur_seq, key, names[k]);
+                           (unsigned long long)r->cur_seq, key, pm_class_name((enum pm_class)k));
     return 0;
 }
 
-static int get_ranges(struct au_reader *r, int obj, const char *key, struct pm_rangelist *l)
+/* Reads array key of the record into l: an array of [off,len] pairs.  An
+ * absent key is damage only when needed. */
+static int get_ranges(struct pm_audit_reader *r, const char *key, struct pm_rangelist *l,
+                      bool required)
 {
     l->n = 0;
-    int a = jr_get(&r->doc, obj, key);
+    int a = jr_get(&r->doc, 0, key);
+    if (a < 0 && !required)
+        return 0;
     if (a < 0 || r->doc.n[a].type != JR_ARR)
         return damaged(r, "seq %llu: missing \"%s\"", (unsigned long long)r->cur_seq, key);
     size_t count = r->doc.n[a].count;
@@ -150,141 +145,120 @@ static int get_ranges(struct au_reader *r, int obj, const char *key, struct pm_r
     return 0;
 }
 
-static int need_u64(struct au_reader *r, const char *key, uint64_t *out)
+/* Reads key k of the schema into its field of rec.  A key the record needs
+ * must be there with its type; any other key is taken when it is there and
+ * has its type, and reads as zero otherwise.  *nranges counts the range
+ * lists read so far, which live in r->ranges. */
+static int get_key(struct pm_audit_reader *r, const struct pm_audit_kind_def *kd,
+                   const struct pm_audit_key *k, struct pm_audit_rec *rec, int *nranges)
 {
-    if (jr_get_u64(&r->doc, 0, key, out) == -1)
-        return damaged(r, "seq %llu: missing or bad \"%s\"", (unsigned long long)r->cur_seq, key);
+    const struct jr_doc *d = &r->doc;
+    char *v = (char *)rec + k->field;
+    bool needed = k->flags & PM_AK_NEEDED;
+    unsigned long long seq = (unsigned long long)r->cur_seq;
+    if (k->flags & PM_AK_APPENDED) { /* dlog, the only one */
+        rec->has_dlog = jr_get_u64(d, 0, k->name, (uint64_t *)v) == 0;
+        return 0;
+    }
+    switch (k->type) {
+    case PM_AT_U64:
+    case PM_AT_U32: {
+        uint64_t u = 0;
+        if (jr_get_u64(d, 0, k->name, &u) == -1 && needed)
+            return damaged(r, "seq %llu: missing or bad \"%s\"", seq, k->name);
+        if (k->type == PM_AT_U64)
+            *(uint64_t *)v = u;
+        else /* bounded by the kind's own check (open: line) */
+            *(uint32_t *)v = u > UINT32_MAX ? UINT32_MAX : (uint32_t)u;
+        return 0;
+    }
+    case PM_AT_BOOL:
+        if (jr_get_bool(d, 0, k->name, (bool *)v) == -1 && needed)
+            return damaged(r, "seq %llu: missing \"%s\"", seq, k->name);
+        return 0;
+    case PM_AT_STR:
+        *(const char **)v = jr_get_str(d, 0, k->name);
+        if (!*(const char **)v && needed)
+            return damaged(r, "seq %llu: %s without \"%s\"", seq, kd->name, k->name);
+        return 0;
+    case PM_AT_FLUSH_MODE: {
+        const char *s = jr_get_str(d, 0, k->name);
+        bool ok = s && (strcmp(s, "ignore") == 0 || strcmp(s, "honor") == 0);
+        if (!ok && needed)
+            return damaged(r, "seq %llu: %s without %s=ignore|honor", seq, kd->name, k->name);
+        *(const char **)v = ok ? s : NULL;
+        return 0;
+    }
+    case PM_AT_COUNTS:
+        return get_counts(r, 0, k->name, (struct pm_counts *)v, needed);
+    case PM_AT_RANGES: {
+        struct pm_rangelist *l = &r->ranges[(*nranges)++];
+        if (get_ranges(r, k->name, l, needed))
+            return -1;
+        *(struct pm_rangelist *)v = *l;
+        return 0;
+    }
+    case PM_AT_POLICY: {
+        const char *s = jr_get_str(d, 0, k->name);
+        if ((!s || pm_policy_parse(s, (enum pm_policy *)v) == -1) && needed)
+            return damaged(r, "seq %llu: missing or unknown \"%s\"", seq, k->name);
+        return 0;
+    }
+    case PM_AT_PROB:
+        /* p is the random policy's; the others read as the default 0.5 */
+        *(double *)v = 0.5;
+        if (rec->cut.policy == PM_RANDOM && jr_get_double(d, 0, k->name, (double *)v) == -1)
+            return damaged(r, "seq %llu: random policy without \"%s\"", seq, k->name);
+        return 0;
+    case PM_AT_CLASS: {
+        const char *s = jr_get_str(d, 0, k->name);
+        if ((!s || pm_class_parse(s, (enum pm_class *)v) == -1) && needed)
+            return damaged(r, "seq %llu: missing or unknown \"%s\"", seq, k->name);
+        return 0;
+    }
+    case PM_AT_ON_OFF: {
+        const char *s = jr_get_str(d, 0, k->name);
+        *(bool *)v = s && strcmp(s, "on") == 0;
+        return 0;
+    }
+    case PM_AT_MARKER:
+        *(bool *)v = jr_get(d, 0, k->name) >= 0;
+        return 0;
+    }
     return 0;
 }
 
-static int get_cut_params(struct au_reader *r, struct pm_cut_params *cp)
+/* What no single key says: spans that wrap, and an open record's geometry. */
+static int check_kind(struct pm_audit_reader *r, const struct pm_audit_kind_def *kd,
+                      const struct pm_audit_rec *rec)
 {
-    const char *pol = jr_get_str(&r->doc, 0, "policy");
-    memset(cp, 0, sizeof *cp);
-    cp->p = 0.5;
-    if (!pol || pm_policy_parse(pol, &cp->policy) == -1)
-        return damaged(r, "seq %llu: missing or unknown \"policy\"",
-                       (unsigned long long)r->cur_seq);
-    if (cp->policy == PM_RANDOM && jr_get_double(&r->doc, 0, "p", &cp->p) == -1)
-        return damaged(r, "seq %llu: random policy without \"p\"", (unsigned long long)r->cur_seq);
-    return need_u64(r, "seed", &cp->seed);
-}
-
-static int fill(struct au_reader *r, struct au_rec *rec)
-{
-    struct jr_doc *d = &r->doc;
-    const char *ev = jr_get_str(d, 0, "ev");
-    rec->ev = AU_NEV;
-    for (int i = 0; ev && i < AU_NEV; i++)
-        if (strcmp(ev, ev_names[i]) == 0)
-            rec->ev = (enum au_ev)i;
-    if (rec->ev == AU_NEV)
-        return damaged(r, "seq %llu: missing or unknown \"ev\"", (unsigned long long)rec->seq);
-    switch (rec->ev) {
-    case AU_WRITE:
-    case AU_ZERO:
-    case AU_TRIM:
-        if (need_u64(r, "off", &rec->off) || need_u64(r, "len", &rec->len))
-            return -1;
-        if (rec->len > UINT64_MAX - rec->off)
-            return damaged(r, "seq %llu: off+len overflows", (unsigned long long)rec->seq);
-        if (jr_get_bool(d, 0, "fua", &rec->fua) == -1)
-            return damaged(r, "seq %llu: missing \"fua\"", (unsigned long long)rec->seq);
-        jr_get_bool(d, 0, "ignored", &rec->ignored);
-        if (get_counts(r, 0, "dirtied", &rec->dirtied, true) ||
-            get_counts(r, 0, "cleaned", &rec->cleaned, true) ||
-            get_counts(r, 0, "persisted", &rec->persisted, true))
-            return -1;
-        rec->has_dlog = jr_get_u64(d, 0, "dlog", &rec->dlog) == 0;
-        break;
-    case AU_FLUSH:
-        jr_get_bool(d, 0, "ignored", &rec->ignored);
-        if (get_counts(r, 0, "persisted", &rec->persisted, true))
-            return -1;
-        break;
-    case AU_CUT:
-        rec->trigger = jr_get_str(d, 0, "trigger");
-        if (!rec->trigger)
-            return damaged(r, "seq %llu: cut without \"trigger\"", (unsigned long long)rec->seq);
-        if (get_cut_params(r, &rec->cut) || get_counts(r, 0, "lost", &rec->lost, true) ||
-            get_counts(r, 0, "kept", &rec->kept, true) ||
-            get_counts(r, 0, "torn", &rec->torn, true) ||
-            get_ranges(r, 0, "lost_ranges", &r->ranges[0]) ||
-            get_ranges(r, 0, "kept_ranges", &r->ranges[1]) ||
-            get_ranges(r, 0, "torn_ranges", &r->ranges[2]))
-            return -1;
-        rec->lost_r = r->ranges[0];
-        rec->kept_r = r->ranges[1];
-        rec->torn_r = r->ranges[2];
-        break;
-    case AU_MARK:
-        rec->text = jr_get_str(d, 0, "text");
-        if (!rec->text)
-            return damaged(r, "seq %llu: mark without \"text\"", (unsigned long long)rec->seq);
-        break;
-    case AU_CLASSIFY: {
-        const char *c = jr_get_str(d, 0, "class");
-        if (!c || pm_class_parse(c, &rec->cls) == -1)
-            return damaged(r, "seq %llu: missing or unknown \"class\"",
-                           (unsigned long long)rec->seq);
-        if (need_u64(r, "off", &rec->off) || need_u64(r, "len", &rec->len))
-            return -1;
-        if (rec->len > UINT64_MAX - rec->off)
-            return damaged(r, "seq %llu: off+len overflows", (unsigned long long)rec->seq);
-        jr_get_u64(d, 0, "lines", &rec->lines);
-        break;
-    }
-    case AU_FAULT:
-        rec->text = jr_get_str(d, 0, "flush");
-        if (!rec->text || (strcmp(rec->text, "ignore") && strcmp(rec->text, "honor")))
-            return damaged(r, "seq %llu: fault without flush=ignore|honor",
-                           (unsigned long long)rec->seq);
-        break;
-    case AU_ARM:
-        rec->trigger = jr_get_str(d, 0, "trigger");
-        if (!rec->trigger)
-            return damaged(r, "seq %llu: arm without \"trigger\"", (unsigned long long)rec->seq);
-        if (get_cut_params(r, &rec->cut))
-            return -1;
-        break;
-    case AU_REJECTED:
-        rec->op = jr_get_str(d, 0, "op");
-        jr_get_u64(d, 0, "off", &rec->off);
-        jr_get_u64(d, 0, "len", &rec->len);
-        break;
-    case AU_OPEN: {
-        uint64_t line;
-        rec->file = jr_get_str(d, 0, "file");
-        rec->data_log = jr_get_str(d, 0, "data_log");
-        if (need_u64(r, "size", &rec->size) || need_u64(r, "line", &line))
-            return -1;
+    if ((kd->flags & PM_AUDIT_SPAN) && rec->len > UINT64_MAX - rec->off)
+        return damaged(r, "seq %llu: off+len overflows", (unsigned long long)rec->seq);
+    if (rec->ev == PM_AUDIT_OPEN) {
+        uint64_t line = 0;
+        jr_get_u64(&r->doc, 0, "line", &line);
         if (line < 8 || line > 4096 || (line & (line - 1)) || rec->size == 0 || rec->size % line)
             return damaged(r, "seq %llu: open with size %llu and line %llu is impossible",
                            (unsigned long long)rec->seq, (unsigned long long)rec->size,
                            (unsigned long long)line);
-        rec->line = (uint32_t)line;
-        jr_get_bool(d, 0, "created", &rec->created);
-        rec->implied_cut = jr_get(d, 0, "implied_cut") >= 0;
-        if (get_cut_params(r, &rec->cut))
-            return -1;
-        break;
-    }
-    case AU_CLOSE: {
-        const char *p = jr_get_str(d, 0, "power");
-        rec->power_on = p && strcmp(p, "on") == 0;
-        if (get_counts(r, 0, "lost", &rec->lost, false))
-            return -1;
-        break;
-    }
-    case AU_POWER_ON:
-    case AU_DISARM:
-    case AU_NEV:
-        break;
     }
     return 0;
 }
 
-int au_next(struct au_reader *r, struct au_rec *rec)
+static int fill(struct pm_audit_reader *r, struct pm_audit_rec *rec)
+{
+    const char *ev = jr_get_str(&r->doc, 0, "ev");
+    if (!ev || pm_audit_kind_parse(ev, &rec->ev) == -1)
+        return damaged(r, "seq %llu: missing or unknown \"ev\"", (unsigned long long)rec->seq);
+    const struct pm_audit_kind_def *kd = pm_audit_kind_def(rec->ev);
+    int nranges = 0;
+    for (size_t i = 0; i < kd->nkeys; i++)
+        if (get_key(r, kd, &kd->keys[i], rec, &nranges) == -1)
+            return -1;
+    return check_kind(r, kd, rec);
+}
+
+int pm_audit_reader_next(struct pm_audit_reader *r, struct pm_audit_rec *rec)
 {
     if (!r->f)
         return -1;

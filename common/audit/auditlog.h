@@ -1,11 +1,13 @@
-/* pmemcut — reading the audit log (JSON Lines written by plugin/device.c).
+/* pmemcut — reading the audit log (JSON Lines written by the plugin through
+ * format.h, in the schema of schema.h).
  *
- * au_next returns the records one by one, typed.  It checks what a reader
- * can check without the device: every line is one whole JSON object with
- * seq, ns and a known ev; seq goes up by one from line to line; the fields
- * an event needs are present with their types.  The first damage stops the
- * reading, and the message says where: line number, byte offset and the
- * last good seq, so that a tool can still report what came before.
+ * pm_audit_reader_next returns the records one by one, typed.  It checks
+ * what a reader can check without the device: every line is one whole JSON
+ * object with seq, ns and a known ev; seq goes up by one from line to line;
+ * the keys that the schema marks PM_AK_NEEDED are present with their types.
+ * The first damage stops the reading, and the message says where: line
+ * number, byte offset and the last good seq, so that a tool can still
+ * report what came before.
  */
 #ifndef PMEMCUT_AUDITLOG_H
 #define PMEMCUT_AUDITLOG_H
@@ -14,55 +16,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "utils/jsonr.h"
 #include "model/model.h"
+#include "schema.h"
+#include "utils/jsonr.h"
 
-enum au_ev {
-    AU_OPEN,
-    AU_WRITE,
-    AU_ZERO,
-    AU_TRIM,
-    AU_FLUSH,
-    AU_CUT,
-    AU_POWER_ON,
-    AU_MARK,
-    AU_CLASSIFY,
-    AU_FAULT,
-    AU_ARM,
-    AU_DISARM,
-    AU_REJECTED,
-    AU_CLOSE,
-    AU_NEV
-};
-
-/* One record.  Pointers (strings, range arrays) point into the reader and
- * stay valid until the next au_next. */
-struct au_rec {
-    uint64_t seq, ns;
-    enum au_ev ev;
-    uint64_t off, len; /* write/zero/trim/classify/rejected */
-    bool fua, ignored;
-    bool has_dlog;
-    uint64_t dlog;                              /* write: frame offset in the data log */
-    struct pm_counts dirtied, cleaned;          /* write/zero/trim */
-    struct pm_counts persisted;                 /* write/zero/trim/flush */
-    struct pm_counts lost, kept, torn;          /* cut; close: lost */
-    struct pm_cut_params cut;                   /* cut, arm; open: the default */
-    const char *trigger;                        /* cut, arm */
-    struct pm_rangelist lost_r, kept_r, torn_r; /* cut */
-    const char *text;                           /* mark text; fault: "ignore"/"honor" */
-    enum pm_class cls;                          /* classify */
-    uint64_t lines;                             /* classify */
-    const char *op;                             /* rejected */
-    /* open */
-    const char *file, *data_log;
-    uint64_t size;
-    uint32_t line;
-    bool created, implied_cut;
-    bool power_on; /* close: the device was on */
-};
-
-struct au_reader {
+struct pm_audit_reader {
     FILE *f;
     const char *path;
     char *buf;
@@ -78,13 +36,37 @@ struct au_reader {
 };
 
 /* Opens path ("-" is stdin).  Returns 0, or -1 with r->err set. */
-int au_open(struct au_reader *r, const char *path);
-void au_close(struct au_reader *r);
+int pm_audit_reader_open(struct pm_audit_reader *r, const char *path);
+void pm_audit_reader_close(struct pm_audit_reader *r);
 
-/* Returns 1 with *rec filled, 0 at a clean end, -1 on damage (r->err says
- * where and what; nothing more can be read). */
-int au_next(struct au_reader *r, struct au_rec *rec);
+/* Returns 1 with *rec filled (its pointers valid until the next call), 0 at
+ * a clean end, -1 on damage (r->err says where and what; nothing more can be
+ * read). */
+int pm_audit_reader_next(struct pm_audit_reader *r, struct pm_audit_rec *rec);
 
-const char *au_ev_name(enum au_ev ev);
+/* Transitional: the names tools/ and tests/unit/test-audit.c still use.
+ * Remove once they use the pm_audit_ names above. */
+#define au_reader   pm_audit_reader
+#define au_rec      pm_audit_rec
+#define au_ev       pm_audit_kind
+#define au_open     pm_audit_reader_open
+#define au_close    pm_audit_reader_close
+#define au_next     pm_audit_reader_next
+#define au_ev_name  pm_audit_kind_name
+#define AU_OPEN     PM_AUDIT_OPEN
+#define AU_WRITE    PM_AUDIT_WRITE
+#define AU_ZERO     PM_AUDIT_ZERO
+#define AU_TRIM     PM_AUDIT_TRIM
+#define AU_FLUSH    PM_AUDIT_FLUSH
+#define AU_CUT      PM_AUDIT_CUT
+#define AU_POWER_ON PM_AUDIT_POWER_ON
+#define AU_MARK     PM_AUDIT_MARK
+#define AU_CLASSIFY PM_AUDIT_CLASSIFY
+#define AU_FAULT    PM_AUDIT_FAULT
+#define AU_ARM      PM_AUDIT_ARM
+#define AU_DISARM   PM_AUDIT_DISARM
+#define AU_REJECTED PM_AUDIT_REJECTED
+#define AU_CLOSE    PM_AUDIT_CLOSE
+#define AU_NEV      PM_AUDIT_NKINDS
 
 #endif

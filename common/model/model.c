@@ -120,7 +120,7 @@ struct pm_model {
     struct pm_trigger trig;
     struct pm_cut_result last_cut;
     bool have_cut;
-    char last_trigger[300];
+    char last_trigger[sizeof "at-mark=" + PM_MARK_MAX];
 };
 
 static const uint8_t zeroes[CHUNK];
@@ -938,7 +938,7 @@ int pm_model_mark(struct pm_model *m, const char *text, pm_commit_fn hook, void 
     if (r)
         return r;
     if (m->on && m->trig.kind == PM_TRIG_AT_MARK && strcmp(m->trig.mark, text) == 0) {
-        char t[300];
+        char t[sizeof "at-mark=" + PM_MARK_MAX];
         snprintf(t, sizeof t, "at-mark=%s", text);
         struct pm_cut_params cp = m->trig.cut;
         cut_internal(m, &cp, t, hook, ctx);
@@ -1044,8 +1044,6 @@ size_t pm_model_dirty_ranges(const struct pm_model *m, size_t max, pm_range_fn f
 
 static const char *const policy_names[] = {"lose-all", "keep-all", "random", "torn", "prefix"};
 static const char *const class_names[] = {"unknown", "meta", "data"};
-static const char *const op_names[] = {"write", "zero",     "trim",  "flush", "cut",   "power-on",
-                                       "mark",  "classify", "fault", "arm",   "disarm"};
 
 const char *pm_policy_name(enum pm_policy p)
 {
@@ -1075,11 +1073,6 @@ int pm_class_parse(const char *s, enum pm_class *out)
             return 0;
         }
     return -1;
-}
-
-const char *pm_op_name(enum pm_op op)
-{
-    return (unsigned)op < sizeof op_names / sizeof *op_names ? op_names[op] : "?";
 }
 
 uint64_t pm_counts_total(const struct pm_counts *c)

@@ -59,6 +59,11 @@ struct pm_cut_params {
     uint64_t seed; /* fates are a pure function of (dirty lines, seed) */
 };
 
+/* The longest mark text (and at-mark= text), in bytes.  The plugin refuses
+ * longer ones; the model's trigger texts ("at-mark=TEXT") are sized for it,
+ * so a cut record names its mark whole. */
+#define PM_MARK_MAX 1024
+
 enum pm_trigger_kind { PM_TRIG_NONE, PM_TRIG_AFTER_WRITES, PM_TRIG_BEFORE_FLUSH, PM_TRIG_AT_MARK };
 
 struct pm_trigger {
@@ -191,12 +196,11 @@ enum pm_class pm_model_line_class(const struct pm_model *m, uint64_t line_index)
 typedef void (*pm_range_fn)(void *ctx, uint64_t off, uint64_t len, enum pm_class cls);
 size_t pm_model_dirty_ranges(const struct pm_model *m, size_t max, pm_range_fn fn, void *ctx);
 
-/* Names. */
+/* Names.  (The names of the operations are the audit log's: audit/schema.h.) */
 const char *pm_policy_name(enum pm_policy p);
 int pm_policy_parse(const char *s, enum pm_policy *out); /* 0 or -1 */
 const char *pm_class_name(enum pm_class c);
 int pm_class_parse(const char *s, enum pm_class *out);
-const char *pm_op_name(enum pm_op op);
 uint64_t pm_counts_total(const struct pm_counts *c);
 
 /* The generator behind every random fate (splitmix64): exposed so that tests

@@ -13,9 +13,10 @@
  *      memory back.  A region with one live block keeps its 2 MiB: the
  *      model frees chunks mostly at flushes and cuts, which free them all.
  *
- * Thread-safe: the model gets and puts chunks from concurrent writes.  In a
- * sanitizer build free blocks are poisoned, so a use after put is caught as
- * it would be with malloc.
+ * Thread-safe (one mutex guards the regions and their lists): the model
+ * gets and puts chunks from concurrent writes.  In a sanitizer build free
+ * blocks are poisoned, so a use after put is caught as it would be with
+ * malloc.
  */
 #ifndef PMEMCUT_POOL_H
 #define PMEMCUT_POOL_H

@@ -272,20 +272,20 @@ static void test_log_damage(void)
 {
     char log[300];
     path_in(log, sizeof log, "t.jsonl");
-    struct au_reader r;
-    struct au_rec rec;
+    struct pm_audit_reader r;
+    struct pm_audit_rec rec;
     /* truncated in the middle of the cut record */
     size_t cut_at = (size_t)(strstr(good_log, "{\"seq\":7") - good_log) + 30;
     write_file(log, good_log, cut_at);
-    CU_ASSERT_EQUAL_FATAL(au_open(&r, log), 0);
+    CU_ASSERT_EQUAL_FATAL(pm_audit_reader_open(&r, log), 0);
     int n, count = 0;
-    while ((n = au_next(&r, &rec)) == 1)
+    while ((n = pm_audit_reader_next(&r, &rec)) == 1)
         count++;
     CU_ASSERT_EQUAL(n, -1);
     CU_ASSERT_EQUAL(count, 6);
     CU_ASSERT(strstr(r.err, "truncated") != NULL);
     CU_ASSERT(strstr(r.err, "after seq 6") != NULL);
-    au_close(&r);
+    pm_audit_reader_close(&r);
     /* a record missing: seq jumps */
     char *s = strdup(good_log);
     char *p = strstr(s, "{\"seq\":3");
@@ -293,11 +293,11 @@ static void test_log_damage(void)
     memmove(p, q, strlen(q) + 1);
     write_file(log, s, strlen(s));
     free(s);
-    CU_ASSERT_EQUAL_FATAL(au_open(&r, log), 0);
-    while ((n = au_next(&r, &rec)) == 1)
+    CU_ASSERT_EQUAL_FATAL(pm_audit_reader_open(&r, log), 0);
+    while ((n = pm_audit_reader_next(&r, &rec)) == 1)
         ;
     CU_ASSERT(strstr(r.err, "seq 4 where 3 was expected") != NULL);
-    au_close(&r);
+    pm_audit_reader_close(&r);
 }
 
 static void test_log_fuzz(void)
@@ -317,14 +317,14 @@ static void test_log_fuzz(void)
                 buf[r / 4 % len] = (char)(rnd() & 0xff);
         }
         write_file(log, buf, len);
-        struct au_reader r;
-        struct au_rec rec;
-        CU_ASSERT_EQUAL_FATAL(au_open(&r, log), 0);
+        struct pm_audit_reader r;
+        struct pm_audit_rec rec;
+        CU_ASSERT_EQUAL_FATAL(pm_audit_reader_open(&r, log), 0);
         int got;
-        while ((got = au_next(&r, &rec)) == 1)
+        while ((got = pm_audit_reader_next(&r, &rec)) == 1)
             ;
         CU_ASSERT(got == 0 || r.err[0] != '\0');
-        au_close(&r);
+        pm_audit_reader_close(&r);
     }
     free(buf);
 }
@@ -419,6 +419,13 @@ static void test_ack_verify(void)
     CU_ASSERT_EQUAL(pt_ackverify_count_at(&l, 0), 1); /* the unmarked one: everywhere */
     CU_ASSERT_EQUAL(pt_ackverify_count_at(&l, 2), 2);
     CU_ASSERT_EQUAL(pt_ackverify_count_at(&l, 5), 3);
+    pt_ackverify_free(&l);
+
+    /* an empty ack file: no acks, and nothing sorted (issue 12, 7) */
+    write_file(acks, "", 0);
+    CU_ASSERT_EQUAL_FATAL(pt_ackverify_load_file(&l, acks, log), 0);
+    CU_ASSERT_EQUAL(l.acks.len, 0);
+    CU_ASSERT_EQUAL(pt_ackverify_count_at(&l, 5), 0);
     pt_ackverify_free(&l);
 
     /* bad lines are refused with the line number */

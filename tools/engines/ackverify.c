@@ -44,18 +44,18 @@ static int known_file(const struct pm_ack *a, const char *where)
 static int each_ack_mark(const char *audit,
                          int (*fn)(void *arg, const struct pm_ack *a, uint64_t seq), void *arg)
 {
-    struct au_reader r;
-    struct au_rec rec;
+    struct pm_audit_reader r;
+    struct pm_audit_rec rec;
     int rc = 0;
-    if (au_open(&r, audit) == -1) {
+    if (pm_audit_reader_open(&r, audit) == -1) {
         pm_set_error("%s", r.err);
-        au_close(&r);
+        pm_audit_reader_close(&r);
         return -1;
     }
-    while (rc == 0 && au_next(&r, &rec) == 1) {
+    while (rc == 0 && pm_audit_reader_next(&r, &rec) == 1) {
         struct pm_ack a;
         char why[200], where[64];
-        if (rec.ev != AU_MARK || strncmp(rec.text, "ack ", 4) != 0)
+        if (rec.ev != PM_AUDIT_MARK || strncmp(rec.text, "ack ", 4) != 0)
             continue;
         if (pm_ack_parse(rec.text, &a, why, sizeof why) != 0) {
             pm_set_error("%s: seq %llu: mark \"%.100s\": %s", audit, (unsigned long long)rec.seq,
@@ -69,7 +69,7 @@ static int each_ack_mark(const char *audit,
         else if (fn(arg, &a, rec.seq) == -1)
             rc = -1, pm_set_error("%s: too many acks", audit);
     }
-    au_close(&r);
+    pm_audit_reader_close(&r);
     return rc;
 }
 
@@ -161,7 +161,8 @@ int pt_ackverify_load_file(struct pt_ack_list *l, const char *path, const char *
             l->unmatched += l->acks.v[i].from == 0;
         /* qsort is not stable, but acks with the same from are the same
          * mark's or unmatched ones: their order does not matter. */
-        qsort(l->acks.v, l->acks.len, sizeof *l->acks.v, by_from);
+        if (l->acks.len) /* an empty file: no array, and qsort's base must not be NULL */
+            qsort(l->acks.v, l->acks.len, sizeof *l->acks.v, by_from);
     }
     return rc;
 }

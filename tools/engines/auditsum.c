@@ -22,7 +22,7 @@ struct cut_info {
 };
 
 struct sum {
-    uint64_t ev[AU_NEV];
+    uint64_t ev[PM_AUDIT_NKINDS];
     uint64_t first_seq, last_seq, first_ns, last_ns;
     uint64_t bytes[3]; /* written, zeroed, trimmed */
     uint64_t fua, ignored;
@@ -66,7 +66,7 @@ static void add_mark(struct sum *s, uint64_t seq, const char *text)
     s->last_mark_seq[s->nlast++] = seq;
 }
 
-static int add_cut(struct sum *s, const struct au_rec *r)
+static int add_cut(struct sum *s, const struct pm_audit_rec *r)
 {
     if (s->ncuts == s->capcuts) {
         size_t cap = s->capcuts ? s->capcuts * 2 : 16;
@@ -94,7 +94,7 @@ static int add_cut(struct sum *s, const struct au_rec *r)
     return 0;
 }
 
-static void account(struct sum *s, const struct au_rec *r)
+static void account(struct sum *s, const struct pm_audit_rec *r)
 {
     if (!s->first_seq) {
         s->first_seq = r->seq;
@@ -104,34 +104,34 @@ static void account(struct sum *s, const struct au_rec *r)
     s->last_ns = r->ns;
     s->ev[r->ev]++;
     switch (r->ev) {
-    case AU_OPEN:
+    case PM_AUDIT_OPEN:
         s->size = r->size;
         s->line = r->line;
         reset_marks(s);
         break;
-    case AU_WRITE:
-    case AU_ZERO:
-    case AU_TRIM:
-        s->bytes[r->ev == AU_WRITE ? 0 : r->ev == AU_ZERO ? 1 : 2] += r->len;
+    case PM_AUDIT_WRITE:
+    case PM_AUDIT_ZERO:
+    case PM_AUDIT_TRIM:
+        s->bytes[r->ev == PM_AUDIT_WRITE ? 0 : r->ev == PM_AUDIT_ZERO ? 1 : 2] += r->len;
         s->fua += r->fua;
         s->ignored += r->ignored;
         add_counts(&s->dirtied, &r->dirtied);
         add_counts(&s->cleaned, &r->cleaned);
         add_counts(&s->persisted, &r->persisted);
         break;
-    case AU_FLUSH:
+    case PM_AUDIT_FLUSH:
         s->ignored += r->ignored;
         add_counts(&s->persisted, &r->persisted);
         break;
-    case AU_CUT:
+    case PM_AUDIT_CUT:
         add_counts(&s->lost, &r->lost);
         add_counts(&s->torn, &r->torn);
         add_cut(s, r);
         break;
-    case AU_CLOSE:
+    case PM_AUDIT_CLOSE:
         add_counts(&s->close_lost, &r->lost);
         break;
-    case AU_MARK:
+    case PM_AUDIT_MARK:
         add_mark(s, r->seq, r->text);
         break;
     default:
@@ -153,9 +153,10 @@ static void print_text(const struct sum *s, const char *path, FILE *out)
     if (s->size)
         fprintf(out, ", device %llu bytes, line %u", (unsigned long long)s->size, s->line);
     fprintf(out, "\nevents:");
-    for (int i = 0; i < AU_NEV; i++)
+    for (int i = 0; i < PM_AUDIT_NKINDS; i++)
         if (s->ev[i])
-            fprintf(out, " %s %llu", au_ev_name((enum au_ev)i), (unsigned long long)s->ev[i]);
+            fprintf(out, " %s %llu", pm_audit_kind_name((enum pm_audit_kind)i),
+                    (unsigned long long)s->ev[i]);
     fprintf(out, "\nbytes: written %llu, zeroed %llu, trimmed %llu; FUA requests %llu",
             (unsigned long long)s->bytes[0], (unsigned long long)s->bytes[1],
             (unsigned long long)s->bytes[2], (unsigned long long)s->fua);
@@ -211,10 +212,10 @@ static void print_json(const struct sum *s, const char *path, const char *damage
               (double)(s->last_ns - s->first_ns) / 1e9, (unsigned long long)s->size, s->line);
     jb_printf(&b, ",\"events\":{");
     int k = 0;
-    for (int i = 0; i < AU_NEV; i++)
+    for (int i = 0; i < PM_AUDIT_NKINDS; i++)
         if (s->ev[i])
-            jb_printf(&b, "%s\"%s\":%llu", k++ ? "," : "", au_ev_name((enum au_ev)i),
-                      (unsigned long long)s->ev[i]);
+            jb_printf(&b, "%s\"%s\":%llu", k++ ? "," : "",
+                      pm_audit_kind_name((enum pm_audit_kind)i), (unsigned long long)s->ev[i]);
     jb_printf(&b,
               "},\"bytes\":{\"written\":%llu,\"zeroed\":%llu,\"trimmed\":%llu},\"fua\":%llu,"
               "\"ignored\":%llu,\"lines\":{",
@@ -268,17 +269,17 @@ static void print_json(const struct sum *s, const char *path, const char *damage
 
 int pt_summary_print(const char *path, bool json, FILE *out)
 {
-    struct au_reader r;
-    struct au_rec rec;
+    struct pm_audit_reader r;
+    struct pm_audit_rec rec;
     struct sum s;
     memset(&s, 0, sizeof s);
-    if (au_open(&r, path) == -1) {
+    if (pm_audit_reader_open(&r, path) == -1) {
         pm_set_error("%s", r.err);
-        au_close(&r);
+        pm_audit_reader_close(&r);
         return -1;
     }
     int n;
-    while ((n = au_next(&r, &rec)) == 1)
+    while ((n = pm_audit_reader_next(&r, &rec)) == 1)
         account(&s, &rec);
     const char *damage = n < 0 ? r.err : NULL;
     if (json)
@@ -287,7 +288,7 @@ int pt_summary_print(const char *path, bool json, FILE *out)
         print_text(&s, path, out);
     if (damage)
         pm_set_error("%s", damage);
-    au_close(&r);
+    pm_audit_reader_close(&r);
     reset_marks(&s);
     for (size_t i = 0; i < s.ncuts; i++) {
         free(s.cuts[i].trigger);

@@ -62,18 +62,29 @@ static void signature(const char *out, char *sig, size_t n)
 }
 
 /* Runs argv with its output (stdout and stderr, the first outlen - 1
- * bytes) in out.  Exit status (127: it could not be executed), or -1 if it
- * could not be started.  No time limit: a check runs to its end. */
-static int run_capture(char *const argv[], char *out, size_t outlen)
+ * bytes; the rest is read and dropped) in out, for at most timeout
+ * seconds (then its process group is killed and *timed_out set).  Exit
+ * status (127: it could not be executed, 128 + N: killed by signal N), or
+ * -1 if it could not be started (the message in pm_get_error). */
+static int run_capture(char *const argv[], double timeout, char *out, size_t outlen,
+                       bool *timed_out)
 {
-    struct pm_spawn sp = {.argv = argv, .capture = outlen, .keep_head = true};
+    struct pm_spawn sp = {.argv = argv, .capture = outlen, .keep_head = true, .timeout = timeout};
     struct pm_spawn_result res;
     int r = pm_spawn_run(&sp, &res);
     snprintf(out, outlen, "%s", res.output ? res.output : "");
     pm_spawn_result_free(&res);
+    *timed_out = r == 0 && res.timed_out;
     if (r == -1 && !res.exec_failed)
         return -1;
     return res.status;
+}
+
+/* The first line of out, for a message. */
+static void first_line(const char *out, char *line, size_t n)
+{
+    size_t len = strcspn(out, "\n");
+    snprintf(line, n, "%.*s", (int)(len < n ? len : n - 1), out);
 }
 
 /* ext4: does the superblock say the journal needs recovery? */
@@ -95,66 +106,106 @@ static void counts_json(FILE *f, const char *key, const struct pm_counts *c)
 }
 
 /* fsck, then verify: the part of the state's line after its counts, and the
- * exit status (0 pass, 1 fail, 2 could not check). */
+ * exit status (PT_STATE_PASS, _FAIL, _TIMEOUT, or _ERROR after a message
+ * naming the state, name). */
 static int check_image(const struct pt_explore_opts *o, const char *img, uint64_t at, size_t nacks,
-                       bool *replayed, char **tail)
+                       const char *name, bool *replayed, char **tail)
 {
     static char out[16384];
-    char sig[PT_SIG_MAX] = "";
-    int rc;
+    char sig[PT_SIG_MAX] = "", tool[32];
+    int rc = 0;
+    bool timed_out = false;
     const char *verdict;
     *replayed = false;
     if (strcmp(o->fs, "ext4") == 0) {
         if (ext4_needs_recovery(pt_explore_track.r->p, pt_explore_track.r->size)) {
             /* what a mount would do first: replay the journal */
             char *jargv[] = {"e2fsck", "-E", "journal_only", "-y", (char *)img, NULL};
-            run_capture(jargv, out, sizeof out);
+            snprintf(tool, sizeof tool, "e2fsck -E journal_only -y");
+            rc = run_capture(jargv, o->check_timeout, out, sizeof out, &timed_out);
             *replayed = true;
         }
-        char *argv[] = {"e2fsck", "-fn", (char *)img, NULL};
-        rc = run_capture(argv, out, sizeof out);
+        if (!timed_out) {
+            char *argv[] = {"e2fsck", "-fn", (char *)img, NULL};
+            snprintf(tool, sizeof tool, "e2fsck -fn");
+            rc = run_capture(argv, o->check_timeout, out, sizeof out, &timed_out);
+        }
         verdict = rc == 0 ? "pass" : rc < 0 || rc >= 16 ? "error" : "fail";
     } else {
         char *argv[] = {"xfs_repair", "-n", "-f", (char *)img, NULL};
-        rc = run_capture(argv, out, sizeof out);
+        snprintf(tool, sizeof tool, "xfs_repair -n -f");
+        rc = run_capture(argv, o->check_timeout, out, sizeof out, &timed_out);
         /* 2: a dirty log that only a mount can replay */
         verdict = rc == 0 ? "pass" : rc == 1 ? "fail" : rc == 2 ? "dirty-log" : "error";
     }
-    if (strcmp(verdict, "pass") != 0) {
+    if (timed_out) {
+        /* killed at the limit: its own outcome, one signature for all */
+        verdict = "timeout";
+        snprintf(sig, sizeof sig, "%s gave no answer in %g s", tool, o->check_timeout);
+    } else if (strcmp(verdict, "pass") != 0) {
         /* the state's file name is no part of the failure: take it out */
         for (char *p; (p = strstr(out, img));)
             memmove(p + 3, p + strlen(img), strlen(p + strlen(img)) + 1), memcpy(p, "IMG", 3);
         signature(out, sig, sizeof sig);
     }
+    if (strcmp(verdict, "error") == 0) {
+        char line[200];
+        first_line(rc < 0 ? pm_get_error() : out, line, sizeof line);
+        fprintf(stderr, "explore: %s: %s %s: %s\n", name, tool,
+                rc < 0      ? "could not be started"
+                : rc == 127 ? "could not be run"
+                : rc > 128  ? "was killed by a signal"
+                            : "failed to check",
+                line[0] ? line : "(no output)");
+    }
     size_t len = 0;
     FILE *f = open_memstream(tail, &len);
-    if (!f)
-        return 2;
+    if (!f) {
+        fprintf(stderr, "explore: %s: out of memory\n", name);
+        return PT_STATE_ERROR;
+    }
     fprintf(f, ",\"fsck\":\"%s\",\"fsck_rc\":%d,\"signature\":\"%s\"", verdict, rc, sig);
-    int judged = pt_explore_judge(f, o, img, at, nacks);
+    int judged = timed_out ? 0 : pt_explore_judge(f, o, img, at, nacks);
+    if (timed_out)
+        fprintf(f, ",\"verify\":null");
     fclose(f);
-    if (judged == -1)
-        return 2;
+    if (judged == -1) {
+        fprintf(stderr, "explore: %s: its acknowledged records could not be judged\n", name);
+        return PT_STATE_ERROR;
+    }
+    if (timed_out)
+        return PT_STATE_TIMEOUT;
     if (judged == 1 && strcmp(verdict, "error") != 0)
-        return 1;
-    return strcmp(verdict, "pass") == 0 || strcmp(verdict, "dirty-log") == 0 ? 0
-           : strcmp(verdict, "fail") == 0                                    ? 1
-                                                                             : 2;
+        return PT_STATE_FAIL;
+    return strcmp(verdict, "pass") == 0 || strcmp(verdict, "dirty-log") == 0 ? PT_STATE_PASS
+           : strcmp(verdict, "fail") == 0                                    ? PT_STATE_FAIL
+                                                                             : PT_STATE_ERROR;
+}
+
+void pt_explore_state_name(char *out, size_t n, uint64_t point, uint64_t at,
+                           const struct pm_cut_params *cp)
+{
+    snprintf(out, n, "the state at point seq %llu (replay to %llu), %s seed %llu",
+             (unsigned long long)point, (unsigned long long)at, pm_policy_name(cp->policy),
+             (unsigned long long)cp->seed);
 }
 
 /* In the child, on worker slot `slot`: cut, make the image, check, append
- * the result.  Exit status: 0 pass, 1 fail, 2 could not check. */
+ * the result.  Exit status: PT_STATE_*. */
 int pt_explore_check_state(struct pt_replay *r, const struct pt_explore_opts *o, int slot,
                            uint64_t point, const char *kind, uint64_t at,
                            const struct pm_cut_params *cp)
 {
-    char img[4200];
+    char img[4200], name[200];
     snprintf(img, sizeof img, "%.4000s/state-%d.img", pt_explore_dir, slot);
+    pt_explore_state_name(name, sizeof name, point, at, cp);
     struct pm_counts lost = {0}, kept = {0}, torn = {0};
     const struct pm_cut_result *cr = NULL;
     if (pt_replay_is_on(r)) {
-        if (pm_model_cut(r->m, cp, "explore", NULL, NULL) != PM_OK)
-            return 2;
+        if (pm_model_cut(r->m, cp, "explore", NULL, NULL) != PM_OK) {
+            fprintf(stderr, "explore: %s: the model could not cut (out of memory)\n", name);
+            return PT_STATE_ERROR;
+        }
         cr = pm_model_last_cut(r->m);
         lost = cr->lost;
         kept = cr->kept;
@@ -174,30 +225,33 @@ int pt_explore_check_state(struct pt_replay *r, const struct pt_explore_opts *o,
         dup = true;
     } else {
         if (pt_explore_slot_sync(&pt_explore_slots[slot], img, r->p, r->size, cr) == -1) {
-            fprintf(stderr, "explore: %s\n", pm_get_error());
+            fprintf(stderr, "explore: %s: %s\n", name, pm_get_error());
             if (mine)
                 pt_explore_dup_drop(d);
-            return 2;
+            return PT_STATE_ERROR;
         }
         bool replayed;
-        code = check_image(o, img, at, nacks, &replayed, &tail);
+        code = check_image(o, img, at, nacks, name, &replayed, &tail);
         if (replayed) /* the journal replay wrote to the file */
             pt_explore_slots[slot].valid = false;
-        if (mine && tail && code != 2)
+        if (mine && tail && code != PT_STATE_ERROR)
             pt_explore_dup_done(d, tail, code);
         else if (mine)
             pt_explore_dup_drop(d);
         mine = false;
     }
-    if (!tail)
-        return 2;
+    if (!tail) {
+        fprintf(stderr, "explore: %s: out of memory\n", name);
+        return PT_STATE_ERROR;
+    }
 
     char *line = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&line, &len);
     if (!f) {
+        fprintf(stderr, "explore: %s: out of memory\n", name);
         free(tail);
-        return 2;
+        return PT_STATE_ERROR;
     }
     fprintf(f, "{\"point\":%llu,\"ev\":\"%s\",\"replay_to\":%llu,\"policy\":\"%s\"",
             (unsigned long long)point, kind, (unsigned long long)at, pm_policy_name(cp->policy));
@@ -215,8 +269,14 @@ int pt_explore_check_state(struct pt_replay *r, const struct pt_explore_opts *o,
     snprintf(path, sizeof path, "%s/states.jsonl", o->out);
     int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     ssize_t w = fd == -1 ? -1 : write(fd, line, len);
+    int err = errno;
     if (fd != -1)
         close(fd);
     free(line);
-    return w != (ssize_t)len ? 2 : code;
+    if (w != (ssize_t)len) {
+        fprintf(stderr, "explore: %s: %s: %s\n", name, path,
+                w == -1 ? strerror(err) : "short write");
+        return PT_STATE_ERROR;
+    }
+    return code;
 }

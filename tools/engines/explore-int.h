@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <signal.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -34,7 +35,7 @@ int pt_explore_load_done(const char *path, struct pt_done_set *done, uint64_t *n
 
 /* Whether rec is a point of the kinds in want, before it is applied
  * (flush, cut) or after (mark, write): the point's name, or NULL. */
-const char *pt_explore_point_kind(const struct au_rec *rec, unsigned want, bool before);
+const char *pt_explore_point_kind(const struct pm_audit_rec *rec, unsigned want, bool before);
 
 /* Counts the points in the log first, for the progress line. */
 uint64_t pt_explore_count_points(const struct pt_explore_opts *o);
@@ -49,11 +50,20 @@ int pt_explore_point(struct pt_explore_workers *u, struct pt_replay *r, struct p
 
 /* --- explore-workers.c: the parent's children ---------------------------- */
 
+/* What a worker slot's child checks, for the parent's messages. */
+struct pt_slot_state {
+    uint64_t point, at;
+    struct pm_cut_params cp;
+};
+
 struct pt_explore_workers {
     const struct pt_explore_opts *o;
-    pid_t *slot_pid; /* jobs entries: the child on each worker slot, 0 if free */
+    pid_t *slot_pid;                  /* jobs entries: the child on each worker slot, 0 if free */
+    struct pt_slot_state *slot_state; /* jobs entries */
     int running;
-    uint64_t started, finished, failed, errors, resumed;
+    uint64_t started, finished, failed, timeouts, errors, resumed;
+    sigset_t wait_mask; /* SIGCHLD blocked: the parent waits with sigtimedwait */
+    sigset_t old_mask;  /* the mask before the run, the children's */
     uint64_t points_total, points_seen;
     struct timespec t0, last_draw;
     bool tty;
@@ -63,7 +73,9 @@ struct pt_explore_workers {
 double pt_explore_since(const struct timespec *t);
 /* The progress line on a terminal (at most every 0.2 s unless force). */
 void pt_explore_draw(struct pt_explore_workers *u, bool force);
-/* Collects finished children (waits for one if block). */
+/* Collects finished children (waits for one if block, drawing the
+ * progress line meanwhile).  A child that could not check its state is
+ * named on stderr. */
 void pt_explore_reap(struct pt_explore_workers *u, bool block);
 /* Checks one state in a child on a free worker slot (waiting for one).
  * 0, or -1 with the message. */
@@ -136,8 +148,17 @@ void pt_explore_dup_drop(struct pt_dup *d);
 
 /* --- explore-check.c: one state, in the child ---------------------------- */
 
-/* Cut, make the image, check, append the result line.  Exit status: 0
- * pass, 1 fail, 2 could not check. */
+/* A state's outcome, the exit status of the child that checked it. */
+enum { PT_STATE_PASS = 0, PT_STATE_FAIL = 1, PT_STATE_ERROR = 2, PT_STATE_TIMEOUT = 3 };
+
+/* "the state at point seq P (replay to A), POLICY seed S": how messages
+ * name a state. */
+void pt_explore_state_name(char *out, size_t n, uint64_t point, uint64_t at,
+                           const struct pm_cut_params *cp);
+
+/* Cut, make the image, check, append the result line.  Exit status:
+ * PT_STATE_PASS, _FAIL, _TIMEOUT (the checker was killed at the limit), or
+ * _ERROR (could not check; a message naming the state is on stderr). */
 int pt_explore_check_state(struct pt_replay *r, const struct pt_explore_opts *o, int slot,
                            uint64_t point, const char *kind, uint64_t at,
                            const struct pm_cut_params *cp);

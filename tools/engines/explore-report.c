@@ -70,6 +70,19 @@ static int group_add(failure_vec *fl, const char *sig, const struct pt_state_res
     return 0;
 }
 
+/* The rebuild command of state s. */
+static void print_rebuild(const struct pt_explore_opts *o, FILE *out,
+                          const struct pt_state_result *s)
+{
+    fprintf(out,
+            "      rebuild:  pmemcut-replay replay --audit %s --data %s --to %llu "
+            "--policy %s --seed %llu -o state.img\n",
+            o->audit, o->data ? o->data : "DLOG", (unsigned long long)s->at,
+            pm_policy_name(s->policy), (unsigned long long)s->seed);
+}
+
+#define MAX_TIMEOUTS_LISTED 20
+
 static void print_groups(const struct pt_explore_opts *o, FILE *out, const failure_vec *fv)
 {
     const struct failure *fl = fv->v;
@@ -77,14 +90,10 @@ static void print_groups(const struct pt_explore_opts *o, FILE *out, const failu
         const struct pt_state_result *s = &fl[i].smallest;
         fprintf(out, "  [%zu] %llu states: %s\n", i + 1, (unsigned long long)fl[i].count,
                 fl[i].sig[0] ? fl[i].sig : "(no message)");
-        fprintf(out,
-                "      smallest: point seq %llu, %s seed %llu, %llu lines lost or torn\n"
-                "      rebuild:  pmemcut-replay replay --audit %s --data %s --to %llu "
-                "--policy %s --seed %llu -o state.img\n",
+        fprintf(out, "      smallest: point seq %llu, %s seed %llu, %llu lines lost or torn\n",
                 (unsigned long long)s->point, pm_policy_name(s->policy),
-                (unsigned long long)s->seed, (unsigned long long)s->lost, o->audit,
-                o->data ? o->data : "DLOG", (unsigned long long)s->at, pm_policy_name(s->policy),
-                (unsigned long long)s->seed);
+                (unsigned long long)s->seed, (unsigned long long)s->lost);
+        print_rebuild(o, out, s);
     }
 }
 
@@ -96,6 +105,8 @@ int pt_explore_write_summary(const struct pt_explore_opts *o, FILE *out)
     if (!f)
         return -1;
     failure_vec fl = {0}, vfl = {0};
+    PM_VEC(struct pt_state_result) tl = {0}; /* the first timed-out states */
+    uint64_t timeouts = 0;
     uint64_t total = 0, pass = 0, fail = 0, other = 0, vpass = 0, vfail = 0, verr = 0, dups = 0;
     uint64_t by_pol[PT_EXPLORE_MAX_POLICIES][2] = {{0}};
     char *line = NULL;
@@ -115,7 +126,11 @@ int pt_explore_write_summary(const struct pt_explore_opts *o, FILE *out)
         bool failed = strcmp(res.fsck, "fail") == 0 || strcmp(res.fsck, "error") == 0;
         if (strcmp(res.fsck, "pass") == 0)
             pass++;
-        else if (failed)
+        else if (strcmp(res.fsck, "timeout") == 0) {
+            /* a checker that hangs on a crash state: a finding of its own */
+            if (timeouts++ < MAX_TIMEOUTS_LISTED && PM_VEC_PUSH(&tl, res) == -1)
+                break;
+        } else if (failed)
             fail++;
         else
             other++;
@@ -131,9 +146,10 @@ int pt_explore_write_summary(const struct pt_explore_opts *o, FILE *out)
     free(line);
     jr_free(&d);
     fclose(f);
-    fprintf(out, "states: %llu checked, %llu pass, %llu fail, %llu other (dirty log)\n",
+    fprintf(out,
+            "states: %llu checked, %llu pass, %llu fail, %llu timeout, %llu other (dirty log)\n",
             (unsigned long long)total, (unsigned long long)pass, (unsigned long long)fail,
-            (unsigned long long)other);
+            (unsigned long long)timeouts, (unsigned long long)other);
     if (dups)
         fprintf(out,
                 "  %llu of them the same image as a state checked before (not checked again)\n",
@@ -145,6 +161,19 @@ int pt_explore_write_summary(const struct pt_explore_opts *o, FILE *out)
                     (unsigned long long)by_pol[k][1]);
     fprintf(out, "distinct failures: %zu\n", fl.len);
     print_groups(o, out, &fl);
+    if (timeouts) {
+        fprintf(out, "checker timed out: %llu states\n", (unsigned long long)timeouts);
+        for (size_t i = 0; i < tl.len; i++) {
+            fprintf(out, "  point seq %llu, %s seed %llu, %llu lines lost or torn: %s\n",
+                    (unsigned long long)tl.v[i].point, pm_policy_name(tl.v[i].policy),
+                    (unsigned long long)tl.v[i].seed, (unsigned long long)tl.v[i].lost,
+                    tl.v[i].sig);
+            print_rebuild(o, out, &tl.v[i]);
+        }
+        if (timeouts > tl.len)
+            fprintf(out, "  ... and %llu more (\"fsck\":\"timeout\" in states.jsonl)\n",
+                    (unsigned long long)(timeouts - tl.len));
+    }
     if (vpass + vfail + verr) {
         fprintf(out, "verify (acknowledged records): %llu PASS, %llu FAIL, %llu not judged\n",
                 (unsigned long long)vpass, (unsigned long long)vfail, (unsigned long long)verr);
@@ -153,5 +182,6 @@ int pt_explore_write_summary(const struct pt_explore_opts *o, FILE *out)
     }
     PM_VEC_FREE(&fl);
     PM_VEC_FREE(&vfl);
+    PM_VEC_FREE(&tl);
     return 0;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "model/model.h"
 #include "utils/error.h"
 #include "utils/rng.h"
 #include "explore-int.h"
@@ -101,16 +102,16 @@ int pt_explore_load_done(const char *path, struct pt_done_set *done, uint64_t *n
     return r;
 }
 
-const char *pt_explore_point_kind(const struct au_rec *rec, unsigned want, bool before)
+const char *pt_explore_point_kind(const struct pm_audit_rec *rec, unsigned want, bool before)
 {
-    if (before && (want & PT_POINT_FLUSH) && rec->ev == AU_FLUSH)
+    if (before && (want & PT_POINT_FLUSH) && rec->ev == PM_AUDIT_FLUSH)
         return "flush";
-    if (before && (want & PT_POINT_FLUSH) && rec->ev == AU_CUT)
+    if (before && (want & PT_POINT_FLUSH) && rec->ev == PM_AUDIT_CUT)
         return "cut";
-    if (!before && (want & PT_POINT_MARK) && rec->ev == AU_MARK)
+    if (!before && (want & PT_POINT_MARK) && rec->ev == PM_AUDIT_MARK)
         return "mark";
     if (!before && (want & PT_POINT_WRITE) &&
-        (rec->ev == AU_WRITE || rec->ev == AU_ZERO || rec->ev == AU_TRIM))
+        (rec->ev == PM_AUDIT_WRITE || rec->ev == PM_AUDIT_ZERO || rec->ev == PM_AUDIT_TRIM))
         return "write";
     return NULL;
 }
@@ -136,7 +137,8 @@ int pt_explore_point(struct pt_explore_workers *u, struct pt_replay *r, struct p
         for (unsigned i = 0; i < n; i++) {
             struct pm_cut_params cp = {.policy = pol, .p = o->p};
             uint64_t s = at * 131u + (uint64_t)pol * 7919u + i;
-            cp.seed = n == 1 ? 0 : pm_splitmix64(&s);
+            /* below 2^53, as the device's own (JSON readers keep them exact) */
+            cp.seed = n == 1 ? 0 : pm_splitmix64(&s) & PM_SEED_MAX;
             uint64_t key = state_key(at, pol, cp.seed);
             if (done_has(done, key))
                 continue;
@@ -153,16 +155,16 @@ int pt_explore_point(struct pt_explore_workers *u, struct pt_replay *r, struct p
 /* Counts the points in the log first, for the progress line. */
 uint64_t pt_explore_count_points(const struct pt_explore_opts *o)
 {
-    struct au_reader a;
-    struct au_rec rec;
+    struct pm_audit_reader a;
+    struct pm_audit_rec rec;
     uint64_t n = 0;
-    if (au_open(&a, o->audit) == -1)
+    if (pm_audit_reader_open(&a, o->audit) == -1)
         return 0;
-    while (au_next(&a, &rec) == 1)
+    while (pm_audit_reader_next(&a, &rec) == 1)
         if (rec.seq >= o->from && rec.seq <= o->to &&
             (pt_explore_point_kind(&rec, o->points, true) ||
              pt_explore_point_kind(&rec, o->points, false)))
             n++;
-    au_close(&a);
+    pm_audit_reader_close(&a);
     return n;
 }

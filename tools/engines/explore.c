@@ -1,6 +1,7 @@
 /* pmemcut — explore: the run (see explore.h for what it does and its
  * parts). */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@ void pt_explore_defaults(struct pt_explore_opts *o)
     o->verify_dir = "/";
     o->record_size = PM_REC_DEFAULT_SIZE;
     o->expect = PM_EXPECT_DURABLE;
+    o->check_timeout = PT_CHECK_TIMEOUT_DEFAULT;
     long nproc = sysconf(_SC_NPROCESSORS_ONLN);
     o->jobs = nproc > 0 ? (int)nproc : 1;
 }
@@ -94,6 +96,10 @@ int pt_explore_run(struct pt_explore_opts *op, uint64_t *failed)
     r.p_change = pt_explore_p_changed;
     r.p_change_ctx = &pt_explore_track;
     u.slot_pid = calloc((size_t)o.jobs, sizeof *u.slot_pid);
+    u.slot_state = calloc((size_t)o.jobs, sizeof *u.slot_state);
+    sigemptyset(&u.wait_mask);
+    sigaddset(&u.wait_mask, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &u.wait_mask, &u.old_mask);
     pt_explore_slots = mmap(NULL, (size_t)o.jobs * sizeof *pt_explore_slots, PROT_READ | PROT_WRITE,
                             MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     pt_explore_dups = mmap(NULL, PT_DUP_CAP * sizeof *pt_explore_dups, PROT_READ | PROT_WRITE,
@@ -101,13 +107,14 @@ int pt_explore_run(struct pt_explore_opts *op, uint64_t *failed)
     snprintf(pt_explore_dir, sizeof pt_explore_dir, "/dev/shm/pmemcut-explore.XXXXXX");
     if (!mkdtemp(pt_explore_dir))
         snprintf(pt_explore_dir, sizeof pt_explore_dir, "%s/work", o.out);
-    if (!u.slot_pid || pt_explore_slots == MAP_FAILED || pt_explore_dups == MAP_FAILED) {
+    if (!u.slot_pid || !u.slot_state || pt_explore_slots == MAP_FAILED ||
+        pt_explore_dups == MAP_FAILED) {
         pm_set_error("out of memory");
         n = 0;
         rc = -1;
     }
     while (rc == 0 && (n = pt_replay_next(&r)) == 1) {
-        const struct au_rec *rec = &r.rec;
+        const struct pm_audit_rec *rec = &r.rec;
         if (rec->seq > o.to)
             break;
         bool in = rec->seq >= o.from && pt_replay_is_on(&r);
@@ -144,8 +151,13 @@ int pt_explore_run(struct pt_explore_opts *op, uint64_t *failed)
            "earlier run\n",
            (unsigned long long)u.finished, t, t > 0 ? (double)u.finished / t : 0.0, o.jobs,
            (unsigned long long)u.resumed);
+    sigprocmask(SIG_SETMASK, &u.old_mask, NULL);
+    if (u.timeouts)
+        printf("explore: %llu states whose checker gave no answer in %g s (\"fsck\":\"timeout\", "
+               "listed below)\n",
+               (unsigned long long)u.timeouts, o.check_timeout);
     if (u.errors)
-        printf("explore: %llu states could not be checked (see messages above)\n",
+        printf("explore: %llu states could not be checked (each named on stderr)\n",
                (unsigned long long)u.errors);
     snprintf(path, sizeof path, "%s/summary.txt", o.out);
     FILE *sf = fopen(path, "w");
@@ -166,12 +178,13 @@ int pt_explore_run(struct pt_explore_opts *op, uint64_t *failed)
     if (pt_explore_dups != MAP_FAILED)
         munmap(pt_explore_dups, PT_DUP_CAP * sizeof *pt_explore_dups);
     free(u.slot_pid);
+    free(u.slot_state);
     free(pt_explore_track.gen);
     pt_explore_track.gen = NULL;
     pt_replay_close(&r);
     free(done.h);
     pt_ackverify_free(&o.al);
-    *failed = u.failed;
+    *failed = u.failed + u.timeouts;
     if (rc == -1)
         pm_set_error("%s", why);
     return rc;

@@ -37,6 +37,13 @@ enum pt_point_kind { PT_POINT_FLUSH = 1, PT_POINT_MARK = 2, PT_POINT_WRITE = 4 }
 
 #define PT_EXPLORE_MAX_POLICIES 5
 
+/* Each run of a state's checker (e2fsck, xfs_repair) is killed after
+ * --check-timeout seconds (default, bounds): a checker that hangs on a
+ * crash state is a finding ("fsck":"timeout"), not a reason to wait. */
+#define PT_CHECK_TIMEOUT_DEFAULT 10.0
+#define PT_CHECK_TIMEOUT_MIN     0.1
+#define PT_CHECK_TIMEOUT_MAX     3600.0
+
 /* What to explore: the front end fills it from the command line. */
 struct pt_explore_opts {
     const char *audit, *data, *base, *out, *fs;
@@ -52,6 +59,7 @@ struct pt_explore_opts {
     uint32_t record_size;   /* set by --record-size */
     enum pm_expect expect;  /* set by --expect */
     bool fresh;             /* set by --fresh-images: each state written whole, none skipped */
+    double check_timeout;   /* set by --check-timeout: seconds per checker run */
     struct pt_ack_list al;  /* the acks, each with the seq it applies from (loaded by the run) */
 };
 
@@ -59,7 +67,8 @@ struct pt_explore_opts {
 void pt_explore_defaults(struct pt_explore_opts *o);
 
 /* Explores o (o->al is filled and freed by the run).  0 with *failed set
- * to the number of failing states, or -1 (pm_get_error says why; with a
+ * to the number of failing states and of states whose checker timed out,
+ * or -1 (pm_get_error says why; with a
  * damaged log the states before the damage were checked and summarised). */
 int pt_explore_run(struct pt_explore_opts *o, uint64_t *failed);
 

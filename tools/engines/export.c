@@ -83,9 +83,9 @@ static bool any_meta(const struct pt_replay *r, uint64_t off, uint64_t len)
 static int export_one(struct exporter *x, struct dirty_list *dl)
 {
     struct pt_replay *r = x->r;
-    const struct au_rec *rec = &r->rec;
+    const struct pm_audit_rec *rec = &r->rec;
     char text[64];
-    bool resets = rec->ev == AU_CUT || (rec->ev == AU_OPEN && r->m);
+    bool resets = rec->ev == PM_AUDIT_CUT || (rec->ev == PM_AUDIT_OPEN && r->m);
     PM_VEC_RESET(&dl->r);
     dl->failed = false;
     if (resets && r->m) {
@@ -98,28 +98,29 @@ static int export_one(struct exporter *x, struct dirty_list *dl)
     if (pt_replay_apply(r) == -1)
         return -2;
     switch (rec->ev) {
-    case AU_WRITE:
-    case AU_ZERO:
-    case AU_TRIM: {
+    case PM_AUDIT_WRITE:
+    case PM_AUDIT_ZERO:
+    case PM_AUDIT_TRIM: {
         uint64_t flags = rec->fua && !rec->ignored ? DMLOG_FUA : 0;
         if (any_meta(r, rec->off, rec->len))
             flags |= DMLOG_METADATA;
-        if (rec->ev == AU_TRIM && rec->off % DMLOG_SECTOR == 0 && rec->len % DMLOG_SECTOR == 0)
+        if (rec->ev == PM_AUDIT_TRIM && rec->off % DMLOG_SECTOR == 0 &&
+            rec->len % DMLOG_SECTOR == 0)
             return pt_dmlog_entry(&x->w, rec->off / DMLOG_SECTOR, rec->len / DMLOG_SECTOR,
                                   flags | DMLOG_DISCARD, NULL);
         if (rec->len == 0)
             return 0;
         return export_range(x, rec->off, rec->len, flags);
     }
-    case AU_FLUSH:
+    case PM_AUDIT_FLUSH:
         return rec->ignored ? 0 : pt_dmlog_entry(&x->w, 0, 0, DMLOG_FLUSH, NULL);
-    case AU_MARK:
+    case PM_AUDIT_MARK:
         return pt_dmlog_mark(&x->w, rec->text);
-    case AU_CUT:
-    case AU_OPEN:
+    case PM_AUDIT_CUT:
+    case PM_AUDIT_OPEN:
         if (!resets)
             return 0;
-        snprintf(text, sizeof text, "pmemcut-%s:%llu", rec->ev == AU_CUT ? "cut" : "restart",
+        snprintf(text, sizeof text, "pmemcut-%s:%llu", rec->ev == PM_AUDIT_CUT ? "cut" : "restart",
                  (unsigned long long)rec->seq);
         if (pt_dmlog_mark(&x->w, text) == -1)
             return -1;

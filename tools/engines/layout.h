@@ -42,6 +42,10 @@ int pt_layout_open(struct pt_layout *l, const struct pt_layout_args *a, const ch
                    const uint8_t *img, uint64_t size);
 /* The same for the image file at path, reading its first blocks. */
 int pt_layout_open_file(struct pt_layout *l, const struct pt_layout_args *a, const char *path);
+/* Whether the filesystem's start (l->x.dev_offset: --offset or the extents
+ * report's) lies inside a device of size bytes; -1 with the message naming
+ * what (the image's path, "the device") when not. */
+int pt_layout_check_offset(const struct pt_layout *l, uint64_t size, const char *what);
 /* Undoes pt_layout_open (the extents stay). */
 void pt_layout_close(struct pt_layout *l);
 /* Frees the extents too. */

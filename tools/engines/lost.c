@@ -11,6 +11,7 @@
 #include "audit/auditlog.h"
 #include "utils/error.h"
 #include "utils/vec.h"
+#include "recfit.h"
 #include "replay.h"
 
 /* Prints what a list of line ranges were: the bytes grouped by what they
@@ -56,7 +57,7 @@ static uint64_t describe_ranges(const struct pt_layout *m, const char *fate,
     return n;
 }
 
-static void print_cut(const struct pt_layout *m, const struct au_rec *rec, uint64_t max_lines)
+static void print_cut(const struct pt_layout *m, const struct pm_audit_rec *rec, uint64_t max_lines)
 {
     printf("cut at seq %llu (%s, %s seed %llu): %llu lines lost (%llu meta), %llu torn\n",
            (unsigned long long)rec->seq, rec->trigger, pm_policy_name(rec->cut.policy),
@@ -93,7 +94,12 @@ static int lost_by_replay(const struct pt_lost_args *a)
         goto out;
     }
     while ((n = pt_replay_next(&r)) == 1) {
-        if (r.rec.ev == AU_CUT && r.m) {
+        if (r.rec.ev == PM_AUDIT_CUT && r.m) {
+            if (pt_layout_check_offset(&m, r.size, "the device") == -1 ||
+                pt_rec_check_fits(a->log, &r.rec, r.size) == -1) {
+                n = -1;
+                break;
+            }
             cuts++;
             uint8_t *img = malloc(r.size);
             bool have = false;
@@ -149,26 +155,35 @@ int pt_lost_print(const struct pt_lost_args *a)
         pt_xfsmap_free(&m.x);
         return -1;
     }
-    struct au_reader r;
-    struct au_rec rec;
-    if (au_open(&r, a->log) == -1) {
+    struct pm_audit_reader r;
+    struct pm_audit_rec rec;
+    if (pm_audit_reader_open(&r, a->log) == -1) {
         pm_set_error("%s", r.err);
-        au_close(&r);
+        pm_audit_reader_close(&r);
         pt_layout_free(&m);
         return -1;
     }
     int n, cuts = 0;
-    while ((n = au_next(&r, &rec)) == 1) {
-        if (rec.ev != AU_CUT)
+    uint64_t size = 0; /* the device's, from the open record */
+    bool bad = false;
+    while ((n = pm_audit_reader_next(&r, &rec)) == 1) {
+        if (rec.ev == PM_AUDIT_OPEN)
+            size = rec.size;
+        if (pt_rec_check_fits(a->log, &rec, size) == -1) {
+            bad = true;
+            n = -1;
+            break;
+        }
+        if (rec.ev != PM_AUDIT_CUT)
             continue;
         cuts++;
         print_cut(&m, &rec, a->max_lines);
     }
     if (cuts == 0 && n == 0)
         printf("no cuts in %s\n", a->log);
-    if (n < 0)
+    if (n < 0 && !bad)
         pm_set_error("%s", r.err);
-    au_close(&r);
+    pm_audit_reader_close(&r);
     pt_layout_free(&m);
     return n < 0 ? -1 : 0;
 }

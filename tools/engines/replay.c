@@ -35,7 +35,7 @@ int pt_replay_open(struct pt_replay *r, const char *audit, const char *dlog, con
     memset(r, 0, sizeof *r);
     r->dl.fd = -1;
     r->base = base;
-    if (au_open(&r->au, audit) == -1)
+    if (pm_audit_reader_open(&r->au, audit) == -1)
         return replay_fail("%s", r->au.err);
     if (dlog) {
         if (pm_dlog_open(&r->dl, dlog) == -1)
@@ -47,7 +47,7 @@ int pt_replay_open(struct pt_replay *r, const char *audit, const char *dlog, con
 
 void pt_replay_close(struct pt_replay *r)
 {
-    au_close(&r->au);
+    pm_audit_reader_close(&r->au);
     pm_dlog_close(&r->dl);
     pm_model_free(r->m);
     r->m = NULL;
@@ -60,7 +60,7 @@ void pt_replay_close(struct pt_replay *r)
 
 int pt_replay_next(struct pt_replay *r)
 {
-    int n = au_next(&r->au, &r->rec);
+    int n = pm_audit_reader_next(&r->au, &r->rec);
     if (n < 0)
         replay_fail("%s", r->au.err);
     return n;
@@ -98,14 +98,14 @@ static void differ(struct pt_replay *r, const char *what, const struct pm_counts
     r->mismatch = true;
     replay_fail("seq %llu (%s): the replayed model disagrees with the log: %s is %s in the model, "
                 "%s in the log (wrong data log, or a log that does not start on this image?)",
-                (unsigned long long)r->rec.seq, au_ev_name(r->rec.ev), what, a, b);
+                (unsigned long long)r->rec.seq, pm_audit_kind_name(r->rec.ev), what, a, b);
 }
 
 /* Commit hook: compares the model's effect with the record being applied. */
 static int check_hook(void *ctx, const struct pm_effect *e)
 {
     struct pt_replay *r = ctx;
-    const struct au_rec *rec = &r->rec;
+    const struct pm_audit_rec *rec = &r->rec;
     if (r->mismatch)
         return 0;
     switch (e->op) {
@@ -124,7 +124,7 @@ static int check_hook(void *ctx, const struct pm_effect *e)
             differ(r, "persisted", &e->persisted, &rec->persisted);
         break;
     case PM_OP_CUT:
-        if (rec->ev != AU_CUT)
+        if (rec->ev != PM_AUDIT_CUT)
             break;
         if (!counts_eq(&e->cut->lost, &rec->lost))
             differ(r, "lost", &e->cut->lost, &rec->lost);
@@ -148,7 +148,7 @@ static int check_hook(void *ctx, const struct pm_effect *e)
 
 /* --- applying records ------------------------------------------------------------ */
 
-static int start(struct pt_replay *r, const struct au_rec *rec)
+static int start(struct pt_replay *r, const struct pm_audit_rec *rec)
 {
     r->size = rec->size;
     r->line = rec->line;
@@ -197,12 +197,12 @@ static int model_error(struct pt_replay *r, int code)
                       : code == PM_ENOMEM ? "out of memory"
                                           : "invalid";
     return replay_fail("seq %llu (%s): cannot be replayed: %s", (unsigned long long)r->rec.seq,
-                       au_ev_name(r->rec.ev), why);
+                       pm_audit_kind_name(r->rec.ev), why);
 }
 
 static int do_write(struct pt_replay *r)
 {
-    const struct au_rec *rec = &r->rec;
+    const struct pm_audit_rec *rec = &r->rec;
     if (!r->have_dlog)
         return replay_fail("seq %llu: a write, and no data log was given (--data)",
                            (unsigned long long)rec->seq);
@@ -236,20 +236,21 @@ static void tell_change(void *ctx, uint64_t off, uint64_t len, enum pm_class cls
 
 int pt_replay_apply(struct pt_replay *r)
 {
-    const struct au_rec *rec = &r->rec;
+    const struct pm_audit_rec *rec = &r->rec;
     int e = 0;
-    if (!r->m && rec->ev != AU_OPEN)
+    if (!r->m && rec->ev != PM_AUDIT_OPEN)
         return replay_fail("seq %llu: the log does not start with an \"open\" record",
                            (unsigned long long)rec->seq);
     r->mismatch = false;
     if (r->p_change && r->m) {
-        if ((rec->ev == AU_WRITE || rec->ev == AU_ZERO || rec->ev == AU_TRIM) && rec->fua)
+        if ((rec->ev == PM_AUDIT_WRITE || rec->ev == PM_AUDIT_ZERO || rec->ev == PM_AUDIT_TRIM) &&
+            rec->fua)
             r->p_change(r->p_change_ctx, rec->off, rec->len);
-        else if (rec->ev == AU_FLUSH || rec->ev == AU_CUT)
+        else if (rec->ev == PM_AUDIT_FLUSH || rec->ev == PM_AUDIT_CUT)
             pm_model_dirty_ranges(r->m, 0, tell_change, r);
     }
     switch (rec->ev) {
-    case AU_OPEN:
+    case PM_AUDIT_OPEN:
         if (!r->m) {
             if (start(r, rec) == -1)
                 return -1;
@@ -264,31 +265,31 @@ int pt_replay_apply(struct pt_replay *r)
         if (!r->m)
             return replay_fail("out of memory for the model");
         break;
-    case AU_WRITE:
+    case PM_AUDIT_WRITE:
         if (do_write(r) == -1)
             return -1;
         break;
-    case AU_ZERO:
-    case AU_TRIM:
-        e = pm_model_zero(r->m, rec->ev == AU_ZERO ? PM_OP_ZERO : PM_OP_TRIM, rec->len, rec->off,
-                          rec->fua, check_hook, r);
+    case PM_AUDIT_ZERO:
+    case PM_AUDIT_TRIM:
+        e = pm_model_zero(r->m, rec->ev == PM_AUDIT_ZERO ? PM_OP_ZERO : PM_OP_TRIM, rec->len,
+                          rec->off, rec->fua, check_hook, r);
         break;
-    case AU_FLUSH:
+    case PM_AUDIT_FLUSH:
         e = pm_model_flush(r->m, check_hook, r);
         break;
-    case AU_CUT:
+    case PM_AUDIT_CUT:
         e = pm_model_cut(r->m, &rec->cut, rec->trigger, check_hook, r);
         break;
-    case AU_POWER_ON:
+    case PM_AUDIT_POWER_ON:
         e = pm_model_power_on(r->m, NULL, NULL);
         break;
-    case AU_CLASSIFY:
+    case PM_AUDIT_CLASSIFY:
         e = pm_model_classify(r->m, rec->cls, rec->off, rec->len, NULL, NULL);
         break;
-    case AU_FAULT:
+    case PM_AUDIT_FAULT:
         e = pm_model_set_lying(r->m, strcmp(rec->text, "ignore") == 0, NULL, NULL);
         break;
-    case AU_CLOSE: {
+    case PM_AUDIT_CLOSE: {
         struct pm_stats st;
         pm_model_stats(r->m, &st);
         if (!counts_eq(&st.dirty, &rec->lost))
@@ -297,11 +298,11 @@ int pt_replay_apply(struct pt_replay *r)
     }
     /* Marks fire no trigger here: the cut they caused has its own record,
      * as have cuts by after-writes and before-flush triggers. */
-    case AU_MARK:
-    case AU_ARM:
-    case AU_DISARM:
-    case AU_REJECTED:
-    case AU_NEV:
+    case PM_AUDIT_MARK:
+    case PM_AUDIT_ARM:
+    case PM_AUDIT_DISARM:
+    case PM_AUDIT_REJECTED:
+    case PM_AUDIT_NKINDS:
         break;
     }
     if (e)

@@ -27,7 +27,7 @@
 #include "model/model.h"
 
 struct pt_replay {
-    struct au_reader au;
+    struct pm_audit_reader au;
     struct pm_dlog_reader dl;
     bool have_dlog;
     const char *base; /* image the history started from, if not created */
@@ -39,8 +39,8 @@ struct pt_replay {
     uint8_t *buf;
     size_t bufcap;
 
-    struct au_rec rec; /* the record last read by pt_replay_next */
-    uint64_t applied;  /* seq of the last applied record, 0 if none */
+    struct pm_audit_rec rec; /* the record last read by pt_replay_next */
+    uint64_t applied;        /* seq of the last applied record, 0 if none */
     /* set by the caller (may stay NULL): told, before a record is applied,
      * every range of P that the record may change (flush and cut: every
      * dirty range; FUA writes: the request), so that copies of P can be

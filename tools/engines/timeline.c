@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "audit/auditlog.h"
+#include "recfit.h"
 #include "timeline.h"
 
 #include "utils/error.h"
@@ -48,10 +49,12 @@ struct cut {
 struct tl {
     uint64_t t0, t1, from, to, size, events, nmarks;
     uint64_t first_seq, last_seq; /* of the records drawn */
+    uint64_t valid_seq;           /* of the last record that fits the device */
     uint32_t (*cells)[NY][PM_NCLASS];
     uint32_t flushes[NX], markbins[NX];
-    uint64_t dirty_max[NX];
+    uint64_t dirty_max[NX], dirty_end[NX]; /* the highest in the bin, and the last */
     bool dirty_seen[NX];
+    uint64_t log_first, log_last; /* seqs of the whole log (up to damage) */
     PM_VEC(struct mark) marks;
     PM_VEC(struct cut) cuts;
 };
@@ -67,10 +70,11 @@ static int xbin(const struct tl *t, uint64_t ns)
 
 static int ybin(const struct tl *t, uint64_t off)
 {
-    if (!t->size)
-        return 0;
-    int y = (int)((double)off / (double)t->size * NY);
-    return y < 0 ? 0 : y >= NY ? NY - 1 : y;
+    if (!t->size || off >= t->size)
+        return off ? NY - 1 : 0;
+    /* off < size: the quotient is below NY, whatever double rounds */
+    double y = (double)off / (double)t->size * NY;
+    return y < 0 ? 0 : y >= NY ? NY - 1 : (int)y;
 }
 
 static void xml_text(FILE *f, const char *s)
@@ -100,21 +104,31 @@ static void xml_text(FILE *f, const char *s)
  * with the message (a damaged log: what came before it is counted). */
 static int scan(struct tl *t, const char *log)
 {
-    struct au_reader r;
-    struct au_rec rec;
-    if (au_open(&r, log) == -1) {
+    struct pm_audit_reader r;
+    struct pm_audit_rec rec;
+    if (pm_audit_reader_open(&r, log) == -1) {
         pm_set_error("%s", r.err);
-        au_close(&r);
+        pm_audit_reader_close(&r);
         return -1;
     }
     uint64_t prev = 0;
     bool any = false;
     int n;
-    while ((n = au_next(&r, &rec)) == 1) {
+    bool bad = false;
+    while ((n = pm_audit_reader_next(&r, &rec)) == 1) {
         uint64_t ns = rec.ns > prev ? rec.ns : prev;
         prev = ns;
-        if (rec.ev == AU_OPEN)
+        if (rec.ev == PM_AUDIT_OPEN)
             t->size = rec.size;
+        if (pt_rec_check_fits(log, &rec, t->size) == -1) {
+            bad = true;
+            n = -1;
+            break;
+        }
+        t->valid_seq = rec.seq;
+        if (!t->log_first)
+            t->log_first = rec.seq;
+        t->log_last = rec.seq;
         if (rec.seq < t->from || rec.seq > t->to)
             continue;
         if (!any) {
@@ -125,11 +139,11 @@ static int scan(struct tl *t, const char *log)
         any = true;
         t->t1 = ns;
         t->events++;
-        t->nmarks += rec.ev == AU_MARK;
+        t->nmarks += rec.ev == PM_AUDIT_MARK;
     }
-    if (n < 0)
+    if (n < 0 && !bad)
         pm_set_error("%s", r.err);
-    au_close(&r);
+    pm_audit_reader_close(&r);
     return n < 0 ? -1 : 0;
 }
 
@@ -148,34 +162,37 @@ static void add_range(struct tl *t, uint8_t *ys, const struct pm_rangelist *l, u
 /* Pass 2: bins. */
 static int collect(struct tl *t, const char *log)
 {
-    struct au_reader r;
-    struct au_rec rec;
-    if (au_open(&r, log) == -1) {
+    struct pm_audit_reader r;
+    struct pm_audit_rec rec;
+    if (pm_audit_reader_open(&r, log) == -1) {
         pm_set_error("%s", r.err);
-        au_close(&r);
+        pm_audit_reader_close(&r);
         return -1;
     }
     uint64_t prev = 0;
     int64_t dirty = 0;
     int n;
-    while ((n = au_next(&r, &rec)) == 1) {
+    while ((n = pm_audit_reader_next(&r, &rec)) == 1) {
+        /* the records past the first that does not fit (scan) are not drawn */
+        if (rec.seq > t->valid_seq)
+            break;
         uint64_t ns = rec.ns > prev ? rec.ns : prev;
         prev = ns;
         /* the dirty count runs over the whole log, drawn in range only */
         switch (rec.ev) {
-        case AU_WRITE:
-        case AU_ZERO:
-        case AU_TRIM:
+        case PM_AUDIT_WRITE:
+        case PM_AUDIT_ZERO:
+        case PM_AUDIT_TRIM:
             dirty += (int64_t)pm_counts_total(&rec.dirtied) -
                      (int64_t)pm_counts_total(&rec.cleaned) -
                      (int64_t)pm_counts_total(&rec.persisted);
             break;
-        case AU_FLUSH:
+        case PM_AUDIT_FLUSH:
             if (!rec.ignored)
                 dirty = 0;
             break;
-        case AU_CUT:
-        case AU_OPEN:
+        case PM_AUDIT_CUT:
+        case PM_AUDIT_OPEN:
             dirty = 0;
             break;
         default:
@@ -188,11 +205,12 @@ static int collect(struct tl *t, const char *log)
         int x = xbin(t, ns);
         if (!t->dirty_seen[x] || (uint64_t)dirty > t->dirty_max[x])
             t->dirty_max[x] = (uint64_t)dirty;
+        t->dirty_end[x] = (uint64_t)dirty;
         t->dirty_seen[x] = true;
         switch (rec.ev) {
-        case AU_WRITE:
-        case AU_ZERO:
-        case AU_TRIM: {
+        case PM_AUDIT_WRITE:
+        case PM_AUDIT_ZERO:
+        case PM_AUDIT_TRIM: {
             if (!rec.len || !t->size)
                 break;
             /* the class of the lines it changed; unlabelled if none */
@@ -209,10 +227,10 @@ static int collect(struct tl *t, const char *log)
                 t->cells[x][y][cls]++;
             break;
         }
-        case AU_FLUSH:
+        case PM_AUDIT_FLUSH:
             t->flushes[x]++;
             break;
-        case AU_MARK:
+        case PM_AUDIT_MARK:
             t->markbins[x]++;
             if (t->nmarks <= MAX_MARKS) {
                 struct mark m = {rec.seq, x, strdup(rec.text)};
@@ -220,7 +238,7 @@ static int collect(struct tl *t, const char *log)
                     free(m.text);
             }
             break;
-        case AU_CUT: {
+        case PM_AUDIT_CUT: {
             if (t->cuts.len == MAX_CUTS || PM_VEC_PUSH(&t->cuts, (struct cut){0}) == -1)
                 break;
             struct cut *c = &t->cuts.v[t->cuts.len - 1];
@@ -245,7 +263,7 @@ static int collect(struct tl *t, const char *log)
     }
     if (n < 0)
         pm_set_error("%s", r.err);
-    au_close(&r);
+    pm_audit_reader_close(&r);
     return n < 0 ? -1 : 0;
 }
 
@@ -419,11 +437,15 @@ static void draw(const struct tl *t, const char *log, const char *damage, FILE *
             (unsigned long long)maxd);
     fprintf(f, "<polyline class=\"dirty\" fill=\"none\" stroke=\"#8c564b\" stroke-width=\"1.2\" "
                "points=\"");
+    /* a bin with records shows its highest count; the bins after it, until
+     * the next record, the count its last record left (0 after a cut: the
+     * device is off until power-on, and nothing is dirty) */
     uint64_t last = 0;
     for (int x = 0; x < NX; x++) {
+        uint64_t v = t->dirty_seen[x] ? t->dirty_max[x] : last;
         if (t->dirty_seen[x])
-            last = t->dirty_max[x];
-        double y = DIRTY_Y + DIRTY_H - (double)DIRTY_H * (double)last / (double)maxd;
+            last = t->dirty_end[x];
+        double y = DIRTY_Y + DIRTY_H - (double)DIRTY_H * (double)v / (double)maxd;
         fprintf(f, "%.1f,%.1f %.1f,%.1f ", px_x(x), y, px_x(x + 1), y);
     }
     fprintf(f, "\"/>\n");
@@ -466,6 +488,20 @@ int pt_timeline_write(const char *log, const char *out, uint64_t from, uint64_t 
     bool damaged = scan(&t, log) == -1;
     if (damaged && !t.events)
         return -1;
+    if (!t.events) {
+        /* an empty picture would hide a --from/--to that misses the log */
+        if (!t.log_first)
+            pm_set_error("%s: no records", log);
+        else if (to == UINT64_MAX)
+            pm_set_error("--from %llu is past the end of %s (seq %llu..%llu)",
+                         (unsigned long long)from, log, (unsigned long long)t.log_first,
+                         (unsigned long long)t.log_last);
+        else
+            pm_set_error("--from %llu --to %llu select no record of %s (seq %llu..%llu)",
+                         (unsigned long long)from, (unsigned long long)to, log,
+                         (unsigned long long)t.log_first, (unsigned long long)t.log_last);
+        return -1;
+    }
     if (damaged)
         snprintf(damage, sizeof damage, "%s", pm_get_error());
     t.cells = calloc(NX, sizeof *t.cells);

@@ -147,7 +147,8 @@ int pt_xfsmap_load_extents(struct pt_xfsmap *m, const char *path)
             m->ext[m->next++] = x;
         }
     }
-    qsort(m->ext, m->next, sizeof *m->ext, by_off);
+    if (m->next) /* qsort's base must not be NULL, even for no elements */
+        qsort(m->ext, m->next, sizeof *m->ext, by_off);
     rc = 0;
 out:
     jr_free(&d);
@@ -169,7 +170,9 @@ static uint64_t be64(const uint8_t *p)
 
 bool pt_xfsmap_is_xfs(const uint8_t *img, uint64_t size, uint64_t dev_offset)
 {
-    return dev_offset + 512 <= size && memcmp(img + dev_offset, "XFSB", 4) == 0;
+    /* dev_offset comes from a user or a file: no sum that can wrap */
+    return dev_offset <= size && size - dev_offset >= 512 &&
+           memcmp(img + dev_offset, "XFSB", 4) == 0;
 }
 
 bool pt_xfsmap_read_super(struct pt_xfsmap *m, const uint8_t *img, uint64_t size)
@@ -194,9 +197,14 @@ bool pt_xfsmap_read_super(struct pt_xfsmap *m, const uint8_t *img, uint64_t size
     m->agcount = agcount;
     m->log_off = m->log_len = 0;
     if (logstart) {
-        uint64_t agno = logstart >> agblklog, agbno = logstart & ((1ull << agblklog) - 1);
-        m->log_off = (agno * agblocks + agbno) * bsize;
-        m->log_len = (uint64_t)logblocks * bsize;
+        /* the superblock is the image's: a log start past 2^64 names no log */
+        uint64_t agno = logstart >> agblklog, agbno = logstart & ((1ull << agblklog) - 1), blk;
+        if (!__builtin_mul_overflow(agno, (uint64_t)agblocks, &blk) &&
+            !__builtin_add_overflow(blk, agbno, &blk) &&
+            !__builtin_mul_overflow(blk, (uint64_t)bsize, &m->log_off))
+            m->log_len = (uint64_t)logblocks * bsize;
+        else
+            m->log_off = 0;
     }
     m->have_sb = true;
     return true;
@@ -218,7 +226,9 @@ static const struct pt_xfs_ext *find(const struct pt_xfsmap *m, uint64_t off, ui
         else
             hi = mid;
     }
-    return lo < m->next && m->ext[lo].off < off + len ? &m->ext[lo] : NULL;
+    /* off + len may end past 2^64 (a caller's range): compare without the sum */
+    return lo < m->next && (m->ext[lo].off <= off || m->ext[lo].off - off < len) ? &m->ext[lo]
+                                                                                 : NULL;
 }
 
 bool pt_xfsmap_is_data(const struct pt_xfsmap *m, uint64_t off, uint64_t len)
@@ -244,7 +254,7 @@ void pt_xfsmap_describe(const struct pt_xfsmap *m, uint64_t off, uint64_t len, c
         snprintf(out, n, "metadata (no xfs superblock to say which)");
         return;
     }
-    if (m->log_len && rel >= m->log_off && rel < m->log_off + m->log_len) {
+    if (m->log_len && rel >= m->log_off && rel - m->log_off < m->log_len) {
         snprintf(out, n, "log (block %llu of it)",
                  (unsigned long long)((rel - m->log_off) / m->bsize));
         return;
