@@ -5,7 +5,7 @@
 #   - SIGINT (Ctrl-C) in the middle of a boot: the same clean teardown
 . "$(dirname "$0")/lib.sh"
 t_tmpdir
-H=$TOP/host/pmemcut-host
+H=$TOP/build/san/host/pmemcut-host # the sanitizer build
 t_require "$H" "$TOP/plugin/nbdkit-pmemcut-plugin.so" "$TOP/build/guest-initramfs.cpio.gz" \
     nbdkit nbdfuse fusermount3 qemu-system-x86_64
 export TMPDIR=$T

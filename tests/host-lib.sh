@@ -6,7 +6,7 @@
 #   show NAME          the run's stderr and stdout, for a failure's message
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 t_tmpdir
-H=$TOP/host/pmemcut-host
+H=$TOP/build/san/host/pmemcut-host # the sanitizer build
 t_require "$H" "$TOP/plugin/nbdkit-pmemcut-plugin.so" "$TOP/build/guest-initramfs.cpio.gz" \
     nbdkit nbdfuse fusermount3 qemu-system-x86_64 jq
 export TMPDIR=$T # pmemcut-host's private runtime dir lands in ours

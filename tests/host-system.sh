@@ -5,7 +5,7 @@
 # driver. One cycle: virtio-pmem ext4 append/fsync, PASS.
 . "$(dirname "$0")/lib.sh"
 t_tmpdir
-H=$TOP/host/pmemcut-host
+H=$TOP/build/san/host/pmemcut-host # the sanitizer build
 t_require "$H" "$TOP/plugin/nbdkit-pmemcut-plugin.so" "$TOP/build/guest-initramfs.cpio.gz" \
     libvirtd virtlogd virsh nbdkit nbdfuse fusermount3 qemu-system-x86_64 jq
 export TMPDIR=$T

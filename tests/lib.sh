@@ -123,7 +123,7 @@ PLUGIN=$TOP/plugin/nbdkit-pmemcut-plugin.so
 CLIENT=$TOP/build/san/tests/nbd-client
 # (the normal build: the sanitizer build leaks on its no-connection path,
 # tools/pmemcutctl.c:158, until the tools' error path is redone)
-CTL=$TOP/tools/pmemcutctl
+CTL=$TOP/build/san/tools/pmemcutctl # the sanitizer build
 AUDIT=$TOP/build/san/tools/pmemcut-audit
 REPLAY=$TOP/build/san/tools/pmemcut-replay
 # a sanitizer report fails the program with an exit status no test expects
