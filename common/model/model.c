@@ -54,6 +54,7 @@
 
 #include "model.h"
 #include "pool.h"
+#include "utils/vec.h"
 
 #define CHUNK       PM_CHUNK
 #define CHUNK_SHIFT PM_CHUNK_SHIFT
@@ -672,14 +673,8 @@ static int rl_add(struct pm_rangelist *l, uint64_t off, uint64_t len)
         l->r[l->n - 1].len += len;
         return 0;
     }
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        struct pm_range *r = realloc(l->r, cap * sizeof *r);
-        if (!r)
-            return -1;
-        l->r = r;
-        l->cap = cap;
-    }
+    if (pm_vec_reserve_((void **)&l->r, &l->cap, l->n + 1, sizeof *l->r) < 0)
+        return -1;
     l->r[l->n++] = (struct pm_range){off, len};
     return 0;
 }

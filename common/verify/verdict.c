@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "utils/json.h"
+#include "utils/vec.h"
 
 int pm_expect_parse(const char *s)
 {
@@ -44,15 +45,9 @@ static void add_loss(struct pm_verdict *v, struct pm_loss_list *l, const struct 
                      const char *what)
 {
     v->acked++;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        struct pm_loss *n = realloc(l->v, cap * sizeof *n);
-        if (!n) {
-            v->oom = 1;
-            return;
-        }
-        l->v = n;
-        l->cap = cap;
+    if (pm_vec_reserve_((void **)&l->v, &l->cap, l->n + 1, sizeof *l->v) < 0) {
+        v->oom = 1;
+        return;
     }
     struct pm_loss *x = &l->v[l->n++];
     snprintf(x->file, sizeof x->file, "%s", a->file);

@@ -7,6 +7,7 @@
 
 #include "utils/error.h"
 #include "utils/jbuf.h"
+#include "utils/vec.h"
 
 #define LAST_MARKS 5 /* ack texts shown per cut */
 
@@ -68,14 +69,8 @@ static void add_mark(struct sum *s, uint64_t seq, const char *text)
 
 static int add_cut(struct sum *s, const struct pm_audit_rec *r)
 {
-    if (s->ncuts == s->capcuts) {
-        size_t cap = s->capcuts ? s->capcuts * 2 : 16;
-        struct cut_info *c = realloc(s->cuts, cap * sizeof *c);
-        if (!c)
-            return -1;
-        s->cuts = c;
-        s->capcuts = cap;
-    }
+    if (pm_vec_reserve_((void **)&s->cuts, &s->capcuts, s->ncuts + 1, sizeof *s->cuts) < 0)
+        return -1;
     struct cut_info *c = &s->cuts[s->ncuts++];
     memset(c, 0, sizeof *c);
     c->seq = r->seq;
