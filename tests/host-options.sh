@@ -1,0 +1,93 @@
+#!/bin/bash
+# tests/host-options.sh — what pmemcut-host decides before anything starts,
+# without a VM: every refusal of `run` (its --out directory, combinations the
+# agent would refuse after a boot) comes before nbdkit or QEMU is started and
+# touches nothing; the top-level --help and each command's parser agree;
+# `report` keys its rows by policy too and refuses an empty results file;
+# attach/detach errors on a domain that is only defined (never booted) are
+# one line, said once.
+#
+# Stand-ins for nbdkit, nbdfuse and QEMU (first in PATH) record that they
+# were started, so a run that gets past its checks is seen to, and stops
+# there (the stand-in nbdkit fails).
+. "$(dirname "$0")/lib.sh"
+t_tmpdir
+H=$TOP/build/san/host/pmemcut-host # the sanitizer build
+t_require "$H" jq
+
+mkdir -p "$T/bin" "$T/fake" "$T/tmp"
+for p in nbdkit nbdfuse qemu-system-x86_64; do
+    printf '#!/bin/sh\necho %s >>"%s/started"\nexit 1\n' "$p" "$T" >"$T/bin/$p"
+    chmod +x "$T/bin/$p"
+done
+for f in vmlinuz initrd plugin.so audit; do echo fake >"$T/fake/$f"; done
+FAKE_ENV=(PATH="$T/bin:$PATH" TMPDIR="$T/tmp" PMEMCUT_KERNEL="$T/fake/vmlinuz"
+    PMEMCUT_INITRD="$T/fake/initrd" PMEMCUT_PLUGIN="$T/fake/plugin.so" PMEMCUT_AUDIT="$T/fake/audit")
+BASE=(--mode virtio-pmem --fs ext4 --workload append --sync fsync --records 4 --seed 1)
+
+# hcmd NAME ARGS...: pmemcut-host ARGS with the stand-ins; sets RC and MS
+# (milliseconds); stdout and stderr in $T/NAME.out and $T/NAME.err.
+hcmd() {
+    local name=$1 t0
+    shift
+    rm -f "$T/started"
+    t0=$(date +%s%N)
+    env "${FAKE_ENV[@]}" "$H" "$@" >"$T/$name.out" 2>"$T/$name.err"
+    RC=$?
+    MS=$((($(date +%s%N) - t0) / 1000000))
+}
+# early NAME: refused before anything started: exit 2, one line
+# "pmemcut-host: ...", no stand-in started, within a second.
+early() {
+    [ "$RC" -eq 2 ] && [ "$(wc -l <"$T/$1.err")" -eq 1 ] && grep -q '^pmemcut-host: ' "$T/$1.err" &&
+        [ ! -e "$T/started" ] && [ "$MS" -lt 1000 ]
+}
+why() { echo "rc=$RC ${MS}ms started=[$(cat "$T/started" 2>/dev/null)] err=$(cat "$T/$1.err")"; }
+# snap DIR: names, sizes and times of everything in DIR.
+snap() { (cd "$1" && find . -printf '%p %s %T@\n' | sort); }
+
+# --- 13. attach/detach errors: one line, each part said once -------------------
+# A domain that is only defined in an embedded libvirt of our own: no VM
+# starts (defining it only probes QEMU's capabilities).
+t_require virsh qemu-system-x86_64
+mkdir -p "$T/lv/etc"
+printf 'stdio_handler = "file"\nuser = "root"\ngroup = "root"\n' >"$T/lv/etc/qemu.conf"
+URI="qemu:///embed?root=$T/lv"
+cat >"$T/dom.xml" <<EOF
+<domain type='qemu'>
+  <name>pmemcut-options-test</name>
+  <memory unit='MiB'>256</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='pc'>hvm</type></os>
+  <devices/>
+</domain>
+EOF
+virsh -q -c "$URI" define "$T/dom.xml" >/dev/null 2>"$T/define.err" ||
+    t_fail "define a domain" "$(cat "$T/define.err")"
+# once FILE TEXT: TEXT occurs exactly once in FILE
+once() { [ "$(grep -o -F -- "$2" "$1" | wc -l)" -eq 1 ]; }
+"$H" detach --connect "$URI" --domain pmemcut-options-test >"$T/det.out" 2>"$T/det.err"
+RC=$?
+if [ $RC -eq 2 ] && [ "$(wc -l <"$T/det.err")" -eq 1 ] &&
+    once "$T/det.err" "no pmemcut device is attached to this domain" && once "$T/det.err" "detach: " &&
+    once "$T/det.err" "pmemcut-options-test"; then
+    t_ok "detach with nothing attached: one line, said once ($(cat "$T/det.err"))"
+else
+    t_fail "detach error" "rc=$RC $(cat "$T/det.err")"
+fi
+"$H" attach --connect "$URI" --domain pmemcut-options-test --file "$T/none.img" --mode nvdimm \
+    >"$T/att.out" 2>"$T/att.err"
+RC=$?
+if [ $RC -eq 2 ] && [ "$(wc -l <"$T/att.err")" -eq 1 ] && once "$T/att.err" "not found or empty" &&
+    once "$T/att.err" "attach: " && once "$T/att.err" "pmemcut-options-test"; then
+    t_ok "attach of a missing image: one line, said once ($(cat "$T/att.err"))"
+else
+    t_fail "attach error" "rc=$RC $(cat "$T/att.err")"
+fi
+"$H" detach --connect "$URI" --domain no-such-domain >"$T/nodom.out" 2>"$T/nodom.err"
+RC=$?
+[ $RC -eq 2 ] && [ "$(wc -l <"$T/nodom.err")" -eq 1 ] && once "$T/nodom.err" "no-such-domain" &&
+    t_ok "detach of an unknown domain: one line ($(cat "$T/nodom.err"))" ||
+    t_fail "detach unknown domain" "rc=$RC $(cat "$T/nodom.err")"
+virsh -q -c "$URI" undefine pmemcut-options-test >/dev/null 2>&1
+t_done
