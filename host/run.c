@@ -26,6 +26,8 @@
 #include "util.h"
 #include "virt.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -53,6 +55,7 @@ struct run {
     uint64_t records, cycles, seed;
     int64_t size;
     bool lying;
+    bool force; /* --out may hold an earlier run: replace it */
 
     /* Derived. */
     char *outdir, *kernel, *initrd, *rundir, *results_path;
@@ -161,7 +164,7 @@ static void run_usage(void)
 {
     printf("usage: pmemcut-host run --mode virtio-pmem|nvdimm --fs ext4|xfs --workload W --sync S\n"
            "         [--records N] [--cycles C] [--policy P] [--seed N] [--size SIZE]\n"
-           "         [--lying-device] [--connect URI] --out DIR\n"
+           "         [--lying-device] [--connect URI] --out DIR [--force]\n"
            "  --workload  append, overwrite, create, mmap\n"
            "  --sync      none, fsync, fdatasync, msync, odsync, map-sync, prealloc-flush,\n"
            "              prewrite-flush\n"
@@ -173,19 +176,29 @@ static void run_usage(void)
            "  --size      device size (default 256M for ext4, 512M for xfs)\n"
            "  --lying-device  the device acknowledges flushes without persisting\n"
            "  --connect   libvirt URI (default: embedded QEMU driver, no daemon)\n"
-           "  --out       results.jsonl, acks-N.txt, console-N.log, image and audit log\n");
+           "  --out       results.jsonl, acks-N.txt, console-N.log, image and audit log;\n"
+           "              a new or empty directory, or an earlier run's with --force\n"
+           "  --force     replace the earlier run in --out DIR (its files only)\n");
 }
 
 static int parse_run_options(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"mode", required_argument, NULL, 'm'},     {"fs", required_argument, NULL, 'f'},
-        {"workload", required_argument, NULL, 'w'}, {"sync", required_argument, NULL, 's'},
-        {"records", required_argument, NULL, 'n'},  {"cycles", required_argument, NULL, 'c'},
-        {"policy", required_argument, NULL, 'p'},   {"seed", required_argument, NULL, 'S'},
-        {"size", required_argument, NULL, 'z'},     {"lying-device", no_argument, NULL, 'L'},
-        {"connect", required_argument, NULL, 'C'},  {"out", required_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        {"mode", required_argument, NULL, 'm'},
+        {"fs", required_argument, NULL, 'f'},
+        {"workload", required_argument, NULL, 'w'},
+        {"sync", required_argument, NULL, 's'},
+        {"records", required_argument, NULL, 'n'},
+        {"cycles", required_argument, NULL, 'c'},
+        {"policy", required_argument, NULL, 'p'},
+        {"seed", required_argument, NULL, 'S'},
+        {"size", required_argument, NULL, 'z'},
+        {"lying-device", no_argument, NULL, 'L'},
+        {"connect", required_argument, NULL, 'C'},
+        {"out", required_argument, NULL, 'o'},
+        {"force", no_argument, NULL, 'F'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     const char *mode = NULL, *size = NULL;
     bool have_seed = false;
@@ -229,6 +242,9 @@ static int parse_run_options(int argc, char **argv)
             break;
         case 'L':
             R.lying = true;
+            break;
+        case 'F':
+            R.force = true;
             break;
         case 'C':
             R.connect = optarg;
@@ -319,47 +335,125 @@ static int check_readable(const char *what, const char *path, const char *hint)
     return 0;
 }
 
-/* Leftovers of an earlier run in the same DIR would mix with ours. */
-static void clear_outdir(void)
+/* --- the output directory ------------------------------------------------------ */
+
+/* PREFIX, decimal digits, then one of SUFFIXES: acks-3.txt, console-2-verify.log. */
+static bool numbered(const char *name, const char *prefix, const char *const *suffixes)
 {
-    const char *fixed[] = {"pmem.img",   "audit.jsonl", "results.jsonl",
-                           "nbdkit.log", "nbdfuse.log", NULL};
-    for (int i = 0; fixed[i]; i++) {
-        char *p = ph_strf("%s/%s", R.outdir, fixed[i]);
-        unlink(p);
-        free(p);
+    size_t n = strlen(prefix);
+    if (strncmp(name, prefix, n) != 0 || !isdigit((unsigned char)name[n]))
+        return false;
+    const char *p = name + n;
+    while (isdigit((unsigned char)*p))
+        p++;
+    return one_of(p, suffixes);
+}
+
+/* The names a run writes into its --out DIR (README, "pmemcut-host run"). */
+static bool is_run_file(const char *name)
+{
+    static const char *const fixed[] = {"pmem.img",    "audit.jsonl", "results.jsonl", "nbdkit.log",
+                                        "nbdfuse.log", "libvirt.log", "classify.log",  NULL};
+    static const char *const txt[] = {".txt", NULL}, *const logs[] = {".log", "-verify.log", NULL};
+    return one_of(name, fixed) || numbered(name, "acks-", txt) ||
+           numbered(name, "console-", logs) || numbered(name, "qemu-", logs);
+}
+
+/* Calls fn for each entry of DIR (not . and ..); a regular file with a
+ * run's name is "ours".  Stops at fn's non-zero return and returns it; -1
+ * with pm_set_error when DIR cannot be read. */
+static int each_entry(const char *dir, int (*fn)(int dfd, const char *name, bool ours, void *arg),
+                      void *arg)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        pm_set_error("run: --out %s: %s", dir, strerror(errno));
+        return -1;
     }
-    for (int n = 1; n <= 10000; n++) {
-        char *a = ph_strf("%s/acks-%d.txt", R.outdir, n);
-        bool had = access(a, F_OK) == 0;
-        unlink(a);
-        const char *more[] = {"console-%d.log", "console-%d-verify.log", "qemu-%d.log",
-                              "qemu-%d-verify.log", NULL};
-        for (int i = 0; more[i]; i++) {
-            char *q = ph_strf("%s/", R.outdir);
-            char *name = ph_strf(more[i], n);
-            char *full = ph_strf("%s%s", q, name);
-            had |= access(full, F_OK) == 0;
-            unlink(full);
-            free(q);
-            free(name);
-            free(full);
-        }
-        free(a);
-        if (!had && n > 1)
-            break;
+    int r = 0;
+    struct dirent *e;
+    while (r == 0 && (e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        struct stat st;
+        bool ours = fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                    S_ISREG(st.st_mode) && is_run_file(e->d_name);
+        r = fn(dirfd(d), e->d_name, ours, arg);
     }
+    closedir(d);
+    return r;
+}
+
+struct outdir_scan {
+    int ours;
+    char *foreign; /* the first entry that is not a run's */
+};
+
+static int scan_entry(int dfd, const char *name, bool ours, void *arg)
+{
+    (void)dfd;
+    struct outdir_scan *s = arg;
+    if (ours)
+        s->ours++;
+    else if (!s->foreign)
+        s->foreign = ph_strf("%s", name);
+    return 0;
+}
+
+/* --out DIR must be new, empty, or an earlier run's (replaced only with
+ * --force): anything else there is someone's, and a run would delete or
+ * mix with it. Checked before anything starts; touches nothing. */
+static int check_outdir(void)
+{
+    struct stat st;
+    if (stat(R.out, &st) < 0) {
+        if (errno == ENOENT)
+            return 0; /* setup makes it */
+        pm_set_error("run: --out %s: %s", R.out, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        pm_set_error("run: --out %s: not a directory", R.out);
+        return -1;
+    }
+    struct outdir_scan s = {0};
+    if (each_entry(R.out, scan_entry, &s) < 0)
+        return -1;
+    if (s.foreign) {
+        pm_set_error("run: --out %s is not empty and not an earlier pmemcut run ('%s' is not a "
+                     "run's file): give a new or empty directory",
+                     R.out, s.foreign);
+        free(s.foreign);
+        return -1;
+    }
+    if (s.ours && !R.force) {
+        pm_set_error("run: --out %s holds an earlier run (%d files): give --force to replace it, "
+                     "or another directory",
+                     R.out, s.ours);
+        return -1;
+    }
+    return 0;
+}
+
+static int remove_entry(int dfd, const char *name, bool ours, void *arg)
+{
+    (void)arg;
+    if (ours && unlinkat(dfd, name, 0) < 0 && errno != ENOENT) {
+        pm_set_error("run: --out: cannot remove the earlier run's %s: %s", name, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* --force: the earlier run's files go, so that they do not mix with ours
+ * (check_outdir made sure there is nothing else). */
+static int clear_outdir(void)
+{
+    return each_entry(R.outdir, remove_entry, NULL);
 }
 
 static int setup(void)
 {
-    if (ph_mkdirs(R.out, 0755) < 0)
-        return -1;
-    R.outdir = realpath(R.out, NULL);
-    if (!R.outdir) {
-        pm_set_error("--out %s: %s", R.out, strerror(errno));
-        return -1;
-    }
     R.initrd = ph_find_initrd();
     R.audit_tool = ph_find_audit_tool();
     R.kernel = ph_find_kernel(R.initrd);
@@ -368,7 +462,15 @@ static int setup(void)
         check_readable("guest image", R.initrd, " (build it: make image)") < 0 ||
         check_readable("device plugin", R.dev.plugin, " (build it: make)") < 0)
         return -1;
-    clear_outdir();
+    if (ph_mkdirs(R.out, 0755) < 0)
+        return -1;
+    R.outdir = realpath(R.out, NULL);
+    if (!R.outdir) {
+        pm_set_error("--out %s: %s", R.out, strerror(errno));
+        return -1;
+    }
+    if (clear_outdir() < 0)
+        return -1;
 
     R.rundir = ph_make_rundir();
     if (!R.rundir)
@@ -1259,7 +1361,7 @@ out:
 int ph_cmd_run(int argc, char **argv)
 {
     int ret = PM_EXIT_USAGE;
-    if (parse_run_options(argc, argv) < 0)
+    if (parse_run_options(argc, argv) < 0 || check_outdir() < 0)
         return PM_EXIT_USAGE;
     ph_progress("run: %s %s %s/%s, %" PRIu64 " cycles, seed %" PRIu64 ", expect %s",
                 ph_mode_name(R.mode), R.fs, R.workload, R.sync, R.cycles, R.seed, R.expected);

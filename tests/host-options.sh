@@ -46,6 +46,68 @@ why() { echo "rc=$RC ${MS}ms started=[$(cat "$T/started" 2>/dev/null)] err=$(cat
 # snap DIR: names, sizes and times of everything in DIR.
 snap() { (cd "$1" && find . -printf '%p %s %T@\n' | sort); }
 
+# --- 14. --out DIR: an earlier run is never deleted silently -------------------
+mkdir -p "$T/foreign"
+echo "my notes" >"$T/foreign/notes.txt"
+before=$(snap "$T/foreign")
+hcmd foreign run "${BASE[@]}" --out "$T/foreign"
+if early foreign && grep -q "notes.txt" "$T/foreign.err" && [ "$(snap "$T/foreign")" = "$before" ]; then
+    t_ok "--out: a non-empty directory that is not a run is refused, untouched ($(cat "$T/foreign.err"))"
+else
+    t_fail "--out: a directory that is not a run" "$(why foreign)"
+fi
+
+earlier_run() {
+    rm -rf "$1"
+    mkdir -p "$1"
+    local f
+    for f in results.jsonl audit.jsonl pmem.img nbdkit.log nbdfuse.log libvirt.log classify.log \
+        acks-1.txt acks-2.txt console-1.log console-1-verify.log console-2.log console-2-verify.log \
+        qemu-1.log qemu-2-verify.log; do
+        echo "$f" >"$1/$f"
+    done
+}
+earlier_run "$T/earlier"
+before=$(snap "$T/earlier")
+hcmd earlier run "${BASE[@]}" --out "$T/earlier"
+if early earlier && grep -q -- "--force" "$T/earlier.err" && [ "$(snap "$T/earlier")" = "$before" ]; then
+    t_ok "--out: an earlier run is refused without --force, untouched ($(cat "$T/earlier.err"))"
+else
+    t_fail "--out: an earlier run without --force" "$(why earlier)"
+fi
+
+echo "mine" >"$T/earlier/notes.txt"
+before=$(snap "$T/earlier")
+hcmd earlier-plus run "${BASE[@]}" --out "$T/earlier" --force
+if early earlier-plus && grep -q "notes.txt" "$T/earlier-plus.err" &&
+    [ "$(snap "$T/earlier")" = "$before" ]; then
+    t_ok "--out: an earlier run with a file of someone else's is refused even with --force"
+else
+    t_fail "--out: a run plus a foreign file, --force" "$(why earlier-plus)"
+fi
+
+earlier_run "$T/earlier"
+hcmd force run "${BASE[@]}" --out "$T/earlier" --force
+# what is left of the earlier run: a file that still holds its own name
+left=$(cd "$T/earlier" && for f in *; do [ "$(cat "$f")" = "$f" ] && echo -n "$f "; done)
+if [ -e "$T/started" ] && [ -z "$left" ]; then
+    t_ok "--out --force: the earlier run's files are replaced and the run goes on"
+else
+    t_fail "--out --force" "$(why force) left: $left"
+fi
+
+hcmd new run "${BASE[@]}" --out "$T/new/sub"
+started_new=$([ -e "$T/started" ] && echo yes)
+mkdir -p "$T/empty"
+hcmd empty run "${BASE[@]}" --out "$T/empty"
+[ -e "$T/started" ] && [ "$started_new" = yes ] &&
+    t_ok "--out: an empty or a new directory is taken" || t_fail "--out: empty or new" "$(why empty)"
+
+echo x >"$T/plainfile"
+hcmd plainfile run "${BASE[@]}" --out "$T/plainfile"
+early plainfile && [ "$(cat "$T/plainfile")" = x ] && t_ok "--out: a file is refused ($(cat "$T/plainfile.err"))" ||
+    t_fail "--out: a file" "$(why plainfile)"
+
 # --- 13. attach/detach errors: one line, each part said once -------------------
 # A domain that is only defined in an embedded libvirt of our own: no VM
 # starts (defining it only probes QEMU's capabilities).
