@@ -25,7 +25,7 @@ static void usage(FILE *f)
         "usage: pmemcut-host run --mode virtio-pmem|nvdimm --fs ext4|xfs --workload W --sync S\n"
         "                        [--records N] [--cycles C] [--policy P] [--seed N] [--size SIZE]\n"
         "                        [--lying-device] [--connect URI] --out DIR [--force]\n"
-        "       pmemcut-host serve --file IMG --size SIZE [--mnt DIR]\n"
+        "       pmemcut-host serve --file IMG --size SIZE [--policy P] [--seed N]\n"
         "       pmemcut-host attach --domain NAME --file IMG --mode nvdimm|virtio-pmem\n"
         "                           [--connect URI] [--dry-run]\n"
         "       pmemcut-host detach --domain NAME [--connect URI] [--dry-run]\n"

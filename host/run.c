@@ -289,6 +289,12 @@ static int parse_run_options(int argc, char **argv)
         free(list);
         return -1;
     }
+    /* What the agent refuses only after a boot (guest/run.c, check_method). */
+    if (strcmp(R.workload, "mmap") == 0 && strcmp(R.sync, "odsync") == 0) {
+        pm_set_error("run: --sync odsync applies to write(2); --workload mmap stores through a "
+                     "mapping (any other --sync)");
+        return -1;
+    }
     if (R.records < 1 || R.cycles < 1) {
         pm_set_error("run: --records and --cycles must be at least 1");
         return -1;
@@ -314,6 +320,18 @@ static int parse_run_options(int argc, char **argv)
     }
     if (strcmp(R.fs, "xfs") == 0 && R.size < (320 << 20)) {
         pm_set_error("run: --size: xfs needs a device of at least 320M (mkfs.xfs refuses smaller)");
+        return -1;
+    }
+    /* The workload's files must fit, with room for the filesystem's own
+     * metadata and journal (half the device): else the guest fails with
+     * ENOSPC, a boot later. A record is 256 bytes (the ring of overwrite
+     * holds 8); create keeps a file, a 4 KiB block at least, per record. */
+    uint64_t per = strcmp(R.workload, "create") == 0 ? 4096 : 256;
+    uint64_t need = (strcmp(R.workload, "overwrite") == 0 ? 8 : R.records) * per;
+    if (need > (uint64_t)R.size / 2) {
+        pm_set_error("run: --size: %" PRIu64 " records of --workload %s need a device of at least "
+                     "%" PRIu64 "M",
+                     R.records, R.workload, (2 * need + (1 << 20) - 1) >> 20);
         return -1;
     }
     if (!have_seed) {

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "model/model.h"
 #include "utils/parse.h"
 
 char *ph_view_dir(const char *image)
@@ -27,6 +28,9 @@ static void serve_usage(void)
            "  --file    the persisted image (created if missing; kept at exit)\n"
            "  --size    device size, e.g. 258M (for nvdimm: a multiple of 16M plus 2M of\n"
            "            namespace labels; virtio-pmem takes any multiple of 4K)\n"
+           "  --policy  fate of unpersisted lines at a cut: lose-all (default), keep-all,\n"
+           "            random, torn, prefix\n"
+           "  --seed    the seed of the cuts' random fates\n"
            "The control socket is IMG.ctl, the audit log IMG.audit.jsonl, and the file\n"
            "QEMU maps is IMG.view/nbd (pmemcut-host attach uses the same names).\n");
 }
@@ -93,6 +97,12 @@ int ph_cmd_serve(int argc, char **argv)
     }
     if (!file || !size) {
         pm_set_error("serve: --file IMG and --size SIZE are required");
+        return PM_EXIT_USAGE;
+    }
+    /* The plugin's own parser: nbdkit must not be what finds a bad one. */
+    enum pm_policy policy;
+    if (d.policy && pm_policy_parse(d.policy, &policy) < 0) {
+        pm_set_error("serve: --policy must be one of: lose-all, keep-all, random, torn, prefix");
         return PM_EXIT_USAGE;
     }
     uint64_t bytes;

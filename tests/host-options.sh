@@ -108,6 +108,44 @@ hcmd plainfile run "${BASE[@]}" --out "$T/plainfile"
 early plainfile && [ "$(cat "$T/plainfile")" = x ] && t_ok "--out: a file is refused ($(cat "$T/plainfile.err"))" ||
     t_fail "--out: a file" "$(why plainfile)"
 
+# --- 15. what the agent would refuse after a boot is refused before one ---------
+hcmd odsync run --mode virtio-pmem --fs ext4 --workload mmap --sync odsync --out "$T/odsync"
+early odsync && grep -q odsync "$T/odsync.err" && [ ! -e "$T/odsync" ] &&
+    t_ok "run --workload mmap --sync odsync: refused before anything starts ($(cat "$T/odsync.err"))" ||
+    t_fail "mmap/odsync" "$(why odsync)"
+hcmd create run --mode virtio-pmem --fs ext4 --workload create --sync fsync --records 100000 \
+    --out "$T/create"
+early create && grep -q -- "--size" "$T/create.err" && [ ! -e "$T/create" ] &&
+    t_ok "run --workload create with more files than the device holds: refused ($(cat "$T/create.err"))" ||
+    t_fail "create too big" "$(why create)"
+hcmd serve-policy serve --file "$T/serve.img" --size 16M --policy sometimes
+early serve-policy && [ ! -e "$T/serve.img" ] &&
+    t_ok "serve --policy sometimes: refused before nbdkit starts ($(cat "$T/serve-policy.err"))" ||
+    t_fail "serve --policy" "$(why serve-policy)"
+
+# The top-level --help and each command: the same options, each accepted by
+# the command's parser (given with a value, it is at worst "unexpected").
+"$H" --help >"$T/help.out" 2>&1
+for cmd in run serve attach detach report; do
+    top=$(awk -v c="pmemcut-host $cmd " '/pmemcut-host [a-z]+ /{on = index($0, c) > 0} on' "$T/help.out" |
+        grep -o -- '--[a-z][a-z-]*' | grep -v -- '^--help$' | sort -u)
+    "$H" "$cmd" --help >"$T/help-$cmd.out" 2>&1
+    own=$(sed -n '1,/^[^ u]/p' "$T/help-$cmd.out" | grep -o -- '--[a-z][a-z-]*' | grep -v -- '^--help$' | sort -u)
+    bad=""
+    for o in $top $(grep -o -- '--[a-z][a-z-]*' "$T/help-$cmd.out" | sort -u); do
+        [ "$o" = --help ] && continue
+        [ "$cmd" = report ] && break
+        hcmd opt "$cmd" "$o" x
+        grep -q "unknown or incomplete option '$o'" "$T/opt.err" && bad="$bad $o"
+        [ -e "$T/started" ] && bad="$bad $o(started)"
+    done
+    if [ -z "$bad" ] && [ "$top" = "$own" ]; then
+        t_ok "--help: $cmd's options are its parser's: $(echo $top)"
+    else
+        t_fail "--help: $cmd" "refused by the parser:[$bad] top-level:[$(echo $top)] $cmd --help:[$(echo $own)]"
+    fi
+done
+
 # --- 13. attach/detach errors: one line, each part said once -------------------
 # A domain that is only defined in an embedded libvirt of our own: no VM
 # starts (defining it only probes QEMU's capabilities).
