@@ -11,8 +11,8 @@
 #include "utils/vec.h"
 
 struct row {
-    char *key; /* mode fs workload sync (+ lying) */
-    const char *mode, *fs, *workload, *sync, *expected;
+    char *key; /* mode fs workload sync policy (+ lying) */
+    const char *mode, *fs, *workload, *sync, *policy, *expected;
     bool lying;
     int cycles;
     long long acked, lost, lost_lines;
@@ -34,6 +34,8 @@ static long long count(json_t *v)
 
 static long long lines_by_class(json_t *o)
 {
+    if (!json_is_object(o))
+        return 0;
     long long n = 0;
     const char *k;
     json_t *v;
@@ -44,28 +46,62 @@ static long long lines_by_class(json_t *o)
     return n;
 }
 
+char *ph_cut_lines(json_t *cut)
+{
+    const char *kinds[2] = {"lost", "torn"};
+    long long n[2][3];
+    for (int k = 0; k < 2; k++) {
+        json_t *o = json_object_get(cut, kinds[k]);
+        const char *classes[3] = {"meta", "data", "unknown"};
+        for (int c = 0; c < 3; c++) {
+            json_t *v = json_object_get(o, classes[c]);
+            n[k][c] = json_is_integer(v) ? json_integer_value(v) : 0;
+        }
+    }
+    return ph_strf("lost %lld meta, %lld data, %lld other lines; torn %lld meta, %lld data, "
+                   "%lld other lines",
+                   n[0][0], n[0][1], n[0][2], n[1][0], n[1][1], n[1][2]);
+}
+
+/* The cycle's policy: the run's (results since the policy column), else
+ * the one its cut record names. */
+static const char *row_policy(json_t *o)
+{
+    const char *p = json_string_value(json_object_get(o, "policy"));
+    if (!p)
+        p = json_string_value(json_object_get(json_object_get(o, "cut"), "policy"));
+    return p ? p : "-";
+}
+
 int ph_report_print(FILE *f, const char *const paths[])
 {
     PM_VEC(struct row) rows = {0};
     json_t *keep = json_array(); /* owns the parsed rows while we print */
     int fails = 0;
+    char *path = NULL;
     for (int p = 0; paths[p]; p++) {
         struct stat st;
-        char *path = stat(paths[p], &st) == 0 && S_ISDIR(st.st_mode)
-                         ? ph_strf("%s/results.jsonl", paths[p])
-                         : ph_strf("%s", paths[p]);
+        path = stat(paths[p], &st) == 0 && S_ISDIR(st.st_mode)
+                   ? ph_strf("%s/results.jsonl", paths[p])
+                   : ph_strf("%s", paths[p]);
         char *text = ph_read_file(path, NULL);
-        free(path);
-        if (!text) {
-            json_decref(keep);
-            PM_VEC_FREE(&rows);
-            return -1;
-        }
-        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        if (!text)
+            goto fail;
+        /* Every line is one cycle's row; a file without one, or with a line
+         * that is not one, is damaged input, not an empty table. */
+        int lineno = 0, found = 0;
+        for (char *line = text, *next; line && *line; line = next) {
+            next = strchr(line, '\n');
+            if (next)
+                *next++ = '\0';
+            lineno++;
             json_t *o = json_loads(line, 0, NULL);
             if (!json_is_object(o)) {
                 json_decref(o);
-                continue;
+                pm_set_error("report: %s:%d: not a result row (one JSON object per line)", path,
+                             lineno);
+                free(text);
+                goto fail;
             }
             json_array_append_new(keep, o);
             const char *mode = json_string_value(json_object_get(o, "mode"));
@@ -75,9 +111,15 @@ int ph_report_print(FILE *f, const char *const paths[])
             const char *ex = json_string_value(json_object_get(o, "expected"));
             const char *vd = json_string_value(json_object_get(o, "verdict"));
             bool lying = json_is_true(json_object_get(o, "lying_device"));
-            if (!mode || !fs || !wl || !sy || !vd)
-                continue;
-            char *key = ph_strf("%s %s %s %s %d", mode, fs, wl, sy, lying);
+            const char *policy = row_policy(o);
+            if (!mode || !fs || !wl || !sy || !vd) {
+                pm_set_error("report: %s:%d: a row without mode, fs, workload, sync and verdict",
+                             path, lineno);
+                free(text);
+                goto fail;
+            }
+            found++;
+            char *key = ph_strf("%s %s %s %s %s %d", mode, fs, wl, sy, policy, lying);
             struct row *r = NULL;
             for (size_t i = 0; i < rows.len; i++)
                 if (strcmp(rows.v[i].key, key) == 0)
@@ -91,6 +133,7 @@ int ph_report_print(FILE *f, const char *const paths[])
                                   .fs = fs,
                                   .workload = wl,
                                   .sync = sy,
+                                  .policy = policy,
                                   .expected = ex ? ex : "?",
                                   .lying = lying};
             } else {
@@ -112,15 +155,21 @@ int ph_report_print(FILE *f, const char *const paths[])
                 r->pass++;
         }
         free(text);
+        if (!found) {
+            pm_set_error("report: %s: no results (an empty file)", path);
+            goto fail;
+        }
+        free(path);
+        path = NULL;
     }
-    fprintf(f, "%-12s %-5s %-9s %-15s %-8s %6s %6s %10s %10s  %s\n", "mode", "fs", "workload",
-            "sync", "expected", "cycles", "acked", "acked-lost", "lines-lost", "verdict");
+    fprintf(f, "%-12s %-5s %-9s %-15s %-8s %-8s %6s %6s %10s %10s  %s\n", "mode", "fs", "workload",
+            "sync", "policy", "expected", "cycles", "acked", "acked-lost", "lines-lost", "verdict");
     for (size_t i = 0; i < rows.len; i++) {
         struct row *r = &rows.v[i];
         char *sync = r->lying ? ph_strf("%s (lying)", r->sync) : ph_strf("%s", r->sync);
-        fprintf(f, "%-12s %-5s %-9s %-15s %-8s %6d %6lld %10lld %10lld  %s\n", r->mode, r->fs,
-                r->workload, sync, r->expected, r->cycles, r->acked, r->lost, r->lost_lines,
-                row_verdict(r));
+        fprintf(f, "%-12s %-5s %-9s %-15s %-8s %-8s %6d %6lld %10lld %10lld  %s\n", r->mode, r->fs,
+                r->workload, sync, r->policy, r->expected, r->cycles, r->acked, r->lost,
+                r->lost_lines, row_verdict(r));
         free(sync);
         fails += r->fail > 0;
         free(r->key);
@@ -128,6 +177,13 @@ int ph_report_print(FILE *f, const char *const paths[])
     PM_VEC_FREE(&rows);
     json_decref(keep);
     return fails;
+fail:
+    free(path);
+    for (size_t i = 0; i < rows.len; i++)
+        free(rows.v[i].key);
+    PM_VEC_FREE(&rows);
+    json_decref(keep);
+    return -1;
 }
 
 int ph_cmd_report(int argc, char **argv)

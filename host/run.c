@@ -1240,6 +1240,7 @@ static json_t *cycle_row(struct cycle *c, const char *verdict)
     json_object_set_new(o, "workload", json_string(R.workload));
     json_object_set_new(o, "sync", json_string(R.sync));
     json_object_set_new(o, "records", json_integer((json_int_t)R.records));
+    json_object_set_new(o, "policy", json_string(R.policy));
     json_object_set_new(o, "lying_device", json_boolean(R.lying));
     if (R.mode == PH_MODE_NVDIMM)
         json_object_set_new(o, "cache_model", json_string("eadr"));
@@ -1346,10 +1347,10 @@ static const char *one_cycle(int n)
         if (ph_ctl_cmd(&R.ctl, &c.cut, 60, "cut seed=%" PRIu64, c.seed) < 0)
             goto out;
     }
-    json_t *lost = json_object_get(c.cut, "lost");
-    ph_progress("cycle %d: cut (%s%s): lost %lld meta, %lld data, %lld other lines", n, c.trigger,
-                c.cut_at_end ? ", did not fire: cut at the end" : "", ph_json_int(lost, "meta", 0),
-                ph_json_int(lost, "data", 0), ph_json_int(lost, "unknown", 0));
+    char *lines = ph_cut_lines(c.cut);
+    ph_progress("cycle %d: cut (%s%s): %s", n, c.trigger,
+                c.cut_at_end ? ", did not fire: cut at the end" : "", lines);
+    free(lines);
     if (after_cut(&c) < 0)
         goto out;
     c.t_remount = pm_now() - t;

@@ -146,6 +146,41 @@ for cmd in run serve attach detach report; do
     fi
 done
 
+# --- 17. report: rows by policy, an empty file is an input error ---------------
+row() { # POLICY VERDICT ACKED TORN_META [no-top-policy]
+    local top=",\"policy\":\"$1\""
+    [ "${5:-}" = no-top-policy ] && top=""
+    printf '{"cycle":1,"seed":5,"mode":"virtio-pmem","fs":"ext4","workload":"append","sync":"fsync","records":8,"lying_device":false%s,"expected":"durable","cut":{"trigger":"at-mark","fired":true,"policy":"%s","lost":{"meta":1,"data":2,"unknown":0},"kept":{},"torn":{"meta":%d,"data":0,"unknown":0}},"acked":%d,"missing":[],"corrupt":[],"fsck":null,"verdict":"%s"}\n' \
+        "$top" "$1" "$4" "$3" "$2"
+}
+mkdir -p "$T/rep-a" "$T/rep-b"
+{ row lose-all PASS 5 0; row lose-all PASS 6 0; } >"$T/rep-a/results.jsonl"
+{ row torn PASS 7 34; row torn PASS 1 2 no-top-policy; } >"$T/rep-b/results.jsonl"
+"$H" report "$T/rep-a" "$T/rep-b" >"$T/rep.out" 2>"$T/rep.err"
+RC=$?
+la=$(grep -E '^virtio-pmem +ext4 +append +fsync +lose-all ' "$T/rep.out")
+tn=$(grep -E '^virtio-pmem +ext4 +append +fsync +torn ' "$T/rep.out")
+if [ $RC -eq 0 ] && grep -q '^mode .* policy ' "$T/rep.out" && [ "$(wc -l <"$T/rep.out")" -eq 3 ] &&
+    echo "$la" | grep -qE ' 2 +11 +0 +6 +PASS$' && echo "$tn" | grep -qE ' 2 +8 +0 +42 +PASS$'; then
+    t_ok "report: one row per policy, with a policy column (torn lines counted)"
+else
+    t_fail "report: rows by policy" "rc=$RC $(cat "$T/rep.out" "$T/rep.err")"
+fi
+# refused_input NAME WHAT FILE TEXT: report FILE exits 2, prints nothing on
+# stdout and one line on stderr that contains TEXT.
+refused_input() {
+    "$H" report "$3" >"$T/$1.out" 2>"$T/$1.err"
+    RC=$?
+    [ $RC -eq 2 ] && [ ! -s "$T/$1.out" ] && [ "$(wc -l <"$T/$1.err")" -eq 1 ] &&
+        grep -q "^pmemcut-host: .*$4" "$T/$1.err" &&
+        t_ok "report of $2: exit 2, one line ($(cat "$T/$1.err"))" ||
+        t_fail "report of $2" "rc=$RC $(cat "$T/$1.out" "$T/$1.err")"
+}
+: >"$T/empty.jsonl"
+refused_input rep-empty "an empty results.jsonl" "$T/empty.jsonl" "empty.jsonl"
+{ row lose-all PASS 5 0; echo '{"cycle":2,"mode":"virtio-pmem"'; } >"$T/broken.jsonl"
+refused_input rep-broken "a damaged results.jsonl (the line named)" "$T/broken.jsonl" "broken.jsonl:2"
+
 # --- 13. attach/detach errors: one line, each part said once -------------------
 # A domain that is only defined in an embedded libvirt of our own: no VM
 # starts (defining it only probes QEMU's capabilities).

@@ -23,6 +23,11 @@ $(SAN)/tests/test-verify: $(BUILD)/san/tests/unit/test-verify.o $(call pm_libs,s
 	$(CC) $(CFLAGS_san) -o $@ $^ -lcunit
 $(SAN)/tests/test-utils: $(BUILD)/san/tests/unit/test-utils.o $(call pm_libs,san,utils)
 	$(CC) $(CFLAGS_san) -o $@ $^ -lcunit
+# The host's pure parts, from its own objects (and jansson).
+TEST_HOST_OBJS := $(call objs,san,host/report.c host/util.c)
+$(BUILD)/san/tests/unit/test-host.o: XFLAGS += -Ihost $(shell pkg-config --cflags jansson)
+$(SAN)/tests/test-host: $(BUILD)/san/tests/unit/test-host.o $(TEST_HOST_OBJS) $(call pm_libs,san,utils)
+	$(CC) $(CFLAGS_san) -o $@ $^ -lcunit $$(pkg-config --libs jansson)
 # Test clients: the one NBD client (requests from a script, for every
 # runner), and a dm-log-writes reader written from the format's documentation
 # alone.
@@ -32,7 +37,7 @@ $(SAN)/tests/replay-dmlog-read: $(BUILD)/san/tests/replay-dmlog-read.o
 	$(CC) $(CFLAGS_san) -o $@ $^
 
 SAN_PROGRAMS += $(SAN)/tests/test-model $(SAN)/tests/test-pool $(SAN)/tests/test-audit \
-                $(SAN)/tests/test-verify $(SAN)/tests/test-utils $(SAN)/tests/nbd-client \
+                $(SAN)/tests/test-verify $(SAN)/tests/test-utils $(SAN)/tests/test-host $(SAN)/tests/nbd-client \
                 $(SAN)/tests/replay-dmlog-read
 
 # Runners, in the order `make check` runs them: unit tests, the device by
@@ -40,7 +45,7 @@ SAN_PROGRAMS += $(SAN)/tests/test-model $(SAN)/tests/test-pool $(SAN)/tests/test
 # orchestrator, and last the exit-code table across all five programs.
 DEVICE_CHECKS := model triggers policies lying classify control control-hardening clients restart \
                  audit disk-full params manpage
-CHECKS += $(SAN)/tests/test-utils $(SAN)/tests/test-model $(SAN)/tests/test-pool $(SAN)/tests/test-verify \
+CHECKS += $(SAN)/tests/test-utils $(SAN)/tests/test-host $(SAN)/tests/test-model $(SAN)/tests/test-pool $(SAN)/tests/test-verify \
           $(SAN)/tests/test-audit $(SAN)/tests/test-schema \
           $(patsubst %,tests/device-%.sh,$(DEVICE_CHECKS)) tests/device-parallel.sh \
           tests/audit-damaged.sh tests/replay-reality.sh tests/replay-dmlog.sh \
