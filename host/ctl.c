@@ -50,19 +50,3 @@ int ph_ctl_cmd(struct pm_ctl *c, json_t **reply, double timeout, const char *fmt
     r = ph_ctl_reply(c, reply, timeout);
     return r == 1 ? -1 : r; /* a timeout: pm_get_error() says so */
 }
-
-long long ph_json_int(json_t *o, const char *key, long long dflt)
-{
-    json_t *v = json_object_get(o, key);
-    if (json_is_integer(v))
-        return json_integer_value(v);
-    if (json_is_real(v))
-        return (long long)json_real_value(v);
-    return dflt;
-}
-
-const char *ph_json_str(json_t *o, const char *key, const char *dflt)
-{
-    json_t *v = json_object_get(o, key);
-    return json_is_string(v) ? json_string_value(v) : dflt;
-}

@@ -27,9 +27,4 @@ int ph_ctl_cmd(struct pm_ctl *c, json_t **reply, double timeout, const char *fmt
  * ph_ctl_cmd, or 1 when no reply came within timeout. */
 int ph_ctl_reply(struct pm_ctl *c, json_t **reply, double timeout);
 
-/* Integer field of an object, or dflt when absent. */
-long long ph_json_int(json_t *o, const char *key, long long dflt);
-/* String field of an object, or dflt. */
-const char *ph_json_str(json_t *o, const char *key, const char *dflt);
-
 #endif

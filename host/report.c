@@ -4,6 +4,7 @@
 #include "util.h"
 
 #include <jansson.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -32,6 +33,13 @@ static long long count(json_t *v)
     return json_is_integer(v) ? json_integer_value(v) : 0;
 }
 
+/* The counts come from a file: they add up without overflowing. */
+static long long sum(long long a, long long b)
+{
+    long long s;
+    return __builtin_add_overflow(a, b, &s) ? (b > 0 ? LLONG_MAX : LLONG_MIN) : s;
+}
+
 static long long lines_by_class(json_t *o)
 {
     if (!json_is_object(o))
@@ -41,7 +49,7 @@ static long long lines_by_class(json_t *o)
     json_t *v;
     json_object_foreach(o, k, v)
     {
-        n += json_is_integer(v) ? json_integer_value(v) : 0;
+        n = sum(n, json_is_integer(v) ? json_integer_value(v) : 0);
     }
     return n;
 }
@@ -140,11 +148,12 @@ int ph_report_print(FILE *f, const char *const paths[])
                 free(key);
             }
             r->cycles++;
-            r->acked += count(json_object_get(o, "acked"));
-            r->lost += count(json_object_get(o, "missing")) + count(json_object_get(o, "corrupt"));
+            r->acked = sum(r->acked, count(json_object_get(o, "acked")));
+            r->lost = sum(r->lost, sum(count(json_object_get(o, "missing")),
+                                       count(json_object_get(o, "corrupt"))));
             json_t *cut = json_object_get(o, "cut");
-            r->lost_lines += lines_by_class(json_object_get(cut, "lost")) +
-                             lines_by_class(json_object_get(cut, "torn"));
+            r->lost_lines = sum(r->lost_lines, sum(lines_by_class(json_object_get(cut, "lost")),
+                                                   lines_by_class(json_object_get(cut, "torn"))));
             if (strcmp(vd, "FAIL") == 0)
                 r->fail++;
             else if (strcmp(vd, "refused") == 0)

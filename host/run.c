@@ -651,9 +651,7 @@ static int on_prepared(struct cycle *c, json_t *prepared, struct pm_lines *chan)
     double t = pm_now();
     char *log = ph_strf("%s/classify.log", R.outdir);
     /* dev_offset is null when the agent could not tell: 0 on virtio-pmem. */
-    c->meta_offset = ph_json_int(prepared, "dev_offset", 0);
-    if (c->meta_offset < 0 || c->meta_offset >= R.dev.size)
-        c->meta_offset = 0;
+    c->meta_offset = ph_guest_dev_offset(prepared, R.dev.size);
     int r = 0;
     if (R.mode == PH_MODE_NVDIMM && ph_view_fsync(&R.dev) < 0)
         r = -1; /* the guest's stores did not reach the device: nothing to read */
@@ -670,39 +668,24 @@ static int on_prepared(struct cycle *c, json_t *prepared, struct pm_lines *chan)
     return pm_send_all(chan->fd, "go\n", 3);
 }
 
-/* FIEMAP flags whose physical offset is not a place on the device:
- * UNKNOWN, DELALLOC, DATA_INLINE, DATA_TAIL. */
-#define FIEMAP_NOT_PLACED (0x2 | 0x4 | 0x200 | 0x400)
-
 static int on_extents(struct cycle *c, json_t *ext)
 {
-    json_t *base = json_object_get(ext, "dev_offset");
-    if (!json_is_integer(base))
-        return 0; /* not on a pmem device: nowhere to put them */
     double t = pm_now();
-    size_t i, j;
-    json_t *file, *e;
-    json_array_foreach(json_object_get(ext, "files"), i, file)
-    {
-        json_array_foreach(json_object_get(file, "extents"), j, e)
-        {
-            if (ph_json_int(e, "flags", 0) & FIEMAP_NOT_PLACED)
-                continue;
-            long long off = json_integer_value(base) + ph_json_int(e, "physical", -1);
-            long long len = ph_json_int(e, "length", 0);
-            if (off < 0 || len <= 0 || off >= R.dev.size)
-                continue;
-            if (len > R.dev.size - off)
-                len = R.dev.size - off;
-            int r = ph_ctl_cmd(&R.ctl, NULL, 30, "classify data %lld %lld", off, len);
-            if (r == -1)
-                return -1;
-            if (r == 0)
-                c->data_extents++;
-            else
-                c->label_errors++;
+    struct ph_range *rg = NULL;
+    size_t n = ph_guest_extents(ext, R.dev.size, &rg);
+    for (size_t i = 0; i < n; i++) {
+        int r = ph_ctl_cmd(&R.ctl, NULL, 30, "classify data %lld %lld", (long long)rg[i].off,
+                           (long long)rg[i].len);
+        if (r == -1) {
+            free(rg);
+            return -1;
         }
+        if (r == 0)
+            c->data_extents++;
+        else
+            c->label_errors++;
     }
+    free(rg);
     c->t_label += pm_now() - t;
     return 0;
 }
@@ -1047,10 +1030,7 @@ fail:
 
 static bool refused(struct cycle *c)
 {
-    const char *v = ph_json_str(c->run_result, "verdict", NULL);
-    const char *s = ph_json_str(c->run_result, "status", NULL);
-    return (v && strcmp(v, "refused") == 0) || (s && strcmp(s, "refused") == 0) ||
-           json_is_true(json_object_get(c->run_result, "refused"));
+    return ph_guest_refused(c->run_result);
 }
 
 /* --- after the cut: the FUSE view and power-on ------------------------------ */
@@ -1188,29 +1168,12 @@ out:
 
 static long long list_len(json_t *o, const char *key)
 {
-    json_t *v = json_object_get(o, key);
-    if (json_is_array(v))
-        return (long long)json_array_size(v);
-    if (json_is_integer(v))
-        return json_integer_value(v);
-    return 0;
+    return ph_json_count(o, key);
 }
 
 static const char *cycle_verdict(struct cycle *c)
 {
-    if (refused(c))
-        return "refused";
-    const char *v = ph_json_str(c->verify_result, "verdict", "FAIL");
-    /* fsck is {"tool","exit","clean","note"}, or null when it did not run. */
-    json_t *fsck = json_object_get(c->verify_result, "fsck");
-    bool fs_ok = !json_is_object(fsck) || json_is_true(json_object_get(fsck, "clean"));
-    long long lost = list_len(c->verify_result, "missing") + list_len(c->verify_result, "corrupt");
-    if (strcmp(R.expected, "durable") == 0)
-        return strcmp(v, "PASS") == 0 ? "PASS" : "FAIL";
-    /* No guarantee: lost acked records are allowed; a broken filesystem is not. */
-    if (!fs_ok)
-        return "FAIL";
-    return lost > 0 ? "allowed-loss" : "PASS";
+    return ph_guest_verdict(R.expected, c->run_result, c->verify_result);
 }
 
 static json_t *cut_summary(struct cycle *c)

@@ -24,9 +24,10 @@ $(SAN)/tests/test-verify: $(BUILD)/san/tests/unit/test-verify.o $(call pm_libs,s
 $(SAN)/tests/test-utils: $(BUILD)/san/tests/unit/test-utils.o $(call pm_libs,san,utils)
 	$(CC) $(CFLAGS_san) -o $@ $^ -lcunit
 # The host's pure parts, from its own objects (and jansson).
-TEST_HOST_OBJS := $(call objs,san,host/report.c host/util.c)
+TEST_HOST_OBJS := $(call objs,san,host/report.c host/channel.c host/util.c)
 $(BUILD)/san/tests/unit/test-host.o: XFLAGS += -Ihost $(shell pkg-config --cflags jansson)
-$(SAN)/tests/test-host: $(BUILD)/san/tests/unit/test-host.o $(TEST_HOST_OBJS) $(call pm_libs,san,utils)
+$(SAN)/tests/test-host: $(BUILD)/san/tests/unit/test-host.o $(TEST_HOST_OBJS) \
+                        $(call pm_libs,san,verify utils)
 	$(CC) $(CFLAGS_san) -o $@ $^ -lcunit $$(pkg-config --libs jansson)
 # Test clients: the one NBD client (requests from a script, for every
 # runner), and a dm-log-writes reader written from the format's documentation
@@ -61,13 +62,20 @@ BENCHES += tests/bench-device.sh tests/bench-audit.sh tests/host-bench.sh
 # and dictionary tests/fuzz/NAME.dict.  `make check` runs every harness
 # over its corpus (tests/fuzz-regress.sh), so a crash once found stays found;
 # `make fuzz` fuzzes each for FUZZ_SECONDS (tests/fuzz-run.sh).
-FUZZERS    := json verify dlog extents
+FUZZERS    := json verify dlog extents channel
 FUZZ_BINS  := $(FUZZERS:%=$(BUILD)/fuzz/tests/fuzz-%)
 ALL_SRCS   += $(FUZZERS:%=tests/fuzz/fuzz-%.c)
 FUZZ_LIBS  := engines verify audit model utils
 $(BUILD)/fuzz/tests/fuzz-%: $(BUILD)/fuzz/tests/fuzz/fuzz-%.o $(BUILD)/fuzz/libpm-engines.a \
                             $(call pm_libs,fuzz,verify audit model utils)
 	$(FUZZ_CC) $(CFLAGS_fuzz) -fsanitize=fuzzer -o $@ $^ $(EXT2FS_LIBS) -lm
+# The host's channel parser: host/ objects (channel.c, and util.c for its
+# helpers) with jansson, not the tools' libraries.
+FUZZ_HOST_OBJS := $(call objs,fuzz,host/channel.c host/util.c)
+$(FUZZ_HOST_OBJS) $(BUILD)/fuzz/tests/fuzz/fuzz-channel.o: XFLAGS += -Ihost $(shell pkg-config --cflags jansson)
+$(BUILD)/fuzz/tests/fuzz-channel: $(BUILD)/fuzz/tests/fuzz/fuzz-channel.o $(FUZZ_HOST_OBJS) \
+                                  $(call pm_libs,fuzz,verify utils)
+	$(FUZZ_CC) $(CFLAGS_fuzz) -fsanitize=fuzzer -o $@ $^ $$(pkg-config --libs jansson)
 SAN_PROGRAMS += $(FUZZ_BINS)
 CHECKS += tests/fuzz-regress.sh
 

@@ -1,5 +1,6 @@
 /* Unit tests of pmemcut-host's pure parts, without a VM or a device: the
- * counts of a cut as its progress line gives them (host/report.c).
+ * counts of a cut as its progress line gives them (host/report.c), and
+ * what the host takes from the guest's channel lines (host/channel.c).
  *
  * Built with the sanitizers like every unit test, from the host's own
  * objects and jansson (tests/part.mk). */
@@ -8,7 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "channel.h"
 #include "report.h"
+
+static json_t *parsed(const char *line, enum ph_guest_msg want)
+{
+    json_t *j = NULL;
+    CU_ASSERT_EQUAL(ph_guest_parse(line, &j), want);
+    return j;
+}
 
 static char *lines_of(const char *json)
 {
@@ -51,6 +60,66 @@ static void test_cut_lines_absent(void)
     free(s);
 }
 
+/* The extents labelled are on the device, whatever numbers the guest sent
+ * (the fuzzer found a sum past 2^63 and a real of 1e301). */
+static void test_extents_bounded(void)
+{
+    json_t *e = parsed("extents {\"dev_offset\":2097152,\"files\":[{\"name\":\"a\",\"extents\":["
+                       "{\"physical\":4096,\"length\":8192,\"flags\":1},"
+                       "{\"physical\":16773120,\"length\":1000000,\"flags\":1},"
+                       "{\"physical\":0,\"length\":4096,\"flags\":4},"
+                       "{\"physical\":9223372036854775807,\"length\":1},"
+                       "{\"physical\":1e301,\"length\":1e301},"
+                       "{\"physical\":4.5e3,\"length\":-1}]}]}",
+                       PH_MSG_EXTENTS);
+    struct ph_range *r;
+    size_t n = ph_guest_extents(e, 18 << 20, &r);
+    CU_ASSERT_EQUAL_FATAL(n, 2);
+    CU_ASSERT_EQUAL(r[0].off, 2097152 + 4096);
+    CU_ASSERT_EQUAL(r[0].len, 8192);
+    CU_ASSERT_EQUAL(r[1].off, 2097152 + 16773120);
+    CU_ASSERT_EQUAL(r[1].len, (18 << 20) - (2097152 + 16773120));
+    free(r);
+    json_decref(e);
+    e = parsed("extents {\"dev_offset\":null,\"files\":[{\"extents\":[{\"physical\":0,"
+               "\"length\":4096}]}]}",
+               PH_MSG_EXTENTS);
+    CU_ASSERT_EQUAL(ph_guest_extents(e, 18 << 20, &r), 0);
+    CU_ASSERT_PTR_NULL(r);
+    json_decref(e);
+}
+
+static void test_dev_offset_bounded(void)
+{
+    const char *lines[] = {"prepared {\"dev_offset\":1e300}", "prepared {\"dev_offset\":-5}",
+                           "prepared {\"dev_offset\":18874368}", "prepared {\"dev_offset\":null}"};
+    for (int i = 0; i < 4; i++) {
+        json_t *p = parsed(lines[i], PH_MSG_PREPARED);
+        CU_ASSERT_EQUAL(ph_guest_dev_offset(p, 18 << 20), 0);
+        json_decref(p);
+    }
+    json_t *p = parsed("prepared {\"dev_offset\":2097152}", PH_MSG_PREPARED);
+    CU_ASSERT_EQUAL(ph_guest_dev_offset(p, 18 << 20), 2097152);
+    json_decref(p);
+}
+
+static void test_verdict(void)
+{
+    json_t *v = parsed("verdict {\"verdict\":\"PASS\",\"missing\":9223372036854775807,"
+                       "\"corrupt\":9223372036854775807}",
+                       PH_MSG_RESULT);
+    CU_ASSERT_STRING_EQUAL(ph_guest_verdict("none", NULL, v), "allowed-loss");
+    CU_ASSERT_STRING_EQUAL(ph_guest_verdict("durable", NULL, v), "PASS");
+    json_t *run = parsed("result {\"command\":\"run\",\"refused\":true}", PH_MSG_RESULT);
+    CU_ASSERT_STRING_EQUAL(ph_guest_verdict("durable", run, v), "refused");
+    CU_ASSERT_STRING_EQUAL(ph_guest_verdict("durable", NULL, NULL), "FAIL");
+    json_decref(run);
+    json_decref(v);
+    CU_ASSERT_EQUAL(parsed("ack append.log 1 fsync", PH_MSG_ACK), NULL);
+    CU_ASSERT_EQUAL(parsed("ack append.log 0 fsync", PH_MSG_OTHER), NULL);
+    CU_ASSERT_EQUAL(parsed("result [1]", PH_MSG_OTHER), NULL);
+}
+
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
@@ -59,6 +128,10 @@ int main(void)
     CU_add_test(s, "a torn cut counts its torn lines", test_cut_lines_torn);
     CU_add_test(s, "a lose-all cut", test_cut_lines_lost);
     CU_add_test(s, "no cut, a damaged cut", test_cut_lines_absent);
+    s = CU_add_suite("channel", NULL, NULL);
+    CU_add_test(s, "extents: only ranges on the device", test_extents_bounded);
+    CU_add_test(s, "prepared: the offset on the device", test_dev_offset_bounded);
+    CU_add_test(s, "verdicts, acks, other lines", test_verdict);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed() +
