@@ -9,6 +9,13 @@
 # say which bug was seeded.
 . "$(dirname "$0")/host-lib.sh"
 
+# An unknown bug is a usage error, before anything starts.
+"$H" run --mode virtio-pmem --fs ext4 --workload append --sync fsync --inject lazy \
+    --out "$T/lazy" >"$T/lazy.out" 2>"$T/lazy.err"
+rc=$?
+[ $rc = 2 ] && [ "$(wc -l <"$T/lazy.err")" = 1 ] && grep -q -- '--inject' "$T/lazy.err" &&
+    t_ok "unknown --inject: exit 2, one line" || t_fail "unknown --inject" "exit $rc: $(cat "$T/lazy.err")"
+
 for bug in no-sync ack-early; do
     run $bug --mode virtio-pmem --fs ext4 --workload append --sync fsync --records 16 --cycles 2 \
         --policy lose-all --seed 1301 --inject $bug
