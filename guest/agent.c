@@ -5,6 +5,7 @@
  *                         [--handshake]
  *   pmemcut-agent run --dir DIR --workload W --sync S [--records N] [--record-size B]
  *                     [--slots K] [--pause-ms MS] [--ack-to channel|-|PATH]
+ *                     [--inject no-sync|ack-early]
  *   pmemcut-agent verify --dir DIR --acks channel|-|PATH [--dev DEV --fs T]
  *                        [--record-size B] [--slots K] [--expect durable|none]
  *   pmemcut-agent extents --dir DIR
@@ -37,7 +38,7 @@ static const char usage_text[] =
     "  run --dir DIR --workload append|overwrite|create|mmap\n"
     "      --sync none|fsync|fdatasync|msync|odsync|map-sync|prealloc-flush|prewrite-flush\n"
     "      [--records N] [--record-size B] [--slots K] [--pause-ms MS]\n"
-    "      [--ack-to channel|-|PATH]\n"
+    "      [--ack-to channel|-|PATH] [--inject no-sync|ack-early]\n"
     "  verify --dir DIR --acks channel|-|PATH [--dev DEV --fs ext4|xfs]\n"
     "      [--record-size B] [--slots K] [--expect durable|none]\n"
     "  extents --dir DIR\n";
@@ -59,6 +60,7 @@ enum {
     O_ACK_TO,
     O_ACKS,
     O_EXPECT,
+    O_INJECT,
     O_HELP,
 };
 
@@ -79,6 +81,7 @@ static const struct option longopts[] = {
     {"ack-to", required_argument, NULL, O_ACK_TO},
     {"acks", required_argument, NULL, O_ACKS},
     {"expect", required_argument, NULL, O_EXPECT},
+    {"inject", required_argument, NULL, O_INJECT},
     {"help", no_argument, NULL, O_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -87,7 +90,7 @@ static const struct option longopts[] = {
 struct args {
     const char *dir, *dev, *fs, *mnt, *ack_to, *acks;
     int mkfs, namespace, handshake;
-    int workload, method, expect;
+    int workload, method, expect, inject;
     uint64_t records, size, slots, pause_ms;
     int slots_given;
 };
@@ -177,6 +180,10 @@ static int parse_args(const char *cmd, int argc, char **argv, struct args *a)
             if ((a->expect = pm_expect_parse(optarg)) < 0)
                 return ga_error(cmd, "--expect: durable or none, not '%s'", optarg);
             break;
+        case O_INJECT:
+            if ((a->inject = ga_inject_parse(optarg)) < 0)
+                return ga_error(cmd, "--inject: no-sync or ack-early, not '%s'", optarg);
+            break;
         case O_HELP:
             fputs(usage_text, stdout);
             exit(0);
@@ -209,6 +216,7 @@ static int cmd_run(const struct args *a)
         .slots = (uint32_t)a->slots,
         .pause_ms = (unsigned)a->pause_ms,
         .ack_to = a->ack_to,
+        .inject = (enum ga_inject)a->inject,
     };
     return ga_cmd_run(&o);
 }

@@ -15,6 +15,15 @@
  * nothing at set-up: `none`, and `map-sync`, whose promise is that the
  * synchronous page fault makes the block allocation (and the transaction
  * that created the file) durable.
+ *
+ * Seeded bugs (--inject, see run.h): with no-sync every durability call
+ * above is skipped — fsync, fdatasync, msync, O_DSYNC, the cache-line
+ * write-back, and the set-up syncs of the directory and of a presized file
+ * the method relies on — and records are acked all the same; with ack-early
+ * the ack of record k is sent before record k is stored.  Both break the
+ * promise, and a cut between the ack and the record's durability point must
+ * show it: that is how the verifier is shown not to be tuned to the honest
+ * methods.
  */
 #include "run.h"
 
@@ -58,6 +67,28 @@ struct run {
     int refused_errno; /* with PM_EXIT_REFUSED */
 };
 
+static const char *const inject_names[] = {
+    [GA_INJECT_NO_SYNC] = "no-sync", [GA_INJECT_ACK_EARLY] = "ack-early"};
+
+const char *ga_inject_name(enum ga_inject i)
+{
+    return i > GA_INJECT_NONE && i <= GA_INJECT_ACK_EARLY ? inject_names[i] : NULL;
+}
+
+int ga_inject_parse(const char *s)
+{
+    for (int i = GA_INJECT_NO_SYNC; i <= GA_INJECT_ACK_EARLY; i++)
+        if (strcmp(s, inject_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* The seeded bug no-sync: every durability call is skipped. */
+static int no_sync(const struct run *r)
+{
+    return r->o->inject == GA_INJECT_NO_SYNC;
+}
+
 #define FAIL(r, ...) (snprintf((r)->err, sizeof(r)->err, __VA_ARGS__), PM_EXIT_USAGE)
 
 static int refuse(struct run *r, int err, const char *what)
@@ -80,6 +111,16 @@ static int send_ack(struct run *r, const char *file, uint64_t seq)
         nanosleep(&ts, NULL);
     }
     return 0;
+}
+
+/* The ack of record seq in file: before the record is stored with the
+ * seeded bug ack-early (ack_first 1), after its durability point otherwise
+ * (ack_first 0).  Each record goes through both calls, one of which acks. */
+static int ack_at(struct run *r, int ack_first, const char *file, uint64_t seq)
+{
+    if (ack_first != (r->o->inject == GA_INJECT_ACK_EARLY))
+        return 0;
+    return send_ack(r, file, seq);
 }
 
 /* --- extents for the host ----------------------------------------------------
@@ -162,12 +203,20 @@ static int note_extents(struct run *r, int fd, const char *name, uint64_t off, u
     return rc;
 }
 
+/* fsync the workload's directory (not with no-sync). */
+static int sync_dir(struct run *r)
+{
+    if (!no_sync(r) && fsync(r->dirfd) < 0)
+        return -1;
+    return 0;
+}
+
 /* Set-up sync of the directory after creating a file (see the top). */
 static int setup_sync_dir(struct run *r)
 {
     if (r->o->method == PM_SYNC_NONE || r->o->method == PM_SYNC_MAP_SYNC)
         return 0;
-    if (fsync(r->dirfd) < 0)
+    if (sync_dir(r) < 0)
         return FAIL(r, "fsync %s: %s", r->o->dir, strerror(errno));
     return 0;
 }
@@ -198,14 +247,14 @@ static int prealloc(struct run *r, int fd, off_t len, const char *name)
             return refuse(r, errno, "fallocate");
         return FAIL(r, "fallocate %s: %s", name, strerror(errno));
     }
-    if (fsync(fd) < 0)
+    if (!no_sync(r) && fsync(fd) < 0)
         return FAIL(r, "fsync %s: %s", name, strerror(errno));
     return 0;
 }
 
 static int open_at(struct run *r, const char *name, int flags)
 {
-    if (r->o->method == PM_SYNC_ODSYNC)
+    if (r->o->method == PM_SYNC_ODSYNC && !no_sync(r))
         flags |= O_DSYNC;
     int fd = openat(r->dirfd, name, flags | O_CLOEXEC, 0644);
     if (fd < 0)
@@ -217,6 +266,8 @@ static int open_at(struct run *r, const char *name, int flags)
 static int sync_written(struct run *r, int fd, const char *name)
 {
     int rc = 0;
+    if (no_sync(r))
+        return 0;
     switch (r->o->method) {
     case PM_SYNC_FSYNC:
         rc = fsync(fd);
@@ -254,6 +305,8 @@ static int map(struct run *r, int fd, size_t len, uint8_t **out)
 static int sync_stored(struct run *r, int fd, uint8_t *base, uint8_t *p, size_t len)
 {
     int rc = 0;
+    if (no_sync(r))
+        return 0;
     switch (r->o->method) {
     case PM_SYNC_MSYNC: {
         size_t start = (size_t)(p - base) & ~(r->page - 1);
@@ -292,13 +345,15 @@ static int run_written(struct run *r, uint64_t slots)
         goto out;
     for (uint64_t seq = 1; seq <= o->records; seq++) {
         uint64_t slot = slots ? (seq - 1) % slots : seq - 1;
+        if ((rc = ack_at(r, 1, r->file, seq)))
+            goto out;
         pm_rec_encode(r->rec, o->size, seq, (uint32_t)slots);
         if (pm_pwrite_all(fd, r->rec, o->size, (off_t)(slot * o->size)) < 0) {
             rc = FAIL(r, "write %s record %" PRIu64 ": %s", r->file, seq, strerror(errno));
             goto out;
         }
         if ((rc = note_extents(r, fd, r->file, slot * o->size, o->size, 0)) ||
-            (rc = sync_written(r, fd, r->file)) || (rc = send_ack(r, r->file, seq)))
+            (rc = sync_written(r, fd, r->file)) || (rc = ack_at(r, 0, r->file, seq)))
             goto out;
     }
 out:
@@ -338,6 +393,8 @@ static int run_mapped(struct run *r, uint64_t slots, int grow)
         goto out;
     for (uint64_t seq = 1; seq <= o->records; seq++) {
         size_t off = (size_t)((slots ? (seq - 1) % slots : seq - 1) * o->size);
+        if ((rc = ack_at(r, 1, r->file, seq)))
+            goto out;
         if (off + o->size > cur) {
             /* A page at a time: the size change is then part of the
              * transaction that the first fault in the page commits. */
@@ -351,7 +408,7 @@ static int run_mapped(struct run *r, uint64_t slots, int grow)
         pm_rec_encode(base + off, o->size, seq, (uint32_t)slots);
         if ((rc = note_extents(r, fd, r->file, off, o->size, 0)) ||
             (rc = sync_stored(r, fd, base, base + off, o->size)) ||
-            (rc = send_ack(r, r->file, seq)))
+            (rc = ack_at(r, 0, r->file, seq)))
             goto out;
     }
 out:
@@ -392,6 +449,8 @@ static int create_one(struct run *r, uint64_t seq)
 
     snprintf(tmp, sizeof tmp, ".tmp-%" PRIu64, seq);
     pm_single_name(name, sizeof name, seq);
+    if ((rc = ack_at(r, 1, name, seq)))
+        return rc;
     int maps = pm_method_maps(o->method);
     int fd = open_at(r, tmp, (maps ? O_RDWR : O_WRONLY) | O_CREAT | O_TRUNC);
     if (fd < 0)
@@ -414,7 +473,7 @@ static int create_one(struct run *r, uint64_t seq)
                 goto out;
             }
             renamed = 1;
-            if (fsync(r->dirfd) < 0) {
+            if (sync_dir(r) < 0) {
                 rc = FAIL(r, "fsync %s: %s", o->dir, strerror(errno));
                 goto out;
             }
@@ -435,12 +494,12 @@ static int create_one(struct run *r, uint64_t seq)
             goto out;
         }
         renamed = 1;
-        if (o->method != PM_SYNC_NONE && fsync(r->dirfd) < 0) {
+        if (o->method != PM_SYNC_NONE && sync_dir(r) < 0) {
             rc = FAIL(r, "fsync %s: %s", o->dir, strerror(errno));
             goto out;
         }
     }
-    rc = send_ack(r, name, seq);
+    rc = ack_at(r, 0, name, seq);
 out:
     if (base)
         munmap(base, maplen);
@@ -518,6 +577,8 @@ static void result_json(const struct run *r, int rc, uint64_t ms, FILE *f)
     fprintf(f, "%u", o->workload == PM_WL_OVERWRITE ? o->slots : 0);
     pm_json_key(f, &first, "acked");
     fprintf(f, "%" PRIu64, r->acked);
+    pm_json_key(f, &first, "inject");
+    pm_json_str(f, ga_inject_name(o->inject));
     pm_json_key(f, &first, "ack_to");
     pm_json_str(f, r->ack_name[0] ? r->ack_name : NULL);
     pm_json_key(f, &first, "flush");

@@ -9,6 +9,17 @@
 #define GA_RUN_DEFAULT_RECORDS 100
 #define GA_RUN_DEFAULT_SLOTS   8
 
+/* Seeded bugs (`--inject`), to show that the verifier catches a method
+ * that breaks its promise: no-sync makes no durability call at all and acks
+ * anyway; ack-early acks a record before storing it (then stores it and
+ * makes it durable as the method says). */
+enum ga_inject { GA_INJECT_NONE, GA_INJECT_NO_SYNC, GA_INJECT_ACK_EARLY };
+
+/* The name of a seeded bug ("no-sync", "ack-early"; NULL for none), and
+ * the bug of a name (-1 if unknown). */
+const char *ga_inject_name(enum ga_inject i);
+int ga_inject_parse(const char *s);
+
 struct ga_run_opts {
     const char *dir;
     enum pm_workload workload;
@@ -18,6 +29,7 @@ struct ga_run_opts {
     uint32_t slots;     /* ring size of the overwrite workload */
     unsigned pause_ms;  /* sleep between records, to give the host time */
     const char *ack_to; /* "channel", "-" (stdout) or a path */
+    enum ga_inject inject;
 };
 
 /* Run the workload, print the result JSON; returns an exit code

@@ -55,7 +55,8 @@ struct run {
     uint64_t records, cycles, seed;
     int64_t size;
     bool lying;
-    bool force; /* --out may hold an earlier run: replace it */
+    bool force;         /* --out may hold an earlier run: replace it */
+    const char *inject; /* a seeded bug (--inject no-sync|ack-early), or NULL */
 
     /* Derived. */
     char *outdir, *kernel, *initrd, *rundir, *results_path;
@@ -175,6 +176,7 @@ static void run_usage(void)
            "  --seed      every random choice derives from it (default: from the clock)\n"
            "  --size      device size (default 256M for ext4, 512M for xfs)\n"
            "  --lying-device  the device acknowledges flushes without persisting\n"
+           "  --inject    a seeded bug in the guest: no-sync, ack-early (must be caught)\n"
            "  --connect   libvirt URI (default: embedded QEMU driver, no daemon)\n"
            "  --out       results.jsonl, acks-N.txt, console-N.log, image and audit log;\n"
            "              a new or empty directory, or an earlier run's with --force\n"
@@ -184,21 +186,14 @@ static void run_usage(void)
 static int parse_run_options(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"mode", required_argument, NULL, 'm'},
-        {"fs", required_argument, NULL, 'f'},
-        {"workload", required_argument, NULL, 'w'},
-        {"sync", required_argument, NULL, 's'},
-        {"records", required_argument, NULL, 'n'},
-        {"cycles", required_argument, NULL, 'c'},
-        {"policy", required_argument, NULL, 'p'},
-        {"seed", required_argument, NULL, 'S'},
-        {"size", required_argument, NULL, 'z'},
-        {"lying-device", no_argument, NULL, 'L'},
-        {"connect", required_argument, NULL, 'C'},
-        {"out", required_argument, NULL, 'o'},
-        {"force", no_argument, NULL, 'F'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"mode", required_argument, NULL, 'm'},     {"fs", required_argument, NULL, 'f'},
+        {"workload", required_argument, NULL, 'w'}, {"sync", required_argument, NULL, 's'},
+        {"records", required_argument, NULL, 'n'},  {"cycles", required_argument, NULL, 'c'},
+        {"policy", required_argument, NULL, 'p'},   {"seed", required_argument, NULL, 'S'},
+        {"size", required_argument, NULL, 'z'},     {"lying-device", no_argument, NULL, 'L'},
+        {"connect", required_argument, NULL, 'C'},  {"out", required_argument, NULL, 'o'},
+        {"force", no_argument, NULL, 'F'},          {"inject", required_argument, NULL, 'i'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
     const char *mode = NULL, *size = NULL;
     bool have_seed = false;
@@ -245,6 +240,13 @@ static int parse_run_options(int argc, char **argv)
             break;
         case 'F':
             R.force = true;
+            break;
+        case 'i':
+            if (strcmp(optarg, "no-sync") != 0 && strcmp(optarg, "ack-early") != 0) {
+                pm_set_error("run: --inject must be no-sync or ack-early");
+                return -1;
+            }
+            R.inject = optarg;
             break;
         case 'C':
             R.connect = optarg;
@@ -702,8 +704,11 @@ static int boot(struct cycle *c, bool verify, struct pm_lines *chan)
         .sync = R.sync,
         .records = (int)R.records,
         /* The eADR cut is the host's: suspending takes a few milliseconds,
-         * while a record without a pause takes microseconds. */
-        .pause_ms = R.mode == PH_MODE_NVDIMM ? 50 : 0,
+         * while a record without a pause takes microseconds. A seeded bug
+         * opens its window at an ack (see plan_cut): the pause keeps it open
+         * longer than the host takes to cut. */
+        .pause_ms = R.mode == PH_MODE_NVDIMM || R.inject ? 50 : 0,
+        .inject = verify ? NULL : R.inject,
         .expect = strcmp(R.expected, "durable") == 0 ? "durable" : "none",
         .handshake = c->n == 1 && !verify,
     };
@@ -809,6 +814,14 @@ static void plan_cut(struct cycle *c)
         return;
     }
     c->kind = (enum trig_kind)pm_rand_range(&c->rng, 0, 2);
+    /* A seeded bug is exposed from its ack until the record's durability
+     * point (ack-early: the store comes after the ack; no-sync: no point
+     * at all). at-mark cuts as the k-th ack arrives, inside that window by
+     * construction; a count-based trigger fires at some later request,
+     * which may come after the record was made durable or only at the
+     * final sync. The honest methods keep the seeded choice. */
+    if (R.inject)
+        c->kind = TRIG_AT_MARK;
     if (c->kind == TRIG_AT_MARK)
         c->k = pm_rand_range(&c->rng, 1, n);
     else
@@ -1205,6 +1218,7 @@ static json_t *cycle_row(struct cycle *c, const char *verdict)
     json_object_set_new(o, "records", json_integer((json_int_t)R.records));
     json_object_set_new(o, "policy", json_string(R.policy));
     json_object_set_new(o, "lying_device", json_boolean(R.lying));
+    json_object_set_new(o, "inject", R.inject ? json_string(R.inject) : json_null());
     if (R.mode == PH_MODE_NVDIMM)
         json_object_set_new(o, "cache_model", json_string("eadr"));
     json_object_set_new(o, "expected", json_string(R.expected));

@@ -126,6 +126,92 @@ jqt "map-sync refused with EOPNOTSUPP" "$T/run.json" \
 jqt "caps: no DAX, MAP_SYNC refused" "$T/caps.json" \
     '.dax == false and .map_sync.accepted == false and .map_sync.errno_name == "EOPNOTSUPP" and (.cpu | has("clwb"))'
 
+# Seeded bugs (--inject).  An unknown one is a usage error.
+fresh
+"$A" run --dir "$T/d" --workload append --sync fsync --inject lazy >"$T/e.json" 2>>"$T/stderr"
+rc_is "unknown --inject: exit 2" 2 $?
+jqt "unknown --inject: error JSON" "$T/e.json" '.error | test("--inject")'
+[ ! -e "$T/d/append.log" ] && t_ok "unknown --inject: nothing written" ||
+    t_fail "unknown --inject: nothing written" "append.log exists"
+
+# no-sync: no durability call at all (strace sees every fsync, fdatasync and
+# msync of the agent), every record acked all the same; the honest run next
+# to it shows that strace does see them.
+t_require strace
+for wm in append/fsync create/fsync overwrite/fdatasync mmap/msync append/odsync; do
+    w=${wm%/*} m=${wm#*/}
+    for bug in "" no-sync; do
+        fresh
+        strace -f -qq -e trace=fsync,fdatasync,msync,openat -o "$T/strace" \
+            "$A" run --dir "$T/d" --workload $w --sync $m --records 6 ${bug:+--inject $bug} \
+            --ack-to "$T/acks" >"$T/run.json"
+        rc=$?
+        n=$(grep -cE '^[0-9]+ +(fsync|fdatasync|msync)\(|O_DSYNC' "$T/strace")
+        if [ -z "$bug" ]; then
+            # odsync: one O_DSYNC open (and the directory's fsync), not a call per record.
+            min=6
+            [ $m = odsync ] && min=2
+            [ $rc = 0 ] && [ "$n" -ge $min ] && t_ok "$w/$m honest: $n durability calls seen" ||
+                t_fail "$w/$m honest: durability calls seen" "exit $rc, $n calls"
+        else
+            [ $rc = 0 ] && [ "$n" = 0 ] && t_ok "$w/$m no-sync: no fsync, fdatasync, msync or O_DSYNC" ||
+                t_fail "$w/$m no-sync: no durability call" "exit $rc, $n calls: $(grep -E 'sync\(|O_DSYNC' "$T/strace")"
+            jqt "$w/$m no-sync: 6 acked, inject recorded" "$T/run.json" '.acked == 6 and .inject == "no-sync"'
+        fi
+    done
+done
+fresh
+"$A" run --dir "$T/d" --workload append --sync fsync --records 3 --ack-to "$T/acks" >"$T/run.json"
+jqt "honest run: inject null" "$T/run.json" '.inject == null'
+
+# ack-early: the ack of record k is written before record k.  Seen twice:
+# in the order of the agent's system calls (the ack's write(2) comes before
+# the record's pwrite64 at its offset), and by a reader of the acks on a
+# FIFO, who finds the file still without the record when ack 1 arrives (the
+# agent sleeps --pause-ms after each ack; the honest run has it already).
+for bug in "" ack-early; do
+    fresh
+    strace -f -qq -e trace=write,pwrite64 -e signal=none -o "$T/strace" \
+        "$A" run --dir "$T/d" --workload append --sync fsync --records 3 ${bug:+--inject $bug} \
+        --ack-to "$T/acks" >/dev/null
+    order=$(sed -nE 's/.* write\([0-9]+, "ack append\.log ([0-9]+) .*/A\1/p
+                     s/.* pwrite64\([0-9]+, .*, 256, ([0-9]+)\) = 256$/W\1/p' "$T/strace" | tr '\n' ' ')
+    want="W0 A1 W256 A2 W512 A3 "
+    [ -n "$bug" ] && want="A1 W0 A2 W256 A3 W512 "
+    [ "$order" = "$want" ] && t_ok "append/fsync ${bug:-honest}: order $order" ||
+        t_fail "append/fsync ${bug:-honest}: order" "got '$order', expected '$want'"
+done
+for bug in "" ack-early; do
+    for w in append mmap; do
+        fresh
+        rm -f "$T/fifo"
+        mkfifo "$T/fifo"
+        "$A" run --dir "$T/d" --workload $w --sync fsync --records 2 --pause-ms 1500 \
+            ${bug:+--inject $bug} --ack-to "$T/fifo" >"$T/run.json" &
+        pid=$!
+        exec 3<"$T/fifo"
+        read -r line <&3
+        f="$T/d/append.log"
+        [ $w = mmap ] && f="$T/d/mmap.dat"
+        # A record starts with its magic: zeroes (or nothing) until it is stored.
+        have=$(head -c 8 "$f" 2>/dev/null | tr -d '\0' | wc -c)
+        cat <&3 >/dev/null
+        exec 3<&-
+        wait $pid
+        rc=$?
+        if [ -n "$bug" ]; then
+            [ "$line" = "ack $(basename "$f") 1 fsync" ] && [ "$have" = 0 ] && [ $rc = 0 ] &&
+                t_ok "$w/fsync ack-early: ack 1 read while record 1 is not in the file" ||
+                t_fail "$w/fsync ack-early: ack before the record" "line '$line', $have bytes, exit $rc"
+        else
+            [ "$line" = "ack $(basename "$f") 1 fsync" ] && [ "$have" -gt 0 ] && [ $rc = 0 ] &&
+                t_ok "$w/fsync honest: record 1 in the file when ack 1 is read" ||
+                t_fail "$w/fsync honest: record before the ack" "line '$line', $have bytes, exit $rc"
+        fi
+    done
+done
+jqt "ack-early: inject recorded" "$T/run.json" '.inject == "ack-early" and .acked == 2'
+
 # Usage and input errors: exit 2 with a JSON error.
 "$A" run --dir "$T/d" --workload mmap --sync odsync >"$T/e.json" 2>>"$T/stderr"
 rc_is "mmap/odsync: exit 2" 2 $?

@@ -5,6 +5,7 @@
 #      DAX on and MAP_SYNC refused (EOPNOTSUPP); a second boot verifies the
 #      acks sent back over the channel: PASS, e2fsck clean.
 #      An ack for a record never written makes that verify boot FAIL, naming it.
+#      pmemcut.inject=ack-early reaches the agent: its result names the bug.
 #   2. nvdimm (label-size=128K) + namespace made fsdax + xfs: DAX on, MAP_SYNC
 #      accepted, run mmap/map-sync, power-off, verify boot: PASS, xfs_repair clean.
 #   3. nvdimm + ext4, run mmap/map-sync, then QEMU killed with SIGKILL (no
@@ -104,7 +105,7 @@ jqt "vp_run: prepare made ext4 with DAX" "$(marker vp_run PMEMCUT-PREPARE)" \
 jqt "vp_run: caps: DAX active, MAP_SYNC refused with EOPNOTSUPP" "$(marker vp_run PMEMCUT-CAPS)" \
     '.dax == true and .dax_source == "statx" and .map_sync.accepted == false and .map_sync.errno_name == "EOPNOTSUPP"'
 jqt "vp_run: append/fsync acked 20" "$(marker vp_run PMEMCUT-RESULT)" \
-    '.workload == "append" and .sync == "fsync" and .acked == 20 and .error == null'
+    '.workload == "append" and .sync == "fsync" and .acked == 20 and .error == null and .inject == null'
 jqt "vp_run: extents of append.log" "$(marker vp_run PMEMCUT-EXTENTS)" \
     '.files[0].name == "append.log" and (.files[0].extents | length) >= 1'
 n=$(grep -c '^ack append.log [0-9]* fsync$' "$T/vp_run.chan")
@@ -125,6 +126,13 @@ jqt "vp_fail: FAIL naming the never-written record 25" "$(marker vp_fail PMEMCUT
     '.verdict == "FAIL" and .acked == 21 and .present == 20 and .missing[0].seq == 25 and (.missing[0].what | test("beyond end of file"))'
 grep -q 'PMEMCUT-END action=verify exit=1' "$T/vp_fail.console" &&
     t_ok "vp_fail: agent exit 1" || t_fail "vp_fail: agent exit 1" "$(grep PMEMCUT-END "$T/vp_fail.console")"
+
+boot vp_inject "$VP" "pmemcut.mode=virtio-pmem pmemcut.fs=ext4 pmemcut.action=run
+    pmemcut.workload=append pmemcut.sync=fsync pmemcut.records=5 pmemcut.inject=ack-early"
+jqt "vp_inject: pmemcut.inject=ack-early reaches the agent" "$(marker vp_inject PMEMCUT-RESULT)" \
+    '.inject == "ack-early" and .acked == 5 and .error == null'
+n=$(grep -c '^ack append.log [0-9]* fsync$' "$T/vp_inject.chan")
+[ "$n" = 5 ] && t_ok "vp_inject: 5 acks on the channel" || t_fail "vp_inject: 5 acks on the channel" "got $n"
 
 # --- 2. nvdimm + fsdax namespace + xfs ---------------------------------------
 NV_SIZE=$((512 * 1024 * 1024 + 128 * 1024)) # data + label area
