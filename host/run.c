@@ -165,7 +165,7 @@ static void run_usage(void)
 {
     printf("usage: pmemcut-host run --mode virtio-pmem|nvdimm --fs ext4|xfs --workload W --sync S\n"
            "         [--records N] [--cycles C] [--policy P] [--seed N] [--size SIZE]\n"
-           "         [--lying-device] [--connect URI] --out DIR [--force]\n"
+           "         [--lying-device] [--inject BUG] [--connect URI] --out DIR [--force]\n"
            "  --workload  append, overwrite, create, mmap\n"
            "  --sync      none, fsync, fdatasync, msync, odsync, map-sync, prealloc-flush,\n"
            "              prewrite-flush\n"
