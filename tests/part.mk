@@ -56,13 +56,19 @@ BENCHES += tests/bench-device.sh tests/bench-audit.sh tests/host-bench.sh
 # and dictionary tests/fuzz/NAME.dict.  `make check` runs every harness
 # over its corpus (tests/fuzz-regress.sh), so a crash once found stays found;
 # `make fuzz` fuzzes each for FUZZ_SECONDS (tests/fuzz-run.sh).
-FUZZERS    := json verify
+FUZZERS    := json verify control
 FUZZ_BINS  := $(FUZZERS:%=$(BUILD)/fuzz/tests/fuzz-%)
 ALL_SRCS   += $(FUZZERS:%=tests/fuzz/fuzz-%.c)
 FUZZ_LIBS  := engines verify audit model utils
 $(BUILD)/fuzz/tests/fuzz-%: $(BUILD)/fuzz/tests/fuzz/fuzz-%.o $(BUILD)/fuzz/libpm-engines.a \
                             $(call pm_libs,fuzz,verify audit model utils)
 	$(FUZZ_CC) $(CFLAGS_fuzz) -fsanitize=fuzzer -o $@ $^ $(EXT2FS_LIBS) -lm
+# The control harness runs the plugin's device and commands (not pmemcut.c,
+# the only file that needs nbdkit).
+$(BUILD)/fuzz/tests/fuzz-control: $(BUILD)/fuzz/tests/fuzz/fuzz-control.o \
+                                  $(call objs,fuzz,plugin/device.c plugin/commands.c) \
+                                  $(call pm_libs,fuzz,audit model utils)
+	$(FUZZ_CC) $(CFLAGS_fuzz) -fsanitize=fuzzer -o $@ $^ -lm
 SAN_PROGRAMS += $(FUZZ_BINS)
 CHECKS += tests/fuzz-regress.sh
 
