@@ -56,7 +56,7 @@ BENCHES += tests/bench-device.sh tests/bench-audit.sh tests/host-bench.sh
 # and dictionary tests/fuzz/NAME.dict.  `make check` runs every harness
 # over its corpus (tests/fuzz-regress.sh), so a crash once found stays found;
 # `make fuzz` fuzzes each for FUZZ_SECONDS (tests/fuzz-run.sh).
-FUZZERS    := json verify control
+FUZZERS    := json verify control audit
 FUZZ_BINS  := $(FUZZERS:%=$(BUILD)/fuzz/tests/fuzz-%)
 ALL_SRCS   += $(FUZZERS:%=tests/fuzz/fuzz-%.c)
 FUZZ_LIBS  := engines verify audit model utils
