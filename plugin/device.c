@@ -89,10 +89,50 @@ static void log_rejected(const char *op, uint64_t off, uint64_t len)
 
 /* --- life -------------------------------------------------------------------- */
 
-int pd_dev_open(const struct pd_config *cfg)
+/* What a failed start must remove, so that it creates nothing: the files
+ * pd_dev_open made, and the header it wrote into an empty data log. */
+struct made {
+    bool image, audit, dlog, dlog_header;
+};
+
+static bool exists(const char *path)
 {
-    pd_dev.cfg = *cfg;
-    bool created = false;
+    struct stat st;
+    return lstat(path, &st) == 0;
+}
+
+static bool is_empty(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0;
+}
+
+/* Undoes a pd_dev_open that failed; the message stays as it was set. */
+static void open_failed(const struct pd_config *cfg, const struct made *made)
+{
+    if (pd_dev.m)
+        pm_model_free(pd_dev.m);
+    pd_dev.m = NULL;
+    if (pd_dev.map)
+        munmap(pd_dev.map, pd_dev.size);
+    pd_dev.map = NULL;
+    if (pd_dev.fd >= 0)
+        close(pd_dev.fd);
+    pd_dev.fd = -1;
+    pm_audit_close(&pd_dev.audit); /* closes what pm_audit_open opened, if anything */
+    if (made->image)
+        unlink(cfg->file);
+    if (made->audit)
+        unlink(cfg->audit);
+    if (made->dlog)
+        unlink(cfg->dlog);
+    else if (made->dlog_header && truncate(cfg->dlog, 0) == -1) {
+        /* nothing better to do: the message names the first failure */
+    }
+}
+
+static int open_device(const struct pd_config *cfg, struct made *made)
+{
     pd_dev.fd = open(cfg->file, O_RDWR | O_CLOEXEC);
     if (pd_dev.fd == -1 && errno == ENOENT) {
         if (cfg->size == 0) {
@@ -100,12 +140,11 @@ int pd_dev_open(const struct pd_config *cfg)
             return -1;
         }
         pd_dev.fd = open(cfg->file, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        made->image = pd_dev.fd != -1;
         if (pd_dev.fd != -1 && ftruncate(pd_dev.fd, (off_t)cfg->size) == -1) {
             pm_set_error("file=%s: cannot set size: %s", cfg->file, strerror(errno));
-            unlink(cfg->file);
             return -1;
         }
-        created = true;
     }
     if (pd_dev.fd == -1) {
         pm_set_error("file=%s: %s", cfg->file, strerror(errno));
@@ -138,6 +177,11 @@ int pd_dev_open(const struct pd_config *cfg)
         pm_set_error("file=%s: out of memory for the line state", cfg->file);
         return -1;
     }
+    made->audit = !exists(cfg->audit);
+    if (cfg->dlog) {
+        made->dlog = !exists(cfg->dlog);
+        made->dlog_header = is_empty(cfg->dlog);
+    }
     if (pm_audit_open(&pd_dev.audit, cfg->audit, cfg->dlog) == -1)
         return -1;
 
@@ -148,13 +192,29 @@ int pd_dev_open(const struct pd_config *cfg)
         .file = cfg->file,
         .size = pd_dev.size,
         .line = cfg->line,
-        .created = created,
-        .implied_cut = !created,
+        .created = made->image,
+        .implied_cut = !made->image,
         .cut = cfg->cut,
         .data_log = cfg->dlog,
     };
+    /* A failed append leaves the log as it was (audit.h). */
     if (pm_audit_append_rec(&pd_dev.audit, &rec, NULL) == -1) {
         pm_set_error("audit=%s: cannot write: %s", cfg->audit, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* A start that fails creates nothing and leaves existing files as they
+ * were: a failed nbdkit start must not leave an image or a log with an
+ * open record that no process served. */
+int pd_dev_open(const struct pd_config *cfg)
+{
+    pd_dev.cfg = *cfg;
+    pd_dev.audit.fd = pd_dev.audit.dfd = -1;
+    struct made made = {0};
+    if (open_device(cfg, &made) == -1) {
+        open_failed(cfg, &made);
         return -1;
     }
     return 0;

@@ -157,15 +157,18 @@ static int pmemcut_get_ready(void)
         .line = line,
         .cut = defcut,
     };
-    if (pd_dev_open(&cfg) == -1) {
-        nbdkit_error("%s", pm_get_error());
-        return -1;
-    }
-    opened = 1;
+    /* The socket first: a control= that cannot be bound must fail before
+     * the device creates its image and writes its open record. */
     if (pd_control_listen(control_path) == -1) {
         nbdkit_error("%s", pm_get_error());
         return -1;
     }
+    if (pd_dev_open(&cfg) == -1) {
+        nbdkit_error("%s", pm_get_error());
+        pd_control_stop(); /* and its socket file */
+        return -1;
+    }
+    opened = 1;
     return 0;
 }
 

@@ -37,6 +37,41 @@ bad "seed" file="$T/b1" size=1M seed=-5
 bad "seed: 9007199254740992 is above 2^53-1" file="$T/b1" size=1M seed=9007199254740992
 bad "size" file="$T/b1" size=12Q
 t_check "bad parameters created no image" test ! -e "$T/b2"
+t_check "bad parameters created no image b1" test ! -e "$T/b1"
+t_check "bad parameters created no audit log" test ! -e "$T/b1.audit.jsonl"
+
+# A start that fails late (a path that cannot be opened or bound) creates
+# nothing either: no new image, no audit log, no data log, no socket.
+nodir=$T/no-such-dir
+late() {
+    local name=$1 want=$2
+    shift 2
+    bad "$want" file="$T/$name" size=1M "$@"
+    local left
+    left=$(cd "$T" && ls -d "$name"* 2>/dev/null | tr '\n' ' ')
+    t_check "failed start ($want) left nothing of $name behind${left:+ (left: $left)}" test -z "$left"
+}
+late n1 "audit: $nodir/a.jsonl" audit="$nodir/a.jsonl"
+late n2 "data-log: $nodir/d.log" data-log="$nodir/d.log"
+late n3 "control=$nodir/c.ctl" control="$nodir/c.ctl"
+mkdir "$T/dir-n4"
+late n4 "data-log: $T/dir-n4" data-log="$T/dir-n4" audit="$T/n4.audit"
+rmdir "$T/dir-n4"
+
+# ... and leaves an existing image and its logs as they were.
+cp "$T/img" "$T/img.before"
+cp "$T/img.audit.jsonl" "$T/img.audit.before"
+printf 'not a data log' >"$T/img.dlog"
+bad "control=$nodir/c.ctl" file="$T/img" control="$nodir/c.ctl"
+bad "data-log: $T/img.dlog: not a pmemcut data log" file="$T/img" data-log="$T/img.dlog"
+bad "audit: $nodir/a.jsonl" file="$T/img" audit="$nodir/a.jsonl"
+t_check "failed starts left the existing image as it was" cmp -s "$T/img" "$T/img.before"
+t_check "failed starts left the existing audit log as it was" \
+    cmp -s "$T/img.audit.jsonl" "$T/img.audit.before"
+t_check "failed start left no control socket" test ! -e "$T/img.ctl"
+: >"$T/img.dlog.empty"
+bad "control=$nodir/c.ctl" file="$T/img" control="$nodir/c.ctl" data-log="$T/img.dlog.empty"
+t_check "failed start left an existing empty data log empty" test ! -s "$T/img.dlog.empty"
 
 t_no_sanitizer_report
 t_done

@@ -62,7 +62,7 @@ BENCHES += tests/bench-device.sh tests/bench-audit.sh tests/host-bench.sh
 # and dictionary tests/fuzz/NAME.dict.  `make check` runs every harness
 # over its corpus (tests/fuzz-regress.sh), so a crash once found stays found;
 # `make fuzz` fuzzes each for FUZZ_SECONDS (tests/fuzz-run.sh).
-FUZZERS    := json verify dlog extents channel
+FUZZERS    := json verify dlog extents channel control audit
 FUZZ_BINS  := $(FUZZERS:%=$(BUILD)/fuzz/tests/fuzz-%)
 ALL_SRCS   += $(FUZZERS:%=tests/fuzz/fuzz-%.c)
 FUZZ_LIBS  := engines verify audit model utils
@@ -76,6 +76,12 @@ $(FUZZ_HOST_OBJS) $(BUILD)/fuzz/tests/fuzz/fuzz-channel.o: XFLAGS += -Ihost $(sh
 $(BUILD)/fuzz/tests/fuzz-channel: $(BUILD)/fuzz/tests/fuzz/fuzz-channel.o $(FUZZ_HOST_OBJS) \
                                   $(call pm_libs,fuzz,verify utils)
 	$(FUZZ_CC) $(CFLAGS_fuzz) -fsanitize=fuzzer -o $@ $^ $$(pkg-config --libs jansson)
+# The control harness runs the plugin's device and commands (not pmemcut.c,
+# the only file that needs nbdkit).
+$(BUILD)/fuzz/tests/fuzz-control: $(BUILD)/fuzz/tests/fuzz/fuzz-control.o \
+                                  $(call objs,fuzz,plugin/device.c plugin/commands.c) \
+                                  $(call pm_libs,fuzz,audit model utils)
+	$(FUZZ_CC) $(CFLAGS_fuzz) -fsanitize=fuzzer -o $@ $^ -lm
 SAN_PROGRAMS += $(FUZZ_BINS)
 CHECKS += tests/fuzz-regress.sh
 

@@ -228,12 +228,43 @@ static int get_key(struct pm_audit_reader *r, const struct pm_audit_kind_def *kd
     return 0;
 }
 
-/* What no single key says: spans that wrap, and an open record's geometry. */
+/* Whether [off, off+len) lies in the device the last open record
+ * describes (before any open: whether it does not wrap). */
+static bool fits(const struct pm_audit_reader *r, uint64_t off, uint64_t len)
+{
+    if (len > UINT64_MAX - off)
+        return false;
+    return r->dev_size == 0 || off + len <= r->dev_size;
+}
+
+static int check_ranges(struct pm_audit_reader *r, const char *key, const struct pm_rangelist *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (!fits(r, l->r[i].off, l->r[i].len))
+            return damaged(r, "seq %llu: %s [%llu,%llu] does not fit the device (size %llu)",
+                           (unsigned long long)r->cur_seq, key, (unsigned long long)l->r[i].off,
+                           (unsigned long long)l->r[i].len, (unsigned long long)r->dev_size);
+    return 0;
+}
+
+/* What no single key says: spans that wrap or lie past the device, and an
+ * open record's geometry.  A record that does not fit the device it
+ * describes is damage: every reader downstream (replay, the timeline's
+ * scales) may take a record's span as a place on the device. */
 static int check_kind(struct pm_audit_reader *r, const struct pm_audit_kind_def *kd,
                       const struct pm_audit_rec *rec)
 {
     if ((kd->flags & PM_AUDIT_SPAN) && rec->len > UINT64_MAX - rec->off)
         return damaged(r, "seq %llu: off+len overflows", (unsigned long long)rec->seq);
+    if ((kd->flags & PM_AUDIT_SPAN) && !fits(r, rec->off, rec->len))
+        return damaged(
+            r, "seq %llu: %s at off %llu len %llu is past the end of the device (size %llu)",
+            (unsigned long long)rec->seq, kd->name, (unsigned long long)rec->off,
+            (unsigned long long)rec->len, (unsigned long long)r->dev_size);
+    if (rec->ev == PM_AUDIT_CUT && (check_ranges(r, "lost_ranges", &rec->lost_r) ||
+                                    check_ranges(r, "kept_ranges", &rec->kept_r) ||
+                                    check_ranges(r, "torn_ranges", &rec->torn_r)))
+        return -1;
     if (rec->ev == PM_AUDIT_OPEN) {
         uint64_t line = 0;
         jr_get_u64(&r->doc, 0, "line", &line);
@@ -241,6 +272,7 @@ static int check_kind(struct pm_audit_reader *r, const struct pm_audit_kind_def 
             return damaged(r, "seq %llu: open with size %llu and line %llu is impossible",
                            (unsigned long long)rec->seq, (unsigned long long)rec->size,
                            (unsigned long long)line);
+        r->dev_size = rec->size;
     }
     return 0;
 }

@@ -4,7 +4,9 @@
  * pm_audit_reader_next returns the records one by one, typed.  It checks
  * what a reader can check without the device: every line is one whole JSON
  * object with seq, ns and a known ev; seq goes up by one from line to line;
- * the keys that the schema marks PM_AK_NEEDED are present with their types.
+ * the keys that the schema marks PM_AK_NEEDED are present with their types;
+ * every span (a write, zero, trim or classify, a cut's ranges) fits the
+ * device that the last open record describes.
  * The first damage stops the reading, and the message says where: line
  * number, byte offset and the last good seq, so that a tool can still
  * report what came before.
@@ -30,6 +32,7 @@ struct pm_audit_reader {
     uint64_t next_off;
     uint64_t last_seq; /* seq of the last good record, 0 before the first */
     uint64_t cur_seq;  /* seq of the record being read */
+    uint64_t dev_size; /* size in the last open record, 0 before one */
     struct jr_doc doc;
     struct pm_rangelist ranges[3];
     char err[512];

@@ -300,6 +300,69 @@ static void test_log_damage(void)
     pm_audit_reader_close(&r);
 }
 
+/* A record whose span does not fit the device of the open record before it
+ * is damage, named by its seq (issue 12, defect 8: a write with a len past
+ * the device made the timeline's scale overflow). */
+static const char *open_rec =
+    "{\"seq\":1,\"ns\":10,\"ev\":\"open\",\"file\":\"img\",\"size\":65536,\"line\":64,"
+    "\"created\":true,\"policy\":\"lose-all\",\"seed\":0}\n";
+#define COUNTS0 "{\"meta\":0,\"data\":0,\"unknown\":0}"
+
+static int read_second(const char *second, char *err, size_t errlen)
+{
+    char log[300], text[1024];
+    path_in(log, sizeof log, "fit.jsonl");
+    snprintf(text, sizeof text, "%s%s\n", open_rec, second);
+    write_file(log, text, strlen(text));
+    struct pm_audit_reader r;
+    struct pm_audit_rec rec;
+    CU_ASSERT_EQUAL_FATAL(pm_audit_reader_open(&r, log), 0);
+    int n, count = 0;
+    while ((n = pm_audit_reader_next(&r, &rec)) == 1)
+        count++;
+    snprintf(err, errlen, "%s", r.err);
+    pm_audit_reader_close(&r);
+    return n == 0 ? count : -count;
+}
+
+static void test_log_fit(void)
+{
+    static const char *const refused[] = {
+        "{\"seq\":2,\"ns\":20,\"ev\":\"write\",\"off\":0,\"len\":7090071992547409910,"
+        "\"fua\":false,\"dirtied\":" COUNTS0 ",\"cleaned\":" COUNTS0 ",\"persisted\":" COUNTS0 "}",
+        "{\"seq\":2,\"ns\":20,\"ev\":\"zero\",\"off\":65000,\"len\":1000,"
+        "\"fua\":false,\"dirtied\":" COUNTS0 ",\"cleaned\":" COUNTS0 ",\"persisted\":" COUNTS0 "}",
+        "{\"seq\":2,\"ns\":20,\"ev\":\"trim\",\"off\":65537,\"len\":0,"
+        "\"fua\":false,\"dirtied\":" COUNTS0 ",\"cleaned\":" COUNTS0 ",\"persisted\":" COUNTS0 "}",
+        "{\"seq\":2,\"ns\":20,\"ev\":\"classify\",\"class\":\"meta\",\"off\":65472,\"len\":128}",
+        "{\"seq\":2,\"ns\":20,\"ev\":\"cut\",\"trigger\":\"manual\",\"policy\":\"lose-all\","
+        "\"seed\":9,\"lost\":" COUNTS0 ",\"kept\":" COUNTS0 ",\"torn\":" COUNTS0 ","
+        "\"lost_ranges\":[[65536,64]],\"kept_ranges\":[],\"torn_ranges\":[]}",
+        "{\"seq\":2,\"ns\":20,\"ev\":\"cut\",\"trigger\":\"manual\",\"policy\":\"lose-all\","
+        "\"seed\":9,\"lost\":" COUNTS0 ",\"kept\":" COUNTS0 ",\"torn\":" COUNTS0 ","
+        "\"lost_ranges\":[],\"kept_ranges\":[],\"torn_ranges\":[[18446744073709551615,2]]}",
+    };
+    char err[512];
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+        CU_ASSERT_EQUAL(read_second(refused[i], err, sizeof err), -1);
+        CU_ASSERT(strstr(err, "seq 2") != NULL);
+        CU_ASSERT(strstr(err, "after seq 1") != NULL);
+    }
+    /* up to the last byte is fine */
+    CU_ASSERT_EQUAL(read_second("{\"seq\":2,\"ns\":20,\"ev\":\"write\",\"off\":65472,\"len\":64,"
+                                "\"fua\":false,\"dirtied\":" COUNTS0 ",\"cleaned\":" COUNTS0
+                                ",\"persisted\":" COUNTS0 "}",
+                                err, sizeof err),
+                    2);
+    CU_ASSERT_EQUAL(read_second("{\"seq\":2,\"ns\":20,\"ev\":\"cut\",\"trigger\":\"manual\","
+                                "\"policy\":\"lose-all\",\"seed\":9,\"lost\":" COUNTS0
+                                ",\"kept\":" COUNTS0 ",\"torn\":" COUNTS0
+                                ",\"lost_ranges\":[[0,65536]],\"kept_ranges\":[],"
+                                "\"torn_ranges\":[]}",
+                                err, sizeof err),
+                    2);
+}
+
 static void test_log_fuzz(void)
 {
     char log[300];
@@ -450,6 +513,7 @@ int main(void)
     CU_add_test(s, "replay notices a log that disagrees", test_replay_disagrees);
     CU_add_test(s, "data-log damage names the frame", test_dlog_damage);
     CU_add_test(s, "audit-log damage names seq and offset", test_log_damage);
+    CU_add_test(s, "audit-log records must fit the device", test_log_fit);
     CU_add_test(s, "audit-log fuzz", test_log_fuzz);
     CU_add_test(s, "acks: where they apply, judged as the agent", test_ack_verify);
     CU_basic_set_mode(CU_BRM_VERBOSE);
