@@ -241,7 +241,7 @@ static int check_ranges(struct pm_audit_reader *r, const char *key, const struct
 {
     for (size_t i = 0; i < l->n; i++)
         if (!fits(r, l->r[i].off, l->r[i].len))
-            return damaged(r, "seq %llu: %s [%llu,%llu] does not fit the device (size %llu)",
+            return damaged(r, "seq %llu: %s [%llu,%llu] is past the end of the device (size %llu)",
                            (unsigned long long)r->cur_seq, key, (unsigned long long)l->r[i].off,
                            (unsigned long long)l->r[i].len, (unsigned long long)r->dev_size);
     return 0;

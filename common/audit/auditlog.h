@@ -47,29 +47,4 @@ void pm_audit_reader_close(struct pm_audit_reader *r);
  * read). */
 int pm_audit_reader_next(struct pm_audit_reader *r, struct pm_audit_rec *rec);
 
-/* Transitional: the names tools/ and tests/unit/test-audit.c still use.
- * Remove once they use the pm_audit_ names above. */
-#define au_reader   pm_audit_reader
-#define au_rec      pm_audit_rec
-#define au_ev       pm_audit_kind
-#define au_open     pm_audit_reader_open
-#define au_close    pm_audit_reader_close
-#define au_next     pm_audit_reader_next
-#define au_ev_name  pm_audit_kind_name
-#define AU_OPEN     PM_AUDIT_OPEN
-#define AU_WRITE    PM_AUDIT_WRITE
-#define AU_ZERO     PM_AUDIT_ZERO
-#define AU_TRIM     PM_AUDIT_TRIM
-#define AU_FLUSH    PM_AUDIT_FLUSH
-#define AU_CUT      PM_AUDIT_CUT
-#define AU_POWER_ON PM_AUDIT_POWER_ON
-#define AU_MARK     PM_AUDIT_MARK
-#define AU_CLASSIFY PM_AUDIT_CLASSIFY
-#define AU_FAULT    PM_AUDIT_FAULT
-#define AU_ARM      PM_AUDIT_ARM
-#define AU_DISARM   PM_AUDIT_DISARM
-#define AU_REJECTED PM_AUDIT_REJECTED
-#define AU_CLOSE    PM_AUDIT_CLOSE
-#define AU_NEV      PM_AUDIT_NKINDS
-
 #endif
