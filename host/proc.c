@@ -115,6 +115,7 @@ int ph_nbdkit_start(struct ph_device *d)
     char *a_size = ph_strf("size=%lld", (long long)d->size);
     char *a_ctl = ph_strf("control=%s", d->control);
     char *a_audit = ph_strf("audit=%s", d->audit);
+    char *a_dlog = d->data_log ? ph_strf("data-log=%s", d->data_log) : NULL;
     char *a_policy = d->policy ? ph_strf("policy=%s", d->policy) : NULL;
     char *a_seed = d->have_seed ? ph_strf("seed=%llu", (unsigned long long)d->seed) : NULL;
     char *argv[16];
@@ -131,6 +132,8 @@ int ph_nbdkit_start(struct ph_device *d)
     argv[n++] = a_size;
     argv[n++] = a_ctl;
     argv[n++] = a_audit;
+    if (a_dlog)
+        argv[n++] = a_dlog;
     if (a_policy)
         argv[n++] = a_policy;
     if (a_seed)
@@ -157,6 +160,7 @@ out:
     free(a_size);
     free(a_ctl);
     free(a_audit);
+    free(a_dlog);
     free(a_policy);
     free(a_seed);
     return r;

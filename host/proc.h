@@ -15,6 +15,7 @@ struct ph_device {
     char *image;   /* persisted image (plugin file=) */
     int64_t size;  /* bytes (plugin size=) */
     char *audit;   /* audit log (plugin audit=) */
+    char *data_log; /* data log (plugin data-log=), or NULL for none */
     char *control; /* control socket (plugin control=) */
     char *policy;  /* cut policy (plugin policy=) or NULL */
     uint64_t seed; /* plugin seed= */

@@ -56,6 +56,7 @@ struct run {
     int64_t size;
     bool lying;
     bool force;         /* --out may hold an earlier run: replace it */
+    bool no_data_log;   /* --no-data-log: no pmem.dlog, so no replay */
     const char *inject; /* a seeded bug (--inject no-sync|ack-early), or NULL */
 
     /* Derived. */
@@ -165,7 +166,8 @@ static void run_usage(void)
 {
     printf("usage: pmemcut-host run --mode virtio-pmem|nvdimm --fs ext4|xfs --workload W --sync S\n"
            "         [--records N] [--cycles C] [--policy P] [--seed N] [--size SIZE]\n"
-           "         [--lying-device] [--inject BUG] [--connect URI] --out DIR [--force]\n"
+           "         [--lying-device] [--inject BUG] [--no-data-log] [--connect URI]\n"
+           "         --out DIR [--force]\n"
            "  --workload  append, overwrite, create, mmap\n"
            "  --sync      none, fsync, fdatasync, msync, odsync, map-sync, prealloc-flush,\n"
            "              prewrite-flush\n"
@@ -177,8 +179,10 @@ static void run_usage(void)
            "  --size      device size (default 256M for ext4, 512M for xfs)\n"
            "  --lying-device  the device acknowledges flushes without persisting\n"
            "  --inject    a seeded bug in the guest: no-sync, ack-early (must be caught)\n"
+           "  --no-data-log  keep no pmem.dlog (the payload of every write, which\n"
+           "              pmemcut-replay needs to replay, explore or export the run)\n"
            "  --connect   libvirt URI (default: embedded QEMU driver, no daemon)\n"
-           "  --out       results.jsonl, acks-N.txt, console-N.log, image and audit log;\n"
+           "  --out       results.jsonl, acks-N.txt, console-N.log, image, data and audit log;\n"
            "              a new or empty directory, or an earlier run's with --force\n"
            "  --force     replace the earlier run in --out DIR (its files only)\n");
 }
@@ -193,7 +197,8 @@ static int parse_run_options(int argc, char **argv)
         {"size", required_argument, NULL, 'z'},     {"lying-device", no_argument, NULL, 'L'},
         {"connect", required_argument, NULL, 'C'},  {"out", required_argument, NULL, 'o'},
         {"force", no_argument, NULL, 'F'},          {"inject", required_argument, NULL, 'i'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        {"no-data-log", no_argument, NULL, 'D'},    {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     const char *mode = NULL, *size = NULL;
     bool have_seed = false;
@@ -240,6 +245,9 @@ static int parse_run_options(int argc, char **argv)
             break;
         case 'F':
             R.force = true;
+            break;
+        case 'D':
+            R.no_data_log = true;
             break;
         case 'i':
             if (strcmp(optarg, "no-sync") != 0 && strcmp(optarg, "ack-early") != 0) {
@@ -372,8 +380,9 @@ static bool numbered(const char *name, const char *prefix, const char *const *su
 /* The names a run writes into its --out DIR (README, "pmemcut-host run"). */
 static bool is_run_file(const char *name)
 {
-    static const char *const fixed[] = {"pmem.img",    "audit.jsonl", "results.jsonl", "nbdkit.log",
-                                        "nbdfuse.log", "libvirt.log", "classify.log",  NULL};
+    static const char *const fixed[] = {"pmem.img",    "pmem.dlog",   "audit.jsonl",
+                                        "results.jsonl", "nbdkit.log", "nbdfuse.log",
+                                        "libvirt.log", "classify.log", NULL};
     static const char *const txt[] = {".txt", NULL}, *const logs[] = {".log", "-verify.log", NULL};
     return one_of(name, fixed) || numbered(name, "acks-", txt) ||
            numbered(name, "console-", logs) || numbered(name, "qemu-", logs);
@@ -518,6 +527,7 @@ static int setup(void)
     }
     R.dev.image = ph_strf("%s/pmem.img", R.outdir);
     R.dev.audit = ph_strf("%s/audit.jsonl", R.outdir);
+    R.dev.data_log = R.no_data_log ? NULL : ph_strf("%s/pmem.dlog", R.outdir);
     R.dev.size = ph_pmem_backing_size(R.mode, R.size);
     R.dev.control = ph_strf("%s/ctl.sock", R.rundir);
     R.dev.nbd_sock = ph_strf("%s/nbd.sock", R.rundir);
