@@ -211,6 +211,16 @@ t_check "acks-2.txt judges cycle 2's states as --acks audit" \
     "$(jq -c "select(.point >= $c2) | [.point, .policy, .verify, .acked, .missing]" "$S2" | sort | md5sum)"
 t_check "no line of either file is left without its mark" \
     sh -c "! grep -q 'have no mark' '$T/cx-cyc-acks-1.txt.out' '$T/cx-cyc-acks-2.txt.out'"
+# The agent takes the host's acks-N.txt as it is, cycle=N and all.
+"$AGENT" verify --dir "$T/wa" --acks "$T/cyc-acks-1.txt" >"$T/va.json" 2>"$T/va.err"
+rc=$?
+t_check "the agent verifies cycle 1's acks-N.txt as it is: PASS, 4 acked" \
+    test "$rc/$(jq -c '[.verdict, .acked, .present]' "$T/va.json")" = '0/["PASS",4,4]'
+printf 'ack append.log 1 fsync cycle=1\nack append.log 2 fsync cycle=01\n' >"$T/badc.txt"
+"$AGENT" verify --dir "$T/wa" --acks "$T/badc.txt" >"$T/vb.json" 2>"$T/vb.err"
+rc=$?
+t_check "and refuses a bad cycle: exit 2, one line naming the line and the token" \
+    sh -c "test $rc = 2 && test \$(wc -l <'$T/vb.err') = 1 && grep -q \"line 2: bad cycle 'cycle=01'\" '$T/vb.err'"
 # A line of a cycle the log never starts: reported, and it applies everywhere.
 echo "ack append.log 1 fsync cycle=3" >"$T/cyc3.txt"
 cx --acks "$T/cyc3.txt" --out "$T/cx3" >"$T/cx3.out" 2>&1
