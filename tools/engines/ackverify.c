@@ -45,14 +45,37 @@ struct cycle_mark {
 };
 typedef PM_VEC(struct cycle_mark) cycle_marks;
 
-/* Calls fn for every mark of the log that is an ack line, and keeps the
- * `cycle N` marks in *cycles (in log order).  A damaged log ends the list
- * where the damage starts (explore reports it itself when it gets there).
- * 0, or -1 with the message. */
+static int by_record(const void *x, const void *y)
+{
+    const struct pm_ack *a = x, *b = y;
+    int c = strcmp(a->file, b->file);
+    return c ? c : a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+typedef PM_VEC(struct pm_ack) plain_acks;
+
+/* How many of the acks (all without a cycle) repeat a record acked before:
+ * several cycles' marks without the cycle (sorts v). */
+static size_t repeated(plain_acks *v)
+{
+    size_t n = 0;
+    if (v->len)
+        qsort(v->v, v->len, sizeof *v->v, by_record);
+    for (size_t i = 1; i < v->len; i++)
+        n += by_record(&v->v[i - 1], &v->v[i]) == 0;
+    return n;
+}
+
+/* Calls fn for every mark of the log that is an ack line, keeps the
+ * `cycle N` marks in *cycles (in log order) and sets *rep to the ack marks
+ * without a cycle that repeat a record (see pt_ack_list).  A damaged log
+ * ends the list where the damage starts (explore reports it itself when it
+ * gets there).  0, or -1 with the message. */
 static int each_ack_mark(const char *audit,
                          int (*fn)(void *arg, const struct pm_ack *a, uint64_t seq), void *arg,
-                         cycle_marks *cycles)
+                         cycle_marks *cycles, size_t *rep)
 {
+    plain_acks plain = {0};
     struct pm_audit_reader r;
     struct pm_audit_rec rec;
     int rc = 0;
@@ -91,8 +114,12 @@ static int each_ack_mark(const char *audit,
             rc = -1;
         else if (fn(arg, &a, rec.seq) == -1)
             rc = -1, pm_set_error("%s: too many acks", audit);
+        else if (a.cycle == 0 && PM_VEC_PUSH(&plain, a) == -1)
+            rc = -1, pm_set_error("%s: out of memory", audit);
     }
     pm_audit_reader_close(&r);
+    *rep = rc == 0 ? repeated(&plain) : 0;
+    PM_VEC_FREE(&plain);
     return rc;
 }
 
@@ -101,29 +128,57 @@ static int add_mark(void *arg, const struct pm_ack *a, uint64_t seq)
     return ack_add(arg, a, seq);
 }
 
-static bool same_ack(const struct pm_ack *x, const struct pm_ack *y)
+/* The order of acks as marks match them: every field, the cycle included
+ * (cycle 2's `ack append.log 1 fsync` is not cycle 1's). */
+static int ack_key_cmp(const struct pm_ack *x, const struct pm_ack *y)
 {
-    return x->seq == y->seq && x->method == y->method && x->cycle == y->cycle &&
-           strcmp(x->file, y->file) == 0;
+    int c = strcmp(x->file, y->file);
+    if (c)
+        return c;
+    if (x->seq != y->seq)
+        return x->seq < y->seq ? -1 : 1;
+    if (x->cycle != y->cycle)
+        return x->cycle < y->cycle ? -1 : 1;
+    return (x->method > y->method) - (x->method < y->method);
 }
 
-struct matcher {
-    struct pt_ack_list *l;
-    size_t first; /* the first line not yet matched */
+struct line_ref {
+    const struct pm_ack *a;
+    size_t i; /* the line's place in the list */
 };
 
-/* A mark takes the first unmatched line of the file with the same ack (its
- * cycle included: cycle 2's `ack append.log 1` is not cycle 1's). */
+static int by_key_then_line(const void *x, const void *y)
+{
+    const struct line_ref *a = x, *b = y;
+    int c = ack_key_cmp(a->a, b->a);
+    return c ? c : a->i < b->i ? -1 : a->i > b->i;
+}
+
+/* The file's lines by ack, then by line: the lines of one ack are one run,
+ * and a scan of every line for every mark is not needed (acks-2.txt against
+ * the 80,000 marks of a cycle 1 it matches none of). */
+struct matcher {
+    struct pt_ack_list *l;
+    struct line_ref *ref;
+    size_t *taken; /* at each run's first place: how many of its lines have a mark */
+};
+
+/* A mark takes the first unmatched line of the file with the same ack. */
 static int match_mark(void *arg, const struct pm_ack *a, uint64_t seq)
 {
     struct matcher *m = arg;
-    for (size_t i = m->first; i < m->l->acks.len; i++) {
-        if (m->l->acks.v[i].from || !same_ack(&m->l->acks.v[i].a, a))
-            continue;
-        m->l->acks.v[i].from = seq;
-        while (m->first < m->l->acks.len && m->l->acks.v[m->first].from)
-            m->first++;
-        break;
+    size_t lo = 0, hi = m->l->acks.len;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ack_key_cmp(m->ref[mid].a, a) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t k = lo + (lo < m->l->acks.len ? m->taken[lo] : 0);
+    if (k < m->l->acks.len && ack_key_cmp(m->ref[k].a, a) == 0) {
+        m->l->acks.v[m->ref[k].i].from = seq;
+        m->taken[lo]++;
     }
     return 0;
 }
@@ -136,36 +191,10 @@ static int by_from(const void *x, const void *y)
     return a->until < b->until ? -1 : a->until > b->until;
 }
 
-static int by_record(const void *x, const void *y)
-{
-    const struct pm_ack *a = *(const struct pm_ack *const *)x,
-                        *b = *(const struct pm_ack *const *)y;
-    int c = strcmp(a->file, b->file);
-    return c ? c : a->seq < b->seq ? -1 : a->seq > b->seq;
-}
-
-/* The acks without a cycle of a record acked before (without one too). */
-static int count_repeated(struct pt_ack_list *l)
-{
-    const struct pm_ack **v = malloc((l->acks.len ? l->acks.len : 1) * sizeof *v);
-    size_t n = 0;
-    if (!v)
-        return -1;
-    for (size_t i = 0; i < l->acks.len; i++)
-        if (l->acks.v[i].a.cycle == 0)
-            v[n++] = &l->acks.v[i].a;
-    if (n)
-        qsort(v, n, sizeof *v, by_record);
-    for (size_t i = 1; i < n; i++)
-        l->repeated += by_record(&v[i - 1], &v[i]) == 0;
-    free(v);
-    return 0;
-}
-
 /* Each marked ack of cycle N ends at the first `cycle M` mark (M != N)
  * after its own mark; then the list in from order, and whether each
- * point's set is one range of it.  0, or -1 (out of memory). */
-static int scope(struct pt_ack_list *l, const cycle_marks *cm)
+ * point's set is one range of it. */
+static void scope(struct pt_ack_list *l, const cycle_marks *cm)
 {
     l->cycles = cm->len;
     for (size_t i = 0; i < l->acks.len; i++) {
@@ -193,15 +222,14 @@ static int scope(struct pt_ack_list *l, const cycle_marks *cm)
     for (size_t i = 1; i < l->acks.len; i++)
         if (l->acks.v[i].until < l->acks.v[i - 1].until)
             l->nested = false;
-    return count_repeated(l);
 }
 
 int pt_ackverify_load_audit(struct pt_ack_list *l, const char *audit)
 {
     cycle_marks cm = {0};
-    int rc = each_ack_mark(audit, add_mark, l, &cm);
-    if (rc == 0 && scope(l, &cm) == -1)
-        rc = -1, pm_set_error("%s: out of memory", audit);
+    int rc = each_ack_mark(audit, add_mark, l, &cm, &l->repeated);
+    if (rc == 0)
+        scope(l, &cm);
     PM_VEC_FREE(&cm);
     return rc;
 }
@@ -245,10 +273,20 @@ int pt_ackverify_load_file(struct pt_ack_list *l, const char *path, const char *
     free(line);
     fclose(f);
     cycle_marks cm = {0};
+    struct matcher m = {.l = l};
+    size_t n = l->acks.len ? l->acks.len : 1;
+    if (rc == 0 &&
+        (!(m.ref = malloc(n * sizeof *m.ref)) || !(m.taken = calloc(n, sizeof *m.taken))))
+        rc = -1, pm_set_error("%s: out of memory", path);
     if (rc == 0) {
-        struct matcher m = {.l = l};
-        rc = each_ack_mark(audit, match_mark, &m, &cm);
+        for (size_t i = 0; i < l->acks.len; i++)
+            m.ref[i] = (struct line_ref){.a = &l->acks.v[i].a, .i = i};
+        if (l->acks.len)
+            qsort(m.ref, l->acks.len, sizeof *m.ref, by_key_then_line);
+        rc = each_ack_mark(audit, match_mark, &m, &cm, &l->repeated);
     }
+    free(m.ref);
+    free(m.taken);
     if (rc == 0) {
         for (size_t i = 0; i < l->acks.len; i++) {
             const struct pt_ack *k = &l->acks.v[i];
@@ -260,8 +298,7 @@ int pt_ackverify_load_file(struct pt_ack_list *l, const char *path, const char *
                 c++;
             l->unmarked_cycle += k->a.cycle && c == cm.len;
         }
-        if (scope(l, &cm) == -1)
-            rc = -1, pm_set_error("%s: out of memory", path);
+        scope(l, &cm);
     }
     PM_VEC_FREE(&cm);
     return rc;

@@ -45,8 +45,8 @@ struct pt_ack_list {
     size_t unmatched;      /* from a file: lines with no mark (of their cycle) in the log */
     size_t unmarked_cycle; /* of those, lines of a cycle the log has no `cycle N` mark of */
     size_t cycles;         /* the log's `cycle N` marks */
-    size_t repeated;       /* acks without a cycle of a FILE SEQ acked before: several cycles
-                              without cycle marks, where earlier acks outlive their cycle */
+    size_t repeated;       /* the log's ack marks without a cycle of a FILE SEQ marked before:
+                              several cycles without cycle marks (acks outlive their cycle) */
     bool nested;           /* until ascends with from: every set of pt_ackverify_at is one
                               range (true of every log the host writes) */
 };

@@ -58,9 +58,9 @@ static int load_acks(struct pt_explore_opts *o)
      * cycle and the next cycle's rewrite of the file looks like a loss. */
     if (o->al.repeated)
         fprintf(stderr,
-                "explore: --acks: %zu acks without a cycle repeat a record acked before (a "
-                "history of several cycles without 'cycle N' marks?): each applies to the end, "
-                "after later cycles rewrote the file\n",
+                "explore: --acks: %zu ack marks without a cycle repeat a record marked before, "
+                "as in a history of several cycles without 'cycle N' marks: each ack applies "
+                "to the end, also after a later cycle rewrote its file\n",
                 o->al.repeated);
     return 0;
 }
