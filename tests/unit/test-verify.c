@@ -557,6 +557,28 @@ static void test_verdict_fsck(void)
     pm_verdict_free(&v);
 }
 
+/* A filesystem the kernel refused: the verdict says so, with what the
+ * kernel logged, and every acked record is missing. */
+static void test_verdict_not_mounted(void)
+{
+    struct pm_verdict v;
+    struct pm_ack a = {.file = "append.log", .seq = 1, .method = PM_SYNC_FSYNC};
+    pm_verdict_init(&v, PM_EXPECT_DURABLE);
+    v.fsck.ran = 1;
+    v.fsck.mounted = 1;
+    char *s = verdict_text(&v);
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "\"mounted\":true,\"kernel\":null"));
+    free(s);
+    v.fsck.mounted = 0;
+    snprintf(v.fsck.kernel, sizeof v.fsck.kernel, "JBD2: recovery failed");
+    pm_verdict_missing(&v, &a, "filesystem did not mount");
+    s = verdict_text(&v);
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "\"mounted\":false,\"kernel\":\"JBD2: recovery failed\""));
+    free(s);
+    CU_ASSERT_FALSE(pm_verdict_pass(&v));
+    pm_verdict_free(&v);
+}
+
 /* The agent's JSON strings, byte for byte: the short escapes for newline,
  * tab and return, \u00XX for the other control and non-ASCII bytes, NULL as
  * null; jb_str, the escaper under it, gives the same bytes. */
@@ -952,6 +974,7 @@ int main(void)
     CU_add_test(jud, "ring write in flight", test_ring_in_flight);
     CU_add_test(jud, "single-record files", test_single);
     CU_add_test(jud, "verdict and fsck", test_verdict_fsck);
+    CU_add_test(jud, "verdict: a filesystem that did not mount", test_verdict_not_mounted);
     CU_add_test(jud, "ring claiming 2^32-1 slots", test_ring_huge_slots);
     CU_add_test(jud, "ring cut short", test_ring_short_file);
     CU_add_test(jud, "ring judge against the quadratic reference", test_ring_differential);
