@@ -43,7 +43,8 @@ SAN_PROGRAMS += $(SAN)/tests/test-model $(SAN)/tests/test-pool $(SAN)/tests/test
 
 # Runners, in the order `make check` runs them: unit tests, the device by
 # feature, requests in parallel, the audit tools, the guest agent, the host
-# orchestrator, and last the exit-code table across all five programs.
+# orchestrator, explore over a history the orchestrator made, and last the
+# exit-code table across all five programs.
 DEVICE_CHECKS := model triggers policies lying classify control control-hardening clients restart \
                  audit disk-full params manpage
 CHECKS += $(SAN)/tests/test-utils $(SAN)/tests/test-host $(SAN)/tests/test-model $(SAN)/tests/test-pool $(SAN)/tests/test-verify \
@@ -54,6 +55,7 @@ CHECKS += $(SAN)/tests/test-utils $(SAN)/tests/test-host $(SAN)/tests/test-model
           tests/guest-host.sh tests/guest-vm.sh \
           tests/host-attach.sh tests/host-kill.sh tests/host-virtio.sh tests/host-nvdimm.sh \
           tests/host-system.sh tests/host-methods.sh tests/host-options.sh tests/host-inject.sh tests/host-plan.sh \
+          tests/replay-cycles.sh \
           tests/exit-codes.sh
 BENCHES += tests/bench-device.sh tests/bench-audit.sh tests/host-bench.sh
 

@@ -211,10 +211,18 @@ int pt_explore_check_state(struct pt_replay *r, const struct pt_explore_opts *o,
         kept = cr->kept;
         torn = cr->torn;
     }
-    size_t nacks = o->acks ? pt_ackverify_count_at(&o->al, at) : 0;
+    /* the acks that apply here (those of the cycle the point is in): the
+     * state's key, and judged by pt_explore_judge */
+    pt_ack_set as = {0};
+    if (o->acks && pt_ackverify_at(&o->al, at, &as) == -1) {
+        fprintf(stderr, "explore: %s: %s\n", name, pm_get_error());
+        return PT_STATE_ERROR;
+    }
+    size_t nacks = as.len;
+    uint64_t key = pt_explore_state_hash(r->p, cr, &as);
+    PM_VEC_FREE(&as);
     bool mine = false;
-    struct pt_dup *d =
-        o->fresh ? NULL : pt_explore_dup_claim(pt_explore_state_hash(r->p, cr, nacks), &mine);
+    struct pt_dup *d = o->fresh ? NULL : pt_explore_dup_claim(key, &mine);
     if (o->fresh)
         pt_explore_slots[slot].valid = false;
     char *tail = NULL, seen[PT_TAIL_MAX];
