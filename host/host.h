@@ -15,13 +15,16 @@ int ph_cmd_run(int argc, char **argv);
 int ph_cmd_serve(int argc, char **argv);
 int ph_cmd_attach(int argc, char **argv, bool detach);
 int ph_cmd_report(int argc, char **argv);
+int ph_cmd_paths(int argc, char **argv);
 
-/* Where the other parts live, found next to our own executable
- * (host/pmemcut-host in a built tree) unless overridden by environment:
+/* Where the other parts live, found from our own executable
+ * (host/pmemcut-host in a built tree, PREFIX/bin/pmemcut-host installed
+ * with PREFIX/lib/pmemcut) unless overridden by environment:
  * PMEMCUT_PLUGIN, PMEMCUT_INITRD, PMEMCUT_KERNEL. Caller frees. */
 char *ph_find_plugin(void);
 char *ph_find_initrd(void);
 char *ph_find_audit_tool(void); /* pmemcut-audit (PMEMCUT_AUDIT overrides) */
+char *ph_find_agent(void);      /* the static guest agent (PMEMCUT_AGENT overrides) */
 char *ph_find_kernel(const char *initrd);
 
 /* Make a private runtime directory for sockets and the FUSE mount (short

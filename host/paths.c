@@ -1,5 +1,6 @@
-/* paths.c — where pmemcut-host finds the plugin, the guest image and the
- * kernel, and its private runtime directory. */
+/* paths.c — where pmemcut-host finds the plugin, the guest image, the
+ * kernel, pmemcut-audit and the agent (a built tree or an installation;
+ * `pmemcut-host paths` prints them), and its private runtime directory. */
 #include "host.h"
 #include "util.h"
 
@@ -10,35 +11,68 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "utils/parse.h"
 
-/* The top of the source tree: the parent of the folder holding us, or for
- * the sanitizer build (build/san/host/pmemcut-host) the folder holding
- * build/: it uses the same plugin, image and tools as the normal build. */
-static char *top_dir(void)
+/* The folder holding our own executable ("." if /proc does not say). */
+static char *exe_dir(void)
 {
-    static const char san[] = "/build/san/host";
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n < 0)
         return ph_strf(".");
     exe[n] = '\0';
-    char *d = dirname(exe); /* .../host */
-    size_t len = strlen(d);
-    if (len > sizeof san - 1 && strcmp(d + len - (sizeof san - 1), san) == 0)
-        return ph_strf("%.*s", (int)(len - (sizeof san - 1)), d);
-    return ph_strf("%s/..", d);
+    return ph_strf("%s", dirname(exe));
 }
 
-static char *from_env_or_top(const char *env, const char *rel)
+/* Installed by make install: we are PREFIX/bin/pmemcut-host and the rest
+ * is in PREFIX/lib/pmemcut (the image, the agent, a link to the plugin in
+ * nbdkit's plugin directory) and PREFIX/bin (pmemcut-audit).  Told apart
+ * from a built tree (host/pmemcut-host) by that folder, which a tree has
+ * not, so that neither layout's files are ever taken for the other's. */
+static bool installed(void)
+{
+    char *d = exe_dir();
+    size_t len = strlen(d);
+    bool in_bin = len >= 4 && strcmp(d + len - 4, "/bin") == 0;
+    char *lib = ph_strf("%s/../lib/pmemcut", d);
+    struct stat st;
+    bool r = in_bin && stat(lib, &st) == 0 && S_ISDIR(st.st_mode);
+    free(lib);
+    free(d);
+    return r;
+}
+
+/* The base of the relative names below: PREFIX when installed, else the
+ * top of the source tree: the parent of the folder holding us, or for the
+ * sanitizer build (build/san/host/pmemcut-host) the folder holding build/:
+ * it uses the same plugin, image and tools as the normal build. */
+static char *top_dir(void)
+{
+    static const char san[] = "/build/san/host";
+    char *d = exe_dir(); /* .../host or PREFIX/bin */
+    size_t len = strlen(d);
+    char *top;
+    if (len > sizeof san - 1 && strcmp(d + len - (sizeof san - 1), san) == 0)
+        top = ph_strf("%.*s", (int)(len - (sizeof san - 1)), d);
+    else
+        top = ph_strf("%s/..", d);
+    free(d);
+    return top;
+}
+
+/* The path in ENV if set, else BUILT (in a tree) or INST (installed)
+ * under top_dir(); resolved when it exists, so that what we report and
+ * copy is the file itself (the plugin's link names nbdkit's copy). */
+static char *from_env_or_top(const char *env, const char *built, const char *inst)
 {
     const char *e = getenv(env);
     if (e && *e)
         return ph_abspath(e);
     char *top = top_dir();
-    char *p = ph_strf("%s/%s", top, rel);
+    char *p = ph_strf("%s/%s", top, installed() ? inst : built);
     free(top);
     char *real = realpath(p, NULL);
     if (real) {
@@ -50,12 +84,18 @@ static char *from_env_or_top(const char *env, const char *rel)
 
 char *ph_find_plugin(void)
 {
-    return from_env_or_top("PMEMCUT_PLUGIN", "plugin/nbdkit-pmemcut-plugin.so");
+    return from_env_or_top("PMEMCUT_PLUGIN", "plugin/nbdkit-pmemcut-plugin.so",
+                           "lib/pmemcut/nbdkit-pmemcut-plugin.so");
 }
 
 char *ph_find_audit_tool(void)
 {
-    return from_env_or_top("PMEMCUT_AUDIT", "tools/pmemcut-audit");
+    return from_env_or_top("PMEMCUT_AUDIT", "tools/pmemcut-audit", "bin/pmemcut-audit");
+}
+
+char *ph_find_agent(void)
+{
+    return from_env_or_top("PMEMCUT_AGENT", "guest/pmemcut-agent", "lib/pmemcut/pmemcut-agent");
 }
 
 /* make image writes the cpio twice: uncompressed (quicker to boot under
@@ -64,16 +104,19 @@ char *ph_find_initrd(void)
 {
     const char *e = getenv("PMEMCUT_INITRD");
     if (!(e && *e)) {
-        char *raw = from_env_or_top("PMEMCUT_INITRD", "build/guest-initramfs.cpio");
+        char *raw = from_env_or_top("PMEMCUT_INITRD", "build/guest-initramfs.cpio",
+                                    "lib/pmemcut/guest-initramfs.cpio");
         if (access(raw, R_OK) == 0)
             return raw;
         free(raw);
     }
-    return from_env_or_top("PMEMCUT_INITRD", "build/guest-initramfs.cpio.gz");
+    return from_env_or_top("PMEMCUT_INITRD", "build/guest-initramfs.cpio.gz",
+                           "lib/pmemcut/guest-initramfs.cpio.gz");
 }
 
 /* The installed Debian kernel the image's modules come from: named in
- * guest-kernel next to the image (make image writes it), else the newest
+ * guest-kernel next to the image (make image writes it; a relative name,
+ * as make install writes it, is next to the image too), else the newest
  * /boot/vmlinuz-* by version order. */
 char *ph_find_kernel(const char *initrd)
 {
@@ -88,13 +131,20 @@ char *ph_find_kernel(const char *initrd)
         char *named = ph_strf("%s/guest-kernel", slash ? dir : ".");
         char *k = ph_read_file(named, NULL);
         free(named);
-        free(dir);
         if (k) {
             k[strcspn(k, "\n")] = '\0';
-            if (*k && access(k, R_OK) == 0)
+            if (*k && *k != '/') {
+                char *rel = ph_strf("%s/%s", slash ? dir : ".", k);
+                free(k);
+                k = rel;
+            }
+            if (*k && access(k, R_OK) == 0) {
+                free(dir);
                 return k;
+            }
             free(k);
         }
+        free(dir);
     }
     DIR *d = opendir("/boot");
     if (!d)
@@ -115,6 +165,53 @@ char *ph_find_kernel(const char *initrd)
     char *p = ph_strf("/boot/%s", best);
     free(best);
     return p;
+}
+
+/* pmemcut-host paths: what run and serve would use, one `NAME PATH` line
+ * each, so that an installation (or an override) can be checked without
+ * booting anything.  Exit 2 naming the first one missing. */
+int ph_cmd_paths(int argc, char **argv)
+{
+    if (argc > 1) {
+        if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+            printf("usage: pmemcut-host paths\n"
+                   "Prints where run and serve find the device plugin, the guest image, the\n"
+                   "kernel, pmemcut-audit and the guest agent (PMEMCUT_PLUGIN, PMEMCUT_INITRD,\n"
+                   "PMEMCUT_KERNEL, PMEMCUT_AUDIT and PMEMCUT_AGENT override them).\n");
+            return PM_EXIT_OK;
+        }
+        pm_set_error("paths: unexpected argument '%s' (see pmemcut-host paths --help)", argv[1]);
+        return PM_EXIT_USAGE;
+    }
+    char *initrd = ph_find_initrd();
+    struct {
+        const char *name, *what;
+        char *path;
+    } p[] = {
+        {"plugin", "device plugin", ph_find_plugin()},
+        {"initrd", "guest image", initrd},
+        {"kernel", "kernel", ph_find_kernel(initrd)},
+        {"audit", "pmemcut-audit", ph_find_audit_tool()},
+        {"agent", "guest agent", ph_find_agent()},
+    };
+    const char *missing = NULL, *missing_path = NULL;
+    for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) {
+        bool ok = p[i].path && access(p[i].path, R_OK) == 0;
+        printf("%-7s %s%s\n", p[i].name, p[i].path ? p[i].path : "-", ok ? "" : " (missing)");
+        if (!ok && !missing) {
+            missing = p[i].what;
+            missing_path = p[i].path ? p[i].path : "";
+        }
+    }
+    fflush(stdout);
+    int r = PM_EXIT_OK;
+    if (missing) {
+        pm_set_error("paths: %s %s not found", missing, missing_path);
+        r = PM_EXIT_USAGE;
+    }
+    for (size_t i = 0; i < sizeof p / sizeof p[0]; i++)
+        free(p[i].path);
+    return r;
 }
 
 char *ph_make_rundir(void)
