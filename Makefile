@@ -8,6 +8,7 @@
 #   make soak       honest power-cut cycles from clock seeds until SOAK_CYCLES or a FAIL
 #   make fuzz       every fuzzing harness for FUZZ_SECONDS (default 60) each
 #   make image      the guest initramfs (build/guest-initramfs.cpio.gz)
+#   make install    PREFIX (/usr/local), DESTDIR; make uninstall (install.mk)
 #   make format     clang-format every C file in place
 #
 # Two flavours of every object: `normal` (CFLAGS, default -O2 -g) and `san`
@@ -74,6 +75,7 @@ include guest/part.mk
 include host/part.mk
 include man/part.mk
 include tests/part.mk
+include install.mk
 
 -include $(patsubst %.o,%.d,$(foreach f,normal san fuzz,$(call objs,$(f),$(ALL_SRCS))))
 
