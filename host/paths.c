@@ -64,8 +64,8 @@ static char *top_dir(void)
 }
 
 /* The path in ENV if set, else BUILT (in a tree) or INST (installed)
- * under top_dir(); resolved when it exists, so that what we report and
- * copy is the file itself (the plugin's link names nbdkit's copy). */
+ * under top_dir(); resolved, so that what we report and copy is the file
+ * itself (the plugin's link names nbdkit's copy). */
 static char *from_env_or_top(const char *env, const char *built, const char *inst)
 {
     const char *e = getenv(env);
@@ -75,6 +75,17 @@ static char *from_env_or_top(const char *env, const char *built, const char *ins
     char *p = ph_strf("%s/%s", top, installed() ? inst : built);
     free(top);
     char *real = realpath(p, NULL);
+    if (!real) {
+        /* missing: its folder resolved, for a message that names it plainly */
+        char *slash = strrchr(p, '/');
+        *slash = '\0';
+        char *dir = realpath(p, NULL);
+        if (dir) {
+            real = ph_strf("%s/%s", dir, slash + 1);
+            free(dir);
+        }
+        *slash = '/';
+    }
     if (real) {
         free(p);
         return real;

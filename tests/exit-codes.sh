@@ -74,4 +74,6 @@ exits "pmemcut-agent map-sync without DAX is refused" 3 pmemcut-agent \
 # pmemcut-host
 exits "pmemcut-host with an unknown command" 2 pmemcut-host "$HOST" --bogus
 exits "pmemcut-host run with an unknown option" 2 pmemcut-host "$HOST" run --bogus
+exits "pmemcut-host paths of the built tree" 0 pmemcut-host "$HOST" paths
+exits "pmemcut-host paths with a part missing" 2 pmemcut-host env PMEMCUT_AGENT="$T/no-agent" "$HOST" paths
 t_done

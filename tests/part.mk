@@ -43,19 +43,21 @@ SAN_PROGRAMS += $(SAN)/tests/test-model $(SAN)/tests/test-pool $(SAN)/tests/test
 
 # Runners, in the order `make check` runs them: unit tests, the device by
 # feature, requests in parallel, the audit tools, the guest agent, the host
-# orchestrator, explore over a history the orchestrator made, and last the
-# exit-code table across all five programs.
+# orchestrator, explore over a history the orchestrator made, make install
+# into a private DESTDIR and the installed programs, and last the exit-code
+# table across all five programs.  tests/man-pages.sh: every man page
+# against its program's --help.
 DEVICE_CHECKS := model triggers policies lying classify control control-hardening clients restart \
                  audit disk-full params manpage
 CHECKS += $(SAN)/tests/test-utils $(SAN)/tests/test-host $(SAN)/tests/test-model $(SAN)/tests/test-pool $(SAN)/tests/test-verify \
           $(SAN)/tests/test-audit $(SAN)/tests/test-schema \
-          $(patsubst %,tests/device-%.sh,$(DEVICE_CHECKS)) tests/device-parallel.sh \
+          $(patsubst %,tests/device-%.sh,$(DEVICE_CHECKS)) tests/device-parallel.sh tests/man-pages.sh \
           tests/audit-damaged.sh tests/replay-reality.sh tests/replay-dmlog.sh \
           tests/audit-timeline.sh tests/replay-explore.sh tests/replay-acks.sh tests/replay-xfs.sh \
           tests/guest-host.sh tests/guest-vm.sh \
           tests/host-attach.sh tests/host-kill.sh tests/host-virtio.sh tests/host-nvdimm.sh \
           tests/host-system.sh tests/host-methods.sh tests/host-options.sh tests/host-inject.sh tests/host-plan.sh \
-          tests/replay-cycles.sh \
+          tests/replay-cycles.sh tests/install.sh \
           tests/exit-codes.sh
 BENCHES += tests/bench-device.sh tests/bench-audit.sh tests/host-bench.sh
 

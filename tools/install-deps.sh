@@ -5,12 +5,12 @@ set -eu
 
 PACKAGES="
 build-essential pkg-config
-nbdkit nbdkit-plugin-dev libnbd-bin libnbd-dev
+nbdkit nbdkit-plugin-dev libnbd-bin libnbd-dev python3-libnbd
 qemu-system-x86 qemu-utils
 libvirt-daemon-system libvirt-dev libvirt-clients
 libcunit1-dev libext2fs-dev
 linux-image-amd64 busybox-static e2fsprogs xfsprogs ndctl
-fuse3 fio cpio gzip kmod libxml2-utils jq perl
+fuse3 fio cpio gzip kmod libxml2-utils jq perl man-db
 libjansson-dev libxml2-dev
 clang libclang-rt-14-dev
 "
