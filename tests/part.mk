@@ -54,7 +54,7 @@ CHECKS += $(SAN)/tests/test-utils $(SAN)/tests/test-host $(SAN)/tests/test-model
           tests/audit-timeline.sh tests/replay-explore.sh tests/replay-acks.sh tests/replay-xfs.sh \
           tests/guest-host.sh tests/guest-vm.sh \
           tests/host-attach.sh tests/host-kill.sh tests/host-virtio.sh tests/host-nvdimm.sh \
-          tests/host-system.sh tests/host-methods.sh tests/host-options.sh tests/host-inject.sh tests/host-plan.sh \
+          tests/host-system.sh tests/host-methods.sh tests/host-options.sh tests/host-inject.sh tests/host-plan.sh tests/host-exec.sh tests/host-examples.sh \
           tests/replay-cycles.sh \
           tests/exit-codes.sh
 BENCHES += tests/bench-device.sh tests/bench-audit.sh tests/host-bench.sh
