@@ -59,7 +59,7 @@ CHECKS += $(SAN)/tests/test-utils $(SAN)/tests/test-host $(SAN)/tests/test-model
           tests/guest-host.sh tests/guest-vm.sh \
           tests/host-attach.sh tests/host-kill.sh tests/host-virtio.sh tests/host-nvdimm.sh \
           tests/host-system.sh tests/host-methods.sh tests/host-options.sh tests/host-inject.sh \
-          tests/exit-codes.sh
+          tests/host-verify.sh tests/explore-kernel.sh tests/exit-codes.sh
 BENCHES += tests/bench-device.sh tests/bench-audit.sh tests/host-bench.sh
 
 # Fuzzing harnesses (tests/fuzz/fuzz-NAME.c, clang's libFuzzer): one per
