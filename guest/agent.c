@@ -4,7 +4,7 @@
  *   pmemcut-agent prepare --dev DEV --fs ext4|xfs --mnt DIR [--mkfs] [--namespace]
  *                         [--handshake]
  *   pmemcut-agent run --dir DIR --workload W --sync S [--records N] [--record-size B]
- *                     [--slots K] [--pause-ms MS] [--ack-to channel|-|PATH]
+ *                     [--slots K] [--pause-ms MS] [--ack-to channel|-|PATH [--ack-wait]]
  *                     [--inject no-sync|ack-early]
  *   pmemcut-agent verify --dir DIR --acks channel|-|PATH [--dev DEV --fs T]
  *                        [--record-size B] [--slots K] [--expect durable|none]
@@ -38,7 +38,7 @@ static const char usage_text[] =
     "  run --dir DIR --workload append|overwrite|create|mmap\n"
     "      --sync none|fsync|fdatasync|msync|odsync|map-sync|prealloc-flush|prewrite-flush\n"
     "      [--records N] [--record-size B] [--slots K] [--pause-ms MS]\n"
-    "      [--ack-to channel|-|PATH] [--inject no-sync|ack-early]\n"
+    "      [--ack-to channel|-|PATH [--ack-wait]] [--inject no-sync|ack-early]\n"
     "  verify --dir DIR --acks channel|-|PATH [--dev DEV --fs ext4|xfs]\n"
     "      [--record-size B] [--slots K] [--expect durable|none]\n"
     "  extents --dir DIR\n";
@@ -58,6 +58,7 @@ enum {
     O_SLOTS,
     O_PAUSE,
     O_ACK_TO,
+    O_ACK_WAIT,
     O_ACKS,
     O_EXPECT,
     O_INJECT,
@@ -79,6 +80,7 @@ static const struct option longopts[] = {
     {"slots", required_argument, NULL, O_SLOTS},
     {"pause-ms", required_argument, NULL, O_PAUSE},
     {"ack-to", required_argument, NULL, O_ACK_TO},
+    {"ack-wait", no_argument, NULL, O_ACK_WAIT},
     {"acks", required_argument, NULL, O_ACKS},
     {"expect", required_argument, NULL, O_EXPECT},
     {"inject", required_argument, NULL, O_INJECT},
@@ -89,7 +91,7 @@ static const struct option longopts[] = {
 /* Everything any command takes; each command checks what it needs. */
 struct args {
     const char *dir, *dev, *fs, *mnt, *ack_to, *acks;
-    int mkfs, namespace, handshake;
+    int mkfs, namespace, handshake, ack_wait;
     int workload, method, expect, inject;
     uint64_t records, size, slots, pause_ms;
     int slots_given;
@@ -173,6 +175,9 @@ static int parse_args(const char *cmd, int argc, char **argv, struct args *a)
         case O_ACK_TO:
             a->ack_to = optarg;
             break;
+        case O_ACK_WAIT:
+            a->ack_wait = 1;
+            break;
         case O_ACKS:
             a->acks = optarg;
             break;
@@ -202,6 +207,9 @@ static int cmd_run(const struct args *a)
         return ga_error("run", "needs --dir, --workload and --sync");
     if (a->records == 0)
         return ga_error("run", "--records must be at least 1");
+    if (a->ack_wait && a->ack_to && strcmp(a->ack_to, "channel") != 0)
+        return ga_error("run", "--ack-wait waits for the host's 'go' on the channel: it needs "
+                               "--ack-to channel");
     /* The file (and mapping) size: the ring is reused, the others grow. */
     uint64_t span = a->workload == PM_WL_OVERWRITE ? a->slots : a->records;
     if (span * a->size > (1ull << 30))
@@ -216,6 +224,7 @@ static int cmd_run(const struct args *a)
         .slots = (uint32_t)a->slots,
         .pause_ms = (unsigned)a->pause_ms,
         .ack_to = a->ack_to,
+        .ack_wait = a->ack_wait,
         .inject = (enum ga_inject)a->inject,
     };
     return ga_cmd_run(&o);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/klog.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -207,41 +208,8 @@ static int handshake(const char *mnt, const char *json, char *err, size_t errlen
         snprintf(err, errlen, "write %s: %s", port, strerror(errno));
         goto out;
     }
-    /* Byte by byte up to the newline: nothing after it is ours. */
-    char got[16];
-    size_t len = 0;
-    uint64_t deadline = pm_now_ms() + GA_HANDSHAKE_MS;
-    for (;;) {
-        uint64_t now = pm_now_ms();
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        if (now >= deadline) {
-            snprintf(err, errlen, "no 'go' from the host within %d s", GA_HANDSHAKE_MS / 1000);
-            goto out;
-        }
-        int pr = poll(&p, 1, (int)(deadline - now));
-        if (pr < 0 && errno == EINTR)
-            continue;
-        char c;
-        ssize_t r = pr > 0 ? read(fd, &c, 1) : 0;
-        if (pr < 0 || r < 0) {
-            snprintf(err, errlen, "read %s: %s", port, strerror(errno));
-            goto out;
-        }
-        if (r == 0) {
-            /* host side not connected yet (POLLHUP) */
-            pm_sleep(0.02, NULL);
-            continue;
-        }
-        if (c == '\n')
-            break;
-        if (len < sizeof got - 1)
-            got[len++] = c;
-    }
-    got[len] = '\0';
-    if (strcmp(got, "go") != 0) {
-        snprintf(err, errlen, "expected 'go' from the host, got '%s'", got);
+    if (ga_wait_go(fd, port, GA_HANDSHAKE_MS, err, errlen) < 0)
         goto out;
-    }
     rc = 0;
 out:
     free(line);
@@ -337,10 +305,64 @@ int ga_cmd_prepare(const struct ga_prepare_opts *o)
     return PM_EXIT_OK;
 }
 
+/* Does a kernel log line speak of the filesystem on dev (its journal or
+ * log included)?  "JBD2: Invalid checksum ...", "EXT4-fs (pmem0): error
+ * loading journal", "XFS (pmem0): log mount failed". */
+static int about_fs(const char *l, const char *devname)
+{
+    char ext4[64], xfs[64];
+    snprintf(ext4, sizeof ext4, "EXT4-fs (%s)", devname);
+    snprintf(xfs, sizeof xfs, "XFS (%s)", devname);
+    return strncmp(l, "JBD2:", 5) == 0 || strstr(l, ext4) || strstr(l, xfs);
+}
+
+void ga_kernel_said(const char *dev, char *out, size_t outlen)
+{
+    out[0] = '\0';
+    int n = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
+    if (n <= 0)
+        return;
+    char *buf = malloc((size_t)n + 1);
+    if (!buf)
+        return;
+    n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf, n);
+    if (n < 0)
+        n = 0;
+    buf[n] = '\0';
+    const char *devname = strrchr(dev, '/') ? strrchr(dev, '/') + 1 : dev;
+    size_t len = 0;
+    for (char *l = buf, *e; *l; l = e) {
+        e = strchr(l, '\n');
+        if (e)
+            *e++ = '\0';
+        else
+            e = l + strlen(l);
+        /* "<3>[    3.085297] JBD2: ...": the level and the time go */
+        if (*l == '<' && strchr(l, '>'))
+            l = strchr(l, '>') + 1;
+        if (*l == '[' && strchr(l, ']'))
+            l = strchr(l, ']') + 1;
+        while (*l == ' ')
+            l++;
+        /* each message once: a mount is tried twice (recovery, then the
+         * real one) and says the same both times */
+        if (!about_fs(l, devname) || (len && strstr(out, l)))
+            continue;
+        int w = snprintf(out + len, outlen - len, "%s%s", len ? "; " : "", l);
+        if (w < 0 || (size_t)w >= outlen - len) {
+            out[len] = '\0';
+            break;
+        }
+        len += (size_t)w;
+    }
+    free(buf);
+}
+
 void ga_fsck(const char *dev, const char *dir, const char *fs, struct pm_fsck *f)
 {
     memset(f, 0, sizeof *f);
     f->ran = 1;
+    f->mounted = 1;
     /* The checkers read the device as it is; a dirty journal or log would
      * show as damage (xfs_repair -n refuses outright).  Replay it first,
      * as the kernel does at every mount. */

@@ -50,4 +50,9 @@ int ga_mount_dax(const char *dev, const char *dir, const char *fs);
  * read-only check on dev; results go to f. */
 void ga_fsck(const char *dev, const char *dir, const char *fs, struct pm_fsck *f);
 
+/* What the kernel's log says of the filesystem on dev (jbd2, ext4 and xfs
+ * messages naming it), each message once, "; "-separated, at most outlen - 1
+ * bytes; "" when nothing (or the log cannot be read). */
+void ga_kernel_said(const char *dev, char *out, size_t outlen);
+
 #endif

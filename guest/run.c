@@ -4,6 +4,9 @@
  * point of the method has returned success for record k, and only then, the
  * line `ack FILE k METHOD` is written to the ack channel; record k + 1 is
  * started after that.  So at any moment at most one record is in flight.
+ * With --ack-wait the agent then waits for the host's `go` on the channel
+ * before it goes on: the host arms its cut for the next record's requests
+ * (or cuts, or suspends the VM) at a point that does not race the guest.
  *
  * Data path: write(2) for none, fsync, fdatasync, odsync; a shared mapping
  * for msync, map-sync, prealloc-flush, prewrite-flush (and always for the
@@ -106,6 +109,11 @@ static int send_ack(struct run *r, const char *file, uint64_t seq)
     if (pm_write_all(r->ack_fd, line, (size_t)n) < 0)
         return FAIL(r, "write ack to %s: %s", r->ack_name, strerror(errno));
     r->acked++;
+    /* The host may cut right here, at an exact point of the record's
+     * requests it arms now: nothing more is written until it says go. */
+    if (r->o->ack_wait &&
+        ga_wait_go(r->chan, r->ack_name, GA_ACK_WAIT_MS, r->err, sizeof r->err) < 0)
+        return PM_EXIT_USAGE;
     if (r->o->pause_ms) {
         struct timespec ts = {r->o->pause_ms / 1000, (long)(r->o->pause_ms % 1000) * 1000000};
         nanosleep(&ts, NULL);
@@ -545,7 +553,9 @@ static int open_acks(struct run *r)
     } else {
         snprintf(r->ack_name, sizeof r->ack_name, "%s", to);
     }
-    r->ack_fd = open(r->ack_name, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    /* the channel: read and write on one descriptor (one opener per port) */
+    int how = strcmp(to, "channel") == 0 ? O_RDWR : O_WRONLY | O_CREAT | O_APPEND;
+    r->ack_fd = open(r->ack_name, how | O_CLOEXEC, 0644);
     if (r->ack_fd < 0)
         return FAIL(r, "open %s: %s", r->ack_name, strerror(errno));
     if (strcmp(to, "channel") == 0)

@@ -8,6 +8,7 @@
 
 #define GA_RUN_DEFAULT_RECORDS 100
 #define GA_RUN_DEFAULT_SLOTS   8
+#define GA_ACK_WAIT_MS         120000 /* longest wait for the host's `go` after an ack */
 
 /* Seeded bugs (`--inject`), to show that the verifier catches a method
  * that breaks its promise: no-sync makes no durability call at all and acks
@@ -29,6 +30,7 @@ struct ga_run_opts {
     uint32_t slots;     /* ring size of the overwrite workload */
     unsigned pause_ms;  /* sleep between records, to give the host time */
     const char *ack_to; /* "channel", "-" (stdout) or a path */
+    int ack_wait;       /* after each ack, wait for the host's `go` on the channel */
     enum ga_inject inject;
 };
 

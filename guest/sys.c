@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <mntent.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -212,4 +213,43 @@ int64_t ga_pmem_offset(const char *dev)
     if (read_hex(p, &region) < 0 || region > start)
         return -1;
     return (int64_t)(start - region);
+}
+
+int ga_wait_go(int fd, const char *port, int ms, char *err, size_t errlen)
+{
+    char got[16];
+    size_t len = 0;
+    uint64_t deadline = pm_now_ms() + (uint64_t)ms;
+    for (;;) {
+        uint64_t now = pm_now_ms();
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (now >= deadline) {
+            snprintf(err, errlen, "no 'go' from the host within %d s", ms / 1000);
+            return -1;
+        }
+        int pr = poll(&p, 1, (int)(deadline - now));
+        if (pr < 0 && errno == EINTR)
+            continue;
+        char c;
+        ssize_t r = pr > 0 ? read(fd, &c, 1) : 0;
+        if (pr < 0 || r < 0) {
+            snprintf(err, errlen, "read %s: %s", port, strerror(errno));
+            return -1;
+        }
+        if (r == 0) {
+            /* host side not connected yet (POLLHUP) */
+            pm_sleep(0.02, NULL);
+            continue;
+        }
+        if (c == '\n')
+            break;
+        if (len < sizeof got - 1)
+            got[len++] = c;
+    }
+    got[len] = '\0';
+    if (strcmp(got, "go") != 0) {
+        snprintf(err, errlen, "expected 'go' from the host, got '%s'", got);
+        return -1;
+    }
+    return 0;
 }

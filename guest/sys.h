@@ -37,6 +37,12 @@ int ga_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf
  * there is none. */
 int ga_channel_find(const char *name, char *path, size_t len);
 
+/* Read one line from the host on fd (the channel port, for messages):
+ * byte by byte up to the newline, so that nothing after it is consumed.
+ * 0 when it is `go`; -1 with err when it is anything else, or nothing came
+ * within ms. */
+int ga_wait_go(int fd, const char *port, int ms, char *err, size_t errlen);
+
 struct ga_mount {
     char dev[256], dir[256], fstype[32], opts[512];
 };

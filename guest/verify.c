@@ -182,6 +182,8 @@ int ga_cmd_verify(const struct ga_verify_opts *o)
             snprintf(v.fsck.note + n, sizeof v.fsck.note - n, "%smount -o dax: %s", n ? "; " : "",
                      strerror(errno));
             v.fsck.clean = 0;
+            v.fsck.mounted = 0;
+            ga_kernel_said(o->dev, v.fsck.kernel, sizeof v.fsck.kernel);
             mounted = 0;
         }
     }

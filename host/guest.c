@@ -17,9 +17,10 @@ char *ph_guest_cmdline(const struct ph_guest_job *j)
         s = ph_strf("%s pmemcut.action=verify pmemcut.expect=%s", base, j->expect);
     else
         s = ph_strf("%s pmemcut.action=run pmemcut.mkfs=%d pmemcut.workload=%s pmemcut.sync=%s "
-                    "pmemcut.records=%d pmemcut.pause_ms=%d%s%s%s",
+                    "pmemcut.records=%d pmemcut.pause_ms=%d%s%s%s%s",
                     base, j->mkfs ? 1 : 0, j->workload, j->sync, j->records, j->pause_ms,
-                    j->handshake ? " pmemcut.handshake=1" : "", j->inject ? " pmemcut.inject=" : "",
+                    j->handshake ? " pmemcut.handshake=1" : "",
+                    j->ack_wait ? " pmemcut.ack_wait=1" : "", j->inject ? " pmemcut.inject=" : "",
                     j->inject ? j->inject : "");
     free(base);
     return s;

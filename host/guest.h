@@ -20,6 +20,7 @@ struct ph_guest_job {
     int cycle;          /* names the per-cycle directory */
     const char *expect; /* verify: durable or none */
     bool handshake;     /* prepare: sync, send `prepared`, wait for the host's `go` */
+    bool ack_wait;      /* run: after each ack, wait for the host's `go` */
     const char *inject; /* run: a seeded bug (no-sync, ack-early), or NULL */
 };
 

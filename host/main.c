@@ -25,8 +25,8 @@ static void usage(FILE *f)
     fputs(
         "usage: pmemcut-host run --mode virtio-pmem|nvdimm --fs ext4|xfs --workload W --sync S\n"
         "                        [--records N] [--cycles C] [--policy P] [--seed N] [--size SIZE]\n"
-        "                        [--lying-device] [--inject BUG] [--connect URI] --out DIR "
-        "[--force]\n"
+        "                        [--p F] [--cut-at B] [--lying-device] [--inject BUG]\n"
+        "                        [--no-data-log] [--connect URI] --out DIR [--force]\n"
         "       pmemcut-host serve --file IMG --size SIZE [--policy P] [--seed N]\n"
         "       pmemcut-host attach --domain NAME --file IMG --mode nvdimm|virtio-pmem\n"
         "                           [--connect URI] [--dry-run]\n"

@@ -10,7 +10,7 @@
 
 HOST_SRCS := $(wildcard host/*.c)
 HOST_PKGS := libvirt libxml-2.0 jansson
-HOST_LIBS := verify model utils
+HOST_LIBS := verify audit model utils
 ALL_SRCS += $(HOST_SRCS)
 $(call objs,normal,$(HOST_SRCS)) $(call objs,san,$(HOST_SRCS)): XFLAGS += $(shell pkg-config --cflags $(HOST_PKGS))
 

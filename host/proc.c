@@ -116,9 +116,10 @@ int ph_nbdkit_start(struct ph_device *d)
     char *a_ctl = ph_strf("control=%s", d->control);
     char *a_audit = ph_strf("audit=%s", d->audit);
     char *a_dlog = d->data_log ? ph_strf("data-log=%s", d->data_log) : NULL;
+    char *a_p = d->p ? ph_strf("p=%s", d->p) : NULL;
     char *a_policy = d->policy ? ph_strf("policy=%s", d->policy) : NULL;
     char *a_seed = d->have_seed ? ph_strf("seed=%llu", (unsigned long long)d->seed) : NULL;
-    char *argv[16];
+    char *argv[24]; /* nbdkit and 6 arguments, the plugin, up to 8 parameters, NULL */
     int n = 0;
     argv[n++] = "nbdkit";
     argv[n++] = "--foreground";
@@ -136,6 +137,8 @@ int ph_nbdkit_start(struct ph_device *d)
         argv[n++] = a_dlog;
     if (a_policy)
         argv[n++] = a_policy;
+    if (a_p)
+        argv[n++] = a_p;
     if (a_seed)
         argv[n++] = a_seed;
     argv[n] = NULL;
@@ -162,6 +165,7 @@ out:
     free(a_audit);
     free(a_dlog);
     free(a_policy);
+    free(a_p);
     free(a_seed);
     return r;
 }

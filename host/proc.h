@@ -11,14 +11,15 @@
 
 struct ph_device {
     /* Inputs, set by the caller before ph_device_start. */
-    char *plugin;  /* path of nbdkit-pmemcut-plugin.so */
-    char *image;   /* persisted image (plugin file=) */
-    int64_t size;  /* bytes (plugin size=) */
-    char *audit;   /* audit log (plugin audit=) */
+    char *plugin;   /* path of nbdkit-pmemcut-plugin.so */
+    char *image;    /* persisted image (plugin file=) */
+    int64_t size;   /* bytes (plugin size=) */
+    char *audit;    /* audit log (plugin audit=) */
     char *data_log; /* data log (plugin data-log=), or NULL for none */
-    char *control; /* control socket (plugin control=) */
-    char *policy;  /* cut policy (plugin policy=) or NULL */
-    uint64_t seed; /* plugin seed= */
+    char *control;  /* control socket (plugin control=) */
+    char *policy;   /* cut policy (plugin policy=) or NULL */
+    char *p;        /* random: probability that a dirty line is kept (plugin p=) or NULL */
+    uint64_t seed;  /* plugin seed= */
     bool have_seed;
     char *nbd_sock; /* NBD Unix socket nbdkit listens on */
     char *mnt;      /* FUSE mount point */

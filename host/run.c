@@ -20,6 +20,7 @@
  * and cuts. What is lost is what the guest kept only in its own RAM. */
 #include "ctl.h"
 #include "guest.h"
+#include "plan.h"
 #include "host.h"
 #include "proc.h"
 #include "report.h"
@@ -45,8 +46,10 @@
 /* Longest a boot may take before we call the guest stuck. */
 #define BOOT_TIMEOUT 600.0
 
-enum trig_kind { TRIG_AFTER_WRITES, TRIG_BEFORE_FLUSH, TRIG_AT_MARK, TRIG_EADR };
-static const char *const trig_names[] = {"after-writes", "before-flush", "at-mark", "eadr"};
+/* How a cycle cuts: at a boundary of one record's requests (plan.h), as
+ * the k-th ack arrives (a seeded bug), or the eADR cut at the k-th ack. */
+enum trig_kind { TRIG_PLANNED, TRIG_AT_MARK, TRIG_EADR };
+static const char *const trig_names[] = {"planned", "at-mark", "eadr"};
 
 struct run {
     /* Options. */
@@ -58,6 +61,9 @@ struct run {
     bool force;         /* --out may hold an earlier run: replace it */
     bool no_data_log;   /* --no-data-log: no pmem.dlog, so no replay */
     const char *inject; /* a seeded bug (--inject no-sync|ack-early), or NULL */
+    const char *p;      /* --p: random's keep probability, as given, or NULL */
+    bool cut_fixed;     /* --cut-at: every planned cut at this boundary */
+    struct ph_boundary cut_at;
 
     /* Derived. */
     char *outdir, *kernel, *initrd, *rundir, *results_path;
@@ -72,6 +78,7 @@ struct run {
     char *dom_name;
     FILE *results;
     int violations;
+    bool remake; /* the last verify boot found no filesystem that mounts: make a new one */
 };
 
 struct cycle {
@@ -80,13 +87,24 @@ struct cycle {
     json_t *acks; /* array of "ack FILE SEQ METHOD" strings */
     FILE *acks_f;
     enum trig_kind kind;
-    uint64_t k;      /* the ack at which the host arms (or cuts, eadr) */
+    uint64_t k;      /* planned: the record cut; at-mark, eadr: the ack cut at */
     char *trigger;   /* the trigger as armed, for results */
     bool armed;      /* a device trigger is pending */
     json_t *cut;     /* the cut's audit record */
     bool cut_at_end; /* the trigger did not fire; the host cut at the end */
     json_t *run_result, *verify_result;
+    /* The device's counters at the last ack, and what the record before
+     * it made (the prediction for the record cut). */
     long long writes_prev, flushes_prev;
+    long long rec_writes, rec_flushes;
+    bool planned;             /* the boundary is chosen and armed */
+    struct ph_boundary bound; /* planned: where in record k */
+    long long pred_writes, pred_flushes;
+    bool fallback;   /* record k made fewer requests than predicted: cut at its ack */
+    char *rec_mark;  /* the mark that opened the record cut ("cycle N" or an ack's) */
+    char *last_mark; /* the text of the last ack's mark */
+    char *mkfs_why;  /* this cycle made a new filesystem after a failed mount */
+    json_t *landing;
     long long stale_bytes;
     /* Labels given to the device this cycle: the static metadata (after
      * prepare, cycle 1), and the data extents the agent sent. */
@@ -166,7 +184,8 @@ static void run_usage(void)
 {
     printf("usage: pmemcut-host run --mode virtio-pmem|nvdimm --fs ext4|xfs --workload W --sync S\n"
            "         [--records N] [--cycles C] [--policy P] [--seed N] [--size SIZE]\n"
-           "         [--lying-device] [--inject BUG] [--no-data-log] [--connect URI]\n"
+           "         [--p F] [--cut-at B] [--lying-device] [--inject BUG] [--no-data-log]\n"
+           "         [--connect URI]\n"
            "         --out DIR [--force]\n"
            "  --workload  append, overwrite, create, mmap\n"
            "  --sync      none, fsync, fdatasync, msync, odsync, map-sync, prealloc-flush,\n"
@@ -175,6 +194,9 @@ static void run_usage(void)
            "  --cycles    cut/reboot/verify cycles (default 1)\n"
            "  --policy    fate of unpersisted lines at a cut: lose-all (default), keep-all,\n"
            "              random, torn, prefix\n"
+           "  --p         random: the probability that a dirty line survives (default 0.5)\n"
+           "  --cut-at    pin the boundary of the planned cuts: after-write=N,\n"
+           "              before-flush=N or ack (default: consecutive cycles take each)\n"
            "  --seed      every random choice derives from it (default: from the clock)\n"
            "  --size      device size (default 256M for ext4, 512M for xfs)\n"
            "  --lying-device  the device acknowledges flushes without persisting\n"
@@ -187,17 +209,51 @@ static void run_usage(void)
            "  --force     replace the earlier run in --out DIR (its files only)\n");
 }
 
+/* --cut-at after-write=N | before-flush=N | ack */
+static int parse_cut_at(const char *s)
+{
+    uint64_t n = 0;
+    const char *v = NULL;
+    if (strncmp(s, "after-write=", 12) == 0)
+        R.cut_at.at = PH_CUT_AFTER_WRITE, v = s + 12;
+    else if (strncmp(s, "before-flush=", 13) == 0)
+        R.cut_at.at = PH_CUT_BEFORE_FLUSH, v = s + 13;
+    else if (strcmp(s, "ack") == 0)
+        R.cut_at.at = PH_CUT_AT_ACK;
+    else
+        v = "";
+    if (v && (pm_parse_u64(v, 1000, &n) < 0 || n == 0)) {
+        pm_set_error("run: --cut-at must be after-write=N, before-flush=N (N 1..1000) or ack, "
+                     "not '%s'",
+                     s);
+        return -1;
+    }
+    R.cut_at.n = n;
+    R.cut_fixed = true;
+    return 0;
+}
+
 static int parse_run_options(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"mode", required_argument, NULL, 'm'},     {"fs", required_argument, NULL, 'f'},
-        {"workload", required_argument, NULL, 'w'}, {"sync", required_argument, NULL, 's'},
-        {"records", required_argument, NULL, 'n'},  {"cycles", required_argument, NULL, 'c'},
-        {"policy", required_argument, NULL, 'p'},   {"seed", required_argument, NULL, 'S'},
-        {"size", required_argument, NULL, 'z'},     {"lying-device", no_argument, NULL, 'L'},
-        {"connect", required_argument, NULL, 'C'},  {"out", required_argument, NULL, 'o'},
-        {"force", no_argument, NULL, 'F'},          {"inject", required_argument, NULL, 'i'},
-        {"no-data-log", no_argument, NULL, 'D'},    {"help", no_argument, NULL, 'h'},
+        {"mode", required_argument, NULL, 'm'},
+        {"fs", required_argument, NULL, 'f'},
+        {"workload", required_argument, NULL, 'w'},
+        {"sync", required_argument, NULL, 's'},
+        {"records", required_argument, NULL, 'n'},
+        {"cycles", required_argument, NULL, 'c'},
+        {"policy", required_argument, NULL, 'p'},
+        {"seed", required_argument, NULL, 'S'},
+        {"size", required_argument, NULL, 'z'},
+        {"lying-device", no_argument, NULL, 'L'},
+        {"connect", required_argument, NULL, 'C'},
+        {"out", required_argument, NULL, 'o'},
+        {"force", no_argument, NULL, 'F'},
+        {"inject", required_argument, NULL, 'i'},
+        {"no-data-log", no_argument, NULL, 'D'},
+        {"p", required_argument, NULL, 'P'},
+        {"cut-at", required_argument, NULL, 'A'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *mode = NULL, *size = NULL;
@@ -248,6 +304,19 @@ static int parse_run_options(int argc, char **argv)
             break;
         case 'D':
             R.no_data_log = true;
+            break;
+        case 'P': {
+            double pv;
+            if (pm_parse_double(optarg, 0.0, 1.0, &pv) < 0) {
+                pm_set_error("run: --p must be a probability in 0..1, not '%s'", optarg);
+                return -1;
+            }
+            R.p = optarg;
+            break;
+        }
+        case 'A':
+            if (parse_cut_at(optarg) < 0)
+                return -1;
             break;
         case 'i':
             if (strcmp(optarg, "no-sync") != 0 && strcmp(optarg, "ack-early") != 0) {
@@ -303,6 +372,15 @@ static int parse_run_options(int argc, char **argv)
     if (strcmp(R.workload, "mmap") == 0 && strcmp(R.sync, "odsync") == 0) {
         pm_set_error("run: --sync odsync applies to write(2); --workload mmap stores through a "
                      "mapping (any other --sync)");
+        return -1;
+    }
+    if (R.p && strcmp(R.policy, "random") != 0) {
+        pm_set_error("run: --p applies to --policy random");
+        return -1;
+    }
+    if (R.cut_fixed && (R.mode == PH_MODE_NVDIMM || R.inject || R.records < 3)) {
+        pm_set_error("run: --cut-at pins virtio-pmem's planned cuts, which need --records 3 or "
+                     "more and no --inject (nvdimm cuts at an ack)");
         return -1;
     }
     if (R.records < 1 || R.cycles < 1) {
@@ -380,9 +458,9 @@ static bool numbered(const char *name, const char *prefix, const char *const *su
 /* The names a run writes into its --out DIR (README, "pmemcut-host run"). */
 static bool is_run_file(const char *name)
 {
-    static const char *const fixed[] = {"pmem.img",    "pmem.dlog",   "audit.jsonl",
-                                        "results.jsonl", "nbdkit.log", "nbdfuse.log",
-                                        "libvirt.log", "classify.log", NULL};
+    static const char *const fixed[] = {"pmem.img",      "pmem.dlog",    "audit.jsonl",
+                                        "results.jsonl", "nbdkit.log",   "nbdfuse.log",
+                                        "libvirt.log",   "classify.log", NULL};
     static const char *const txt[] = {".txt", NULL}, *const logs[] = {".log", "-verify.log", NULL};
     return one_of(name, fixed) || numbered(name, "acks-", txt) ||
            numbered(name, "console-", logs) || numbered(name, "qemu-", logs);
@@ -534,6 +612,7 @@ static int setup(void)
     R.dev.mnt = ph_strf("%s/view", R.rundir);
     R.dev.logdir = R.outdir;
     R.dev.policy = (char *)R.policy;
+    R.dev.p = (char *)R.p;
     R.dev.seed = R.seed;
     R.dev.have_seed = true;
     R.results_path = ph_strf("%s/results.jsonl", R.outdir);
@@ -709,18 +788,16 @@ static int boot(struct cycle *c, bool verify, struct pm_lines *chan)
         .mode = R.mode,
         .fs = R.fs,
         .verify = verify,
-        .mkfs = c->n == 1 && !verify,
+        .mkfs = (c->n == 1 || R.remake) && !verify,
         .workload = R.workload,
         .sync = R.sync,
         .records = (int)R.records,
-        /* The eADR cut is the host's: suspending takes a few milliseconds,
-         * while a record without a pause takes microseconds. A seeded bug
-         * opens its window at an ack (see plan_cut): the pause keeps it open
-         * longer than the host takes to cut. */
-        .pause_ms = R.mode == PH_MODE_NVDIMM || R.inject ? 50 : 0,
+        /* After each ack the agent waits for our go: we arm, cut or
+         * suspend at that exact point, without racing the guest. */
+        .ack_wait = !verify,
         .inject = verify ? NULL : R.inject,
         .expect = strcmp(R.expected, "durable") == 0 ? "durable" : "none",
-        .handshake = c->n == 1 && !verify,
+        .handshake = (c->n == 1 || R.remake) && !verify,
     };
     char *cmdline = ph_guest_cmdline(&job);
     char *console = out_path(verify ? "console-%d-verify.log" : "console-%d.log", c->n);
@@ -801,20 +878,24 @@ static void explain_ctl_failure(struct cycle *c)
 
 /* --- the workload boot ---------------------------------------------------- */
 
-static int device_status(long long *writes, long long *flushes)
+static int device_status(long long *writes, long long *flushes, bool *off)
 {
     json_t *st = NULL;
     if (ph_ctl_cmd(&R.ctl, &st, 30, "status") < 0)
         return -1;
     *writes = ph_json_int(st, "writes", 0);
     *flushes = ph_json_int(st, "flushes", 0);
+    if (off)
+        *off = strcmp(ph_json_str(st, "power", "on"), "off") == 0;
     json_decref(st);
     return 0;
 }
 
-/* Choose this cycle's cut point from its seed. The kinds that count device
- * requests are armed at the k-th ack with a count inside what one record
- * really produced (measured between the acks before it). */
+/* Choose this cycle's cut from its seed (plan.h).  Honest methods on
+ * virtio-pmem: record k's requests, at a boundary chosen when ack k - 1
+ * comes, from what record k - 1 made; record 1 makes the filesystem's
+ * set-up too and record 2's prediction would come from it, so k starts at 3
+ * (smaller runs cut at an ack). */
 static void plan_cut(struct cycle *c)
 {
     uint64_t n = R.records;
@@ -823,19 +904,16 @@ static void plan_cut(struct cycle *c)
         c->k = pm_rand_range(&c->rng, 1, n);
         return;
     }
-    c->kind = (enum trig_kind)pm_rand_range(&c->rng, 0, 2);
     /* A seeded bug is exposed from its ack until the record's durability
      * point (ack-early: the store comes after the ack; no-sync: no point
-     * at all). at-mark cuts as the k-th ack arrives, inside that window by
-     * construction; a count-based trigger fires at some later request,
-     * which may come after the record was made durable or only at the
-     * final sync. The honest methods keep the seeded choice. */
-    if (R.inject)
+     * at all): cut as the k-th ack arrives, while the agent waits there. */
+    if (R.inject || n < 3) {
         c->kind = TRIG_AT_MARK;
-    if (c->kind == TRIG_AT_MARK)
         c->k = pm_rand_range(&c->rng, 1, n);
-    else
-        c->k = n >= 3 ? pm_rand_range(&c->rng, 2, n - 1) : 1;
+        return;
+    }
+    c->kind = TRIG_PLANNED;
+    c->k = pm_rand_range(&c->rng, 3, n);
 }
 
 static int arm(struct cycle *c, const char *what)
@@ -843,7 +921,8 @@ static int arm(struct cycle *c, const char *what)
     free(c->trigger);
     c->trigger = ph_strf("%s", what);
     /* at-mark= takes the rest of the line: the seed goes first. */
-    int r = ph_ctl_cmd(&R.ctl, NULL, 30, "arm seed=%" PRIu64 " %s", c->seed, what);
+    int r = ph_ctl_cmd(&R.ctl, NULL, 30, "arm seed=%" PRIu64 "%s%s %s", c->seed, R.p ? " p=" : "",
+                       R.p ? R.p : "", what);
     if (r == 0)
         c->armed = true;
     return r;
@@ -867,57 +946,100 @@ static int cut_eadr(struct cycle *c)
     return 0;
 }
 
-/* One ack: mark, record, then act if it is the planned one. */
-static int on_ack(struct cycle *c, const char *line)
+/* The mark that makes an at-mark trigger fire: the one right after the
+ * ack's own. */
+static char *cut_mark(struct cycle *c)
 {
+    return ph_strf("pmemcut-cut-c%d", c->n);
+}
+
+/* At ack k - 1: choose record k's boundary from what record k - 1 made, and
+ * arm it before the agent goes on. */
+static int arm_planned(struct cycle *c)
+{
+    c->pred_writes = c->rec_writes;
+    c->pred_flushes = c->rec_flushes;
+    uint64_t w = (uint64_t)c->pred_writes, f = (uint64_t)c->pred_flushes;
+    c->bound =
+        R.cut_fixed ? R.cut_at : ph_plan_boundary(w, f, ph_plan_pick(R.seed, (uint64_t)c->n, w, f));
+    c->planned = true;
+    char *mark = cut_mark(c);
+    char *what = ph_boundary_trigger(&c->bound, mark);
+    int r = arm(c, what);
+    free(what);
+    free(mark);
+    return r;
+}
+
+/* At ack k: cut there if that is the plan, or if record k made fewer
+ * requests than the trigger waits for (disarm, then the same cut). */
+static int cut_at_ack(struct cycle *c)
+{
+    if (c->kind == TRIG_PLANNED && c->bound.at != PH_CUT_AT_ACK) {
+        if (ph_ctl_cmd(&R.ctl, NULL, 30, "disarm") < 0)
+            return -1;
+        c->armed = false;
+        c->fallback = true;
+    }
+    char *mark = cut_mark(c);
+    int r = 0;
+    if (!c->armed) {
+        char *what = ph_strf("at-mark=%s", mark);
+        r = arm(c, what);
+        free(what);
+    }
+    if (r == 0)
+        r = ph_ctl_cmd(&R.ctl, NULL, 30, "mark %s", mark);
+    free(mark);
+    return r;
+}
+
+/* One ack: mark, record, then act if it is the planned one; then let the
+ * agent go on, unless the cut came. */
+static int on_ack(struct cycle *c, const char *line, struct pm_lines *chan)
+{
+    /* The mark and the acks file say which cycle the ack belongs to: the
+     * tools match them exactly, and an ack applies until the next cycle. */
+    char *text = ph_strf("%s cycle=%d", line, c->n);
     /* After a cut the device still takes marks; if it ever refuses, the
      * ack is kept all the same: it is the guest's promise that counts. */
-    int r = ph_ctl_cmd(&R.ctl, NULL, 30, "mark %s", line);
-    if (r == -1)
+    int r = ph_ctl_cmd(&R.ctl, NULL, 30, "mark %s", text);
+    if (r == -1) {
+        free(text);
         return -1;
-    fprintf(c->acks_f, "%s\n", line);
+    }
+    fprintf(c->acks_f, "%s\n", text);
     fflush(c->acks_f);
+    free(c->last_mark);
+    c->last_mark = text;
     json_array_append_new(c->acks, json_string(line));
     uint64_t count = json_array_size(c->acks);
     /* The lying device lies from the first ack to the cut: the filesystem
      * made before stays, the promised records go. */
     if (R.lying && count == 1 && ph_ctl_cmd(&R.ctl, NULL, 30, "fault flush=ignore") < 0)
         return -1;
-    if (c->cut || count != c->k)
-        return 0;
-
+    /* What the record just acknowledged made: everything since the last
+     * ack, the agent having waited there. */
     long long w, f;
-    switch (c->kind) {
-    case TRIG_EADR:
-        return cut_eadr(c);
-    case TRIG_AT_MARK:
-        /* at-mark matches one word; the mark right after the k-th ack's. */
-        return ph_ctl_cmd(&R.ctl, NULL, 30, "mark pmemcut-cut-c%d", c->n) == -1 ? -1 : 0;
-    case TRIG_AFTER_WRITES:
-    case TRIG_BEFORE_FLUSH:
-        if (device_status(&w, &f) < 0)
+    bool off;
+    if (device_status(&w, &f, &off) < 0)
+        return -1;
+    c->rec_writes = w - c->writes_prev;
+    c->rec_flushes = f - c->flushes_prev;
+    c->writes_prev = w;
+    c->flushes_prev = f;
+    if (c->cut || off)
+        return 0; /* the cut came: the VM goes, no go */
+    if (count == c->k)
+        return c->kind == TRIG_EADR ? cut_eadr(c) : cut_at_ack(c);
+    if (count + 1 == c->k) {
+        /* record k starts after this ack: its mark opens it */
+        free(c->rec_mark);
+        c->rec_mark = ph_strf("%s", c->last_mark);
+        if (c->kind == TRIG_PLANNED && arm_planned(c) < 0)
             return -1;
-        long long dw = w - c->writes_prev, df = f - c->flushes_prev;
-        char *what;
-        if (c->kind == TRIG_BEFORE_FLUSH && df > 0)
-            what = ph_strf("before-flush=%" PRIu64, pm_rand_range(&c->rng, 1, df));
-        else
-            what = ph_strf("after-writes=%" PRIu64, pm_rand_range(&c->rng, 1, dw > 0 ? dw : 1));
-        r = arm(c, what);
-        free(what);
-        return r;
     }
-    return 0;
-}
-
-/* Keep the device counters at each ack, for the next count-based plan. */
-static int note_counters(struct cycle *c)
-{
-    if (c->kind != TRIG_AFTER_WRITES && c->kind != TRIG_BEFORE_FLUSH)
-        return 0;
-    if (json_array_size(c->acks) + 1 != c->k)
-        return 0;
-    return device_status(&c->writes_prev, &c->flushes_prev);
+    return pm_send_all(chan->fd, "go\n", 3);
 }
 
 static void on_result(struct cycle *c, json_t *res)
@@ -934,17 +1056,15 @@ static int workload_boot(struct cycle *c)
     chan.fd = -1;
     int ret = -1;
     plan_cut(c);
-    if (device_status(&c->writes_prev, &c->flushes_prev) < 0)
+    /* The acks from here on are this cycle's: the offline tools let the
+     * last cycle's promises end at this mark. */
+    c->rec_mark = ph_strf("cycle %d", c->n);
+    if (ph_ctl_cmd(&R.ctl, NULL, 30, "mark %s", c->rec_mark) < 0 ||
+        device_status(&c->writes_prev, &c->flushes_prev, NULL) < 0)
         return -1;
-    if (c->kind == TRIG_AT_MARK) {
-        char *what = ph_strf("at-mark=pmemcut-cut-c%d", c->n);
-        int r = arm(c, what);
-        free(what);
-        if (r < 0)
-            return -1;
-    }
-    ph_progress("cycle %d: workload boot (%s/%s, %" PRIu64 " records, cut: %s at ack %" PRIu64 ")",
-                c->n, R.workload, R.sync, R.records, trig_names[c->kind], c->k);
+    ph_progress("cycle %d: workload boot (%s/%s, %" PRIu64 " records, cut: %s %s %" PRIu64 ")",
+                c->n, R.workload, R.sync, R.records, trig_names[c->kind],
+                c->kind == TRIG_PLANNED ? "in record" : "at ack", c->k);
     double t0 = pm_now();
     if (boot(c, false, &chan) < 0)
         goto fail;
@@ -988,9 +1108,7 @@ static int workload_boot(struct cycle *c)
                 enum ph_guest_msg m = ph_guest_parse(line, &res);
                 int e = 0;
                 if (m == PH_MSG_ACK) {
-                    e = note_counters(c);
-                    if (e == 0)
-                        e = on_ack(c, line);
+                    e = on_ack(c, line, &chan);
                 } else if (m == PH_MSG_RESULT) {
                     on_result(c, res);
                     res = NULL;
@@ -1194,6 +1312,20 @@ static long long list_len(json_t *o, const char *key)
     return ph_json_count(o, key);
 }
 
+/* Why the filesystem did not mount at the verify boot, from what the
+ * guest's kernel said; NULL when it mounted. */
+static const char *mount_cause(struct cycle *c)
+{
+    json_t *fsck = json_object_get(c->verify_result, "fsck");
+    if (!json_is_false(json_object_get(fsck, "mounted")))
+        return NULL;
+    const char *k = ph_json_str(fsck, "kernel", "");
+    if (strstr(k, "JBD2") || strstr(k, "error loading journal") || strstr(k, "log mount failed") ||
+        strstr(k, "log recovery"))
+        return "journal recovery failed";
+    return "filesystem did not mount";
+}
+
 static const char *cycle_verdict(struct cycle *c)
 {
     return ph_guest_verdict(R.expected, c->run_result, c->verify_result);
@@ -1213,6 +1345,34 @@ static json_t *cut_summary(struct cycle *c)
         for (int i = 0; i < 3; i++)
             json_object_set(o, k[i], json_object_get(c->cut, k[i]));
     }
+    /* Where it was meant to land, and where it did (plan.h). */
+    if (c->kind == TRIG_PLANNED && c->planned) {
+        char *name =
+            ph_boundary_name(&c->bound, (uint64_t)c->pred_writes, (uint64_t)c->pred_flushes);
+        json_object_set_new(o, "plan",
+                            json_pack("{s:I, s:s, s:I, s:I, s:b}", "record", (json_int_t)c->k,
+                                      "boundary", name, "writes", (json_int_t)c->pred_writes,
+                                      "flushes", (json_int_t)c->pred_flushes, "fallback",
+                                      c->fallback));
+        free(name);
+    }
+    if (c->landing) {
+        json_t *l = json_deep_copy(c->landing);
+        json_object_set_new(l, "record", json_integer((json_int_t)c->k));
+        json_object_set_new(l, "after", json_string(c->rec_mark));
+        /* the lines dirty at the cut, by class: what its policy decided */
+        json_t *dirty = json_object();
+        const char *cls[] = {"meta", "data", "unknown"};
+        for (int i = 0; i < 3; i++) {
+            json_int_t sum = 0;
+            const char *k[] = {"lost", "kept", "torn"};
+            for (int j = 0; j < 3; j++)
+                sum += json_integer_value(json_object_get(json_object_get(c->cut, k[j]), cls[i]));
+            json_object_set_new(dirty, cls[i], json_integer(sum));
+        }
+        json_object_set_new(l, "dirty", dirty);
+        json_object_set_new(o, "landed", l);
+    }
     return o;
 }
 
@@ -1227,6 +1387,8 @@ static json_t *cycle_row(struct cycle *c, const char *verdict)
     json_object_set_new(o, "sync", json_string(R.sync));
     json_object_set_new(o, "records", json_integer((json_int_t)R.records));
     json_object_set_new(o, "policy", json_string(R.policy));
+    if (R.p)
+        json_object_set_new(o, "p", json_real(strtod(R.p, NULL)));
     json_object_set_new(o, "lying_device", json_boolean(R.lying));
     json_object_set_new(o, "inject", R.inject ? json_string(R.inject) : json_null());
     if (R.mode == PH_MODE_NVDIMM)
@@ -1244,6 +1406,11 @@ static json_t *cycle_row(struct cycle *c, const char *verdict)
         json_decref(json_object_get(o, "corrupt"));
     json_t *fsck = json_object_get(c->verify_result, "fsck");
     json_object_set(o, "fsck", fsck ? fsck : json_null());
+    /* A filesystem the kernel refused: the cause, and the next cycle makes
+     * a new one (new_filesystem there). */
+    const char *cause = mount_cause(c);
+    json_object_set_new(o, "mount_failure", cause ? json_string(cause) : json_null());
+    json_object_set_new(o, "new_filesystem", json_boolean(c->mkfs_why != NULL));
     if (refused(c))
         json_object_set(o, "refusal", c->run_result);
     json_object_set_new(o, "stale_view_bytes", json_integer(c->stale_bytes));
@@ -1280,6 +1447,10 @@ static void free_cycle(struct cycle *c)
     json_decref(c->run_result);
     json_decref(c->verify_result);
     free(c->trigger);
+    free(c->rec_mark);
+    free(c->last_mark);
+    free(c->mkfs_why);
+    json_decref(c->landing);
     if (c->acks_f)
         fclose(c->acks_f);
 }
@@ -1301,9 +1472,12 @@ static const char *one_cycle(int n)
         goto out;
     }
 
+    if (R.remake)
+        c.mkfs_why = ph_strf("cycle %d's filesystem did not mount", n - 1);
     double t = pm_now();
     if (workload_boot(&c) < 0)
         goto out;
+    R.remake = false;
     c.t_work = pm_now() - t;
     if (refused(&c)) {
         ph_progress("cycle %d: %s refused by the guest", n, R.sync);
@@ -1335,8 +1509,16 @@ static const char *one_cycle(int n)
             goto out;
     }
     char *lines = ph_cut_lines(c.cut);
-    ph_progress("cycle %d: cut (%s%s): %s", n, c.trigger,
-                c.cut_at_end ? ", did not fire: cut at the end" : "", lines);
+    if (!c.cut_at_end && c.rec_mark) {
+        c.landing = ph_landing(R.dev.audit, c.rec_mark);
+        if (!c.landing)
+            goto out;
+    }
+    const char *req = ph_json_str(c.landing, "requests", NULL);
+    ph_progress("cycle %d: cut (%s%s%s%s%s): %s", n, c.trigger,
+                c.cut_at_end ? ", did not fire: cut at the end" : "",
+                c.fallback ? ", the record made fewer requests: cut at its ack" : "",
+                req ? ", after requests " : "", req ? (*req ? req : "none") : "", lines);
     free(lines);
     if (after_cut(&c) < 0)
         goto out;
@@ -1346,6 +1528,14 @@ static const char *one_cycle(int n)
         goto out;
     c.t_verify = pm_now() - t;
     verdict = cycle_verdict(&c);
+    const char *cause = mount_cause(&c);
+    if (cause) {
+        /* The next cycle cannot use this filesystem: it makes a new one. */
+        R.remake = true;
+        ph_progress("cycle %d: %s (the guest's kernel: %s); the next cycle makes a new filesystem",
+                    n, cause,
+                    ph_json_str(json_object_get(c.verify_result, "fsck"), "kernel", "nothing"));
+    }
     json_t *fsck = json_object_get(c.verify_result, "fsck");
     const char *fsck_s = !json_is_object(fsck)                          ? "not run"
                          : json_is_true(json_object_get(fsck, "clean")) ? "clean"

@@ -80,7 +80,7 @@ ns=$(wc -l <"$T/sample.jsonl")
 # 4. Each state in the guest.  explore: FAIL when its check failed, the
 # kernel would not mount it, or the records failed; did not mount when it
 # says so.  The guest: the agent's verdict; did not mount when its mount
-# failed (the agent's fsck note says "mount -o dax: ...").
+# failed ("fsck":{"mounted":false}, its note "mount -o dax: ...").
 agree=0
 : >"$T/kernel.txt"
 while IFS= read -r s; do
@@ -109,7 +109,8 @@ while IFS= read -r s; do
     ex=$(jq -r '(if .fsck == "pass" and .verify != "FAIL" then "PASS" else "FAIL" end) + " "
         + (if .fsck == "did not mount" then "did-not-mount" else "mounted" end)' <<<"$s")
     gu=$(jq -r '.verdict + " "
-        + (if (.fsck.note // "") | test("mount -o dax:") then "did-not-mount" else "mounted" end)' \
+        + (if .fsck.mounted == false or ((.fsck.note // "") | test("mount -o dax:"))
+           then "did-not-mount" else "mounted" end)' \
         "$T/guest.json")
     # a state that did not mount: every acked record missing on both sides
     exm=$(jq -r '.missing // 0' <<<"$s")

@@ -10,6 +10,7 @@
 #     remounted FUSE view shows the persisted image, not the old page cache)
 #   - map-sync: refused (EOPNOTSUPP), neither PASS nor FAIL
 . "$(dirname "$0")/host-lib.sh"
+t_require "$REPLAY" e2fsck
 
 # 1. ext4, append, fsync, three cycles, lose-all.
 run ext4-append --mode virtio-pmem --fs ext4 --workload append --sync fsync --records 24 \
@@ -60,6 +61,29 @@ rejected=$(grep -c '"ev":"rejected"' "$T/ext4-append/audit.jsonl")
 grep -q '"stale_view_bytes":0' "$T/ext4-append/results.jsonl" &&
     t_ok "page cache: the remounted view equals the persisted image at the lost lines" ||
     t_fail "stale view" "$(jqr ext4-append .stale_view_bytes)"
+
+# The data log is kept by default: replaying the whole audit log gives the
+# run's final image byte for byte, and explore runs on it as it is.
+D=$T/ext4-append
+if "$REPLAY" replay --audit "$D/audit.jsonl" --data "$D/pmem.dlog" -o "$T/final.img" \
+    >"$T/replay.out" 2>&1 && cmp -s "$T/final.img" "$D/pmem.img"; then
+    t_ok "data log: replaying the run's log to its end gives its pmem.img byte for byte"
+else
+    t_fail "data log: replay to the end" "$(cat "$T/replay.out"; ls -la "$D")"
+fi
+rm -f "$T/final.img"
+"$REPLAY" explore --audit "$D/audit.jsonl" --data "$D/pmem.dlog" --fs ext4 --points mark \
+    --policies keep-all --jobs 2 --out "$T/explore" >"$T/explore.out" 2>&1
+rc=$?
+# Every point after the first ack (the filesystem made) passes fsck; the
+# mark "cycle 1" comes before mkfs, on an empty device.
+first=$(jq -s 'map(select(.ev == "mark" and (.text | startswith("ack ")))) | .[0].seq' "$D/audit.jsonl")
+n=$(jq -s --argjson f "${first:-0}" 'map(select(.point >= $f)) | length' "$T/explore/states.jsonl" 2>/dev/null)
+bad=$(jq -s --argjson f "${first:-0}" 'map(select(.point >= $f and .fsck != "pass")) | length' \
+    "$T/explore/states.jsonl" 2>/dev/null)
+[ $rc -le 1 ] && [ "${n:-0}" -gt 0 ] && [ "$bad" = 0 ] &&
+    t_ok "data log: explore runs on the run's log ($n states from the first ack on, every one fsck pass)" ||
+    t_fail "data log: explore" "exit $rc, $n states, $bad not pass: $(tail -3 "$T/explore.out")"
 grep -q 'acked-lost' "$T/ext4-append.out" && grep -q '^virtio-pmem .*PASS' "$T/ext4-append.out" &&
     t_ok "summary table printed" || t_fail "summary" "$(cat "$T/ext4-append.out")"
 

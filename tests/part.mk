@@ -29,10 +29,10 @@ $(SAN)/tests/test-verify: $(BUILD)/san/tests/unit/test-verify.o $(call pm_libs,s
 $(SAN)/tests/test-utils: $(BUILD)/san/tests/unit/test-utils.o $(call pm_libs,san,utils)
 	$(CC) $(CFLAGS_san) -o $@ $^ -lcunit
 # The host's pure parts, from its own objects (and jansson).
-TEST_HOST_OBJS := $(call objs,san,host/report.c host/channel.c host/util.c)
+TEST_HOST_OBJS := $(call objs,san,host/report.c host/channel.c host/util.c host/plan.c)
 $(BUILD)/san/tests/unit/test-host.o: XFLAGS += -Ihost $(shell pkg-config --cflags jansson)
 $(SAN)/tests/test-host: $(BUILD)/san/tests/unit/test-host.o $(TEST_HOST_OBJS) \
-                        $(call pm_libs,san,verify utils)
+                        $(call pm_libs,san,verify audit model utils)
 	$(CC) $(CFLAGS_san) -o $@ $^ -lcunit $$(pkg-config --libs jansson)
 # Test clients: the one NBD client (requests from a script, for every
 # runner), and a dm-log-writes reader written from the format's documentation
@@ -48,7 +48,8 @@ SAN_PROGRAMS += $(SAN)/tests/test-model $(SAN)/tests/test-pool $(SAN)/tests/test
 
 # Runners, in the order `make check` runs them: unit tests, the device by
 # feature, requests in parallel, the audit tools, the guest agent, the host
-# orchestrator, and last the exit-code table across all five programs.
+# orchestrator, explore over a history the orchestrator made, and last the
+# exit-code table across all five programs.
 DEVICE_CHECKS := model triggers policies lying classify control control-hardening clients restart \
                  audit disk-full params manpage
 CHECKS += $(SAN)/tests/test-utils $(SAN)/tests/test-host $(SAN)/tests/test-model $(SAN)/tests/test-pool $(SAN)/tests/test-verify \
@@ -58,8 +59,9 @@ CHECKS += $(SAN)/tests/test-utils $(SAN)/tests/test-host $(SAN)/tests/test-model
           tests/audit-timeline.sh tests/replay-explore.sh tests/replay-acks.sh tests/replay-xfs.sh \
           tests/guest-host.sh tests/guest-vm.sh \
           tests/host-attach.sh tests/host-kill.sh tests/host-virtio.sh tests/host-nvdimm.sh \
-          tests/host-system.sh tests/host-methods.sh tests/host-options.sh tests/host-inject.sh \
-          tests/host-verify.sh tests/explore-kernel.sh tests/exit-codes.sh
+          tests/host-system.sh tests/host-methods.sh tests/host-options.sh tests/host-inject.sh tests/host-plan.sh \
+          tests/replay-cycles.sh tests/host-verify.sh tests/explore-kernel.sh \
+          tests/exit-codes.sh
 BENCHES += tests/bench-device.sh tests/bench-audit.sh tests/host-bench.sh
 
 # Fuzzing harnesses (tests/fuzz/fuzz-NAME.c, clang's libFuzzer): one per

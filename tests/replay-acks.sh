@@ -13,6 +13,11 @@
 # explore must pass verify where the acked data was flushed and fail it
 # where an acked record was lost, from the audit log's marks and from the
 # host's acks file alike.
+#
+# Then two cycles over one append.log, marked as the host marks them (issue
+# 13, 2): `cycle N` at the start of cycle N, every ack `... cycle=N`.  Cycle
+# 2 rewrites the file from scratch, shorter: cycle 1's acks must not be held
+# against cycle 2's states, nor cycle 2's lines take cycle 1's marks.
 set -u
 . "$(dirname "$0")/lib.sh"
 AGENT=$TOP/guest/pmemcut-agent
@@ -123,4 +128,102 @@ ex --acks "$T/bad2.txt" --out "$T/exb2" >"$T/exb2.out" 2>&1
 t_check "an ack of a file no workload writes: exit 2" test "$?" = 2
 ex --acks "$T/nonexistent" --out "$T/exb3" >"$T/exb3.out" 2>&1
 t_check "a missing acks file: exit 2" test "$?" = 2
+printf 'ack rec-00000001 1 fsync cycle=0\n' >"$T/bad3.txt"
+ex --acks "$T/bad3.txt" --out "$T/exb4" >"$T/exb4.out" 2>&1
+rc=$?
+t_check "a bad cycle in an acks file: exit 2, naming the line and the token" \
+    sh -c "test $rc = 2 && grep -q \"bad3.txt: line 1: bad cycle 'cycle=0'\" '$T/exb4.out'"
+
+# --- Two cycles over one file ---------------------------------------------
+# Cycle 1 appends records 1-4 to append.log (each step the file rewritten
+# whole with debugfs, one session: one flush) and is cut keeping everything;
+# after the power-on, cycle 2 rewrites it from scratch (rm + write, what its
+# O_TRUNC open does to the records) and appends records 1-2 again, the device
+# lying from its second record on, and the history ends with a lose-all cut.
+# Records are the same bytes in both cycles: only the cycle tells
+# `ack append.log 1 fsync` of cycle 2 from cycle 1's.
+mkdir "$T/wa"
+"$AGENT" run --dir "$T/wa" --workload append --sync fsync --records 4 \
+    --ack-to "$T/agent-acks-a.txt" >"$T/runa.json"
+t_check "the agent wrote append.log, 4 records" test "$(stat -c %s "$T/wa/append.log")" = 1024
+start_dev dev file="$T/cyc" size=64M data-log="$T/cyc.dlog" || t_done
+cctl() { "$CTL" -s "$T/cyc.ctl" "$@"; }
+fuse_up
+mke2fs -q -F -t ext4 -b 4096 "$T/mnt/nbd"
+# append_to K N: append.log holds records 1..K, then `ack append.log K fsync
+# cycle=N` is marked and written to acks-N.txt, as the host does.
+append_to() {
+    head -c $(($1 * 256)) "$T/wa/append.log" >"$T/part"
+    printf 'rm append.log\nwrite %s append.log\n' "$T/part" >"$T/dcmd"
+    debugfs -w -f "$T/dcmd" "$T/mnt/nbd" >>"$T/debugfs.out" 2>&1
+    cctl mark "ack append.log $1 fsync cycle=$2" >/dev/null
+    echo "ack append.log $1 fsync cycle=$2" >>"$T/cyc-acks-$2.txt"
+}
+cctl mark "cycle 1" >/dev/null
+for k in 1 2 3 4; do append_to $k 1; done
+cctl cut policy=keep-all >/dev/null
+fuse_down
+cctl power-on >/dev/null
+fuse_up
+cctl mark "cycle 2" >/dev/null
+append_to 1 2
+cctl fault flush=ignore >/dev/null
+append_to 2 2
+cctl cut policy=lose-all >/dev/null
+fuse_down
+stop_dev dev
+CL=$T/cyc.audit.jsonl
+t_check "the two-cycle history: 2 cycle marks, 6 ack marks with their cycle" \
+    test "$(grep -c '"text":"cycle [12]"' "$CL")/$(grep -c '"text":"ack append.log [1-4] fsync cycle=[12]"' "$CL")" = 2/6
+cseq() { grep "\"text\":\"$1\"" "$CL" | jq .seq; }
+c2=$(cseq "cycle 2")
+a12=$(cseq "ack append.log 1 fsync cycle=2")
+a22=$(cseq "ack append.log 2 fsync cycle=2")
+a41=$(cseq "ack append.log 4 fsync cycle=1")
+cx() { "$REPLAY" explore --audit "$CL" --data "$T/cyc.dlog" --fs ext4 --points write,flush,mark \
+    --policies keep-all,lose-all --jobs 2 "$@"; }
+for a in audit "$T/cyc-acks-1.txt" "$T/cyc-acks-2.txt"; do
+    n=${a##*/}
+    cx --acks "$a" --out "$T/cx-$n" >"$T/cx-$n.out" 2>&1
+    S2=$T/cx-$n/states.jsonl
+    t_check "--acks $n: every state of both cycles judged" \
+        test "$(jq -s '[.[] | select(.verify != "PASS" and .verify != "FAIL")] | length' "$S2")" = 0
+    t_check "--acks $n: no keep-all state fails verify, at any point of either cycle ($(jq -s '[.[] | select(.policy == "keep-all")] | length' "$S2") states)" \
+        test "$(jq -s '[.[] | select(.policy == "keep-all" and .verify != "PASS")] | length' "$S2")" = 0
+done
+S2=$T/cx-audit/states.jsonl
+t_check "in cycle 2 before its first ack, no ack applies: cycle 1's four are over" \
+    test "$(jq -s -c "[.[] | select(.point >= $c2 and .point < $a12) | .acked] | unique" "$S2")" = "[0]"
+t_check "at cycle 1's last ack, lose-all: its 4 records acked and present" \
+    test "$(jq -c "select(.point == $a41 and .policy == \"lose-all\") | [.verify, .acked, .present]" "$S2")" = '["PASS",4,4]'
+# (nothing is dirty at a mark after debugfs's flush: lose-all is the only
+# state there, and it loses nothing)
+t_check "at cycle 2's first ack: 1 acked (cycle 2's), present, though the file is shorter than cycle 1's" \
+    test "$(jq -c "select(.point == $a12 and .policy == \"lose-all\") | [.verify, .acked, .present, .lost.data + .lost.meta + .lost.unknown]" "$S2")" = '["PASS",1,1,0]'
+t_check "the check can fail: lose-all after cycle 2's second ack on the lying device loses record 2" \
+    test "$(jq -c "select(.point == $a22 and .policy == \"lose-all\") | [.verify, .acked, .missing]" "$S2")" = '["FAIL",2,1]'
+t_check "acks-1.txt: cycle 1's lines take cycle 1's marks (4 acked at its last ack, none in cycle 2)" \
+    test "$(jq -s -c "[(.[] | select(.point == $a41 and .policy == \"lose-all\") | .acked), ([.[] | select(.point >= $c2) | .acked] | add)]" "$T/cx-cyc-acks-1.txt/states.jsonl")" = '[4,0]'
+t_check "acks-2.txt: cycle 2's lines take cycle 2's marks, not cycle 1's (none before cycle 2)" \
+    test "$(jq -s "[.[] | select(.point < $c2) | .acked] | add" "$T/cx-cyc-acks-2.txt/states.jsonl")" = 0
+t_check "acks-2.txt judges cycle 2's states as --acks audit" \
+    test "$(jq -c "select(.point >= $c2) | [.point, .policy, .verify, .acked, .missing]" "$T/cx-cyc-acks-2.txt/states.jsonl" | sort | md5sum)" = \
+    "$(jq -c "select(.point >= $c2) | [.point, .policy, .verify, .acked, .missing]" "$S2" | sort | md5sum)"
+t_check "no line of either file is left without its mark" \
+    sh -c "! grep -q 'have no mark' '$T/cx-cyc-acks-1.txt.out' '$T/cx-cyc-acks-2.txt.out'"
+# The agent takes the host's acks-N.txt as it is, cycle=N and all.
+"$AGENT" verify --dir "$T/wa" --acks "$T/cyc-acks-1.txt" >"$T/va.json" 2>"$T/va.err"
+rc=$?
+t_check "the agent verifies cycle 1's acks-N.txt as it is: PASS, 4 acked" \
+    test "$rc/$(jq -c '[.verdict, .acked, .present]' "$T/va.json")" = '0/["PASS",4,4]'
+printf 'ack append.log 1 fsync cycle=1\nack append.log 2 fsync cycle=01\n' >"$T/badc.txt"
+"$AGENT" verify --dir "$T/wa" --acks "$T/badc.txt" >"$T/vb.json" 2>"$T/vb.err"
+rc=$?
+t_check "and refuses a bad cycle: exit 2, one line naming the line and the token" \
+    sh -c "test $rc = 2 && test \$(wc -l <'$T/vb.err') = 1 && grep -q \"line 2: bad cycle 'cycle=01'\" '$T/vb.err'"
+# A line of a cycle the log never starts: reported, and it applies everywhere.
+echo "ack append.log 1 fsync cycle=3" >"$T/cyc3.txt"
+cx --acks "$T/cyc3.txt" --out "$T/cx3" >"$T/cx3.out" 2>&1
+t_check "a line of a cycle the log never starts is reported" \
+    sh -c "grep -q '1 of 1 acks have no mark' '$T/cx3.out' && grep -q 'name a cycle the audit log never starts' '$T/cx3.out'"
 t_done

@@ -8,10 +8,13 @@
 # honest FAIL, leaving its run directory (image, audit log, acks, consoles)
 # and the command that runs it again. One FAIL is known and is not a failure
 # of the soak: on virtio-pmem a cut that keeps some dirty lines (random,
-# torn, prefix) can leave a journal commit over damaged blocks, because the
-# 6.1 kernel does not order the commit's preflush before its write; the
-# filesystem then does not mount (README: "What pmemcut found"). Such a
-# cycle is counted as that finding and the soak goes on.
+# torn, prefix) between the journal write and its flush can leave a journal
+# commit over damaged blocks, because the 6.1 kernel does not order the
+# commit's preflush before its write; the kernel then refuses the journal
+# (README: "What pmemcut found"). A cycle whose results say exactly that
+# (mount_failure "journal recovery failed", the cut landed after a write) is
+# counted as that finding, and the soak goes on (the run makes a new
+# filesystem for its next cycle).
 #
 # Results: build/soak/soak.jsonl (one object per cycle), a summary table.
 set -u
@@ -79,9 +82,12 @@ while [ "$done_cycles" -lt "$total" ] && [ "$stop" -eq 0 ]; do
         verdict=$(jq -r .verdict <<<"$line")
         kind=$verdict
         if [ "$verdict" = FAIL ]; then
-            note=$(jq -r '[.fsck.note // "", (.missing // [] | map(.what) | join(";"))] | join(" ")' <<<"$line")
-            if [ "$mode" = virtio-pmem ] && [ "$fs" = ext4 ] && [ "$policy" != lose-all ] &&
-                [ "$policy" != keep-all ] && grep -qE 'did not mount|journal' <<<"$note"; then
+            # the finding exactly: the journal (or log) refused, after a cut
+            # that came between a write and the flush after it
+            known=$(jq -r '.mount_failure == "journal recovery failed" and
+                ((.cut.landed.requests // "") | endswith("W"))' <<<"$line")
+            if [ "$mode" = virtio-pmem ] && [ "$policy" != lose-all ] && [ "$policy" != keep-all ] &&
+                [ "$known" = true ]; then
                 kind=finding-virtio-pmem-flush-order
                 finding=$((finding + 1))
             else

@@ -75,10 +75,36 @@ int pm_ack_name_ok(const char *name)
     return 0;
 }
 
+int pm_ack_format_cycle(char *buf, size_t len, const char *file, uint64_t seq, enum pm_method m,
+                        uint32_t cycle)
+{
+    if (cycle == 0)
+        return snprintf(buf, len, "ack %s %llu %s\n", file, (unsigned long long)seq,
+                        pm_method_name(m));
+    return snprintf(buf, len, "ack %s %llu %s cycle=%lu\n", file, (unsigned long long)seq,
+                    pm_method_name(m), (unsigned long)cycle);
+}
+
 int pm_ack_format(char *buf, size_t len, const char *file, uint64_t seq, enum pm_method m)
 {
-    return snprintf(buf, len, "ack %s %llu %s\n", file, (unsigned long long)seq, pm_method_name(m));
+    return pm_ack_format_cycle(buf, len, file, seq, m, 0);
 }
+
+int pm_cycle_parse(const char *s, uint32_t *cycle)
+{
+    /* one spelling per number: a mark and a line of the same cycle compare
+     * equal as numbers, and nothing the host never writes gets in */
+    size_t n = strspn(s, "0123456789");
+    if (n == 0 || s[n] || s[0] == '0' || n > 10)
+        return -1;
+    unsigned long long v = strtoull(s, NULL, 10);
+    if (v > PM_CYCLE_MAX)
+        return -1;
+    *cycle = (uint32_t)v;
+    return 0;
+}
+
+#define CYCLE_RULE "N a decimal number from 1 to 2147483647, no leading zero"
 
 /* Split line into at most max words (in place).  Returns the word count,
  * max + 1 when there are more. */
@@ -102,10 +128,29 @@ static int split_words(char *line, char **w, int max)
     }
 }
 
+int pm_cycle_mark_parse(const char *text, uint32_t *cycle, char *err, size_t errlen)
+{
+    char buf[64];
+    char *w[2];
+    size_t n = strlen(text);
+    if (strncmp(text, "cycle", 5) != 0 || (text[5] && text[5] != ' ' && text[5] != '\t'))
+        return 0;
+    int nw = 0;
+    if (n < sizeof buf) { /* longer, it cannot be one number */
+        memcpy(buf, text, n + 1);
+        nw = split_words(buf, w, 2);
+    }
+    if (nw != 2 || pm_cycle_parse(w[1], cycle) == -1) {
+        snprintf(err, errlen, "expected 'cycle N', " CYCLE_RULE);
+        return -1;
+    }
+    return 1;
+}
+
 int pm_ack_parse(const char *line, struct pm_ack *ack, char *err, size_t errlen)
 {
     char buf[512];
-    char *w[4];
+    char *w[5];
     size_t n = strlen(line);
 
     /* What else the agent sends on the channel, fed back in a raw capture:
@@ -124,15 +169,15 @@ int pm_ack_parse(const char *line, struct pm_ack *ack, char *err, size_t errlen)
     memcpy(buf, line, n);
     buf[n] = '\0';
 
-    int nw = split_words(buf, w, 4);
+    int nw = split_words(buf, w, 5);
     if (nw == 0)
         return 2;
     if (strcmp(w[0], "result") == 0 || strcmp(w[0], "verdict") == 0)
         return 2;
     if (strcmp(w[0], "end") == 0 && nw == 1)
         return 1;
-    if (strcmp(w[0], "ack") != 0 || nw != 4) {
-        snprintf(err, errlen, "expected 'ack FILE SEQ METHOD' or 'end'");
+    if (strcmp(w[0], "ack") != 0 || nw < 4 || nw > 5) {
+        snprintf(err, errlen, "expected 'ack FILE SEQ METHOD [cycle=N]' or 'end'");
         return -1;
     }
     if (pm_ack_name_ok(w[1]) < 0) {
@@ -151,9 +196,19 @@ int pm_ack_parse(const char *line, struct pm_ack *ack, char *err, size_t errlen)
         snprintf(err, errlen, "unknown method '%.32s'", w[3]);
         return -1;
     }
+    uint32_t cycle = 0;
+    if (nw == 5 && strncmp(w[4], "cycle=", 6) != 0) {
+        snprintf(err, errlen, "unexpected '%.32s' after the method: only cycle=N may follow", w[4]);
+        return -1;
+    }
+    if (nw == 5 && pm_cycle_parse(w[4] + 6, &cycle) == -1) {
+        snprintf(err, errlen, "bad cycle '%.32s': expected cycle=N, " CYCLE_RULE, w[4]);
+        return -1;
+    }
     snprintf(ack->file, sizeof ack->file, "%s", w[1]);
     ack->seq = seq;
     ack->method = m;
+    ack->cycle = cycle;
     return 0;
 }
 
@@ -211,7 +266,9 @@ static int ack_cmp(const void *pa, const void *pb)
     int c = strcmp(a->file, b->file);
     if (c)
         return c;
-    return a->seq < b->seq ? -1 : a->seq > b->seq;
+    if (a->seq != b->seq)
+        return a->seq < b->seq ? -1 : 1;
+    return a->cycle < b->cycle ? -1 : a->cycle > b->cycle;
 }
 
 void pm_acks_sort(struct pm_ack_list *l)

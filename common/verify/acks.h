@@ -1,7 +1,11 @@
 /* verify/acks.h — sync methods, workloads and acknowledgement lines.
  *
- * An acknowledgement is one text line `ack FILE SEQ METHOD`: record SEQ of
- * FILE (a name inside the workload directory) was made durable by METHOD.
+ * An acknowledgement is one text line `ack FILE SEQ METHOD [cycle=N]`: record
+ * SEQ of FILE (a name inside the workload directory) was made durable by
+ * METHOD.  The agent sends it without a cycle; the host, which runs cycle
+ * after cycle over the same device, adds `cycle=N` to its device mark and to
+ * its acks-N.txt, because the same FILE SEQ is acked again by the next cycle
+ * after its workload rewrote the file: only the cycle tells the two apart.
  * The host keeps the list; verify reads it back, until a line `end` (or the
  * end of the file).  Lines the agent itself sends that are not acks
  * (`result ...`, `verdict ...`) and blank lines are skipped, so a raw capture
@@ -39,24 +43,39 @@ int pm_workload_parse(const char *s);
 int pm_method_maps(enum pm_method m);
 
 #define PM_ACK_FILE_MAX 128
+#define PM_CYCLE_MAX    2147483647u /* 2^31 - 1: what the host's int counts to */
 
 struct pm_ack {
     char file[PM_ACK_FILE_MAX];
     uint64_t seq;
     enum pm_method method;
+    uint32_t cycle; /* the host's cycle (`cycle=N`), 1..PM_CYCLE_MAX; 0: none given */
 };
 
 /* Is name acceptable as FILE: 1..PM_ACK_FILE_MAX-1 characters, no '/', no
  * whitespace or control characters, not "." or ".."?  0 or -1. */
 int pm_ack_name_ok(const char *name);
 
+/* A cycle number as the host writes it: decimal digits, no sign, no leading
+ * zero, 1..PM_CYCLE_MAX, nothing else.  0 (*cycle set), or -1. */
+int pm_cycle_parse(const char *s, uint32_t *cycle);
+
+/* Is text (a device mark's) the host's `cycle N`?  1 (*cycle set), 0 when
+ * its first word is not `cycle`, -1 when it is but the rest is not one
+ * number N (err says why). */
+int pm_cycle_mark_parse(const char *text, uint32_t *cycle, char *err, size_t errlen);
+
 /* Parse one line (trailing newline allowed).  Returns 0 for an ack (filled
- * in), 1 for `end`, 2 for a line to skip, -1 for a malformed line (err
- * says why). */
+ * in; cycle 0 without `cycle=N`), 1 for `end`, 2 for a line to skip, -1 for
+ * a malformed line (err says why). */
 int pm_ack_parse(const char *line, struct pm_ack *ack, char *err, size_t errlen);
 
-/* Format an ack line, newline included, into buf.  Returns its length. */
+/* Format an ack line, newline included, into buf: without a cycle, as the
+ * agent sends it; pm_ack_format_cycle adds ` cycle=N` unless cycle is 0.
+ * Returns its length. */
 int pm_ack_format(char *buf, size_t len, const char *file, uint64_t seq, enum pm_method m);
+int pm_ack_format_cycle(char *buf, size_t len, const char *file, uint64_t seq, enum pm_method m,
+                        uint32_t cycle);
 
 /* A PM_VEC (utils/vec.h) of acks. */
 struct pm_ack_list {
@@ -73,7 +92,8 @@ int pm_acks_add(struct pm_ack_list *l, const struct pm_ack *a);
  * an error.  Returns 0, or -1 with err saying which line was wrong. */
 int pm_acks_read(struct pm_ack_list *l, FILE *f, int need_end, char *err, size_t errlen);
 
-/* Sort by (file, seq) and drop duplicates. */
+/* Sort by (file, seq, cycle) and drop duplicates: the same record acked in
+ * two cycles is two acks. */
 void pm_acks_sort(struct pm_ack_list *l);
 
 void pm_acks_free(struct pm_ack_list *l);

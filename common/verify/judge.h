@@ -30,8 +30,9 @@ enum pm_layout pm_layout_of(const char *name, uint64_t *seq);
 void pm_single_name(char *buf, size_t len, uint64_t seq);
 
 /* In all three: acks are those naming one file, sorted by seq without
- * duplicates (pm_acks_sort); buf/len is the file's content; exists is 0
- * when the file is absent (buf is then ignored). */
+ * duplicates (pm_acks_sort: the same seq of two cycles is two acks, each
+ * judged); buf/len is the file's content; exists is 0 when the file is
+ * absent (buf is then ignored). */
 void pm_judge_linear(struct pm_verdict *v, const uint8_t *buf, size_t len, int exists,
                      uint32_t size, const struct pm_ack *acks, size_t n);
 void pm_judge_ring(struct pm_verdict *v, const uint8_t *buf, size_t len, int exists, uint32_t size,

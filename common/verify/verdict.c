@@ -136,6 +136,8 @@ void pm_verdict_json(const struct pm_verdict *v, FILE *f)
         pm_json_str(f, v->fsck.note[0] ? v->fsck.note : NULL);
         fputs(",\"output\":", f);
         pm_json_str(f, v->fsck.output[0] ? v->fsck.output : NULL);
+        fprintf(f, ",\"mounted\":%s,\"kernel\":", v->fsck.mounted ? "true" : "false");
+        pm_json_str(f, v->fsck.kernel[0] ? v->fsck.kernel : NULL);
         fputc('}', f);
     }
     if (v->oom) {

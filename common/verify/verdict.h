@@ -38,6 +38,8 @@ struct pm_fsck {
     int exit_code;     /* of the tool; -1 if it could not run */
     int clean;         /* exit code 0 */
     char note[256];    /* e.g. why the recovery mount failed */
+    int mounted;       /* 0: the filesystem did not mount (verify --dev) */
+    char kernel[512];  /* then what the kernel said of it: "JBD2: ...; EXT4-fs ..." */
     char output[1024]; /* the end of the tool's output, when not clean */
 };
 

@@ -5,7 +5,10 @@
  * Input: byte 0 picks the workload file and byte 1 the record size; then
  * the ack list as text up to the first NUL; the rest is the file's bytes.
  * Whatever the input, reading and judging end, and the verdict's counts
- * add up: every acknowledged record lands in exactly one group.
+ * add up: every acknowledged record lands in exactly one group.  Each line
+ * of the text is also taken as a device mark (a `cycle N` mark gives a
+ * cycle within 1..PM_CYCLE_MAX) and as one ack line, which, if it parses,
+ * formats back to a line that parses to the same ack, its cycle included.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -47,6 +50,33 @@ static void each(void *ctx, void (*fn)(void *arg, const char *name), void *arg)
     fn(arg, in->name);
 }
 
+/* Each line of text (len bytes, no NUL) as a mark and as an ack line. */
+static void each_line(const uint8_t *text, size_t len)
+{
+    char *t = malloc(len + 1);
+    if (!t)
+        return;
+    memcpy(t, text, len);
+    t[len] = '\0';
+    for (char *line = t, *nl; line; line = nl ? nl + 1 : NULL) {
+        nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        uint32_t c = 0;
+        char why[200], buf[600];
+        if (pm_cycle_mark_parse(line, &c, why, sizeof why) == 1 && (c == 0 || c > PM_CYCLE_MAX))
+            abort();
+        struct pm_ack a, b;
+        if (pm_ack_parse(line, &a, why, sizeof why) != 0)
+            continue;
+        pm_ack_format_cycle(buf, sizeof buf, a.file, a.seq, a.method, a.cycle);
+        if (pm_ack_parse(buf, &b, why, sizeof why) != 0 || b.seq != a.seq || b.method != a.method ||
+            b.cycle != a.cycle || strcmp(b.file, a.file) != 0)
+            abort();
+    }
+    free(t);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const char *const names[] = {"append.log", "ring.dat", "mmap.dat", "rec-00000001",
@@ -60,6 +90,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t tlen = nul ? (size_t)(nul - text) : size - 2;
     in.buf = nul ? nul + 1 : data + size;
     in.len = (size_t)(data + size - in.buf);
+    each_line(text, tlen);
 
     FILE *f = fmemopen((void *)text, tlen ? tlen : 1, "r");
     if (!f)

@@ -403,8 +403,10 @@ static const char *ack_log =
     "{\"seq\":5,\"ns\":50,\"ev\":\"mark\",\"text\":\"ack rec-00000007 7 fdatasync\"}\n";
 
 /* The workload directory, in memory: append.log holds records 1 and 2 (the
- * second torn when torn is set), rec-00000007 record 7. */
-static int torn_append;
+ * second torn when torn is set; only the first when short is set, as after
+ * the next cycle's workload truncated it and wrote one record),
+ * rec-00000007 record 7. */
+static int torn_append, short_append;
 
 static int mem_read(void *ctx, const char *name, uint8_t **buf, size_t *len, int *exists, char *err,
                     size_t errlen)
@@ -419,7 +421,7 @@ static int mem_read(void *ctx, const char *name, uint8_t **buf, size_t *len, int
         pm_rec_encode(*buf + 256, 256, 2, 0);
         if (torn_append)
             (*buf)[256 + 100] ^= 1;
-        *len = 512;
+        *len = short_append ? 256 : 512;
     } else if (strcmp(name, "rec-00000007") == 0) {
         *buf = calloc(1, 256);
         pm_rec_encode(*buf, 256, 7, 0);
@@ -431,6 +433,43 @@ static int mem_read(void *ctx, const char *name, uint8_t **buf, size_t *len, int
     return 0;
 }
 
+/* How many acks apply at at. */
+static size_t count_at(const struct pt_ack_list *l, uint64_t at)
+{
+    pt_ack_set s = {0};
+    CU_ASSERT_EQUAL_FATAL(pt_ackverify_at(l, at, &s), 0);
+    size_t n = s.len;
+    PM_VEC_FREE(&s);
+    return n;
+}
+
+/* The acks that apply at at, as "SEQ/CYCLE ..." in the list's order. */
+static const char *set_at(const struct pt_ack_list *l, uint64_t at)
+{
+    static char out[256];
+    pt_ack_set s = {0};
+    out[0] = '\0';
+    CU_ASSERT_EQUAL_FATAL(pt_ackverify_at(l, at, &s), 0);
+    for (size_t i = 0; i < s.len; i++) {
+        const struct pm_ack *a = &l->acks.v[s.v[i]].a;
+        snprintf(out + strlen(out), sizeof out - strlen(out), "%s%llu/%u", i ? " " : "",
+                 (unsigned long long)a->seq, (unsigned)a->cycle);
+    }
+    PM_VEC_FREE(&s);
+    return out;
+}
+
+/* Judges the acks that apply at at over mem_read: 1 PASS, 0 FAIL. */
+static int pass_at(const struct pt_ack_list *l, uint64_t at, struct pm_verdict *v)
+{
+    pt_ack_set s = {0};
+    CU_ASSERT_EQUAL_FATAL(pt_ackverify_at(l, at, &s), 0);
+    pm_verdict_init(v, PM_EXPECT_DURABLE);
+    CU_ASSERT_EQUAL(pt_ackverify_judge(v, l, &s, 256, mem_read, NULL, NULL), 0);
+    PM_VEC_FREE(&s);
+    return pm_verdict_pass(v);
+}
+
 static void test_ack_verify(void)
 {
     char log[300], acks[300];
@@ -439,29 +478,27 @@ static void test_ack_verify(void)
     struct pt_ack_list l = {0};
     CU_ASSERT_EQUAL_FATAL(pt_ackverify_load_audit(&l, log), 0);
     CU_ASSERT_EQUAL(l.acks.len, 3);
-    CU_ASSERT_EQUAL(pt_ackverify_count_at(&l, 1), 0);
-    CU_ASSERT_EQUAL(pt_ackverify_count_at(&l, 2), 1);
-    CU_ASSERT_EQUAL(pt_ackverify_count_at(&l, 4), 2);
-    CU_ASSERT_EQUAL(pt_ackverify_count_at(&l, 99), 3);
+    CU_ASSERT_EQUAL(count_at(&l, 1), 0);
+    CU_ASSERT_EQUAL(count_at(&l, 2), 1);
+    CU_ASSERT_EQUAL(count_at(&l, 4), 2);
+    CU_ASSERT_EQUAL(count_at(&l, 99), 3);
+    /* no cycles: each applies from its mark to the end, as before */
+    CU_ASSERT_EQUAL(l.cycles, 0);
+    CU_ASSERT_EQUAL(l.repeated, 0);
+    CU_ASSERT(l.nested);
+    CU_ASSERT_EQUAL(l.acks.v[0].until, PT_ACK_FOREVER);
 
     struct pm_verdict v;
     torn_append = 0;
-    pm_verdict_init(&v, PM_EXPECT_DURABLE);
-    CU_ASSERT_EQUAL(pt_ackverify_judge(&v, &l, 3, 256, mem_read, NULL, NULL), 0);
-    CU_ASSERT(pm_verdict_pass(&v));
+    CU_ASSERT(pass_at(&l, 99, &v));
     CU_ASSERT_EQUAL(v.present, 3);
     pm_verdict_free(&v);
 
     /* the second record torn: acked from seq 4 on, so a state at 3 passes */
     torn_append = 1;
-    pm_verdict_init(&v, PM_EXPECT_DURABLE);
-    CU_ASSERT_EQUAL(
-        pt_ackverify_judge(&v, &l, pt_ackverify_count_at(&l, 3), 256, mem_read, NULL, NULL), 0);
-    CU_ASSERT(pm_verdict_pass(&v));
+    CU_ASSERT(pass_at(&l, 3, &v));
     pm_verdict_free(&v);
-    pm_verdict_init(&v, PM_EXPECT_DURABLE);
-    CU_ASSERT_EQUAL(pt_ackverify_judge(&v, &l, 3, 256, mem_read, NULL, NULL), 0);
-    CU_ASSERT(!pm_verdict_pass(&v));
+    CU_ASSERT(!pass_at(&l, 99, &v));
     CU_ASSERT_EQUAL(v.corrupt.n, 1);
     char sig[160];
     pt_ackverify_signature(&v, sig, sizeof sig);
@@ -479,16 +516,17 @@ static void test_ack_verify(void)
     CU_ASSERT_EQUAL_FATAL(pt_ackverify_load_file(&l, acks, log), 0);
     CU_ASSERT_EQUAL(l.acks.len, 3);
     CU_ASSERT_EQUAL(l.unmatched, 1);
-    CU_ASSERT_EQUAL(pt_ackverify_count_at(&l, 0), 1); /* the unmarked one: everywhere */
-    CU_ASSERT_EQUAL(pt_ackverify_count_at(&l, 2), 2);
-    CU_ASSERT_EQUAL(pt_ackverify_count_at(&l, 5), 3);
+    CU_ASSERT_EQUAL(l.unmarked_cycle, 0);
+    CU_ASSERT_EQUAL(count_at(&l, 0), 1); /* the unmarked one: everywhere */
+    CU_ASSERT_EQUAL(count_at(&l, 2), 2);
+    CU_ASSERT_EQUAL(count_at(&l, 5), 3);
     pt_ackverify_free(&l);
 
     /* an empty ack file: no acks, and nothing sorted (issue 12, 7) */
     write_file(acks, "", 0);
     CU_ASSERT_EQUAL_FATAL(pt_ackverify_load_file(&l, acks, log), 0);
     CU_ASSERT_EQUAL(l.acks.len, 0);
-    CU_ASSERT_EQUAL(pt_ackverify_count_at(&l, 5), 0);
+    CU_ASSERT_EQUAL(count_at(&l, 5), 0);
     pt_ackverify_free(&l);
 
     /* bad lines are refused with the line number */
@@ -496,6 +534,211 @@ static void test_ack_verify(void)
     write_file(acks, bad, strlen(bad));
     CU_ASSERT_EQUAL(pt_ackverify_load_file(&l, acks, log), -1);
     CU_ASSERT(strstr(pm_get_error(), "line 2") != NULL);
+    pt_ackverify_free(&l);
+}
+
+/* Two cycles of one workload over the same file, as the host marks them:
+ * `cycle N` at the start of each, every ack with its cycle.  Cycle 2 acks
+ * records 1 and 2 again after its workload truncated append.log. */
+static const char *cycle_log =
+    "{\"seq\":1,\"ns\":10,\"ev\":\"open\",\"file\":\"img\",\"size\":65536,\"line\":64,"
+    "\"created\":true,\"policy\":\"lose-all\",\"seed\":0,\"data_log\":\"d\"}\n"
+    "{\"seq\":2,\"ns\":20,\"ev\":\"mark\",\"text\":\"cycle 1\"}\n"
+    "{\"seq\":3,\"ns\":30,\"ev\":\"mark\",\"text\":\"ack append.log 1 fsync cycle=1\"}\n"
+    "{\"seq\":4,\"ns\":40,\"ev\":\"mark\",\"text\":\"ack append.log 2 fsync cycle=1\"}\n"
+    "{\"seq\":5,\"ns\":50,\"ev\":\"mark\",\"text\":\"pmemcut-cut-c1\"}\n"
+    "{\"seq\":6,\"ns\":60,\"ev\":\"mark\",\"text\":\"cycle 2\"}\n"
+    "{\"seq\":7,\"ns\":70,\"ev\":\"mark\",\"text\":\"ack append.log 1 fsync cycle=2\"}\n"
+    "{\"seq\":8,\"ns\":80,\"ev\":\"mark\",\"text\":\"cycle 2\"}\n"
+    "{\"seq\":9,\"ns\":90,\"ev\":\"mark\",\"text\":\"ack append.log 2 fsync cycle=2\"}\n"
+    "{\"seq\":10,\"ns\":100,\"ev\":\"mark\",\"text\":\"cycle 3\"}\n";
+
+static void test_ack_cycles(void)
+{
+    char log[300], acks[300];
+    path_in(log, sizeof log, "cycles.jsonl");
+    path_in(acks, sizeof acks, "cycles.txt");
+    write_file(log, cycle_log, strlen(cycle_log));
+    struct pt_ack_list l = {0};
+    struct pm_verdict v;
+    CU_ASSERT_EQUAL_FATAL(pt_ackverify_load_audit(&l, log), 0);
+    CU_ASSERT_EQUAL_FATAL(l.acks.len, 4);
+    CU_ASSERT_EQUAL(l.cycles, 4);
+    CU_ASSERT_EQUAL(l.repeated, 0);
+    CU_ASSERT(l.nested);
+    /* cycle 1's end at cycle 2's mark; cycle 2's not at its own repeated
+     * mark (seq 8) but at cycle 3's */
+    CU_ASSERT(l.acks.v[0].from == 3 && l.acks.v[0].until == 6);
+    CU_ASSERT(l.acks.v[1].from == 4 && l.acks.v[1].until == 6);
+    CU_ASSERT(l.acks.v[2].from == 7 && l.acks.v[2].until == 10);
+    CU_ASSERT(l.acks.v[3].from == 9 && l.acks.v[3].until == 10);
+    CU_ASSERT_STRING_EQUAL(set_at(&l, 2), "");
+    CU_ASSERT_STRING_EQUAL(set_at(&l, 3), "1/1");
+    CU_ASSERT_STRING_EQUAL(set_at(&l, 5), "1/1 2/1");
+    CU_ASSERT_STRING_EQUAL(set_at(&l, 6), "");
+    CU_ASSERT_STRING_EQUAL(set_at(&l, 7), "1/2");
+    CU_ASSERT_STRING_EQUAL(set_at(&l, 8), "1/2");
+    CU_ASSERT_STRING_EQUAL(set_at(&l, 9), "1/2 2/2");
+    CU_ASSERT_STRING_EQUAL(set_at(&l, 10), "");
+    CU_ASSERT_STRING_EQUAL(set_at(&l, 1000), "");
+
+    /* Cycle 2 truncated the file and rewrote record 1: cycle 1's ack of
+     * record 2 no longer holds there (the false FAIL "missing append.log:
+     * beyond end of file" of issue 13, 2), but it did in cycle 1. */
+    torn_append = 0;
+    short_append = 1;
+    CU_ASSERT(pass_at(&l, 7, &v));
+    CU_ASSERT_EQUAL(v.acked, 1);
+    CU_ASSERT_EQUAL(v.present, 1);
+    pm_verdict_free(&v);
+    CU_ASSERT(!pass_at(&l, 5, &v));
+    CU_ASSERT_EQUAL(v.missing.n, 1);
+    pm_verdict_free(&v);
+    CU_ASSERT(!pass_at(&l, 9, &v)); /* and cycle 2's own record 2, if lost, is a loss */
+    pm_verdict_free(&v);
+    short_append = 0;
+    CU_ASSERT(pass_at(&l, 9, &v));
+    CU_ASSERT_EQUAL(v.present, 2);
+    pm_verdict_free(&v);
+    pt_ackverify_free(&l);
+
+    /* acks-1.txt and acks-2.txt: each line matches its own cycle's mark
+     * only, though the text before cycle= is the same */
+    const char *a1 = "ack append.log 1 fsync cycle=1\nack append.log 2 fsync cycle=1\n";
+    write_file(acks, a1, strlen(a1));
+    CU_ASSERT_EQUAL_FATAL(pt_ackverify_load_file(&l, acks, log), 0);
+    CU_ASSERT_EQUAL(l.unmatched, 0);
+    CU_ASSERT(l.acks.v[0].from == 3 && l.acks.v[1].from == 4);
+    CU_ASSERT_STRING_EQUAL(set_at(&l, 5), "1/1 2/1");
+    CU_ASSERT_STRING_EQUAL(set_at(&l, 7), "");
+    CU_ASSERT_STRING_EQUAL(set_at(&l, 9), "");
+    pt_ackverify_free(&l);
+    const char *a2 = "ack append.log 1 fsync cycle=2\nack append.log 2 fsync cycle=2\n";
+    write_file(acks, a2, strlen(a2));
+    CU_ASSERT_EQUAL_FATAL(pt_ackverify_load_file(&l, acks, log), 0);
+    CU_ASSERT_EQUAL(l.unmatched, 0);
+    CU_ASSERT(l.acks.v[0].from == 7 && l.acks.v[1].from == 9);
+    CU_ASSERT_STRING_EQUAL(set_at(&l, 5), "");
+    CU_ASSERT_STRING_EQUAL(set_at(&l, 7), "1/2");
+    CU_ASSERT_STRING_EQUAL(set_at(&l, 9), "1/2 2/2");
+    CU_ASSERT_STRING_EQUAL(set_at(&l, 10), "");
+    pt_ackverify_free(&l);
+
+    /* a line without a cycle matches only a mark without one: none here */
+    const char *a0 = "ack append.log 1 fsync\n";
+    write_file(acks, a0, strlen(a0));
+    CU_ASSERT_EQUAL_FATAL(pt_ackverify_load_file(&l, acks, log), 0);
+    CU_ASSERT_EQUAL(l.unmatched, 1);
+    CU_ASSERT_EQUAL(l.unmarked_cycle, 0);
+    CU_ASSERT_STRING_EQUAL(set_at(&l, 0), "1/0");
+    CU_ASSERT_STRING_EQUAL(set_at(&l, 10), "1/0");
+    pt_ackverify_free(&l);
+    /* a cycle the log never starts: unmatched, and said so */
+    const char *a5 = "ack append.log 1 fsync cycle=5\n";
+    write_file(acks, a5, strlen(a5));
+    CU_ASSERT_EQUAL_FATAL(pt_ackverify_load_file(&l, acks, log), 0);
+    CU_ASSERT_EQUAL(l.unmatched, 1);
+    CU_ASSERT_EQUAL(l.unmarked_cycle, 1);
+    CU_ASSERT_STRING_EQUAL(set_at(&l, 5), "1/5");
+    pt_ackverify_free(&l);
+
+    /* Both cycles' lines and one without a mark, which applies everywhere:
+     * in cycle 2 the set is that one and cycle 2's, around cycle 1's (not
+     * one range of the list). */
+    const char *mix = "ack append.log 1 fsync cycle=1\nack append.log 2 fsync cycle=1\n"
+                      "ack append.log 1 fsync cycle=2\nack append.log 3 fsync cycle=2\n"
+                      "ack append.log 2 fsync cycle=2\n";
+    write_file(acks, mix, strlen(mix));
+    CU_ASSERT_EQUAL_FATAL(pt_ackverify_load_file(&l, acks, log), 0);
+    CU_ASSERT_EQUAL(l.unmatched, 1);
+    CU_ASSERT(!l.nested);
+    CU_ASSERT_STRING_EQUAL(set_at(&l, 2), "3/2");
+    CU_ASSERT_STRING_EQUAL(set_at(&l, 4), "3/2 1/1 2/1");
+    CU_ASSERT_STRING_EQUAL(set_at(&l, 6), "3/2");
+    CU_ASSERT_STRING_EQUAL(set_at(&l, 9), "3/2 1/2 2/2");
+    CU_ASSERT_STRING_EQUAL(set_at(&l, 10), "3/2");
+    pt_ackverify_free(&l);
+
+    /* The same record acked twice without cycles: a history of several
+     * cycles from before the marks, counted for explore's warning. */
+    const char *old = "{\"seq\":1,\"ns\":10,\"ev\":\"open\",\"file\":\"img\",\"size\":65536,"
+                      "\"line\":64,\"created\":true,\"policy\":\"lose-all\",\"seed\":0,"
+                      "\"data_log\":\"d\"}\n"
+                      "{\"seq\":2,\"ns\":20,\"ev\":\"mark\",\"text\":\"ack append.log 1 fsync\"}\n"
+                      "{\"seq\":3,\"ns\":30,\"ev\":\"mark\",\"text\":\"ack append.log 1 fsync\"}\n"
+                      "{\"seq\":4,\"ns\":40,\"ev\":\"mark\",\"text\":\"ack append.log 2 fsync\"}\n";
+    write_file(log, old, strlen(old));
+    CU_ASSERT_EQUAL_FATAL(pt_ackverify_load_audit(&l, log), 0);
+    CU_ASSERT_EQUAL(l.repeated, 1);
+    CU_ASSERT_STRING_EQUAL(set_at(&l, 4), "1/0 1/0 2/0");
+    pt_ackverify_free(&l);
+    /* and from a file of that log's second cycle: its first line takes the
+     * first cycle's mark, which only the warning can tell */
+    const char *a2old = "ack append.log 1 fsync\nack append.log 2 fsync\n";
+    write_file(acks, a2old, strlen(a2old));
+    CU_ASSERT_EQUAL_FATAL(pt_ackverify_load_file(&l, acks, log), 0);
+    CU_ASSERT_EQUAL(l.repeated, 1);
+    CU_ASSERT(l.acks.v[0].from == 2 && l.acks.v[1].from == 4);
+    pt_ackverify_free(&l);
+
+    /* A malformed cycle mark or cycle token: refused, naming the seq. */
+    const char *bad[] = {"cycle x",
+                         "cycle 0",
+                         "cycle",
+                         "cycle 1 2",
+                         "ack append.log 1 fsync cycle=0",
+                         "ack append.log 1 fsync cycle=1 x"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char text[2048];
+        snprintf(text, sizeof text,
+                 "{\"seq\":1,\"ns\":10,\"ev\":\"open\",\"file\":\"img\",\"size\":65536,"
+                 "\"line\":64,\"created\":true,\"policy\":\"lose-all\",\"seed\":0,"
+                 "\"data_log\":\"d\"}\n"
+                 "{\"seq\":2,\"ns\":20,\"ev\":\"mark\",\"text\":\"%s\"}\n",
+                 bad[i]);
+        write_file(log, text, strlen(text));
+        CU_ASSERT_EQUAL(pt_ackverify_load_audit(&l, log), -1);
+        CU_ASSERT_PTR_NOT_NULL(strstr(pm_get_error(), "seq 2: mark"));
+        pt_ackverify_free(&l);
+    }
+}
+
+/* acks-2.txt against a log whose cycle 1 has 50,000 marks, none of them
+ * its own: each mark looks its ack up rather than scanning every line (a
+ * scan was 2.5e9 comparisons here). */
+static void test_ack_match_many(void)
+{
+    enum { N = 50000 };
+    char log[300], acks[300];
+    path_in(log, sizeof log, "many.jsonl");
+    path_in(acks, sizeof acks, "many.txt");
+    FILE *f = fopen(log, "w"), *a = fopen(acks, "w");
+    CU_ASSERT_FATAL(f && a);
+    fprintf(f, "{\"seq\":1,\"ns\":1,\"ev\":\"open\",\"file\":\"img\",\"size\":65536,"
+               "\"line\":64,\"created\":true,\"policy\":\"lose-all\",\"seed\":0,"
+               "\"data_log\":\"d\"}\n");
+    uint64_t seq = 2;
+    for (int c = 1; c <= 2; c++) {
+        fprintf(f, "{\"seq\":%llu,\"ns\":%llu,\"ev\":\"mark\",\"text\":\"cycle %d\"}\n",
+                (unsigned long long)seq, (unsigned long long)seq, c);
+        seq++;
+        for (int k = 1; k <= (c == 1 ? N : 3); k++, seq++)
+            fprintf(f,
+                    "{\"seq\":%llu,\"ns\":%llu,\"ev\":\"mark\",\"text\":\"ack append.log %d "
+                    "fsync cycle=%d\"}\n",
+                    (unsigned long long)seq, (unsigned long long)seq, k, c);
+    }
+    for (int k = 1; k <= N; k++)
+        fprintf(a, "ack append.log %d fsync cycle=2\n", k);
+    fclose(f);
+    fclose(a);
+    struct pt_ack_list l = {0};
+    CU_ASSERT_EQUAL_FATAL(pt_ackverify_load_file(&l, acks, log), 0);
+    CU_ASSERT_EQUAL(l.acks.len, N);
+    CU_ASSERT_EQUAL(l.unmatched, N - 3);
+    CU_ASSERT_EQUAL(l.unmarked_cycle, 0);
+    CU_ASSERT_EQUAL(count_at(&l, seq), N - 3 + 3); /* the unmatched ones, and cycle 2's three */
+    CU_ASSERT_EQUAL(count_at(&l, N / 2), N - 3);   /* in cycle 1: only the unmatched ones */
     pt_ackverify_free(&l);
 }
 
@@ -516,6 +759,8 @@ int main(void)
     CU_add_test(s, "audit-log records must fit the device", test_log_fit);
     CU_add_test(s, "audit-log fuzz", test_log_fuzz);
     CU_add_test(s, "acks: where they apply, judged as the agent", test_ack_verify);
+    CU_add_test(s, "acks: each applies in its own cycle", test_ack_cycles);
+    CU_add_test(s, "acks: a file matched against many marks of another cycle", test_ack_match_many);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned run = CU_get_number_of_tests_run();

@@ -1,6 +1,7 @@
 /* Unit tests of pmemcut-host's pure parts, without a VM or a device: the
  * counts of a cut as its progress line gives them (host/report.c), and
- * what the host takes from the guest's channel lines (host/channel.c).
+ * what the host takes from the guest's channel lines (host/channel.c), and
+ * where a cycle's cut is planned among a record's requests (host/plan.c).
  *
  * Built with the sanitizers like every unit test, from the host's own
  * objects and jansson (tests/part.mk). */
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "channel.h"
+#include "plan.h"
 #include "report.h"
 
 static json_t *parsed(const char *line, enum ph_guest_msg want)
@@ -120,6 +122,52 @@ static void test_verdict(void)
     CU_ASSERT_EQUAL(parsed("result [1]", PH_MSG_OTHER), NULL);
 }
 
+/* ext4 append/fsync on virtio-pmem: data write, journal write, flush,
+ * flush: five boundaries, each with its trigger. */
+static void test_plan_boundaries(void)
+{
+    static const char *const trig[] = {"after-writes=1", "after-writes=2", "before-flush=1",
+                                       "before-flush=2", "at-mark=M"};
+    static const char *const name[] = {"after write 1 of 2", "after write 2 of 2",
+                                       "before flush 1 of 2", "before flush 2 of 2", "at the ack"};
+    CU_ASSERT_EQUAL(ph_plan_count(2, 2), 5);
+    for (uint64_t b = 0; b < 6; b++) {
+        struct ph_boundary x = ph_plan_boundary(2, 2, b);
+        char *t = ph_boundary_trigger(&x, "M"), *n = ph_boundary_name(&x, 2, 2);
+        CU_ASSERT_STRING_EQUAL(t, trig[b % 5]);
+        CU_ASSERT_STRING_EQUAL(n, name[b % 5]);
+        free(t);
+        free(n);
+    }
+    /* a record that made no request: only its ack */
+    CU_ASSERT_EQUAL(ph_plan_count(0, 0), 1);
+    CU_ASSERT_EQUAL(ph_plan_boundary(0, 0, 7).at, PH_CUT_AT_ACK);
+}
+
+/* Over 20 seeds, a run reaches every boundary of the record's sequence
+ * within as many cycles as there are boundaries, whatever the sequence. */
+static void test_plan_reaches_every_boundary(void)
+{
+    for (uint64_t seed = 1; seed <= 20; seed++)
+        for (uint64_t w = 0; w <= 4; w++)
+            for (uint64_t f = 0; f <= 3; f++) {
+                uint64_t n = ph_plan_count(w, f);
+                bool seen[8] = {false};
+                for (uint64_t cycle = 1; cycle <= n; cycle++) {
+                    uint64_t b = ph_plan_pick(seed, cycle, w, f);
+                    CU_ASSERT_TRUE_FATAL(b < n);
+                    seen[b] = true;
+                }
+                for (uint64_t b = 0; b < n; b++)
+                    CU_ASSERT_TRUE(seen[b]);
+            }
+    /* the seed decides where a run starts: not every seed starts alike */
+    bool differ = false;
+    for (uint64_t seed = 2; seed <= 20; seed++)
+        differ |= ph_plan_pick(seed, 1, 2, 2) != ph_plan_pick(1, 1, 2, 2);
+    CU_ASSERT_TRUE(differ);
+}
+
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
@@ -132,6 +180,8 @@ int main(void)
     CU_add_test(s, "extents: only ranges on the device", test_extents_bounded);
     CU_add_test(s, "prepared: the offset on the device", test_dev_offset_bounded);
     CU_add_test(s, "verdicts, acks, other lines", test_verdict);
+    CU_add_test(s, "plan: the boundaries of a record", test_plan_boundaries);
+    CU_add_test(s, "plan: 20 seeds reach every boundary", test_plan_reaches_every_boundary);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed() +

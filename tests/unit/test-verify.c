@@ -144,6 +144,101 @@ static void test_ack_parse(void)
     CU_ASSERT_EQUAL(pm_ack_parse("\n", &a, err, sizeof err), 2);
     CU_ASSERT_EQUAL(pm_ack_parse("result {\"command\":\"run\"}\n", &a, err, sizeof err), 2);
     CU_ASSERT_EQUAL(pm_ack_parse("verdict {}\n", &a, err, sizeof err), 2);
+    CU_ASSERT_EQUAL(pm_ack_parse("ack append.log 17 fsync\n", &a, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(a.cycle, 0); /* as the agent sends it: no cycle */
+}
+
+/* The host's lines: `cycle=N` after the method, 1..2^31-1. */
+static void test_ack_cycle(void)
+{
+    struct pm_ack a;
+    char err[200];
+    CU_ASSERT_EQUAL(pm_ack_parse("ack append.log 2 fsync cycle=3\n", &a, err, sizeof err), 0);
+    CU_ASSERT_STRING_EQUAL(a.file, "append.log");
+    CU_ASSERT_EQUAL(a.seq, 2);
+    CU_ASSERT_EQUAL(a.method, PM_SYNC_FSYNC);
+    CU_ASSERT_EQUAL(a.cycle, 3);
+    CU_ASSERT_EQUAL(pm_ack_parse("ack ring.dat 9 msync\tcycle=2147483647\r\n", &a, err, sizeof err),
+                    0);
+    CU_ASSERT_EQUAL(a.cycle, 2147483647u);
+    CU_ASSERT_EQUAL(pm_ack_parse("ack rec-00000001 1 fsync cycle=1", &a, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(a.cycle, 1);
+
+    /* each a malformed line, with its reason */
+    const struct {
+        const char *line, *why;
+    } bad[] = {
+        {"ack append.log 1 fsync cycle=0", "bad cycle 'cycle=0'"},
+        {"ack append.log 1 fsync cycle=2147483648", "bad cycle"},
+        {"ack append.log 1 fsync cycle=4294967297", "bad cycle"},
+        {"ack append.log 1 fsync cycle=99999999999999999999", "bad cycle"},
+        {"ack append.log 1 fsync cycle=", "bad cycle"},
+        {"ack append.log 1 fsync cycle=-1", "bad cycle"},
+        {"ack append.log 1 fsync cycle=+1", "bad cycle"},
+        {"ack append.log 1 fsync cycle=01", "bad cycle"},
+        {"ack append.log 1 fsync cycle=1x", "bad cycle"},
+        {"ack append.log 1 fsync cycle=0x10", "bad cycle"},
+        {"ack append.log 1 fsync cycle= 1", "expected 'ack FILE SEQ METHOD [cycle=N]'"},
+        {"ack append.log 1 fsync cycle=1 extra", "expected 'ack FILE SEQ METHOD [cycle=N]'"},
+        {"ack append.log 1 fsync cycle=1 cycle=1", "expected 'ack FILE SEQ METHOD [cycle=N]'"},
+        {"ack append.log 1 fsync cycle 1", "expected 'ack FILE SEQ METHOD [cycle=N]'"},
+        {"ack append.log 1 fsync Cycle=1", "only cycle=N may follow"},
+        {"ack append.log 1 fsync cyc=1", "only cycle=N may follow"},
+        {"ack append.log 1 cycle=1", "unknown method"},
+        {"ack append.log 1 fsync c=1", "only cycle=N may follow"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        err[0] = '\0';
+        CU_ASSERT_EQUAL(pm_ack_parse(bad[i].line, &a, err, sizeof err), -1);
+        if (!strstr(err, bad[i].why))
+            fprintf(stderr, "\n  '%s': '%s', expected '%s'\n", bad[i].line, err, bad[i].why);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, bad[i].why));
+    }
+
+    uint32_t c = 7;
+    CU_ASSERT_EQUAL(pm_cycle_parse("1", &c), 0);
+    CU_ASSERT_EQUAL(c, 1);
+    CU_ASSERT_EQUAL(pm_cycle_parse("2147483647", &c), 0);
+    CU_ASSERT_EQUAL(c, 2147483647u);
+    const char *badn[] = {"",   "0",  "00",  "012", "2147483648", "12345678901",
+                          "1 ", " 1", "1e3", "-3"};
+    for (size_t i = 0; i < sizeof badn / sizeof *badn; i++)
+        CU_ASSERT_EQUAL(pm_cycle_parse(badn[i], &c), -1);
+}
+
+/* The host's device mark at the start of each cycle. */
+static void test_cycle_mark(void)
+{
+    uint32_t c = 0;
+    char err[200];
+    CU_ASSERT_EQUAL(pm_cycle_mark_parse("cycle 1", &c, err, sizeof err), 1);
+    CU_ASSERT_EQUAL(c, 1);
+    CU_ASSERT_EQUAL(pm_cycle_mark_parse("cycle 42", &c, err, sizeof err), 1);
+    CU_ASSERT_EQUAL(c, 42);
+    /* other marks are not cycle marks */
+    const char *other[] = {"ack append.log 1 fsync cycle=1",
+                           "pmemcut-cut-c1",
+                           "cycles 3",
+                           "cycle-2",
+                           "note cycle 2",
+                           ""};
+    for (size_t i = 0; i < sizeof other / sizeof *other; i++)
+        CU_ASSERT_EQUAL(pm_cycle_mark_parse(other[i], &c, err, sizeof err), 0);
+    /* a malformed one is not silently another mark: it would scope the acks wrongly */
+    const char *bad[] = {
+        "cycle",
+        "cycle 0",
+        "cycle x",
+        "cycle 1 2",
+        "cycle 2147483648",
+        "cycle\t01",
+        "cycle -1",
+        "cycle 000000000000000000000000000000000000000000000000000000000000000001"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        err[0] = '\0';
+        CU_ASSERT_EQUAL(pm_cycle_mark_parse(bad[i], &c, err, sizeof err), -1);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, "expected 'cycle N'"));
+    }
 }
 
 static void test_ack_malformed(void)
@@ -181,6 +276,14 @@ static void test_ack_format(void)
     CU_ASSERT_EQUAL(n, (int)strlen(line));
     CU_ASSERT_EQUAL(pm_ack_parse(line, &a, err, sizeof err), 0);
     CU_ASSERT_EQUAL(a.method, PM_SYNC_PREALLOC_FLUSH);
+    n = pm_ack_format_cycle(line, sizeof line, "append.log", 12, PM_SYNC_FSYNC, 0);
+    CU_ASSERT_STRING_EQUAL(line, "ack append.log 12 fsync\n");
+    n = pm_ack_format_cycle(line, sizeof line, "append.log", 12, PM_SYNC_FSYNC, 2147483647u);
+    CU_ASSERT_STRING_EQUAL(line, "ack append.log 12 fsync cycle=2147483647\n");
+    CU_ASSERT_EQUAL(n, (int)strlen(line));
+    CU_ASSERT_EQUAL(pm_ack_parse(line, &a, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(a.cycle, 2147483647u);
+    CU_ASSERT_EQUAL(a.seq, 12);
 }
 
 static void test_acks_read(void)
@@ -215,6 +318,29 @@ static void test_acks_read(void)
     f = fmemopen((void *)bad, strlen(bad), "r");
     CU_ASSERT_EQUAL(pm_acks_read(&l, f, 1, err, sizeof err), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "line 2"));
+    fclose(f);
+    pm_acks_free(&l);
+
+    /* acks-N.txt as the host writes it, fed to the agent as it is; the same
+     * record of two cycles stays two acks, a repeat within a cycle goes */
+    const char cyc[] = "ack append.log 2 fsync cycle=2\nack append.log 1 fsync cycle=2\n"
+                       "ack append.log 1 fsync cycle=1\nack append.log 1 fsync cycle=2\n"
+                       "ack append.log 1 fsync\nend\n";
+    f = fmemopen((void *)cyc, strlen(cyc), "r");
+    CU_ASSERT_EQUAL(pm_acks_read(&l, f, 1, err, sizeof err), 0);
+    fclose(f);
+    CU_ASSERT_EQUAL(l.len, 5);
+    pm_acks_sort(&l);
+    CU_ASSERT_EQUAL_FATAL(l.len, 4);
+    CU_ASSERT(l.v[0].seq == 1 && l.v[0].cycle == 0);
+    CU_ASSERT(l.v[1].seq == 1 && l.v[1].cycle == 1);
+    CU_ASSERT(l.v[2].seq == 1 && l.v[2].cycle == 2);
+    CU_ASSERT(l.v[3].seq == 2 && l.v[3].cycle == 2);
+    pm_acks_free(&l);
+    const char badc[] = "ack append.log 1 fsync cycle=1\nack append.log 2 fsync cycle=0\nend\n";
+    f = fmemopen((void *)badc, strlen(badc), "r");
+    CU_ASSERT_EQUAL(pm_acks_read(&l, f, 1, err, sizeof err), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "line 2: bad cycle"));
     fclose(f);
     pm_acks_free(&l);
 }
@@ -428,6 +554,28 @@ static void test_verdict_fsck(void)
     v.fsck.clean = 1;
     v.fsck.exit_code = 0;
     CU_ASSERT_TRUE(pm_verdict_pass(&v));
+    pm_verdict_free(&v);
+}
+
+/* A filesystem the kernel refused: the verdict says so, with what the
+ * kernel logged, and every acked record is missing. */
+static void test_verdict_not_mounted(void)
+{
+    struct pm_verdict v;
+    struct pm_ack a = {.file = "append.log", .seq = 1, .method = PM_SYNC_FSYNC};
+    pm_verdict_init(&v, PM_EXPECT_DURABLE);
+    v.fsck.ran = 1;
+    v.fsck.mounted = 1;
+    char *s = verdict_text(&v);
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "\"mounted\":true,\"kernel\":null"));
+    free(s);
+    v.fsck.mounted = 0;
+    snprintf(v.fsck.kernel, sizeof v.fsck.kernel, "JBD2: recovery failed");
+    pm_verdict_missing(&v, &a, "filesystem did not mount");
+    s = verdict_text(&v);
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "\"mounted\":false,\"kernel\":\"JBD2: recovery failed\""));
+    free(s);
+    CU_ASSERT_FALSE(pm_verdict_pass(&v));
     pm_verdict_free(&v);
 }
 
@@ -812,6 +960,8 @@ int main(void)
     CU_pSuite ack = CU_add_suite("acks", NULL, NULL);
     CU_add_test(ack, "parse", test_ack_parse);
     CU_add_test(ack, "malformed lines", test_ack_malformed);
+    CU_add_test(ack, "cycle=N", test_ack_cycle);
+    CU_add_test(ack, "cycle marks", test_cycle_mark);
     CU_add_test(ack, "format", test_ack_format);
     CU_add_test(ack, "read list", test_acks_read);
     CU_pSuite jud = CU_add_suite("judge", NULL, NULL);
@@ -824,6 +974,7 @@ int main(void)
     CU_add_test(jud, "ring write in flight", test_ring_in_flight);
     CU_add_test(jud, "single-record files", test_single);
     CU_add_test(jud, "verdict and fsck", test_verdict_fsck);
+    CU_add_test(jud, "verdict: a filesystem that did not mount", test_verdict_not_mounted);
     CU_add_test(jud, "ring claiming 2^32-1 slots", test_ring_huge_slots);
     CU_add_test(jud, "ring cut short", test_ring_short_file);
     CU_add_test(jud, "ring judge against the quadratic reference", test_ring_differential);

@@ -19,7 +19,7 @@ static int ack_add(struct pt_ack_list *l, const struct pm_ack *a, uint64_t from)
 {
     if (l->acks.len == PM_ACKS_MAX)
         return -1;
-    return PM_VEC_PUSH(&l->acks, ((struct pt_ack){.a = *a, .from = from}));
+    return PM_VEC_PUSH(&l->acks, ((struct pt_ack){.a = *a, .from = from, .until = PT_ACK_FOREVER}));
 }
 
 void pt_ackverify_free(struct pt_ack_list *l)
@@ -38,12 +38,44 @@ static int known_file(const struct pm_ack *a, const char *where)
     return -1;
 }
 
-/* Calls fn for every mark of the log that is an ack line.  A damaged log
+/* A `cycle N` mark: where cycle N starts. */
+struct cycle_mark {
+    uint64_t seq;
+    uint32_t cycle;
+};
+typedef PM_VEC(struct cycle_mark) cycle_marks;
+
+static int by_record(const void *x, const void *y)
+{
+    const struct pm_ack *a = x, *b = y;
+    int c = strcmp(a->file, b->file);
+    return c ? c : a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+typedef PM_VEC(struct pm_ack) plain_acks;
+
+/* How many of the acks (all without a cycle) repeat a record acked before:
+ * several cycles' marks without the cycle (sorts v). */
+static size_t repeated(plain_acks *v)
+{
+    size_t n = 0;
+    if (v->len)
+        qsort(v->v, v->len, sizeof *v->v, by_record);
+    for (size_t i = 1; i < v->len; i++)
+        n += by_record(&v->v[i - 1], &v->v[i]) == 0;
+    return n;
+}
+
+/* Calls fn for every mark of the log that is an ack line, keeps the
+ * `cycle N` marks in *cycles (in log order) and sets *rep to the ack marks
+ * without a cycle that repeat a record (see pt_ack_list).  A damaged log
  * ends the list where the damage starts (explore reports it itself when it
  * gets there).  0, or -1 with the message. */
 static int each_ack_mark(const char *audit,
-                         int (*fn)(void *arg, const struct pm_ack *a, uint64_t seq), void *arg)
+                         int (*fn)(void *arg, const struct pm_ack *a, uint64_t seq), void *arg,
+                         cycle_marks *cycles, size_t *rep)
 {
+    plain_acks plain = {0};
     struct pm_audit_reader r;
     struct pm_audit_rec rec;
     int rc = 0;
@@ -55,21 +87,39 @@ static int each_ack_mark(const char *audit,
     while (rc == 0 && pm_audit_reader_next(&r, &rec) == 1) {
         struct pm_ack a;
         char why[200], where[64];
-        if (rec.ev != PM_AUDIT_MARK || strncmp(rec.text, "ack ", 4) != 0)
+        uint32_t cycle;
+        if (rec.ev != PM_AUDIT_MARK)
             continue;
-        if (pm_ack_parse(rec.text, &a, why, sizeof why) != 0) {
+        /* a malformed `cycle` mark would scope every ack wrongly, in silence:
+         * refused like a malformed ack */
+        int c = pm_cycle_mark_parse(rec.text, &cycle, why, sizeof why);
+        if (c == 1 && PM_VEC_PUSH(cycles, ((struct cycle_mark){rec.seq, cycle})) == -1) {
+            pm_set_error("%s: out of memory", audit);
+            rc = -1;
+            break;
+        }
+        if (c == 1)
+            continue;
+        if (c == -1 ||
+            (strncmp(rec.text, "ack ", 4) == 0 && pm_ack_parse(rec.text, &a, why, sizeof why))) {
             pm_set_error("%s: seq %llu: mark \"%.100s\": %s", audit, (unsigned long long)rec.seq,
                          rec.text, why);
             rc = -1;
             break;
         }
+        if (strncmp(rec.text, "ack ", 4) != 0)
+            continue;
         snprintf(where, sizeof where, "seq %llu", (unsigned long long)rec.seq);
         if (known_file(&a, where) == -1)
             rc = -1;
         else if (fn(arg, &a, rec.seq) == -1)
             rc = -1, pm_set_error("%s: too many acks", audit);
+        else if (a.cycle == 0 && PM_VEC_PUSH(&plain, a) == -1)
+            rc = -1, pm_set_error("%s: out of memory", audit);
     }
     pm_audit_reader_close(&r);
+    *rep = rc == 0 ? repeated(&plain) : 0;
+    PM_VEC_FREE(&plain);
     return rc;
 }
 
@@ -78,32 +128,57 @@ static int add_mark(void *arg, const struct pm_ack *a, uint64_t seq)
     return ack_add(arg, a, seq);
 }
 
-int pt_ackverify_load_audit(struct pt_ack_list *l, const char *audit)
+/* The order of acks as marks match them: every field, the cycle included
+ * (cycle 2's `ack append.log 1 fsync` is not cycle 1's). */
+static int ack_key_cmp(const struct pm_ack *x, const struct pm_ack *y)
 {
-    return each_ack_mark(audit, add_mark, l);
+    int c = strcmp(x->file, y->file);
+    if (c)
+        return c;
+    if (x->seq != y->seq)
+        return x->seq < y->seq ? -1 : 1;
+    if (x->cycle != y->cycle)
+        return x->cycle < y->cycle ? -1 : 1;
+    return (x->method > y->method) - (x->method < y->method);
 }
 
-static bool same_ack(const struct pm_ack *x, const struct pm_ack *y)
+struct line_ref {
+    const struct pm_ack *a;
+    size_t i; /* the line's place in the list */
+};
+
+static int by_key_then_line(const void *x, const void *y)
 {
-    return x->seq == y->seq && x->method == y->method && strcmp(x->file, y->file) == 0;
+    const struct line_ref *a = x, *b = y;
+    int c = ack_key_cmp(a->a, b->a);
+    return c ? c : a->i < b->i ? -1 : a->i > b->i;
 }
 
+/* The file's lines by ack, then by line: the lines of one ack are one run,
+ * and a scan of every line for every mark is not needed (acks-2.txt against
+ * the 80,000 marks of a cycle 1 it matches none of). */
 struct matcher {
     struct pt_ack_list *l;
-    size_t first; /* the first line not yet matched */
+    struct line_ref *ref;
+    size_t *taken; /* at each run's first place: how many of its lines have a mark */
 };
 
 /* A mark takes the first unmatched line of the file with the same ack. */
 static int match_mark(void *arg, const struct pm_ack *a, uint64_t seq)
 {
     struct matcher *m = arg;
-    for (size_t i = m->first; i < m->l->acks.len; i++) {
-        if (m->l->acks.v[i].from || !same_ack(&m->l->acks.v[i].a, a))
-            continue;
-        m->l->acks.v[i].from = seq;
-        while (m->first < m->l->acks.len && m->l->acks.v[m->first].from)
-            m->first++;
-        break;
+    size_t lo = 0, hi = m->l->acks.len;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ack_key_cmp(m->ref[mid].a, a) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t k = lo + (lo < m->l->acks.len ? m->taken[lo] : 0);
+    if (k < m->l->acks.len && ack_key_cmp(m->ref[k].a, a) == 0) {
+        m->l->acks.v[m->ref[k].i].from = seq;
+        m->taken[lo]++;
     }
     return 0;
 }
@@ -111,7 +186,52 @@ static int match_mark(void *arg, const struct pm_ack *a, uint64_t seq)
 static int by_from(const void *x, const void *y)
 {
     const struct pt_ack *a = x, *b = y;
-    return a->from < b->from ? -1 : a->from > b->from;
+    if (a->from != b->from)
+        return a->from < b->from ? -1 : 1;
+    return a->until < b->until ? -1 : a->until > b->until;
+}
+
+/* Each marked ack of cycle N ends at the first `cycle M` mark (M != N)
+ * after its own mark; then the list in from order, and whether each
+ * point's set is one range of it. */
+static void scope(struct pt_ack_list *l, const cycle_marks *cm)
+{
+    l->cycles = cm->len;
+    for (size_t i = 0; i < l->acks.len; i++) {
+        struct pt_ack *k = &l->acks.v[i];
+        if (k->from == 0 || k->a.cycle == 0)
+            continue;
+        size_t lo = 0, hi = cm->len; /* the first cycle mark after from */
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (cm->v[mid].seq <= k->from)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        while (lo < cm->len && cm->v[lo].cycle == k->a.cycle)
+            lo++;
+        k->until = lo < cm->len ? cm->v[lo].seq : PT_ACK_FOREVER;
+    }
+    /* qsort is not stable, but acks with the same from and until are the
+     * same mark's or unmatched ones: their order does not matter.  An empty
+     * list has no array, and qsort's base must not be NULL. */
+    if (l->acks.len)
+        qsort(l->acks.v, l->acks.len, sizeof *l->acks.v, by_from);
+    l->nested = true;
+    for (size_t i = 1; i < l->acks.len; i++)
+        if (l->acks.v[i].until < l->acks.v[i - 1].until)
+            l->nested = false;
+}
+
+int pt_ackverify_load_audit(struct pt_ack_list *l, const char *audit)
+{
+    cycle_marks cm = {0};
+    int rc = each_ack_mark(audit, add_mark, l, &cm, &l->repeated);
+    if (rc == 0)
+        scope(l, &cm);
+    PM_VEC_FREE(&cm);
+    return rc;
 }
 
 int pt_ackverify_load_file(struct pt_ack_list *l, const char *path, const char *audit)
@@ -152,24 +272,42 @@ int pt_ackverify_load_file(struct pt_ack_list *l, const char *path, const char *
     }
     free(line);
     fclose(f);
-    if (rc == 0) {
-        struct matcher m = {.l = l};
-        rc = each_ack_mark(audit, match_mark, &m);
-    }
+    cycle_marks cm = {0};
+    struct matcher m = {.l = l};
+    size_t n = l->acks.len ? l->acks.len : 1;
+    if (rc == 0 &&
+        (!(m.ref = malloc(n * sizeof *m.ref)) || !(m.taken = calloc(n, sizeof *m.taken))))
+        rc = -1, pm_set_error("%s: out of memory", path);
     if (rc == 0) {
         for (size_t i = 0; i < l->acks.len; i++)
-            l->unmatched += l->acks.v[i].from == 0;
-        /* qsort is not stable, but acks with the same from are the same
-         * mark's or unmatched ones: their order does not matter. */
-        if (l->acks.len) /* an empty file: no array, and qsort's base must not be NULL */
-            qsort(l->acks.v, l->acks.len, sizeof *l->acks.v, by_from);
+            m.ref[i] = (struct line_ref){.a = &l->acks.v[i].a, .i = i};
+        if (l->acks.len)
+            qsort(m.ref, l->acks.len, sizeof *m.ref, by_key_then_line);
+        rc = each_ack_mark(audit, match_mark, &m, &cm, &l->repeated);
     }
+    free(m.ref);
+    free(m.taken);
+    if (rc == 0) {
+        for (size_t i = 0; i < l->acks.len; i++) {
+            const struct pt_ack *k = &l->acks.v[i];
+            if (k->from)
+                continue;
+            l->unmatched++;
+            size_t c = 0;
+            while (k->a.cycle && c < cm.len && cm.v[c].cycle != k->a.cycle)
+                c++;
+            l->unmarked_cycle += k->a.cycle && c == cm.len;
+        }
+        scope(l, &cm);
+    }
+    PM_VEC_FREE(&cm);
     return rc;
 }
 
-size_t pt_ackverify_count_at(const struct pt_ack_list *l, uint64_t at)
+int pt_ackverify_at(const struct pt_ack_list *l, uint64_t at, pt_ack_set *s)
 {
-    size_t lo = 0, hi = l->acks.len;
+    PM_VEC_RESET(s);
+    size_t lo = 0, hi = l->acks.len; /* hi: the first ack made after at */
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         if (l->acks.v[mid].from <= at)
@@ -177,18 +315,37 @@ size_t pt_ackverify_count_at(const struct pt_ack_list *l, uint64_t at)
         else
             hi = mid;
     }
-    return lo;
+    hi = lo;
+    lo = 0;
+    if (l->nested) { /* the first of them that still applies: the rest do too */
+        size_t h = hi;
+        while (lo < h) {
+            size_t mid = lo + (h - lo) / 2;
+            if (l->acks.v[mid].until <= at)
+                lo = mid + 1;
+            else
+                h = mid;
+        }
+    }
+    if (PM_VEC_RESERVE(s, hi - lo) == -1) {
+        pm_set_error("out of memory");
+        return -1;
+    }
+    for (size_t i = lo; i < hi; i++)
+        if (l->acks.v[i].until > at)
+            s->v[s->len++] = i;
+    return 0;
 }
 
 /* --- judging: the agent's own, guest/verifyset.c ---------------------------- */
 
-int pt_ackverify_judge(struct pm_verdict *v, const struct pt_ack_list *al, size_t n, uint32_t size,
-                       pt_ack_read_fn *rd, pt_ack_each_fn *each, void *ctx)
+int pt_ackverify_judge(struct pm_verdict *v, const struct pt_ack_list *al, const pt_ack_set *s,
+                       uint32_t size, pt_ack_read_fn *rd, pt_ack_each_fn *each, void *ctx)
 {
     struct pm_ack_list l = {0};
     int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++)
-        rc = pm_acks_add(&l, &al->acks.v[i].a);
+    for (size_t i = 0; i < s->len && rc == 0; i++)
+        rc = pm_acks_add(&l, &al->acks.v[s->v[i]].a);
     if (rc == -1) {
         pm_set_error("out of memory");
         pm_acks_free(&l);
@@ -287,20 +444,20 @@ static void ext4_each(void *ctx, void (*fn)(void *arg, const char *name), void *
 }
 
 int pt_ackverify_ext4(struct pm_verdict *v, const char *img, const char *dir,
-                      const struct pt_ack_list *l, size_t n, uint32_t size)
+                      const struct pt_ack_list *l, const pt_ack_set *s, uint32_t size)
 {
     struct ext4_dir d = {0};
     errcode_t e = ext2fs_open(img, EXT2_FLAG_64BITS, 0, 0, unix_io_manager, &d.fs);
     if (!e)
         e = ext2fs_namei(d.fs, EXT2_ROOT_INO, EXT2_ROOT_INO, dir, &d.dir);
     if (e) {
-        for (size_t i = 0; i < n; i++)
-            pm_verdict_missing(v, &l->acks.v[i].a, "filesystem did not mount");
+        for (size_t i = 0; i < s->len; i++)
+            pm_verdict_missing(v, &l->acks.v[s->v[i]].a, "filesystem did not mount");
         if (d.fs)
             ext2fs_close_free(&d.fs);
         return 0;
     }
-    int rc = pt_ackverify_judge(v, l, n, size, ext4_read, ext4_each, &d);
+    int rc = pt_ackverify_judge(v, l, s, size, ext4_read, ext4_each, &d);
     ext2fs_close_free(&d.fs);
     return rc;
 }

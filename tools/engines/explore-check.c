@@ -124,19 +124,42 @@ static const char *jbd2_line(const char *out, size_t *len)
 }
 
 /* The verify keys of a state the kernel would not mount: every record
- * acknowledged before it is missing, "filesystem did not mount", as the
- * agent's verify reports it (guest/verify.c) and as explore-judge.c writes
- * them.  1 for a FAIL verdict, 0 for a pass or when not judged. */
-static int judge_unmounted(FILE *f, const struct pt_explore_opts *o, size_t nacks)
+ * acknowledged before it (the acks that apply at at, pt_ackverify_at:
+ * nacks of them) is missing, "filesystem did not mount", as the agent's
+ * verify reports it (guest/verify.c: its list sorted, duplicates dropped)
+ * and with the keys explore-judge.c writes.  1 for a FAIL verdict, 0 for
+ * a pass or when not judged, -1 (a message on stderr) when the acks could
+ * not be listed. */
+static int judge_unmounted(FILE *f, const struct pt_explore_opts *o, uint64_t at, size_t nacks)
 {
     if (!o->acks || strcmp(o->fs, "ext4") != 0) {
         fputs(",\"verify\":null", f);
         return 0;
     }
+    pt_ack_set as = {0};
+    struct pm_ack_list l = {0};
+    int r = pt_ackverify_at(&o->al, at, &as);
+    if (r == 0 && as.len != nacks) {
+        pm_set_error("%zu acks apply, not %zu", as.len, nacks);
+        r = -1;
+    }
+    for (size_t i = 0; r == 0 && i < as.len; i++)
+        if (pm_acks_add(&l, &o->al.acks.v[as.v[i]].a) == -1)
+            r = -1, pm_set_error("out of memory");
+    PM_VEC_FREE(&as);
+    if (r == -1) {
+        fprintf(stderr, "explore: verify at seq %llu: %s\n", (unsigned long long)at,
+                pm_get_error());
+        fputs(",\"verify\":\"error\"", f);
+        pm_acks_free(&l);
+        return -1;
+    }
+    pm_acks_sort(&l);
     struct pm_verdict v;
     pm_verdict_init(&v, o->expect);
-    for (size_t i = 0; i < nacks; i++)
-        pm_verdict_missing(&v, &o->al.acks.v[i].a, "filesystem did not mount");
+    for (size_t i = 0; i < l.len; i++)
+        pm_verdict_missing(&v, &l.v[i], "filesystem did not mount");
+    pm_acks_free(&l);
     char vsig[PT_SIG_MAX];
     pt_ackverify_signature(&v, vsig, sizeof vsig);
     bool vfail = !pm_verdict_pass(&v);
@@ -254,7 +277,7 @@ static int check_image(const struct pt_explore_opts *o, const char *img, uint64_
     }
     fprintf(f, ",\"fsck\":\"%s\",\"fsck_rc\":%d,\"signature\":\"%s\"", verdict, rc, sig);
     int judged = timed_out   ? 0
-                 : unmounted ? judge_unmounted(f, o, nacks)
+                 : unmounted ? judge_unmounted(f, o, at, nacks)
                              : pt_explore_judge(f, o, img, at, nacks);
     if (timed_out)
         fprintf(f, ",\"verify\":null");
@@ -303,10 +326,18 @@ int pt_explore_check_state(struct pt_replay *r, const struct pt_explore_opts *o,
         kept = cr->kept;
         torn = cr->torn;
     }
-    size_t nacks = o->acks ? pt_ackverify_count_at(&o->al, at) : 0;
+    /* the acks that apply here (those of the cycle the point is in): the
+     * state's key, and judged by pt_explore_judge */
+    pt_ack_set as = {0};
+    if (o->acks && pt_ackverify_at(&o->al, at, &as) == -1) {
+        fprintf(stderr, "explore: %s: %s\n", name, pm_get_error());
+        return PT_STATE_ERROR;
+    }
+    size_t nacks = as.len;
+    uint64_t key = pt_explore_state_hash(r->p, cr, &as);
+    PM_VEC_FREE(&as);
     bool mine = false;
-    struct pt_dup *d =
-        o->fresh ? NULL : pt_explore_dup_claim(pt_explore_state_hash(r->p, cr, nacks), &mine);
+    struct pt_dup *d = o->fresh ? NULL : pt_explore_dup_claim(key, &mine);
     if (o->fresh)
         pt_explore_slots[slot].valid = false;
     char *tail = NULL, seen[PT_TAIL_MAX];

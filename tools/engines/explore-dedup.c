@@ -1,5 +1,5 @@
 /* pmemcut — explore: a state identical to one already checked (same epoch
- * of P, same kept and torn lines with the same bytes, same acks) is not
+ * of P, same kept and torn lines with the same bytes, the same acks) is not
  * checked again: the children share a table of state keys and results
  * (see explore.h). */
 #include <errno.h>
@@ -23,10 +23,14 @@ static uint64_t hash_bytes(uint64_t h, const uint8_t *p, uint64_t n)
 }
 
 /* What makes a state what it is: P's epoch, the bytes of the lines the cut
- * kept or tore (lost lines are P's), and how many acks are judged. */
-uint64_t pt_explore_state_hash(const uint8_t *p, const struct pm_cut_result *cr, size_t nacks)
+ * kept or tore (lost lines are P's), and which acks are judged: a count is
+ * not enough, cycle 2's first ack is not cycle 1's. */
+uint64_t pt_explore_state_hash(const uint8_t *p, const struct pm_cut_result *cr,
+                               const pt_ack_set *acks)
 {
-    uint64_t h = pt_explore_mix(pt_explore_track.epoch ^ pt_explore_mix(nacks + 1));
+    uint64_t h = pt_explore_mix(pt_explore_track.epoch ^ pt_explore_mix(acks->len + 1));
+    for (size_t i = 0; i < acks->len; i++)
+        h = pt_explore_mix(h ^ acks->v[i]);
     const struct pm_rangelist *ls[2] = {cr ? &cr->kept_r : NULL, cr ? &cr->torn_r : NULL};
     for (int k = 0; k < 2; k++)
         for (size_t i = 0; ls[k] && i < ls[k]->n; i++) {

@@ -133,8 +133,11 @@ struct pt_dup { /* shared: one checked (or being checked) state */
 extern struct pt_dup *pt_explore_dups;
 
 /* What makes a state what it is: P's epoch, the bytes of the lines the cut
- * kept or tore (lost lines are P's), and how many acks are judged. */
-uint64_t pt_explore_state_hash(const uint8_t *p, const struct pm_cut_result *cr, size_t nacks);
+ * kept or tore (lost lines are P's), and which acks are judged (acks, from
+ * pt_ackverify_at: the same image at two points of different cycles is two
+ * states). */
+uint64_t pt_explore_state_hash(const uint8_t *p, const struct pm_cut_result *cr,
+                               const pt_ack_set *acks);
 /* The entry for key: *mine is set when this child claimed it; NULL when
  * the table is full. */
 struct pt_dup *pt_explore_dup_claim(uint64_t key, bool *mine);
@@ -165,10 +168,10 @@ int pt_explore_check_state(struct pt_replay *r, const struct pt_explore_opts *o,
 
 /* --- explore-judge.c: the acknowledged records on a state ---------------- */
 
-/* Judges the first nacks acks on the image img and writes the verify keys
- * of the state's line to f.  Returns 1 for a FAIL verdict, 0 for a pass
- * or when not judged, -1 when the records could not be read (a message on
- * stderr; the line says "verify":"error"). */
+/* Judges the acks that apply at at (pt_ackverify_at: nacks of them) on the
+ * image img and writes the verify keys of the state's line to f.  Returns 1 for a FAIL verdict, 0
+ * for a pass or when not judged, -1 when the records could not be read (a message on stderr; the
+ * line says "verify":"error"). */
 int pt_explore_judge(FILE *f, const struct pt_explore_opts *o, const char *img, uint64_t at,
                      size_t nacks);
 

@@ -1,6 +1,6 @@
-/* pmemcut — explore: the acknowledged records promised before a state,
- * judged on its image as the journal replay left it (what a mount would
- * show), with the agent's own verification code (see explore.h). */
+/* pmemcut — explore: the acknowledged records promised before a state (in
+ * its cycle, see ackverify.h), judged on its image as the journal replay left it (what a mount
+ * would show), with the agent's own verification code (see explore.h). */
 #include <stdio.h>
 #include <string.h>
 
@@ -15,9 +15,21 @@ int pt_explore_judge(FILE *f, const struct pt_explore_opts *o, const char *img, 
         fputs(",\"verify\":null", f);
         return 0;
     }
+    /* the set is a function of at alone: the caller's (nacks of them, for
+     * the state's key) is made again here rather than carried through the
+     * checker */
+    pt_ack_set as = {0};
     struct pm_verdict v;
     pm_verdict_init(&v, o->expect);
-    if (pt_ackverify_ext4(&v, img, o->verify_dir, &o->al, nacks, o->record_size) == -1) {
+    int r = pt_ackverify_at(&o->al, at, &as);
+    if (r == 0 && as.len != nacks) {
+        pm_set_error("%zu acks apply, not %zu", as.len, nacks);
+        r = -1;
+    }
+    if (r == 0)
+        r = pt_ackverify_ext4(&v, img, o->verify_dir, &o->al, &as, o->record_size);
+    PM_VEC_FREE(&as);
+    if (r == -1) {
         fprintf(stderr, "explore: verify at seq %llu: %s\n", (unsigned long long)at,
                 pm_get_error());
         fputs(",\"verify\":\"error\"", f);

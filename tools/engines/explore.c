@@ -48,6 +48,20 @@ static int load_acks(struct pt_explore_opts *o)
                 "explore: --acks: %zu of %zu acks have no mark in the audit log: they "
                 "apply to every point\n",
                 o->al.unmatched, o->al.acks.len);
+    if (o->al.unmarked_cycle)
+        fprintf(stderr,
+                "explore: --acks: %zu of them name a cycle the audit log never starts (no "
+                "'cycle N' mark): the acks of another run?\n",
+                o->al.unmarked_cycle);
+    /* The same record acked twice without a cycle: a history of several
+     * cycles from before the host marked them, where an ack outlives its
+     * cycle and the next cycle's rewrite of the file looks like a loss. */
+    if (o->al.repeated)
+        fprintf(stderr,
+                "explore: --acks: %zu ack marks without a cycle repeat a record marked before, "
+                "as in a history of several cycles without 'cycle N' marks: each ack applies "
+                "to the end, also after a later cycle rewrote its file\n",
+                o->al.repeated);
     return 0;
 }
 

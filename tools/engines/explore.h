@@ -60,7 +60,8 @@ struct pt_explore_opts {
     enum pm_expect expect;  /* set by --expect */
     bool fresh;             /* set by --fresh-images: each state written whole, none skipped */
     double check_timeout;   /* set by --check-timeout: seconds per checker run */
-    struct pt_ack_list al;  /* the acks, each with the seq it applies from (loaded by the run) */
+    struct pt_ack_list
+        al; /* the acks, each with the seqs it applies from and until (loaded by the run) */
 };
 
 /* The defaults of every option (jobs: one per online core). */
