@@ -454,13 +454,19 @@ static json_t *verify_boot(void)
         int r = pm_lines_read(&chan, &line, 0.2);
         if (r == 1) {
             json_t *res = NULL;
+            const char *err = NULL;
             if (ph_guest_parse(line, &res) == PH_MSG_RESULT) {
                 if (json_object_get(res, "verdict"))
                     verdict = res;
-                else
+                else if ((err = ph_json_str(res, "error", NULL)))
+                    /* the agent gave up (its acks, its device): no verdict will come */
+                    pm_set_error("verify: the guest's agent: %s", err);
+                if (!verdict)
                     json_decref(res);
             }
             free(line);
+            if (err)
+                goto out;
             continue;
         }
         if (r < 0 || !ph_vm_running(V.dom) || pm_now() > end) {

@@ -57,14 +57,17 @@ else
 fi
 
 # 3. The sample, from states with something lost or torn, each image once:
-# two of each cause of "did not mount", one of each failing check (two at
-# most), the rest passes spread over the history.
+# two of each cause of "did not mount" (a tenth of the sample each, for a
+# larger one), one of each failing check (two at most), the rest passes
+# spread over the history.
 jq -c 'select((.dup | not) and (.fsck | IN("pass", "fail", "did not mount"))
               and (.lost.meta + .lost.data + .lost.unknown + .torn.meta + .torn.data
                    + .torn.unknown) > 0)' "$T/ex/states.jsonl" |
     jq -s -c 'sort_by(.point, .seed)' >"$T/cand.json"
 jq -c --argjson n "$N" '
-    (map(select(.fsck == "did not mount")) | group_by(.signature) | map(.[:2]) | add // []) as $dnm
+    ([($n / 10 | floor), 2] | max) as $per
+    | (map(select(.fsck == "did not mount")) | group_by(.signature)
+       | map(.[:$per]) | add // []) as $dnm
     | (map(select(.fsck == "fail")) | group_by(.signature) | map(.[0]) | .[:2]) as $fail
     | map(select(.fsck == "pass")) as $pass
     | ($n - ($dnm | length) - ($fail | length)) as $k
