@@ -1,11 +1,12 @@
 /* pmemcut-host — the orchestrator: power-cut cycles on a real VM through
  * libvirt (run), the device for a user's own VM (serve, attach, detach),
- * and the summary table of earlier runs (report).
+ * the summary table of earlier runs (report), and the guest kernel's verdict
+ * on one image (verify).
  *
  * Exit status (utils/exitcode.h): 0 every cycle matched its expectation
- * (or the command succeeded), 1 a durability violation was found, 2 a
- * usage or environment error (one line on stderr, "pmemcut-host: what"),
- * 130 interrupted. */
+ * (or the command succeeded; verify: PASS), 1 a durability violation was
+ * found (verify: FAIL), 2 a usage or environment error (one line on
+ * stderr, "pmemcut-host: what"), 130 interrupted. */
 #include "host.h"
 #include "util.h"
 
@@ -31,6 +32,7 @@ static void usage(FILE *f)
         "       pmemcut-host attach --domain NAME --file IMG --mode nvdimm|virtio-pmem\n"
         "                           [--connect URI] [--dry-run]\n"
         "       pmemcut-host detach --domain NAME [--connect URI] [--dry-run]\n"
+        "       pmemcut-host verify --image IMG --fs ext4|xfs --acks FILE|- [--mode M] [--json]\n"
         "       pmemcut-host report RESULTS.jsonl|DIR...\n"
         "Run 'pmemcut-host COMMAND --help' for a command's options.\n",
         f);
@@ -45,8 +47,9 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     if (argc < 2) {
-        fprintf(stderr, "pmemcut-host: no command given (run, serve, attach, detach, report; "
-                        "--help for usage)\n");
+        fprintf(stderr,
+                "pmemcut-host: no command given (run, serve, attach, detach, report, verify; "
+                "--help for usage)\n");
         return PM_EXIT_USAGE;
     }
     const char *cmd = argv[1];
@@ -61,11 +64,14 @@ int main(int argc, char **argv)
         r = ph_cmd_attach(argc - 1, argv + 1, true);
     else if (strcmp(cmd, "report") == 0)
         r = ph_cmd_report(argc - 1, argv + 1);
+    else if (strcmp(cmd, "verify") == 0)
+        r = ph_cmd_verify(argc - 1, argv + 1);
     else if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         usage(stdout);
         return 0;
     } else {
-        fprintf(stderr, "pmemcut-host: unknown command '%s' (run, serve, attach, detach, report)\n",
+        fprintf(stderr,
+                "pmemcut-host: unknown command '%s' (run, serve, attach, detach, report, verify)\n",
                 cmd);
         return PM_EXIT_USAGE;
     }
