@@ -9,6 +9,9 @@
  *   pmemcut-agent verify --dir DIR --acks channel|-|PATH [--dev DEV --fs T]
  *                        [--record-size B] [--slots K] [--expect durable|none]
  *   pmemcut-agent extents --dir DIR
+ *   pmemcut-agent ack TEXT...
+ *   pmemcut-agent check --dir DIR --acks channel|-|PATH [--dev DEV --fs T] [--expect E]
+ *                       [--timeout S] -- CMD [ARGS...]
  *
  * Every command prints one JSON object on one line on stdout.  Exit codes:
  * 0 success (verify: PASS), 1 verify FAIL, 2 usage or environment error,
@@ -23,6 +26,7 @@
 #include "fs.h"
 #include "run.h"
 #include "sys.h"
+#include "exec.h"
 #include "verify.h"
 
 #include "utils/error.h"
@@ -41,7 +45,10 @@ static const char usage_text[] =
     "      [--ack-to channel|-|PATH [--ack-wait]] [--inject no-sync|ack-early]\n"
     "  verify --dir DIR --acks channel|-|PATH [--dev DEV --fs ext4|xfs]\n"
     "      [--record-size B] [--slots K] [--expect durable|none]\n"
-    "  extents --dir DIR\n";
+    "  extents --dir DIR\n"
+    "  ack TEXT...\n"
+    "  check --dir DIR --acks channel|-|PATH [--dev DEV --fs ext4|xfs]\n"
+    "      [--expect durable|none] [--timeout S] -- CMD [ARGS...]\n";
 
 enum {
     O_DIR = 256,
@@ -62,6 +69,7 @@ enum {
     O_ACKS,
     O_EXPECT,
     O_INJECT,
+    O_TIMEOUT,
     O_HELP,
 };
 
@@ -84,6 +92,7 @@ static const struct option longopts[] = {
     {"acks", required_argument, NULL, O_ACKS},
     {"expect", required_argument, NULL, O_EXPECT},
     {"inject", required_argument, NULL, O_INJECT},
+    {"timeout", required_argument, NULL, O_TIMEOUT},
     {"help", no_argument, NULL, O_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -95,6 +104,8 @@ struct args {
     int workload, method, expect, inject;
     uint64_t records, size, slots, pause_ms;
     int slots_given;
+    double timeout;
+    int rest; /* argv index after the options (and a "--") */
 };
 
 /* A number option up to max; -1 after printing the error. */
@@ -189,6 +200,10 @@ static int parse_args(const char *cmd, int argc, char **argv, struct args *a)
             if ((a->inject = ga_inject_parse(optarg)) < 0)
                 return ga_error(cmd, "--inject: no-sync or ack-early, not '%s'", optarg);
             break;
+        case O_TIMEOUT:
+            if (pm_parse_double(optarg, 0.001, 86400, &a->timeout) < 0)
+                return ga_error(cmd, "--timeout: seconds in 0.001..86400, not '%s'", optarg);
+            break;
         case O_HELP:
             fputs(usage_text, stdout);
             exit(0);
@@ -196,7 +211,9 @@ static int parse_args(const char *cmd, int argc, char **argv, struct args *a)
             return ga_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
-    if (optind < argc)
+    a->rest = optind;
+    /* check takes its checker after "--" */
+    if (optind < argc && strcmp(cmd, "check") != 0)
         return ga_error(cmd, "unexpected argument '%s'", argv[optind]);
     return 0;
 }
@@ -256,6 +273,9 @@ int main(int argc, char **argv)
         return argc < 2 ? PM_EXIT_USAGE : 0;
     }
     const char *cmd = argv[1];
+    /* ack's words are the promise, whatever they look like */
+    if (strcmp(cmd, "ack") == 0)
+        return ga_cmd_ack(argc - 2, argv + 2);
     if ((rc = parse_args(cmd, argc - 1, argv + 1, &a)))
         return rc;
     if (strcmp(cmd, "caps") == 0)
@@ -270,10 +290,24 @@ int main(int argc, char **argv)
         return cmd_run(&a);
     if (strcmp(cmd, "verify") == 0)
         return cmd_verify(&a);
+    if (strcmp(cmd, "check") == 0) {
+        if (!a.dir || !a.acks)
+            return ga_error("check", "needs --dir and --acks");
+        struct ga_check_opts o = {
+            .dir = a.dir,
+            .acks = a.acks,
+            .dev = a.dev,
+            .fs = a.fs,
+            .expect = a.expect,
+            .timeout = a.timeout > 0 ? a.timeout : 600,
+            .argv = argv + 1 + a.rest,
+        };
+        return ga_cmd_check(&o);
+    }
     if (strcmp(cmd, "extents") == 0) {
         if (!a.dir)
             return ga_error("extents", "needs --dir");
         return ga_cmd_extents(a.dir);
     }
-    return ga_error(cmd, "unknown command (caps, prepare, run, verify, extents)");
+    return ga_error(cmd, "unknown command (caps, prepare, run, verify, extents, ack, check)");
 }

@@ -23,6 +23,17 @@ $(SAN)/guest/pmemcut-agent: $(call objs,san,$(GUEST_SRCS)) $(call pm_libs,san,$(
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_san) -o $@ $^
 
+# --- example workloads (guest/examples/, run with pmemcut-host run --exec) --
+# The PMDK example is a program of ours on Debian's libpmemobj (make deps
+# installs it); make check builds it for its test, `make examples` alone.
+EXAMPLES := guest/examples/pmdk/pmdk-counter
+guest/examples/pmdk/pmdk-counter: guest/examples/pmdk/pmdk-counter.c
+	$(CC) -std=gnu11 -Wall -Wextra -Werror -O2 -g -o $@ $< -lpmemobj
+.PHONY: examples
+examples: $(EXAMPLES)
+SAN_PROGRAMS += $(EXAMPLES)
+CLEAN += $(EXAMPLES)
+
 # --- the guest image -------------------------------------------------------
 # Built for the newest installed Debian kernel unless GUEST_KVER says which.
 GUEST_KVER ?= $(shell ls /boot/vmlinuz-* 2>/dev/null | sed 's|.*/vmlinuz-||' | sort -V | tail -n 1)

@@ -41,6 +41,10 @@ enum ph_guest_msg ph_guest_parse(const char *line, json_t **json)
         char why[200];
         return pm_ack_parse(line, &a, why, sizeof why) == 0 ? PH_MSG_ACK : PH_MSG_OTHER;
     }
+    if (strncmp(line, "user-ack ", 9) == 0) {
+        char why[128];
+        return pm_user_ack_ok(line + 9, why, sizeof why) == 0 ? PH_MSG_USER_ACK : PH_MSG_OTHER;
+    }
     /* The agent tags its JSON on the channel: "result {...}", "verdict {...}",
      * "prepared {...}", "extents {...}". */
     const char *p = line;
@@ -125,11 +129,15 @@ const char *ph_guest_verdict(const char *expected, json_t *run_result, json_t *v
     if (ph_guest_refused(run_result))
         return "refused";
     const char *v = ph_json_str(verify_result, "verdict", "FAIL");
+    /* A user's checker (check) that could not say: never a PASS */
+    if (strcmp(v, "ERROR") == 0)
+        return "error";
     /* fsck is {"tool","exit","clean","note"}, or null when it did not run. */
     json_t *fsck = json_object_get(verify_result, "fsck");
     bool fs_ok = !json_is_object(fsck) || json_is_true(json_object_get(fsck, "clean"));
-    bool lost =
-        ph_json_count(verify_result, "missing") > 0 || ph_json_count(verify_result, "corrupt") > 0;
+    bool lost = ph_json_count(verify_result, "missing") > 0 ||
+                ph_json_count(verify_result, "corrupt") > 0 ||
+                json_is_true(json_object_get(verify_result, "lost_allowed"));
     if (strcmp(expected, "durable") == 0)
         return strcmp(v, "PASS") == 0 ? "PASS" : "FAIL";
     /* No guarantee: lost acked records are allowed; a broken filesystem is not. */

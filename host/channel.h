@@ -19,6 +19,7 @@ enum ph_guest_msg {
     PH_MSG_RESULT,   /* a JSON object: the agent's result (run, verify, refusal) */
     PH_MSG_PREPARED, /* prepared <json>: the filesystem is ready and synced; send `go` */
     PH_MSG_EXTENTS,  /* extents <json>: file extents (FIEMAP) to label as data */
+    PH_MSG_USER_ACK, /* user-ack TEXT: a promise of the user's own workload (--exec) */
     PH_MSG_OTHER,
 };
 
@@ -52,9 +53,10 @@ int64_t ph_guest_dev_offset(json_t *prepared, int64_t dev_size);
 /* Did the agent's run result say the system refused the method? */
 bool ph_guest_refused(json_t *run_result);
 
-/* The cycle's verdict (a static string: PASS, FAIL, allowed-loss or
- * refused) from what the agent said, for a method expected "durable" or
- * not: a run refused, else the verify result's (NULL: FAIL). */
+/* The cycle's verdict (a static string: PASS, FAIL, allowed-loss, refused,
+ * or error when a user's checker could not say) from what the agent said,
+ * for a method expected "durable" or not: a run refused, else the verify
+ * or check result's (NULL: FAIL). */
 const char *ph_guest_verdict(const char *expected, json_t *run_result, json_t *verify_result);
 
 /* Integer field of an object (a real truncated, when it fits a long long),

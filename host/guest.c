@@ -14,7 +14,12 @@ char *ph_guest_cmdline(const struct ph_guest_job *j)
                          ph_mode_name(j->mode), j->fs);
     char *s;
     if (j->verify)
-        s = ph_strf("%s pmemcut.action=verify pmemcut.expect=%s", base, j->expect);
+        s = ph_strf("%s pmemcut.action=%s pmemcut.expect=%s", base, j->exec ? "check" : "verify",
+                    j->expect);
+    else if (j->exec)
+        s = ph_strf("%s pmemcut.action=exec pmemcut.mkfs=%d%s%s", base, j->mkfs ? 1 : 0,
+                    j->handshake ? " pmemcut.handshake=1" : "",
+                    j->ack_wait ? " pmemcut.ack_wait=1" : "");
     else
         s = ph_strf("%s pmemcut.action=run pmemcut.mkfs=%d pmemcut.workload=%s pmemcut.sync=%s "
                     "pmemcut.records=%d pmemcut.pause_ms=%d%s%s%s%s",

@@ -22,6 +22,7 @@ struct ph_guest_job {
     bool handshake;     /* prepare: sync, send `prepared`, wait for the host's `go` */
     bool ack_wait;      /* run: after each ack, wait for the host's `go` */
     const char *inject; /* run: a seeded bug (no-sync, ack-early), or NULL */
+    bool exec;          /* the user's own workload: /pmemcut/exec, then /pmemcut/check */
 };
 
 /* The kernel command line for a job; caller frees. */

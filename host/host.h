@@ -15,6 +15,7 @@ int ph_cmd_run(int argc, char **argv);
 int ph_cmd_serve(int argc, char **argv);
 int ph_cmd_attach(int argc, char **argv, bool detach);
 int ph_cmd_report(int argc, char **argv);
+int ph_cmd_verify(int argc, char **argv);
 int ph_cmd_paths(int argc, char **argv);
 
 /* Where the other parts live, found from our own executable

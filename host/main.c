@@ -1,12 +1,12 @@
 /* pmemcut-host — the orchestrator: power-cut cycles on a real VM through
  * libvirt (run), the device for a user's own VM (serve, attach, detach),
- * the summary table of earlier runs (report), and where it finds its parts
- * (paths).
+ * the summary table of earlier runs (report), the guest kernel's verdict
+ * on one image (verify), and where it finds its parts (paths).
  *
  * Exit status (utils/exitcode.h): 0 every cycle matched its expectation
- * (or the command succeeded), 1 a durability violation was found, 2 a
- * usage or environment error (one line on stderr, "pmemcut-host: what"),
- * 130 interrupted. */
+ * (or the command succeeded; verify: PASS), 1 a durability violation was
+ * found (verify: FAIL), 2 a usage or environment error (one line on
+ * stderr, "pmemcut-host: what"), 130 interrupted. */
 #include "host.h"
 #include "util.h"
 
@@ -27,10 +27,13 @@ static void usage(FILE *f)
         "                        [--records N] [--cycles C] [--policy P] [--seed N] [--size SIZE]\n"
         "                        [--p F] [--cut-at B] [--lying-device] [--inject BUG]\n"
         "                        [--no-data-log] [--connect URI] --out DIR [--force]\n"
+        "       pmemcut-host run --mode M --fs F --exec CMD --check CMD [--guest-add PATH]...\n"
+        "                        [--expect durable|none] [run's other options]\n"
         "       pmemcut-host serve --file IMG --size SIZE [--policy P] [--seed N]\n"
         "       pmemcut-host attach --domain NAME --file IMG --mode nvdimm|virtio-pmem\n"
         "                           [--connect URI] [--dry-run]\n"
         "       pmemcut-host detach --domain NAME [--connect URI] [--dry-run]\n"
+        "       pmemcut-host verify --image IMG --fs ext4|xfs --acks FILE|- [--mode M] [--json]\n"
         "       pmemcut-host report RESULTS.jsonl|DIR...\n"
         "       pmemcut-host paths\n"
         "Run 'pmemcut-host COMMAND --help' for a command's options.\n",
@@ -47,7 +50,8 @@ int main(int argc, char **argv)
 
     if (argc < 2) {
         fprintf(stderr,
-                "pmemcut-host: no command given (run, serve, attach, detach, report, paths; "
+                "pmemcut-host: no command given (run, serve, attach, detach, report, verify, "
+                "paths; "
                 "--help for usage)\n");
         return PM_EXIT_USAGE;
     }
@@ -63,6 +67,8 @@ int main(int argc, char **argv)
         r = ph_cmd_attach(argc - 1, argv + 1, true);
     else if (strcmp(cmd, "report") == 0)
         r = ph_cmd_report(argc - 1, argv + 1);
+    else if (strcmp(cmd, "verify") == 0)
+        r = ph_cmd_verify(argc - 1, argv + 1);
     else if (strcmp(cmd, "paths") == 0)
         r = ph_cmd_paths(argc - 1, argv + 1);
     else if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
@@ -70,7 +76,8 @@ int main(int argc, char **argv)
         return 0;
     } else {
         fprintf(stderr,
-                "pmemcut-host: unknown command '%s' (run, serve, attach, detach, report, paths)\n",
+                "pmemcut-host: unknown command '%s' (run, serve, attach, detach, report, verify, "
+                "paths)\n",
                 cmd);
         return PM_EXIT_USAGE;
     }

@@ -17,13 +17,18 @@ struct row {
     bool lying;
     int cycles;
     long long acked, lost, lost_lines;
-    int pass, fail, allowed, refused;
+    int pass, fail, allowed, refused, error;
 };
 
-/* The row's verdict: any FAIL wins, then refused, then allowed-loss. */
+/* The row's verdict: any FAIL wins, then a checker's error (never a PASS),
+ * then refused, then allowed-loss. */
 static const char *row_verdict(const struct row *r)
 {
-    return r->fail ? "FAIL" : r->refused ? "refused" : r->allowed ? "allowed-loss" : "PASS";
+    return r->fail      ? "FAIL"
+           : r->error   ? "error"
+           : r->refused ? "refused"
+           : r->allowed ? "allowed-loss"
+                        : "PASS";
 }
 
 static long long count(json_t *v)
@@ -160,8 +165,10 @@ int ph_report_print(FILE *f, const char *const paths[])
                 r->refused++;
             else if (strcmp(vd, "allowed-loss") == 0)
                 r->allowed++;
-            else
+            else if (strcmp(vd, "PASS") == 0)
                 r->pass++;
+            else
+                r->error++; /* "error": the checker could not say */
         }
         free(text);
         if (!found) {

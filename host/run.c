@@ -20,6 +20,7 @@
  * and cuts. What is lost is what the guest kept only in its own RAM. */
 #include "ctl.h"
 #include "guest.h"
+#include "guestadd.h"
 #include "plan.h"
 #include "host.h"
 #include "proc.h"
@@ -62,7 +63,11 @@ struct run {
     bool no_data_log;   /* --no-data-log: no pmem.dlog, so no replay */
     const char *inject; /* a seeded bug (--inject no-sync|ack-early), or NULL */
     const char *p;      /* --p: random's keep probability, as given, or NULL */
-    bool cut_fixed;     /* --cut-at: every planned cut at this boundary */
+    /* --exec CMD --check CMD [--guest-add PATH]... [--expect E]: a workload
+     * of the user's own (guestadd.h); exec_cmd NULL for the agent's. */
+    const char *exec_cmd, *check_cmd, *expect_opt;
+    struct ph_guest_add ga;
+    bool cut_fixed; /* --cut-at: every planned cut at this boundary */
     struct ph_boundary cut_at;
 
     /* Derived. */
@@ -105,6 +110,7 @@ struct cycle {
     char *last_mark; /* the text of the last ack's mark */
     char *mkfs_why;  /* this cycle made a new filesystem after a failed mount */
     json_t *landing;
+    long long acks_after_cut; /* acks that came when the device was already off */
     long long stale_bytes;
     /* Labels given to the device this cycle: the static metadata (after
      * prepare, cycle 1), and the data extents the agent sent. */
@@ -187,10 +193,20 @@ static void run_usage(void)
            "         [--p F] [--cut-at B] [--lying-device] [--inject BUG] [--no-data-log]\n"
            "         [--connect URI]\n"
            "         --out DIR [--force]\n"
+           "       pmemcut-host run --mode M --fs F --exec CMD --check CMD [--guest-add PATH]...\n"
+           "         [--expect durable|none] [the options above but --workload, --sync, --inject]\n"
            "  --workload  append, overwrite, create, mmap\n"
            "  --sync      none, fsync, fdatasync, msync, odsync, map-sync, prealloc-flush,\n"
            "              prewrite-flush\n"
-           "  --records   records the workload writes per cycle (default 32)\n"
+           "  --records   records the workload writes per cycle (default 32); with --exec,\n"
+           "              the promises it makes, over which the cut is planned\n"
+           "  --exec      your workload: a shell command run in the guest in the mounted\n"
+           "              DAX filesystem (PMEMCUT_DIR); it promises with 'pmemcut-agent ack TEXT'\n"
+           "  --check     your checker, run after the cut and reboot with the promises in\n"
+           "              the file PMEMCUT_ACKS: exit 0 PASS, 1 FAIL, else an error\n"
+           "  --guest-add a file (program, script, data) put into the guest at the same\n"
+           "              path, with the shared libraries it needs (repeatable)\n"
+           "  --expect    with --exec: durable (default), or none (losses allowed)\n"
            "  --cycles    cut/reboot/verify cycles (default 1)\n"
            "  --policy    fate of unpersisted lines at a cut: lose-all (default), keep-all,\n"
            "              random, torn, prefix\n"
@@ -207,6 +223,37 @@ static void run_usage(void)
            "  --out       results.jsonl, acks-N.txt, console-N.log, image, data and audit log;\n"
            "              a new or empty directory, or an earlier run's with --force\n"
            "  --force     replace the earlier run in --out DIR (its files only)\n");
+}
+
+/* --exec and --check go together and replace --workload and --sync;
+ * --guest-add and --expect belong to them. */
+static int parse_exec_options(void)
+{
+    if (!R.exec_cmd && !R.check_cmd) {
+        if (R.ga.n || R.expect_opt) {
+            pm_set_error("run: --guest-add and --expect apply to --exec (a workload of your own)");
+            return -1;
+        }
+        return 0;
+    }
+    if (!R.exec_cmd || !R.check_cmd) {
+        pm_set_error("run: --exec CMD and --check CMD go together: the workload and the checker "
+                     "that judges it after the cut");
+        return -1;
+    }
+    if (!*R.exec_cmd || !*R.check_cmd || strchr(R.exec_cmd, '\n') || strchr(R.check_cmd, '\n')) {
+        pm_set_error("run: --exec and --check take one non-empty command line each");
+        return -1;
+    }
+    if (R.workload || R.sync || R.inject) {
+        pm_set_error("run: --exec runs your own workload: no --workload, --sync or --inject");
+        return -1;
+    }
+    R.workload = "exec";
+    R.sync = "own";
+    R.ga.exec_cmd = R.exec_cmd;
+    R.ga.check_cmd = R.check_cmd;
+    return 0;
 }
 
 /* --cut-at after-write=N | before-flush=N | ack */
@@ -253,6 +300,10 @@ static int parse_run_options(int argc, char **argv)
         {"no-data-log", no_argument, NULL, 'D'},
         {"p", required_argument, NULL, 'P'},
         {"cut-at", required_argument, NULL, 'A'},
+        {"exec", required_argument, NULL, 'X'},
+        {"check", required_argument, NULL, 'K'},
+        {"guest-add", required_argument, NULL, 'G'},
+        {"expect", required_argument, NULL, 'E'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -318,6 +369,28 @@ static int parse_run_options(int argc, char **argv)
             if (parse_cut_at(optarg) < 0)
                 return -1;
             break;
+        case 'X':
+            R.exec_cmd = optarg;
+            break;
+        case 'K':
+            R.check_cmd = optarg;
+            break;
+        case 'E':
+            if (strcmp(optarg, "durable") != 0 && strcmp(optarg, "none") != 0) {
+                pm_set_error("run: --expect must be durable or none");
+                return -1;
+            }
+            R.expect_opt = optarg;
+            break;
+        case 'G':
+            if (R.ga.n == PH_GUEST_ADD_MAX) {
+                pm_set_error("run: at most %d --guest-add files", PH_GUEST_ADD_MAX);
+                return -1;
+            }
+            if (!(R.ga.paths[R.ga.n] = ph_abspath(optarg)))
+                return -1;
+            R.ga.n++;
+            break;
         case 'i':
             if (strcmp(optarg, "no-sync") != 0 && strcmp(optarg, "ack-early") != 0) {
                 pm_set_error("run: --inject must be no-sync or ack-early");
@@ -345,6 +418,8 @@ static int parse_run_options(int argc, char **argv)
         return -1;
     }
     char *list = NULL;
+    if (parse_exec_options() < 0)
+        return -1;
     if (!mode || ph_mode_parse(mode, &R.mode) < 0) {
         pm_set_error("run: --mode must be virtio-pmem or nvdimm");
         return -1;
@@ -353,12 +428,12 @@ static int parse_run_options(int argc, char **argv)
         pm_set_error("run: --fs must be ext4 or xfs");
         return -1;
     }
-    if (!R.workload || !one_of(R.workload, workloads)) {
+    if (!R.exec_cmd && (!R.workload || !one_of(R.workload, workloads))) {
         pm_set_error("run: --workload must be one of: %s", list = join(workloads));
         free(list);
         return -1;
     }
-    if (!R.sync || !one_of(R.sync, syncs)) {
+    if (!R.exec_cmd && (!R.sync || !one_of(R.sync, syncs))) {
         pm_set_error("run: --sync must be one of: %s", list = join(syncs));
         free(list);
         return -1;
@@ -416,7 +491,7 @@ static int parse_run_options(int argc, char **argv)
      * holds 8); create keeps a file, a 4 KiB block at least, per record. */
     uint64_t per = strcmp(R.workload, "create") == 0 ? 4096 : 256;
     uint64_t need = (strcmp(R.workload, "overwrite") == 0 ? 8 : R.records) * per;
-    if (need > (uint64_t)R.size / 2) {
+    if (!R.exec_cmd && need > (uint64_t)R.size / 2) {
         pm_set_error("run: --size: %" PRIu64 " records of --workload %s need a device of at least "
                      "%" PRIu64 "M",
                      R.records, R.workload, (2 * need + (1 << 20) - 1) >> 20);
@@ -426,7 +501,16 @@ static int parse_run_options(int argc, char **argv)
         uint64_t t = (uint64_t)(pm_now() * 1e9) ^ ((uint64_t)getpid() << 32);
         R.seed = pm_splitmix64(&t) % 1000000000;
     }
-    R.expected = expectation(R.mode, R.sync);
+    R.expected =
+        R.exec_cmd ? (R.expect_opt ? R.expect_opt : "durable") : expectation(R.mode, R.sync);
+    /* The files for the guest exist and their libraries resolve: said now,
+     * before anything boots. */
+    if (R.exec_cmd && ph_guest_add_check(&R.ga) < 0) {
+        char *m = ph_strf("run: %s", pm_get_error());
+        pm_set_error("%s", m);
+        free(m);
+        return -1;
+    }
     return 0;
 }
 
@@ -582,6 +666,20 @@ static int setup(void)
     R.rundir = ph_make_rundir();
     if (!R.rundir)
         return -1;
+    /* A workload of the user's own: the base image and, appended, its
+     * files and commands; made once per content, kept in the cache. */
+    if (R.exec_cmd) {
+        const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+        char *cache = xdg && *xdg     ? ph_strf("%s/pmemcut", xdg)
+                      : home && *home ? ph_strf("%s/.cache/pmemcut", home)
+                                      : ph_strf("%s/cache", R.rundir);
+        char *initrd = ph_guest_add_initrd(R.initrd, &R.ga, cache);
+        free(cache);
+        if (!initrd)
+            return -1;
+        free(R.initrd);
+        R.initrd = initrd;
+    }
     /* A libvirtd's QEMU may run as another user: let it reach the view and
      * create the channel socket. */
     if (R.connect) {
@@ -798,6 +896,7 @@ static int boot(struct cycle *c, bool verify, struct pm_lines *chan)
         .inject = verify ? NULL : R.inject,
         .expect = strcmp(R.expected, "durable") == 0 ? "durable" : "none",
         .handshake = (c->n == 1 || R.remake) && !verify,
+        .exec = R.exec_cmd != NULL,
     };
     char *cmdline = ph_guest_cmdline(&job);
     char *console = out_path(verify ? "console-%d-verify.log" : "console-%d.log", c->n);
@@ -996,19 +1095,33 @@ static int cut_at_ack(struct cycle *c)
 
 /* One ack: mark, record, then act if it is the planned one; then let the
  * agent go on, unless the cut came. */
-static int on_ack(struct cycle *c, const char *line, struct pm_lines *chan)
+static int on_ack(struct cycle *c, const char *line, bool user, struct pm_lines *chan)
 {
     /* The mark and the acks file say which cycle the ack belongs to: the
-     * tools match them exactly, and an ack applies until the next cycle. */
-    char *text = ph_strf("%s cycle=%d", line, c->n);
-    /* After a cut the device still takes marks; if it ever refuses, the
-     * ack is kept all the same: it is the guest's promise that counts. */
+     * tools match them exactly, and an ack applies until the next cycle.
+     * A user's promise (user-ack TEXT) is marked `user-ack cycle=N TEXT`,
+     * and acks-N.txt holds its TEXT, as the checker gets it. */
+    long long w, f;
+    bool off;
+    if (device_status(&w, &f, &off) < 0)
+        return -1;
+    if (c->cut || off) {
+        /* The power is already off: a real machine could not have made
+         * this promise (a workload that ignores the failed flush, as
+         * sync(1) does, still gets here before the VM is gone). It is no
+         * promise, and the log says so. */
+        c->acks_after_cut++;
+        return ph_ctl_cmd(&R.ctl, NULL, 30, "mark after-cut cycle=%d %s", c->n, line) == -1 ? -1
+                                                                                          : 0;
+    }
+    char *text =
+        user ? ph_strf("user-ack cycle=%d %s", c->n, line + 9) : ph_strf("%s cycle=%d", line, c->n);
     int r = ph_ctl_cmd(&R.ctl, NULL, 30, "mark %s", text);
     if (r == -1) {
         free(text);
         return -1;
     }
-    fprintf(c->acks_f, "%s\n", text);
+    fprintf(c->acks_f, "%s\n", user ? line + 9 : text);
     fflush(c->acks_f);
     free(c->last_mark);
     c->last_mark = text;
@@ -1020,16 +1133,10 @@ static int on_ack(struct cycle *c, const char *line, struct pm_lines *chan)
         return -1;
     /* What the record just acknowledged made: everything since the last
      * ack, the agent having waited there. */
-    long long w, f;
-    bool off;
-    if (device_status(&w, &f, &off) < 0)
-        return -1;
     c->rec_writes = w - c->writes_prev;
     c->rec_flushes = f - c->flushes_prev;
     c->writes_prev = w;
     c->flushes_prev = f;
-    if (c->cut || off)
-        return 0; /* the cut came: the VM goes, no go */
     if (count == c->k)
         return c->kind == TRIG_EADR ? cut_eadr(c) : cut_at_ack(c);
     if (count + 1 == c->k) {
@@ -1107,8 +1214,8 @@ static int workload_boot(struct cycle *c)
                 json_t *res = NULL;
                 enum ph_guest_msg m = ph_guest_parse(line, &res);
                 int e = 0;
-                if (m == PH_MSG_ACK) {
-                    e = on_ack(c, line, &chan);
+                if (m == PH_MSG_ACK || (m == PH_MSG_USER_ACK && R.exec_cmd)) {
+                    e = on_ack(c, line, m == PH_MSG_USER_ACK, &chan);
                 } else if (m == PH_MSG_RESULT) {
                     on_result(c, res);
                     res = NULL;
@@ -1391,11 +1498,20 @@ static json_t *cycle_row(struct cycle *c, const char *verdict)
         json_object_set_new(o, "p", json_real(strtod(R.p, NULL)));
     json_object_set_new(o, "lying_device", json_boolean(R.lying));
     json_object_set_new(o, "inject", R.inject ? json_string(R.inject) : json_null());
+    if (R.exec_cmd) {
+        json_object_set_new(o, "exec", json_string(R.exec_cmd));
+        json_object_set_new(o, "check", json_string(R.check_cmd));
+        json_t *x = json_object_get(c->run_result, "exit");
+        json_object_set(o, "exec_exit", x ? x : json_null());
+        json_t *ck = json_object_get(c->verify_result, "checker");
+        json_object_set(o, "checker", ck ? ck : json_null());
+    }
     if (R.mode == PH_MODE_NVDIMM)
         json_object_set_new(o, "cache_model", json_string("eadr"));
     json_object_set_new(o, "expected", json_string(R.expected));
     json_object_set_new(o, "cut", c->cut || c->trigger ? cut_summary(c) : json_null());
     json_object_set_new(o, "acked", json_integer((json_int_t)json_array_size(c->acks)));
+    json_object_set_new(o, "acks_after_cut", json_integer(c->acks_after_cut));
     json_t *missing = json_object_get(c->verify_result, "missing");
     json_t *corrupt = json_object_get(c->verify_result, "corrupt");
     json_object_set(o, "missing", missing ? missing : json_array());
@@ -1488,6 +1604,12 @@ static const char *one_cycle(int n)
     }
     t = pm_now();
     const char *run_error = ph_json_str(c.run_result, "error", NULL);
+    /* The user's workload ended before the cut, and not well: its own
+     * failure, not a verdict (its output is on the console). */
+    char *exec_error = NULL;
+    if (!c.cut && R.exec_cmd && c.run_result && ph_json_int(c.run_result, "exit", 0) != 0)
+        run_error = exec_error = ph_strf("the workload (--exec) exited %lld before the cut",
+                                         ph_json_int(c.run_result, "exit", 0));
     if (!c.cut && (!c.run_result || run_error)) {
         /* No cut, and the guest did not finish its workload. */
         char *console = out_path("console-%d.log", n);
@@ -1496,8 +1618,10 @@ static const char *one_cycle(int n)
                      why ? why : "no result from the agent", console);
         free(why);
         free(console);
+        free(exec_error);
         goto out;
     }
+    free(exec_error);
     if (!c.cut) {
         /* The workload ended before the trigger: cut now, at its end. */
         if (c.armed && ph_ctl_cmd(&R.ctl, NULL, 30, "disarm") < 0)
@@ -1563,11 +1687,12 @@ int ph_cmd_run(int argc, char **argv)
                 ph_mode_name(R.mode), R.fs, R.workload, R.sync, R.cycles, R.seed, R.expected);
     if (setup() < 0)
         goto out;
-    int violations = 0;
+    int violations = 0, errors = 0;
     for (uint64_t n = 1; n <= R.cycles; n++) {
         const char *v = one_cycle((int)n);
         if (!v)
             goto out;
+        errors += strcmp(v, "error") == 0; /* a checker that could not say */
         if (strcmp(v, "FAIL") == 0 ||
             (strcmp(v, "refused") == 0 && strcmp(R.expected, "refused") != 0))
             violations++;
@@ -1577,7 +1702,7 @@ int ph_cmd_run(int argc, char **argv)
     fclose(R.results);
     R.results = NULL;
     ph_report_print(stdout, (const char *[]){R.results_path, NULL});
-    ret = violations ? PM_EXIT_FAIL : PM_EXIT_OK;
+    ret = violations ? PM_EXIT_FAIL : errors ? PM_EXIT_USAGE : PM_EXIT_OK;
 out:
     teardown();
     return ret;

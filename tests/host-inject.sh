@@ -32,6 +32,6 @@ done
 # ack-early loses exactly the record acked last: it was acked, then the cut.
 [ "$(jqr ack-early '[.missing[].seq] == [.acked]' | sort -u)" = true ] &&
     t_ok "ack-early: the one record missing is the last one acked" ||
-    t_fail "ack-early: the last acked record missing" "$(jqr ack-early -c '{acked, missing}')"
+    t_fail "ack-early: the last acked record missing" "$(jqr ack-early '{acked, missing} | tojson')"
 grep -q " $T/" /proc/mounts && t_fail "cleanup" "a mount is left" || t_ok "cleanup: no FUSE view left mounted"
 t_done

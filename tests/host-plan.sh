@@ -35,7 +35,7 @@ exact=$(jqr plan '.cut as $c | $c.plan as $p | $c.landed as $l |
     elif $b.what == "before flush" then $l.writes == $p.writes and $l.flushes == ($b.n | tonumber) - 1
     else $l.writes == $p.writes and $l.flushes == $p.flushes end' | sort | uniq -c | tr -s ' ')
 [ "$exact" = " 5 true" ] && t_ok "plan: every cut landed where it was planned" ||
-    t_fail "plan: cuts land as planned" "$exact; $(jqr plan -c '[.cycle, .cut.plan, .cut.landed]')"
+    t_fail "plan: cuts land as planned" "$exact; $(jqr plan '[.cycle, .cut.plan, .cut.landed] | tojson')"
 seqs=$(jqr plan '"\(.cut.plan.writes)W\(.cut.plan.flushes)F"' | sort -u)
 reached=$(jqr plan .cut.plan.boundary | sort -u | wc -l)
 [ "$seqs" = 2W2F ] && [ "$reached" = 5 ] &&
@@ -44,7 +44,7 @@ reached=$(jqr plan .cut.plan.boundary | sort -u | wc -l)
 [ "$(jqr plan '.cut.landed.dirty | .meta + .data + .unknown' | sort -n | head -1)" = 0 ] &&
     [ "$(jqr plan '.cut.landed.dirty.meta' | sort -n | tail -1)" -gt 0 ] &&
     t_ok "plan: the results say how many lines were dirty at each cut, by class" ||
-    t_fail "plan: dirty lines per cut" "$(jqr plan -c .cut.landed.dirty)"
+    t_fail "plan: dirty lines per cut" "$(jqr plan '.cut.landed.dirty | tojson')"
 # The acks and marks carry their cycle; each cycle begins with its mark.
 [ "$(grep -c '"ev":"mark","text":"cycle [0-9]*"' "$T/plan/audit.jsonl")" = 5 ] &&
     grep -qx 'ack append.log 1 fsync cycle=2' "$T/plan/acks-2.txt" &&
@@ -59,7 +59,7 @@ PMEMCUT_PROGRESS=1 run finding --mode virtio-pmem --fs ext4 --workload append --
     t_fail "finding: exit 1" "$(show finding)"
 [ "$(jqr finding '.cut.landed.requests' | sort -u)" = WW ] &&
     t_ok "finding: every cut landed after the journal write (requests WW)" ||
-    t_fail "finding: cuts after write 2" "$(jqr finding -c .cut.landed)"
+    t_fail "finding: cuts after write 2" "$(jqr finding '.cut.landed | tojson')"
 bad=$(jqr finding 'select(.verdict == "FAIL") | .cycle' | tr '\n' ' ')
 ok=$(jqr finding 'select(.verdict == "FAIL") |
     .mount_failure == "journal recovery failed" and .fsck.mounted == false and
@@ -69,7 +69,7 @@ ok=$(jqr finding 'select(.verdict == "FAIL") |
 if [ -n "$bad" ] && [ "$ok" = true ]; then
     t_ok "finding: cycles $bad: the kernel refused the journal ($(jqr finding 'select(.verdict == "FAIL") | .fsck.kernel' | head -1 | cut -c1-70)...), every acked record lost"
 else
-    t_fail "finding: the flush-ordering fault" "$(jqr finding -c '[.cycle, .verdict, .mount_failure, .fsck.kernel, .acked, (.missing|length)]')"
+    t_fail "finding: the flush-ordering fault" "$(jqr finding '[.cycle, .verdict, .mount_failure, .fsck.kernel, .acked, (.missing|length)] | tojson')"
 fi
 others=$(jqr finding 'select(.verdict != "FAIL") | .verdict' | sort -u)
 [ -z "$others" ] || [ "$others" = PASS ] && t_ok "finding: the cycles that kept the commit's damage out passed" ||

@@ -16,6 +16,11 @@ $(SAN)/tests/test-pool: $(BUILD)/san/tests/unit/test-pool.o $(call pm_libs,san,m
 $(SAN)/tests/test-audit: $(BUILD)/san/tests/unit/test-audit.o $(BUILD)/san/libpm-engines.a \
                          $(call pm_libs,san,$(TOOL_LIBS))
 	$(CC) $(CFLAGS_san) -o $@ $^ $(EXT2FS_LIBS) -lcunit -lm
+# explore's kernel mount rules, on mke2fs images (libext2fs).
+$(SAN)/tests/test-ext4mount: $(BUILD)/san/tests/unit/test-ext4mount.o $(BUILD)/san/libpm-engines.a \
+                             $(call pm_libs,san,$(TOOL_LIBS))
+	$(CC) $(CFLAGS_san) -o $@ $^ $(EXT2FS_LIBS) -lcunit
+SAN_PROGRAMS += $(SAN)/tests/test-ext4mount
 $(SAN)/tests/test-schema: $(BUILD)/san/tests/unit/test-schema.o $(call pm_libs,san,audit model utils)
 	$(CC) $(CFLAGS_san) -o $@ $^ -lcunit
 SAN_PROGRAMS += $(SAN)/tests/test-schema
@@ -50,14 +55,15 @@ SAN_PROGRAMS += $(SAN)/tests/test-model $(SAN)/tests/test-pool $(SAN)/tests/test
 DEVICE_CHECKS := model triggers policies lying classify control control-hardening clients restart \
                  audit disk-full params manpage
 CHECKS += $(SAN)/tests/test-utils $(SAN)/tests/test-host $(SAN)/tests/test-model $(SAN)/tests/test-pool $(SAN)/tests/test-verify \
-          $(SAN)/tests/test-audit $(SAN)/tests/test-schema \
+          $(SAN)/tests/test-audit $(SAN)/tests/test-schema $(SAN)/tests/test-ext4mount \
           $(patsubst %,tests/device-%.sh,$(DEVICE_CHECKS)) tests/device-parallel.sh tests/man-pages.sh \
           tests/audit-damaged.sh tests/replay-reality.sh tests/replay-dmlog.sh \
           tests/audit-timeline.sh tests/replay-explore.sh tests/replay-acks.sh tests/replay-xfs.sh \
           tests/guest-host.sh tests/guest-vm.sh \
           tests/host-attach.sh tests/host-kill.sh tests/host-virtio.sh tests/host-nvdimm.sh \
-          tests/host-system.sh tests/host-methods.sh tests/host-options.sh tests/host-inject.sh tests/host-plan.sh \
-          tests/replay-cycles.sh tests/install.sh \
+          tests/host-system.sh tests/host-methods.sh tests/host-options.sh tests/host-inject.sh \
+          tests/host-plan.sh tests/host-exec.sh tests/host-examples.sh \
+          tests/replay-cycles.sh tests/host-verify.sh tests/explore-kernel.sh tests/install.sh \
           tests/exit-codes.sh
 BENCHES += tests/bench-device.sh tests/bench-audit.sh tests/host-bench.sh
 

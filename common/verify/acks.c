@@ -288,3 +288,21 @@ void pm_acks_free(struct pm_ack_list *l)
 {
     PM_VEC_FREE(l);
 }
+
+int pm_user_ack_ok(const char *text, char *why, size_t whylen)
+{
+    size_t n = strlen(text);
+    if (n == 0 || n > PM_USER_ACK_MAX) {
+        snprintf(why, whylen, "a promise is 1..%d bytes, not %zu", PM_USER_ACK_MAX, n);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c < 0x20 || c == 0x7f) {
+            snprintf(why, whylen, "a promise is one line of text: byte %zu is a control character",
+                     i);
+            return -1;
+        }
+    }
+    return 0;
+}

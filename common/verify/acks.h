@@ -98,4 +98,11 @@ void pm_acks_sort(struct pm_ack_list *l);
 
 void pm_acks_free(struct pm_ack_list *l);
 
+/* A promise of the user's own workload (`pmemcut-agent ack TEXT`, on the
+ * channel `user-ack TEXT`): free text, never parsed, one line of
+ * 1..PM_USER_ACK_MAX bytes without control characters.  0, or -1 with
+ * why. */
+#define PM_USER_ACK_MAX 1000
+int pm_user_ack_ok(const char *text, char *why, size_t whylen);
+
 #endif

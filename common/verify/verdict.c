@@ -93,6 +93,23 @@ static void losses_json(FILE *f, const struct pm_loss_list *l)
     fputc(']', f);
 }
 
+void pm_fsck_json(const struct pm_fsck *c, FILE *f)
+{
+    if (!c->ran) {
+        fputs("null", f);
+        return;
+    }
+    fputs("{\"tool\":", f);
+    pm_json_str(f, c->tool);
+    fprintf(f, ",\"exit\":%d,\"clean\":%s,\"note\":", c->exit_code, c->clean ? "true" : "false");
+    pm_json_str(f, c->note[0] ? c->note : NULL);
+    fputs(",\"output\":", f);
+    pm_json_str(f, c->output[0] ? c->output : NULL);
+    fprintf(f, ",\"mounted\":%s,\"kernel\":", c->mounted ? "true" : "false");
+    pm_json_str(f, c->kernel[0] ? c->kernel : NULL);
+    fputc('}', f);
+}
+
 void pm_verdict_json(const struct pm_verdict *v, FILE *f)
 {
     int first = 1;
@@ -126,20 +143,7 @@ void pm_verdict_json(const struct pm_verdict *v, FILE *f)
     pm_json_key(f, &first, "unacked_present");
     fprintf(f, "%llu", (unsigned long long)v->unacked_present);
     pm_json_key(f, &first, "fsck");
-    if (!v->fsck.ran) {
-        fputs("null", f);
-    } else {
-        fputs("{\"tool\":", f);
-        pm_json_str(f, v->fsck.tool);
-        fprintf(f, ",\"exit\":%d,\"clean\":%s,\"note\":", v->fsck.exit_code,
-                v->fsck.clean ? "true" : "false");
-        pm_json_str(f, v->fsck.note[0] ? v->fsck.note : NULL);
-        fputs(",\"output\":", f);
-        pm_json_str(f, v->fsck.output[0] ? v->fsck.output : NULL);
-        fprintf(f, ",\"mounted\":%s,\"kernel\":", v->fsck.mounted ? "true" : "false");
-        pm_json_str(f, v->fsck.kernel[0] ? v->fsck.kernel : NULL);
-        fputc('}', f);
-    }
+    pm_fsck_json(&v->fsck, f);
     if (v->oom) {
         pm_json_key(f, &first, "error");
         pm_json_str(f, "out of memory while recording losses");

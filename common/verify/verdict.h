@@ -65,6 +65,10 @@ void pm_verdict_corrupt(struct pm_verdict *v, const struct pm_ack *a, const char
 /* 1 for PASS, 0 for FAIL. */
 int pm_verdict_pass(const struct pm_verdict *v);
 
+/* The check as a JSON object ({"tool",...,"mounted","kernel"}), or null
+ * when it did not run; no newline. */
+void pm_fsck_json(const struct pm_fsck *c, FILE *f);
+
 /* The verdict as one JSON object, no newline. */
 void pm_verdict_json(const struct pm_verdict *v, FILE *f);
 

@@ -12,6 +12,7 @@
 #include "utils/error.h"
 #include "utils/spawn.h"
 #include "explore-int.h"
+#include "ext4mount.h"
 
 /* The first problem line of fsck output, with numbers erased, as the
  * failure's signature. */
@@ -87,22 +88,135 @@ static void first_line(const char *out, char *line, size_t n)
     snprintf(line, n, "%.*s", (int)(len < n ? len : n - 1), out);
 }
 
-/* ext4: does the superblock say the journal needs recovery? */
-static bool ext4_needs_recovery(const uint8_t *img, uint64_t size)
-{
-    if (size < 2048)
-        return false;
-    const uint8_t *sb = img + 1024;
-    uint16_t magic = (uint16_t)(sb[0x38] | sb[0x39] << 8);
-    uint32_t incompat = (uint32_t)sb[0x60] | (uint32_t)sb[0x61] << 8;
-    return magic == 0xEF53 && (incompat & 0x4);
-}
-
 static void counts_json(FILE *f, const char *key, const struct pm_counts *c)
 {
     fprintf(f, ",\"%s\":{\"meta\":%llu,\"data\":%llu,\"unknown\":%llu}", key,
             (unsigned long long)c->c[PM_META], (unsigned long long)c->c[PM_DATA],
             (unsigned long long)c->c[PM_UNKNOWN]);
+}
+
+/* A cause for a signature: numbers erased, quotes made harmless. */
+static void cause_sig(const char *cause, char *sig, size_t n)
+{
+    size_t o = 0;
+    for (const char *c = cause; *c && o + 2 < n; c++) {
+        if (*c >= '0' && *c <= '9') {
+            if (o == 0 || sig[o - 1] != '#')
+                sig[o++] = '#';
+        } else {
+            sig[o++] = *c == '"' || *c == '\\' || (unsigned char)*c < 0x20 ? '\'' : *c;
+        }
+    }
+    sig[o] = '\0';
+}
+
+/* What the kernel itself printed about the recovery, as e2fsck's copy of
+ * its code prints it ("JBD2: Invalid checksum recovering data block 37 in
+ * log"): the first such line, without "JBD2: ", or NULL. */
+static const char *jbd2_line(const char *out, size_t *len)
+{
+    const char *l = strstr(out, "JBD2: ");
+    if (!l)
+        return NULL;
+    l += 6;
+    *len = strcspn(l, "\n");
+    return l;
+}
+
+/* The verify keys of a state the kernel would not mount: every record
+ * acknowledged before it (the acks that apply at at, pt_ackverify_at:
+ * nacks of them) is missing, "filesystem did not mount", as the agent's
+ * verify reports it (guest/verify.c: its list sorted, duplicates dropped)
+ * and with the keys explore-judge.c writes.  1 for a FAIL verdict, 0 for
+ * a pass or when not judged, -1 (a message on stderr) when the acks could
+ * not be listed. */
+static int judge_unmounted(FILE *f, const struct pt_explore_opts *o, uint64_t at, size_t nacks)
+{
+    if (!o->acks || strcmp(o->fs, "ext4") != 0) {
+        fputs(",\"verify\":null", f);
+        return 0;
+    }
+    pt_ack_set as = {0};
+    struct pm_ack_list l = {0};
+    int r = pt_ackverify_at(&o->al, at, &as);
+    if (r == 0 && as.len != nacks) {
+        pm_set_error("%zu acks apply, not %zu", as.len, nacks);
+        r = -1;
+    }
+    for (size_t i = 0; r == 0 && i < as.len; i++)
+        if (pm_acks_add(&l, &o->al.acks.v[as.v[i]].a) == -1)
+            r = -1, pm_set_error("out of memory");
+    PM_VEC_FREE(&as);
+    if (r == -1) {
+        fprintf(stderr, "explore: verify at seq %llu: %s\n", (unsigned long long)at,
+                pm_get_error());
+        fputs(",\"verify\":\"error\"", f);
+        pm_acks_free(&l);
+        return -1;
+    }
+    pm_acks_sort(&l);
+    struct pm_verdict v;
+    pm_verdict_init(&v, o->expect);
+    for (size_t i = 0; i < l.len; i++)
+        pm_verdict_missing(&v, &l.v[i], "filesystem did not mount");
+    pm_acks_free(&l);
+    char vsig[PT_SIG_MAX];
+    pt_ackverify_signature(&v, vsig, sizeof vsig);
+    bool vfail = !pm_verdict_pass(&v);
+    fprintf(f,
+            ",\"verify\":\"%s\",\"verify_signature\":\"%s\",\"acked\":%llu,\"present\":%llu,"
+            "\"superseded\":%llu,\"missing\":%zu,\"corrupt\":%zu,\"unacked_present\":%llu",
+            vfail ? "FAIL" : "PASS", vsig, (unsigned long long)v.acked,
+            (unsigned long long)v.present, (unsigned long long)v.superseded, v.missing.n,
+            v.corrupt.n, (unsigned long long)v.unacked_present);
+    pm_verdict_free(&v);
+    return vfail;
+}
+
+/* ext4: the kernel's mount first (ext4mount.h: the superblock, the group
+ * descriptors and the journal as they are on the device, then the journal
+ * replay, run by e2fsck's copy of the kernel's recovery code), then the
+ * check of what the replay left.  A state the kernel would refuse is
+ * "did not mount", its signature the kernel's reason; no checker judges
+ * it further (the guest's verify would find nothing mounted to judge).
+ * Sets *cause (empty: it mounts), *rc, *timed_out, tool, *replayed; out
+ * holds the last checker's output. */
+static void check_ext4(const struct pt_explore_opts *o, const char *img, char *cause, size_t n,
+                       char *out, size_t outlen, char *tool, size_t toollen, int *rc,
+                       bool *timed_out, bool *replayed)
+{
+    struct pt_ext4_mount m;
+    cause[0] = '\0';
+    *rc = 0;
+    if (pt_ext4_mount_check(img, &m) == -1) {
+        snprintf(tool, toollen, "libext2fs");
+        snprintf(out, outlen, "%s", pm_get_error());
+        *rc = -1;
+        return;
+    }
+    if (m.refused) {
+        snprintf(cause, n, "%s", m.cause);
+        return;
+    }
+    if (m.needs_recovery) {
+        /* what a mount would do first: replay the journal */
+        char *jargv[] = {"e2fsck", "-E", "journal_only", "-y", (char *)img, NULL};
+        snprintf(tool, toollen, "e2fsck -E journal_only -y");
+        *rc = run_capture(jargv, o->check_timeout, out, outlen, timed_out);
+        *replayed = true;
+        if (*timed_out)
+            return;
+        if (pt_ext4_recovery_refused(out, cause, n)) {
+            size_t len;
+            const char *said = jbd2_line(out, &len);
+            if (said) /* the kernel's own words are the better cause */
+                snprintf(cause, n, "journal recovery failed: %.*s", (int)len, said);
+            return;
+        }
+    }
+    char *argv[] = {"e2fsck", "-fn", (char *)img, NULL};
+    snprintf(tool, toollen, "e2fsck -fn");
+    *rc = run_capture(argv, o->check_timeout, out, outlen, timed_out);
 }
 
 /* fsck, then verify: the part of the state's line after its counts, and the
@@ -112,25 +226,18 @@ static int check_image(const struct pt_explore_opts *o, const char *img, uint64_
                        const char *name, bool *replayed, char **tail)
 {
     static char out[16384];
-    char sig[PT_SIG_MAX] = "", tool[32];
+    char sig[PT_SIG_MAX] = "", tool[32], cause[PT_SIG_MAX] = "";
     int rc = 0;
     bool timed_out = false;
     const char *verdict;
     *replayed = false;
     if (strcmp(o->fs, "ext4") == 0) {
-        if (ext4_needs_recovery(pt_explore_track.r->p, pt_explore_track.r->size)) {
-            /* what a mount would do first: replay the journal */
-            char *jargv[] = {"e2fsck", "-E", "journal_only", "-y", (char *)img, NULL};
-            snprintf(tool, sizeof tool, "e2fsck -E journal_only -y");
-            rc = run_capture(jargv, o->check_timeout, out, sizeof out, &timed_out);
-            *replayed = true;
-        }
-        if (!timed_out) {
-            char *argv[] = {"e2fsck", "-fn", (char *)img, NULL};
-            snprintf(tool, sizeof tool, "e2fsck -fn");
-            rc = run_capture(argv, o->check_timeout, out, sizeof out, &timed_out);
-        }
-        verdict = rc == 0 ? "pass" : rc < 0 || rc >= 16 ? "error" : "fail";
+        check_ext4(o, img, cause, sizeof cause, out, sizeof out, tool, sizeof tool, &rc, &timed_out,
+                   replayed);
+        verdict = cause[0]             ? "did not mount"
+                  : rc == 0            ? "pass"
+                  : rc < 0 || rc >= 16 ? "error"
+                                       : "fail";
     } else {
         char *argv[] = {"xfs_repair", "-n", "-f", (char *)img, NULL};
         snprintf(tool, sizeof tool, "xfs_repair -n -f");
@@ -138,10 +245,14 @@ static int check_image(const struct pt_explore_opts *o, const char *img, uint64_
         /* 2: a dirty log that only a mount can replay */
         verdict = rc == 0 ? "pass" : rc == 1 ? "fail" : rc == 2 ? "dirty-log" : "error";
     }
+    bool unmounted = strcmp(verdict, "did not mount") == 0;
     if (timed_out) {
         /* killed at the limit: its own outcome, one signature for all */
         verdict = "timeout";
+        unmounted = false;
         snprintf(sig, sizeof sig, "%s gave no answer in %g s", tool, o->check_timeout);
+    } else if (unmounted) {
+        cause_sig(cause, sig, sizeof sig);
     } else if (strcmp(verdict, "pass") != 0) {
         /* the state's file name is no part of the failure: take it out */
         for (char *p; (p = strstr(out, img));)
@@ -150,7 +261,7 @@ static int check_image(const struct pt_explore_opts *o, const char *img, uint64_
     }
     if (strcmp(verdict, "error") == 0) {
         char line[200];
-        first_line(rc < 0 ? pm_get_error() : out, line, sizeof line);
+        first_line(rc < 0 && !out[0] ? pm_get_error() : out, line, sizeof line);
         fprintf(stderr, "explore: %s: %s %s: %s\n", name, tool,
                 rc < 0      ? "could not be started"
                 : rc == 127 ? "could not be run"
@@ -165,7 +276,9 @@ static int check_image(const struct pt_explore_opts *o, const char *img, uint64_
         return PT_STATE_ERROR;
     }
     fprintf(f, ",\"fsck\":\"%s\",\"fsck_rc\":%d,\"signature\":\"%s\"", verdict, rc, sig);
-    int judged = timed_out ? 0 : pt_explore_judge(f, o, img, at, nacks);
+    int judged = timed_out   ? 0
+                 : unmounted ? judge_unmounted(f, o, at, nacks)
+                             : pt_explore_judge(f, o, img, at, nacks);
     if (timed_out)
         fprintf(f, ",\"verify\":null");
     fclose(f);
@@ -175,6 +288,8 @@ static int check_image(const struct pt_explore_opts *o, const char *img, uint64_
     }
     if (timed_out)
         return PT_STATE_TIMEOUT;
+    if (unmounted)
+        return PT_STATE_FAIL; /* whatever the method promised */
     if (judged == 1 && strcmp(verdict, "error") != 0)
         return PT_STATE_FAIL;
     return strcmp(verdict, "pass") == 0 || strcmp(verdict, "dirty-log") == 0 ? PT_STATE_PASS

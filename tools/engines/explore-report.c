@@ -108,6 +108,7 @@ int pt_explore_write_summary(const struct pt_explore_opts *o, FILE *out)
     PM_VEC(struct pt_state_result) tl = {0}; /* the first timed-out states */
     uint64_t timeouts = 0;
     uint64_t total = 0, pass = 0, fail = 0, other = 0, vpass = 0, vfail = 0, verr = 0, dups = 0;
+    uint64_t unmounted = 0; /* failing states the kernel would not mount */
     uint64_t by_pol[PT_EXPLORE_MAX_POLICIES][2] = {{0}};
     char *line = NULL;
     size_t cap = 0;
@@ -123,7 +124,9 @@ int pt_explore_write_summary(const struct pt_explore_opts *o, FILE *out)
         dups += res.dup;
         if (res.point > last_point)
             last_point = res.point;
-        bool failed = strcmp(res.fsck, "fail") == 0 || strcmp(res.fsck, "error") == 0;
+        bool refused = strcmp(res.fsck, "did not mount") == 0;
+        bool failed = refused || strcmp(res.fsck, "fail") == 0 || strcmp(res.fsck, "error") == 0;
+        unmounted += refused;
         if (strcmp(res.fsck, "pass") == 0)
             pass++;
         else if (strcmp(res.fsck, "timeout") == 0) {
@@ -150,6 +153,9 @@ int pt_explore_write_summary(const struct pt_explore_opts *o, FILE *out)
             "states: %llu checked, %llu pass, %llu fail, %llu timeout, %llu other (dirty log)\n",
             (unsigned long long)total, (unsigned long long)pass, (unsigned long long)fail,
             (unsigned long long)timeouts, (unsigned long long)other);
+    if (unmounted)
+        fprintf(out, "  %llu of the failing states would not mount (\"fsck\":\"did not mount\")\n",
+                (unsigned long long)unmounted);
     if (dups)
         fprintf(out,
                 "  %llu of them the same image as a state checked before (not checked again)\n",
