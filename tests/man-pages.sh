@@ -30,7 +30,8 @@ for p in pmemcut-host pmemcutctl pmemcut-audit pmemcut-replay pmemcut-agent nbdk
 done
 
 # names PAGE WHAT WORD...: each WORD is in PAGE's POD source as a word of
-# its own (not a prefix of a longer option).  Each list is printed, so
+# its own (not a prefix of a longer option); a command (WHAT "command") in
+# a =head or =item line.  Each list is printed, so
 # that an extraction gone wrong shows.
 names() {
     local p=$1 what=$2 w re missing=""
@@ -39,6 +40,8 @@ names() {
     for w in "$@"; do
         # a parameter (key=) is followed by its value
         case $w in *=) re="(^|[^a-zA-Z0-9-])$w" ;; *) re="(^|[^a-zA-Z0-9-])$w([^a-zA-Z0-9-]|$)" ;; esac
+        # a command has a heading or an item of its own, not just a mention
+        [ "$what" = command ] && re="^=(head[0-9]|item) (.*[^a-zA-Z0-9-])?$w([^a-zA-Z0-9-]|$)"
         grep -qE -- "$re" "$(pod_of "$p")" || missing="$missing $w"
     done
     if [ -z "$missing" ]; then t_ok "$p: names every $what of --help: $*"; else t_fail "$p: names every $what of --help" "missing:$missing"; fi
@@ -102,5 +105,17 @@ if echo "$out" | grep -q 'missing: --lying-device$' && echo "$out" | grep -q "fa
     t_ok "a page without --lying-device is caught"
 else
     t_fail "a page without --lying-device is caught" "$out"
+fi
+# ... and one whose command is only mentioned, not described
+sed 's/^=head2 paths$/=head2 where/' "$TOP/man/pmemcut-host.pod" >"$T/broken2.pod"
+out=$(
+    pod_of() { echo "$T/broken2.pod"; }
+    names pmemcut-host command run paths
+    echo "failed=$T_FAIL"
+)
+if echo "$out" | grep -q 'missing: paths$' && echo "$out" | grep -q "failed=$((T_FAIL + 1))"; then
+    t_ok "a page with no section for the command paths is caught"
+else
+    t_fail "a page with no section for the command paths is caught" "$out"
 fi
 t_done
