@@ -1112,7 +1112,7 @@ static int on_ack(struct cycle *c, const char *line, bool user, struct pm_lines 
          * promise, and the log says so. */
         c->acks_after_cut++;
         return ph_ctl_cmd(&R.ctl, NULL, 30, "mark after-cut cycle=%d %s", c->n, line) == -1 ? -1
-                                                                                          : 0;
+                                                                                            : 0;
     }
     char *text =
         user ? ph_strf("user-ack cycle=%d %s", c->n, line + 9) : ph_strf("%s cycle=%d", line, c->n);
@@ -1664,9 +1664,26 @@ static const char *one_cycle(int n)
     const char *fsck_s = !json_is_object(fsck)                          ? "not run"
                          : json_is_true(json_object_get(fsck, "clean")) ? "clean"
                                                                         : "NOT clean";
-    ph_progress("cycle %d: %s (acked %zu, missing %lld, corrupt %lld, fsck %s) in %.1f s", n,
-                verdict, json_array_size(c.acks), list_len(c.verify_result, "missing"),
-                list_len(c.verify_result, "corrupt"), fsck_s, c.t_work + c.t_remount + c.t_verify);
+    json_t *ck = json_object_get(c.verify_result, "checker");
+    if (R.exec_cmd && ck) {
+        /* the user's checker says what was lost: its exit and its JSON */
+        json_t *res = json_object_get(ck, "result");
+        char *js = res ? json_dumps(res, JSON_COMPACT) : NULL;
+        json_t *ex = json_object_get(ck, "exit");
+        char *how = json_is_integer(ex)
+                        ? ph_strf("exit %lld", (long long)json_integer_value(ex))
+                        : ph_strf("%s", ph_json_str(ck, "verdict", "?")); /* not run, error */
+        ph_progress("cycle %d: %s (acked %zu, checker %s%s%.200s, fsck %s) in %.1f s", n, verdict,
+                    json_array_size(c.acks), how, js ? ": " : "", js ? js : "", fsck_s,
+                    c.t_work + c.t_remount + c.t_verify);
+        free(how);
+        free(js);
+    } else {
+        ph_progress("cycle %d: %s (acked %zu, missing %lld, corrupt %lld, fsck %s) in %.1f s", n,
+                    verdict, json_array_size(c.acks), list_len(c.verify_result, "missing"),
+                    list_len(c.verify_result, "corrupt"), fsck_s,
+                    c.t_work + c.t_remount + c.t_verify);
+    }
 row:;
     json_t *row = cycle_row(&c, verdict);
     json_dumpf(row, R.results, JSON_COMPACT);

@@ -79,6 +79,12 @@ static void check_line(const char *line, json_t **run, json_t **verify)
         if (j || pm_ack_parse(line, &a, why, sizeof why) != 0)
             abort();
         return;
+    case PH_MSG_USER_ACK:
+        /* a user's promise: the text after "user-ack " is what the guest
+         * may send, and the host keeps it as one line */
+        if (j || strncmp(line, "user-ack ", 9) != 0 || pm_user_ack_ok(line + 9, why, sizeof why))
+            abort();
+        return;
     case PH_MSG_OTHER:
         if (j)
             abort();

@@ -122,6 +122,26 @@ static void test_verdict(void)
     CU_ASSERT_EQUAL(parsed("result [1]", PH_MSG_OTHER), NULL);
 }
 
+/* A user's workload (--exec): its promises are free text, one line; its
+ * checker's error is never a PASS; a checker FAIL with --expect none is an
+ * allowed loss. */
+static void test_user_workload(void)
+{
+    CU_ASSERT_EQUAL(parsed("user-ack row 1 committed", PH_MSG_USER_ACK), NULL);
+    CU_ASSERT_EQUAL(parsed("user-ack ", PH_MSG_OTHER), NULL);
+    CU_ASSERT_EQUAL(parsed("user-ack a\tb", PH_MSG_OTHER), NULL);
+    json_t *v = parsed("verdict {\"command\":\"check\",\"verdict\":\"ERROR\",\"missing\":[]}",
+                       PH_MSG_RESULT);
+    CU_ASSERT_STRING_EQUAL(ph_guest_verdict("durable", NULL, v), "error");
+    CU_ASSERT_STRING_EQUAL(ph_guest_verdict("none", NULL, v), "error");
+    json_decref(v);
+    v = parsed("verdict {\"command\":\"check\",\"verdict\":\"PASS\",\"lost_allowed\":true,"
+               "\"fsck\":{\"clean\":true}}",
+               PH_MSG_RESULT);
+    CU_ASSERT_STRING_EQUAL(ph_guest_verdict("none", NULL, v), "allowed-loss");
+    json_decref(v);
+}
+
 /* ext4 append/fsync on virtio-pmem: data write, journal write, flush,
  * flush: five boundaries, each with its trigger. */
 static void test_plan_boundaries(void)
@@ -180,6 +200,7 @@ int main(void)
     CU_add_test(s, "extents: only ranges on the device", test_extents_bounded);
     CU_add_test(s, "prepared: the offset on the device", test_dev_offset_bounded);
     CU_add_test(s, "verdicts, acks, other lines", test_verdict);
+    CU_add_test(s, "a user's workload: promises, checker verdicts", test_user_workload);
     CU_add_test(s, "plan: the boundaries of a record", test_plan_boundaries);
     CU_add_test(s, "plan: 20 seeds reach every boundary", test_plan_reaches_every_boundary);
     CU_basic_set_mode(CU_BRM_VERBOSE);

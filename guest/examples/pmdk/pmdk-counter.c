@@ -21,8 +21,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define LAYOUT "pmemcut-counter"
-#define SLOTS  4096
+#define LAYOUT    "pmemcut-counter"
+#define SLOTS     4096
 #define POOL_SIZE (8u << 20)
 
 struct root {
