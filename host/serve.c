@@ -24,15 +24,18 @@ char *ph_view_dir(const char *image)
 
 static void serve_usage(void)
 {
-    printf("usage: pmemcut-host serve --file IMG --size SIZE [--policy P] [--seed N]\n"
-           "  --file    the persisted image (created if missing; kept at exit)\n"
-           "  --size    device size, e.g. 258M (for nvdimm: a multiple of 16M plus 2M of\n"
-           "            namespace labels; virtio-pmem takes any multiple of 4K)\n"
-           "  --policy  fate of unpersisted lines at a cut: lose-all (default), keep-all,\n"
-           "            random, torn, prefix\n"
-           "  --seed    the seed of the cuts' random fates\n"
-           "The control socket is IMG.ctl, the audit log IMG.audit.jsonl, and the file\n"
-           "QEMU maps is IMG.view/nbd (pmemcut-host attach uses the same names).\n");
+    printf(
+        "usage: pmemcut-host serve --file IMG --size SIZE [--policy P] [--seed N] [--no-data-log]\n"
+        "  --file    the persisted image (created if missing; kept at exit)\n"
+        "  --size    device size, e.g. 258M (for nvdimm: a multiple of 16M plus 2M of\n"
+        "            namespace labels; virtio-pmem takes any multiple of 4K)\n"
+        "  --policy  fate of unpersisted lines at a cut: lose-all (default), keep-all,\n"
+        "            random, torn, prefix\n"
+        "  --seed    the seed of the cuts' random fates\n"
+        "  --no-data-log  keep no IMG.dlog (the payload of every write, for pmemcut-replay)\n"
+        "The control socket is IMG.ctl, the audit log IMG.audit.jsonl, the data log\n"
+        "IMG.dlog (both appended to across serves of the same image), and the file\n"
+        "QEMU maps is IMG.view/nbd (pmemcut-host attach uses the same names).\n");
 }
 
 static void print_xml(const char *view, int64_t size)
@@ -59,11 +62,16 @@ static void print_xml(const char *view, int64_t size)
 int ph_cmd_serve(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"file", required_argument, NULL, 'f'},   {"size", required_argument, NULL, 'z'},
-        {"policy", required_argument, NULL, 'p'}, {"seed", required_argument, NULL, 'S'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"file", required_argument, NULL, 'f'},
+        {"size", required_argument, NULL, 'z'},
+        {"policy", required_argument, NULL, 'p'},
+        {"seed", required_argument, NULL, 'S'},
+        {"no-data-log", no_argument, NULL, 'D'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     const char *file = NULL, *size = NULL;
+    bool no_data_log = false;
     struct ph_device d = {0};
     opterr = 0;
     int c;
@@ -82,6 +90,9 @@ int ph_cmd_serve(int argc, char **argv)
             if (ph_parse_uint("--seed", optarg, UINT64_MAX, &d.seed) < 0)
                 return PM_EXIT_USAGE;
             d.have_seed = true;
+            break;
+        case 'D':
+            no_data_log = true;
             break;
         case 'h':
             serve_usage();
@@ -127,6 +138,7 @@ int ph_cmd_serve(int argc, char **argv)
     chmod(rundir, 0755);
     d.control = ph_strf("%s.ctl", d.image);
     d.audit = ph_strf("%s.audit.jsonl", d.image);
+    d.data_log = no_data_log ? NULL : ph_strf("%s.dlog", d.image);
     d.nbd_sock = ph_strf("%s/nbd.sock", rundir);
     d.mnt = ph_view_dir(d.image);
     d.logdir = rundir;
@@ -135,9 +147,11 @@ int ph_cmd_serve(int argc, char **argv)
     printf("image:   %s\n"
            "control: %s\n"
            "audit:   %s\n"
+           "data:    %s\n"
            "view:    %s (the file QEMU maps)\n"
            "nbd:     unix:%s\n",
-           d.image, d.control, d.audit, d.view, d.nbd_sock);
+           d.image, d.control, d.audit, d.data_log ? d.data_log : "(none: --no-data-log)", d.view,
+           d.nbd_sock);
     print_xml(d.view, d.size);
     printf("serving (nbdkit pid %d); stop with Ctrl-C\n", (int)d.nbdkit_pid);
     fflush(stdout);
@@ -161,12 +175,14 @@ out:
     if (rundir)
         ph_remove_tree(rundir);
     if (ret == 0)
-        printf("stopped; image %s and audit log %s kept\n", d.image, d.audit);
+        printf("stopped; image %s, audit log %s%s%s kept\n", d.image, d.audit,
+               d.data_log ? " and data log " : "", d.data_log ? d.data_log : "");
     free(rundir);
     free(d.image);
     free(d.plugin);
     free(d.control);
     free(d.audit);
+    free(d.data_log);
     free(d.nbd_sock);
     free(d.mnt);
     free(d.view);

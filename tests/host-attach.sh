@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 t_tmpdir
 H=$TOP/build/san/host/pmemcut-host # the sanitizer build (make build/san/host/pmemcut-host)
-t_require "$H" "$TOP/plugin/nbdkit-pmemcut-plugin.so" virsh nbdkit nbdfuse fusermount3 qemu-system-x86_64
+t_require "$H" "$REPLAY" "$TOP/plugin/nbdkit-pmemcut-plugin.so" virsh nbdkit nbdfuse fusermount3 qemu-system-x86_64
 
 KERNEL=$(ls /boot/vmlinuz-* 2>/dev/null | sort -V | tail -1)
 [ -n "$KERNEL" ] || { t_fail prerequisite "no /boot/vmlinuz-* (make deps)"; t_done; }
@@ -142,4 +142,13 @@ if [ $rc -eq 0 ] && [ -z "$left" ] && [ -s "$IMG" ] && [ -s "$IMG.audit.jsonl" ]
 else
     t_fail "serve stop" "rc=$rc left=[$left] $(cat "$T/serve.err")"
 fi
+# The data log is kept by default: the history replays to the image.
+if [ -s "$IMG.dlog" ] && grep -q "^data:    $IMG.dlog" "$T/serve.out" &&
+    "$REPLAY" replay --audit "$IMG.audit.jsonl" --data "$IMG.dlog" -o "$T/replayed.img" \
+        >"$T/replay.out" 2>&1 && cmp -s "$T/replayed.img" "$IMG"; then
+    t_ok "serve: keeps IMG.dlog; the history replays to the image byte for byte"
+else
+    t_fail "serve data log" "$(cat "$T/replay.out" 2>/dev/null; ls -la "$IMG"*)"
+fi
+rm -f "$T/replayed.img"
 t_done
