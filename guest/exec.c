@@ -198,16 +198,8 @@ int ga_cmd_check(const struct ga_check_opts *o)
     struct pm_fsck fsck = {0};
     bool mounted = true;
     if (o->dev) {
-        ga_fsck(o->dev, o->dir, o->fs, &fsck);
-        if (ga_mount_dax(o->dev, o->dir, o->fs) < 0) {
-            size_t n = strlen(fsck.note);
-            snprintf(fsck.note + n, sizeof fsck.note - n, "%smount -o dax: %s", n ? "; " : "",
-                     strerror(errno));
-            fsck.clean = 0;
-            fsck.mounted = 0;
-            ga_kernel_said(o->dev, fsck.kernel, sizeof fsck.kernel);
+        if (ga_check_and_mount(o->dev, o->dir, o->fs, &fsck) < 0)
             mounted = false;
-        }
     }
 
     /* The checker, in the workload's directory, with the promises' file. */

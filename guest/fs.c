@@ -381,6 +381,19 @@ void ga_fsck(const char *dev, const char *dir, const char *fs, struct pm_fsck *f
         f->output[0] = '\0';
 }
 
+int ga_check_and_mount(const char *dev, const char *dir, const char *fs, struct pm_fsck *f)
+{
+    ga_fsck(dev, dir, fs, f);
+    if (ga_mount_dax(dev, dir, fs) == 0)
+        return 0;
+    size_t n = strlen(f->note);
+    snprintf(f->note + n, sizeof f->note - n, "%smount -o dax: %s", n ? "; " : "", strerror(errno));
+    f->clean = 0;
+    f->mounted = 0;
+    ga_kernel_said(dev, f->kernel, sizeof f->kernel);
+    return -1;
+}
+
 int ga_fiemap(int fd, struct ga_extent **out, size_t *nout)
 {
     enum { N = 128 };

@@ -50,6 +50,11 @@ int ga_mount_dax(const char *dev, const char *dir, const char *fs);
  * read-only check on dev; results go to f. */
 void ga_fsck(const char *dev, const char *dir, const char *fs, struct pm_fsck *f);
 
+/* What verify and check do first: ga_fsck, then mount -o dax at dir.  0
+ * when it mounted; -1 when the kernel refused it: f then says so (clean 0,
+ * mounted 0, the mount's error in note, the kernel's messages in kernel). */
+int ga_check_and_mount(const char *dev, const char *dir, const char *fs, struct pm_fsck *f);
+
 /* What the kernel's log says of the filesystem on dev (jbd2, ext4 and xfs
  * messages naming it), each message once, "; "-separated, at most outlen - 1
  * bytes; "" when nothing (or the log cannot be read). */

@@ -176,16 +176,8 @@ int ga_cmd_verify(const struct ga_verify_opts *o)
                           o->dev);
             goto out_v;
         }
-        ga_fsck(o->dev, o->dir, o->fs, &v.fsck);
-        if (ga_mount_dax(o->dev, o->dir, o->fs) < 0) {
-            size_t n = strlen(v.fsck.note);
-            snprintf(v.fsck.note + n, sizeof v.fsck.note - n, "%smount -o dax: %s", n ? "; " : "",
-                     strerror(errno));
-            v.fsck.clean = 0;
-            v.fsck.mounted = 0;
-            ga_kernel_said(o->dev, v.fsck.kernel, sizeof v.fsck.kernel);
+        if (ga_check_and_mount(o->dev, o->dir, o->fs, &v.fsck) < 0)
             mounted = 0;
-        }
     }
     if (mounted) {
         if (judge_all(&v, o, &l, err, sizeof err) < 0) {

@@ -476,8 +476,13 @@ void pt_ackverify_signature(const struct pm_verdict *v, char *sig, size_t len)
                  v->corrupt.v[0].what);
     else
         snprintf(raw, sizeof raw, "verify: FAIL");
+    pt_sig_erase_numbers(raw, sig, len);
+}
+
+void pt_sig_erase_numbers(const char *text, char *sig, size_t len)
+{
     size_t o = 0;
-    for (const char *c = raw; *c && o + 2 < len; c++) {
+    for (const char *c = text; *c && o + 2 < len; c++) {
         if (*c >= '0' && *c <= '9') {
             if (o == 0 || sig[o - 1] != '#')
                 sig[o++] = '#';

@@ -94,4 +94,9 @@ int pt_ackverify_ext4(struct pm_verdict *v, const char *img, const char *dir,
  * "verify: missing rec-#: zero-filled".  Empty for a pass. */
 void pt_ackverify_signature(const struct pm_verdict *v, char *sig, size_t len);
 
+/* text as a signature: every run of digits one '#', quotes, backslashes
+ * and control characters a "'" (so it stays a plain JSON string), at most
+ * len - 1 bytes. */
+void pt_sig_erase_numbers(const char *text, char *sig, size_t len);
+
 #endif

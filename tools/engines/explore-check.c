@@ -95,21 +95,6 @@ static void counts_json(FILE *f, const char *key, const struct pm_counts *c)
             (unsigned long long)c->c[PM_UNKNOWN]);
 }
 
-/* A cause for a signature: numbers erased, quotes made harmless. */
-static void cause_sig(const char *cause, char *sig, size_t n)
-{
-    size_t o = 0;
-    for (const char *c = cause; *c && o + 2 < n; c++) {
-        if (*c >= '0' && *c <= '9') {
-            if (o == 0 || sig[o - 1] != '#')
-                sig[o++] = '#';
-        } else {
-            sig[o++] = *c == '"' || *c == '\\' || (unsigned char)*c < 0x20 ? '\'' : *c;
-        }
-    }
-    sig[o] = '\0';
-}
-
 /* What the kernel itself printed about the recovery, as e2fsck's copy of
  * its code prints it ("JBD2: Invalid checksum recovering data block 37 in
  * log"): the first such line, without "JBD2: ", or NULL. */
@@ -121,56 +106,6 @@ static const char *jbd2_line(const char *out, size_t *len)
     l += 6;
     *len = strcspn(l, "\n");
     return l;
-}
-
-/* The verify keys of a state the kernel would not mount: every record
- * acknowledged before it (the acks that apply at at, pt_ackverify_at:
- * nacks of them) is missing, "filesystem did not mount", as the agent's
- * verify reports it (guest/verify.c: its list sorted, duplicates dropped)
- * and with the keys explore-judge.c writes.  1 for a FAIL verdict, 0 for
- * a pass or when not judged, -1 (a message on stderr) when the acks could
- * not be listed. */
-static int judge_unmounted(FILE *f, const struct pt_explore_opts *o, uint64_t at, size_t nacks)
-{
-    if (!o->acks || strcmp(o->fs, "ext4") != 0) {
-        fputs(",\"verify\":null", f);
-        return 0;
-    }
-    pt_ack_set as = {0};
-    struct pm_ack_list l = {0};
-    int r = pt_ackverify_at(&o->al, at, &as);
-    if (r == 0 && as.len != nacks) {
-        pm_set_error("%zu acks apply, not %zu", as.len, nacks);
-        r = -1;
-    }
-    for (size_t i = 0; r == 0 && i < as.len; i++)
-        if (pm_acks_add(&l, &o->al.acks.v[as.v[i]].a) == -1)
-            r = -1, pm_set_error("out of memory");
-    PM_VEC_FREE(&as);
-    if (r == -1) {
-        fprintf(stderr, "explore: verify at seq %llu: %s\n", (unsigned long long)at,
-                pm_get_error());
-        fputs(",\"verify\":\"error\"", f);
-        pm_acks_free(&l);
-        return -1;
-    }
-    pm_acks_sort(&l);
-    struct pm_verdict v;
-    pm_verdict_init(&v, o->expect);
-    for (size_t i = 0; i < l.len; i++)
-        pm_verdict_missing(&v, &l.v[i], "filesystem did not mount");
-    pm_acks_free(&l);
-    char vsig[PT_SIG_MAX];
-    pt_ackverify_signature(&v, vsig, sizeof vsig);
-    bool vfail = !pm_verdict_pass(&v);
-    fprintf(f,
-            ",\"verify\":\"%s\",\"verify_signature\":\"%s\",\"acked\":%llu,\"present\":%llu,"
-            "\"superseded\":%llu,\"missing\":%zu,\"corrupt\":%zu,\"unacked_present\":%llu",
-            vfail ? "FAIL" : "PASS", vsig, (unsigned long long)v.acked,
-            (unsigned long long)v.present, (unsigned long long)v.superseded, v.missing.n,
-            v.corrupt.n, (unsigned long long)v.unacked_present);
-    pm_verdict_free(&v);
-    return vfail;
 }
 
 /* ext4: the kernel's mount first (ext4mount.h: the superblock, the group
@@ -252,7 +187,7 @@ static int check_image(const struct pt_explore_opts *o, const char *img, uint64_
         unmounted = false;
         snprintf(sig, sizeof sig, "%s gave no answer in %g s", tool, o->check_timeout);
     } else if (unmounted) {
-        cause_sig(cause, sig, sizeof sig);
+        pt_sig_erase_numbers(cause, sig, sizeof sig);
     } else if (strcmp(verdict, "pass") != 0) {
         /* the state's file name is no part of the failure: take it out */
         for (char *p; (p = strstr(out, img));)
@@ -276,9 +211,7 @@ static int check_image(const struct pt_explore_opts *o, const char *img, uint64_
         return PT_STATE_ERROR;
     }
     fprintf(f, ",\"fsck\":\"%s\",\"fsck_rc\":%d,\"signature\":\"%s\"", verdict, rc, sig);
-    int judged = timed_out   ? 0
-                 : unmounted ? judge_unmounted(f, o, at, nacks)
-                             : pt_explore_judge(f, o, img, at, nacks);
+    int judged = timed_out ? 0 : pt_explore_judge(f, o, unmounted ? NULL : img, at, nacks);
     if (timed_out)
         fprintf(f, ",\"verify\":null");
     fclose(f);

@@ -169,7 +169,9 @@ int pt_explore_check_state(struct pt_replay *r, const struct pt_explore_opts *o,
 /* --- explore-judge.c: the acknowledged records on a state ---------------- */
 
 /* Judges the acks that apply at at (pt_ackverify_at: nacks of them) on the
- * image img and writes the verify keys of the state's line to f.  Returns 1 for a FAIL verdict, 0
+ * image img (NULL: a state the kernel would not mount, where every one is
+ * missing, "filesystem did not mount") and writes the verify keys of the
+ * state's line to f.  Returns 1 for a FAIL verdict, 0
  * for a pass or when not judged, -1 when the records could not be read (a message on stderr; the
  * line says "verify":"error"). */
 int pt_explore_judge(FILE *f, const struct pt_explore_opts *o, const char *img, uint64_t at,

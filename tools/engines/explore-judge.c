@@ -26,8 +26,20 @@ int pt_explore_judge(FILE *f, const struct pt_explore_opts *o, const char *img, 
         pm_set_error("%zu acks apply, not %zu", as.len, nacks);
         r = -1;
     }
-    if (r == 0)
+    if (r == 0 && img) {
         r = pt_ackverify_ext4(&v, img, o->verify_dir, &o->al, &as, o->record_size);
+    } else if (r == 0) {
+        /* not mounted: every record promised is missing, as the agent's
+         * verify reports it (its list sorted, duplicates dropped) */
+        struct pm_ack_list l = {0};
+        for (size_t i = 0; r == 0 && i < as.len; i++)
+            if (pm_acks_add(&l, &o->al.acks.v[as.v[i]].a) == -1)
+                r = -1, pm_set_error("out of memory");
+        pm_acks_sort(&l);
+        for (size_t i = 0; r == 0 && i < l.len; i++)
+            pm_verdict_missing(&v, &l.v[i], "filesystem did not mount");
+        pm_acks_free(&l);
+    }
     PM_VEC_FREE(&as);
     if (r == -1) {
         fprintf(stderr, "explore: verify at seq %llu: %s\n", (unsigned long long)at,
