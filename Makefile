@@ -72,6 +72,7 @@ include plugin/part.mk
 include tools/part.mk
 include guest/part.mk
 include host/part.mk
+include host/tcg/part.mk
 include tests/part.mk
 
 -include $(patsubst %.o,%.d,$(foreach f,normal san fuzz,$(call objs,$(f),$(ALL_SRCS))))
