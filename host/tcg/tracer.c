@@ -42,8 +42,8 @@
  *    and the nvdimm's base. Any mismatch: one line on stderr,
  *    `pmemcut-tracer: refused: WHAT`, the same in the counts file, and
  *    QEMU stops (exit status 3) before the guest runs.
- * 7. Counts (counts=FILE): JSON, rewritten at most once a second while the
- *    guest runs and at exit, so that pmemcut-host can read them even after
+ * 7. Counts (counts=FILE): JSON, rewritten twice a second by a thread of
+ *    the plugin while the guest runs, and at exit, so that pmemcut-host can read them even after
  *    a destroy.
  *
  * Arguments: nvfile=PATH (required), nbd=SOCKET, counts=FILE, log=FILE
@@ -100,7 +100,7 @@ static struct {
     uint64_t base_checks, layout_checks;
     uint64_t phys_delta;
 } x;
-static time_t counts_written;
+static bool counts_final; /* at_exit wrote them: no more rewrites */
 
 /* ------------------------------------------------------------- refusing */
 
@@ -151,8 +151,8 @@ static void write_counts(bool final, const char *refused)
                 ",\"fences\":%" PRIu64 ",\"sfence\":%" PRIu64 ",\"mfence\":%" PRIu64
                 ",\"locked\":%" PRIu64 ",\"wbinvd\":%" PRIu64 ",\"lines_persisted\":%" PRIu64
                 ",\"persisted_clflush\":%" PRIu64 ",\"persisted_wb_fence\":%" PRIu64
-                ",\"persisted_nt_fence\":%" PRIu64 ",\"persisted_user\":%" PRIu64
-                ",\"persisted_kernel\":%" PRIu64 ",\"flush_clean\":%" PRIu64
+                ",\"persisted_nt_fence\":%" PRIu64 ",\"persisted_at_user_fence\":%" PRIu64
+                ",\"persisted_at_kernel_fence\":%" PRIu64 ",\"flush_clean\":%" PRIu64
                 ",\"nt_on_dirty\":%" PRIu64 ",\"flush_outside\":%" PRIu64
                 ",\"flush_unmapped\":%" PRIu64 ",\"flush_not64\":%" PRIu64
                 ",\"flush_early\":%" PRIu64 ",\"fua_writes\":%" PRIu64 ",\"fua_bytes\":%" PRIu64
@@ -173,14 +173,20 @@ static void write_counts(bool final, const char *refused)
         rename(tmp, counts_path);
 }
 
-/* Called with the lock held after anything that persisted. */
-static void counts_tick(void)
+/* The counts, twice a second, while the guest runs: libvirt may end QEMU
+ * with SIGKILL, and then no atexit runs. */
+static void *counts_thread(void *arg)
 {
-    time_t now = time(NULL);
-    if (now != counts_written) {
-        counts_written = now;
-        write_counts(false, NULL);
+    (void)arg;
+    for (;;) {
+        struct timespec ts = {0, 500 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        pthread_mutex_lock(&lock);
+        if (!counts_final)
+            write_counts(false, NULL);
+        pthread_mutex_unlock(&lock);
     }
+    return NULL;
 }
 
 /* ------------------------------------------------------ to the device */
@@ -450,8 +456,6 @@ __attribute__((used, visibility("hidden"))) void ph_flush_cb(unsigned cpu, void 
                     ph_adr_kind_name(fs->kind), hf & HF_CPL_MASK, fs->pc, va, off,
                     ph_adr_state(&model, off));
         ph_adr_writeback(&model, cpu, off, fs->kind, user);
-        if (fs->kind == PH_ADR_CLFLUSH)
-            counts_tick();
     }
     pthread_mutex_unlock(&lock);
 }
@@ -490,8 +494,7 @@ static void fence_cb(unsigned cpu, void *ud)
 {
     uintptr_t u = (uintptr_t)ud;
     pthread_mutex_lock(&lock);
-    if (ph_adr_fence(&model, cpu, (enum ph_adr_kind)(u & 0xff), u & UD_USER))
-        counts_tick();
+    ph_adr_fence(&model, cpu, (enum ph_adr_kind)(u & 0xff), u & UD_USER);
     pthread_mutex_unlock(&lock);
 }
 
@@ -628,6 +631,7 @@ static void at_exit(qemu_plugin_id_t id, void *p)
     (void)p;
     pthread_mutex_lock(&lock);
     write_counts(true, NULL);
+    counts_final = true;
     if (logf)
         fclose(logf);
     logf = NULL;
@@ -745,6 +749,9 @@ PH_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t 
         setvbuf(logf, NULL, _IOFBF, 1 << 20);
     }
     write_counts(false, NULL);
+    pthread_t th;
+    if (counts_path && pthread_create(&th, NULL, counts_thread, NULL) == 0)
+        pthread_detach(th);
     qemu_plugin_register_vcpu_init_cb(id, vcpu_init);
     qemu_plugin_register_vcpu_tb_trans_cb(id, tb_trans);
     qemu_plugin_register_atexit_cb(id, at_exit, NULL);
