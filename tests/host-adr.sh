@@ -59,6 +59,9 @@ mkdir -p "$T/lv/etc"
 printf 'stdio_handler = "file"\nuser = "root"\ngroup = "root"\n' >"$T/lv/etc/qemu.conf"
 URI="qemu:///embed?root=$T/lv"
 PLUG="$TRACER,arg=nvfile=$T/mnt/nbd,arg=nbd=$T/dev.sock,arg=counts=$T/counts.json,arg=log=$T/trace.log"
+# ADR_PLUGIN=0: the same guest without the tracer, for the slowdown figure only.
+QEMU_ARGS="  <qemu:commandline><qemu:arg value='-plugin'/><qemu:arg value='$PLUG'/></qemu:commandline>"
+[ "${ADR_PLUGIN:-1}" = 0 ] && QEMU_ARGS=""
 cat >"$T/dom.xml" <<EOF2
 <domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
   <name>pmemcut-adr-test</name>
@@ -89,10 +92,7 @@ cat >"$T/dom.xml" <<EOF2
     <controller type='usb' model='none'/>
   </devices>
   <seclabel type='none' model='dac'/>
-  <qemu:commandline>
-    <qemu:arg value='-plugin'/>
-    <qemu:arg value='$PLUG'/>
-  </qemu:commandline>
+$QEMU_ARGS
 </domain>
 EOF2
 
@@ -122,6 +122,7 @@ else
     t_fail "guest run" "$(cat "$T/virsh.out"; tail -20 "$T/console.log"; cat "$T"/lv/log/qemu/*.log 2>/dev/null | tail -5)"
     t_done
 fi
+[ "${ADR_PLUGIN:-1}" = 0 ] && t_done
 jq -e '.final and .lines_persisted > 0 and .unpersisted == 1' "$T/counts.json" >/dev/null &&
     t_ok "tracer counts: $(jq -c '{stores,nt_stores,writebacks,fences,lines_persisted,persisted_at_kernel_fence,persisted_at_user_fence,unpersisted,fua_writes}' "$T/counts.json")" ||
     t_fail "tracer counts" "$(cat "$T/counts.json")"
