@@ -74,6 +74,7 @@ include tools/part.mk
 include guest/part.mk
 include host/part.mk
 include man/part.mk
+include host/tcg/part.mk
 include tests/part.mk
 include install.mk
 

@@ -34,6 +34,15 @@ $(BUILD)/san/tests/unit/test-host.o: XFLAGS += -Ihost $(shell pkg-config --cflag
 $(SAN)/tests/test-host: $(BUILD)/san/tests/unit/test-host.o $(TEST_HOST_OBJS) \
                         $(call pm_libs,san,verify audit model utils)
 	$(CC) $(CFLAGS_san) -o $@ $^ -lcunit $$(pkg-config --libs jansson)
+# The ADR tracer's pure parts (decoder, rule), from host/tcg/adr.c.
+$(SAN)/tests/test-tracer: $(BUILD)/san/tests/unit/test-tracer.o $(call objs,san,host/tcg/adr.c)
+	$(CC) $(CFLAGS_san) -o $@ $^ -lcunit
+# The ground-truth guest program of tests/host-adr.sh: static (it runs in
+# the bare initramfs), its window at a fixed address for RIP-relative flushes.
+$(BUILD)/tests/adr-guest: tests/adr-guest.c
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 $(WARN) -O1 -g -static -Wl,--defsym=adr_win=0x10000000 -o $@ $<
+SAN_PROGRAMS += $(SAN)/tests/test-tracer $(BUILD)/tests/adr-guest
 # Test clients: the one NBD client (requests from a script, for every
 # runner), and a dm-log-writes reader written from the format's documentation
 # alone.
@@ -54,7 +63,8 @@ SAN_PROGRAMS += $(SAN)/tests/test-model $(SAN)/tests/test-pool $(SAN)/tests/test
 # against its program's --help.
 DEVICE_CHECKS := model triggers policies lying classify control control-hardening clients restart \
                  audit disk-full params manpage
-CHECKS += $(SAN)/tests/test-utils $(SAN)/tests/test-host $(SAN)/tests/test-model $(SAN)/tests/test-pool $(SAN)/tests/test-verify \
+CHECKS += $(SAN)/tests/test-utils $(SAN)/tests/test-host $(SAN)/tests/test-tracer \
+          $(SAN)/tests/test-model $(SAN)/tests/test-pool $(SAN)/tests/test-verify \
           $(SAN)/tests/test-audit $(SAN)/tests/test-schema $(SAN)/tests/test-ext4mount \
           $(patsubst %,tests/device-%.sh,$(DEVICE_CHECKS)) tests/device-parallel.sh tests/man-pages.sh \
           tests/audit-damaged.sh tests/replay-reality.sh tests/replay-dmlog.sh \
@@ -63,7 +73,7 @@ CHECKS += $(SAN)/tests/test-utils $(SAN)/tests/test-host $(SAN)/tests/test-model
           tests/host-attach.sh tests/host-kill.sh tests/host-virtio.sh tests/host-nvdimm.sh \
           tests/host-system.sh tests/host-methods.sh tests/host-options.sh tests/host-inject.sh \
           tests/host-plan.sh tests/host-exec.sh tests/host-examples.sh \
-          tests/replay-cycles.sh tests/host-verify.sh tests/explore-kernel.sh tests/install.sh \
+          tests/replay-cycles.sh tests/host-verify.sh tests/explore-kernel.sh tests/host-adr.sh tests/install.sh \
           tests/exit-codes.sh
 BENCHES += tests/bench-device.sh tests/bench-audit.sh tests/host-bench.sh
 
