@@ -5,7 +5,7 @@
  *                         [--handshake]
  *   pmemcut-agent run --dir DIR --workload W --sync S [--records N] [--record-size B]
  *                     [--slots K] [--pause-ms MS] [--ack-to channel|-|PATH [--ack-wait]]
- *                     [--inject no-sync|ack-early]
+ *                     [--inject no-sync|ack-early|no-flush|no-fence]
  *   pmemcut-agent verify --dir DIR --acks channel|-|PATH [--dev DEV --fs T]
  *                        [--record-size B] [--slots K] [--expect durable|none]
  *   pmemcut-agent extents --dir DIR
@@ -42,7 +42,7 @@ static const char usage_text[] =
     "  run --dir DIR --workload append|overwrite|create|mmap\n"
     "      --sync none|fsync|fdatasync|msync|odsync|map-sync|prealloc-flush|prewrite-flush\n"
     "      [--records N] [--record-size B] [--slots K] [--pause-ms MS]\n"
-    "      [--ack-to channel|-|PATH [--ack-wait]] [--inject no-sync|ack-early]\n"
+    "      [--ack-to channel|-|PATH [--ack-wait]] [--inject no-sync|ack-early|no-flush|no-fence]\n"
     "  verify --dir DIR --acks channel|-|PATH [--dev DEV --fs ext4|xfs]\n"
     "      [--record-size B] [--slots K] [--expect durable|none]\n"
     "  extents --dir DIR\n"
@@ -198,7 +198,8 @@ static int parse_args(const char *cmd, int argc, char **argv, struct args *a)
             break;
         case O_INJECT:
             if ((a->inject = ga_inject_parse(optarg)) < 0)
-                return ga_error(cmd, "--inject: no-sync or ack-early, not '%s'", optarg);
+                return ga_error(cmd, "--inject: no-sync, ack-early, no-flush or no-fence, not '%s'",
+                                optarg);
             break;
         case O_TIMEOUT:
             if (pm_parse_double(optarg, 0.001, 86400, &a->timeout) < 0)

@@ -50,6 +50,11 @@ const char *ga_flush_name(enum ga_flush f)
 
 void ga_cpu_flush(const struct ga_cpu *c, const void *p, size_t len)
 {
+    ga_cpu_flush_parts(c, p, len, 1, 1);
+}
+
+void ga_cpu_flush_parts(const struct ga_cpu *c, const void *p, size_t len, int writeback, int fence)
+{
 #if defined(__x86_64__)
     uintptr_t line = c->line_size;
     uintptr_t a = (uintptr_t)p & ~(line - 1);
@@ -57,7 +62,7 @@ void ga_cpu_flush(const struct ga_cpu *c, const void *p, size_t len)
 
     if (c->best == GA_FLUSH_NONE || len == 0)
         return;
-    for (; a < end; a += line) {
+    for (; writeback && a < end; a += line) {
         switch (c->best) {
         case GA_FLUSH_CLWB:
             __asm__ volatile("clwb %0" : "+m"(*(volatile char *)a));
@@ -70,10 +75,13 @@ void ga_cpu_flush(const struct ga_cpu *c, const void *p, size_t len)
             break;
         }
     }
-    __asm__ volatile("sfence" ::: "memory");
+    if (fence)
+        __asm__ volatile("sfence" ::: "memory");
 #else
     (void)c;
     (void)p;
     (void)len;
+    (void)writeback;
+    (void)fence;
 #endif
 }

@@ -23,4 +23,9 @@ const char *ga_flush_name(enum ga_flush f);
  * then sfence.  A no-op with GA_FLUSH_NONE. */
 void ga_cpu_flush(const struct ga_cpu *c, const void *p, size_t len);
 
+/* The same with either half left out (the seeded bugs no-flush and
+ * no-fence): writeback 0 skips the write-backs, fence 0 the sfence. */
+void ga_cpu_flush_parts(const struct ga_cpu *c, const void *p, size_t len, int writeback,
+                        int fence);
+
 #endif

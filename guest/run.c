@@ -70,17 +70,19 @@ struct run {
     int refused_errno; /* with PM_EXIT_REFUSED */
 };
 
-static const char *const inject_names[] = {
-    [GA_INJECT_NO_SYNC] = "no-sync", [GA_INJECT_ACK_EARLY] = "ack-early"};
+static const char *const inject_names[] = {[GA_INJECT_NO_SYNC] = "no-sync",
+                                           [GA_INJECT_ACK_EARLY] = "ack-early",
+                                           [GA_INJECT_NO_FLUSH] = "no-flush",
+                                           [GA_INJECT_NO_FENCE] = "no-fence"};
 
 const char *ga_inject_name(enum ga_inject i)
 {
-    return i > GA_INJECT_NONE && i <= GA_INJECT_ACK_EARLY ? inject_names[i] : NULL;
+    return i > GA_INJECT_NONE && i <= GA_INJECT_NO_FENCE ? inject_names[i] : NULL;
 }
 
 int ga_inject_parse(const char *s)
 {
-    for (int i = GA_INJECT_NO_SYNC; i <= GA_INJECT_ACK_EARLY; i++)
+    for (int i = GA_INJECT_NO_SYNC; i <= GA_INJECT_NO_FENCE; i++)
         if (strcmp(s, inject_names[i]) == 0)
             return i;
     return -1;
@@ -324,7 +326,9 @@ static int sync_stored(struct run *r, int fd, uint8_t *base, uint8_t *p, size_t 
     case PM_SYNC_MAP_SYNC:
     case PM_SYNC_PREALLOC_FLUSH:
     case PM_SYNC_PREWRITE_FLUSH:
-        ga_cpu_flush(&r->cpu, p, len);
+        /* the seeded bugs of the cache-line methods: half of the flush */
+        ga_cpu_flush_parts(&r->cpu, p, len, r->o->inject != GA_INJECT_NO_FLUSH,
+                           r->o->inject != GA_INJECT_NO_FENCE);
         break;
     default: /* fsync, fdatasync, none: as after write(2) */
         return sync_written(r, fd, r->file);

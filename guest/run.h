@@ -14,7 +14,13 @@
  * that breaks its promise: no-sync makes no durability call at all and acks
  * anyway; ack-early acks a record before storing it (then stores it and
  * makes it durable as the method says). */
-enum ga_inject { GA_INJECT_NONE, GA_INJECT_NO_SYNC, GA_INJECT_ACK_EARLY };
+enum ga_inject {
+    GA_INJECT_NONE,
+    GA_INJECT_NO_SYNC,
+    GA_INJECT_ACK_EARLY,
+    GA_INJECT_NO_FLUSH, /* the cache-line write-back left out (the fence kept) */
+    GA_INJECT_NO_FENCE, /* the fence after the write-backs left out */
+};
 
 /* The name of a seeded bug ("no-sync", "ack-early"; NULL for none), and
  * the bug of a name (-1 if unknown). */

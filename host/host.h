@@ -23,6 +23,7 @@ int ph_cmd_paths(int argc, char **argv);
  * with PREFIX/lib/pmemcut) unless overridden by environment:
  * PMEMCUT_PLUGIN, PMEMCUT_INITRD, PMEMCUT_KERNEL. Caller frees. */
 char *ph_find_plugin(void);
+char *ph_find_tracer(void); /* the ADR cache model's QEMU plugin (PMEMCUT_TRACER overrides) */
 char *ph_find_initrd(void);
 char *ph_find_audit_tool(void); /* pmemcut-audit (PMEMCUT_AUDIT overrides) */
 char *ph_find_agent(void);      /* the static guest agent (PMEMCUT_AGENT overrides) */

@@ -99,6 +99,12 @@ char *ph_find_plugin(void)
                            "lib/pmemcut/nbdkit-pmemcut-plugin.so");
 }
 
+char *ph_find_tracer(void)
+{
+    return from_env_or_top("PMEMCUT_TRACER", "host/tcg/pmemcut-tracer.so",
+                           "lib/pmemcut/pmemcut-tracer.so");
+}
+
 char *ph_find_audit_tool(void)
 {
     return from_env_or_top("PMEMCUT_AUDIT", "tools/pmemcut-audit", "bin/pmemcut-audit");

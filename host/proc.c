@@ -253,6 +253,24 @@ void ph_device_stop(struct ph_device *d)
     ph_nbdkit_stop(d);
 }
 
+int ph_view_writeback(struct ph_device *d)
+{
+    int fd = open(d->view, O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        pm_set_error("open %s: %s", d->view, strerror(errno));
+        return -1;
+    }
+    int r = sync_file_range(
+        fd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+    int e = errno;
+    close(fd);
+    if (r < 0) {
+        pm_set_error("sync_file_range %s: %s", d->view, strerror(e));
+        return -1;
+    }
+    return 0;
+}
+
 int ph_view_fsync(struct ph_device *d)
 {
     int fd = open(d->view, O_RDWR | O_CLOEXEC);

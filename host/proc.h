@@ -57,6 +57,12 @@ void ph_device_stop(struct ph_device *d);
  * nbdkit and the device gets a FLUSH. */
 int ph_view_fsync(struct ph_device *d);
 
+/* Write every dirty page of the mapped file back to nbdkit as plain
+ * writes, with no FLUSH (sync_file_range): what the guest stored but its
+ * CPU never made persistent reaches the device dirty, for the cut to
+ * decide (the ADR cache model). */
+int ph_view_writeback(struct ph_device *d);
+
 /* Run a program and wait for it; returns its exit status or -1. Output goes
  * to /dev/null unless log is set (appended). */
 int ph_run_wait(const char *log, char *const argv[]);

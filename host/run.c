@@ -61,8 +61,12 @@ struct run {
     bool lying;
     bool force;         /* --out may hold an earlier run: replace it */
     bool no_data_log;   /* --no-data-log: no pmem.dlog, so no replay */
-    const char *inject; /* a seeded bug (--inject no-sync|ack-early), or NULL */
+    const char *inject; /* a seeded bug (--inject no-sync|ack-early|no-flush|no-fence), or NULL */
     const char *p;      /* --p: random's keep probability, as given, or NULL */
+    /* nvdimm: eadr (the host flushes every store at the cut) or adr (the
+     * tracer in QEMU persists what the guest's CPU makes persistent) */
+    const char *cache_model;
+    char *tracer;
     /* --exec CMD --check CMD [--guest-add PATH]... [--expect E]: a workload
      * of the user's own (guestadd.h); exec_cmd NULL for the agent's. */
     const char *exec_cmd, *check_cmd, *expect_opt;
@@ -190,7 +194,8 @@ static void run_usage(void)
 {
     printf("usage: pmemcut-host run --mode virtio-pmem|nvdimm --fs ext4|xfs --workload W --sync S\n"
            "         [--records N] [--cycles C] [--policy P] [--seed N] [--size SIZE]\n"
-           "         [--p F] [--cut-at B] [--lying-device] [--inject BUG] [--no-data-log]\n"
+           "         [--cache-model adr|eadr] [--p F] [--cut-at B] [--lying-device]\n"
+           "         [--inject BUG] [--no-data-log]\n"
            "         [--connect URI]\n"
            "         --out DIR [--force]\n"
            "       pmemcut-host run --mode M --fs F --exec CMD --check CMD [--guest-add PATH]...\n"
@@ -210,13 +215,16 @@ static void run_usage(void)
            "  --cycles    cut/reboot/verify cycles (default 1)\n"
            "  --policy    fate of unpersisted lines at a cut: lose-all (default), keep-all,\n"
            "              random, torn, prefix\n"
+           "  --cache-model  nvdimm: eadr (default; the caches are persistent) or adr (the\n"
+           "              guest's own cache-line write-backs and fences decide, traced in QEMU)\n"
            "  --p         random: the probability that a dirty line survives (default 0.5)\n"
            "  --cut-at    pin the boundary of the planned cuts: after-write=N,\n"
            "              before-flush=N or ack (default: consecutive cycles take each)\n"
            "  --seed      every random choice derives from it (default: from the clock)\n"
            "  --size      device size (default 256M for ext4, 512M for xfs)\n"
            "  --lying-device  the device acknowledges flushes without persisting\n"
-           "  --inject    a seeded bug in the guest: no-sync, ack-early (must be caught)\n"
+           "  --inject    a seeded bug in the guest: no-sync, ack-early, no-flush, no-fence\n"
+           "              (the last two: the cache-line methods' write-back or fence left out)\n"
            "  --no-data-log  keep no pmem.dlog (the payload of every write, which\n"
            "              pmemcut-replay needs to replay, explore or export the run)\n"
            "  --connect   libvirt URI (default: embedded QEMU driver, no daemon)\n"
@@ -301,6 +309,7 @@ static int parse_run_options(int argc, char **argv)
         {"p", required_argument, NULL, 'P'},
         {"cut-at", required_argument, NULL, 'A'},
         {"exec", required_argument, NULL, 'X'},
+        {"cache-model", required_argument, NULL, 'M'},
         {"check", required_argument, NULL, 'K'},
         {"guest-add", required_argument, NULL, 'G'},
         {"expect", required_argument, NULL, 'E'},
@@ -372,6 +381,13 @@ static int parse_run_options(int argc, char **argv)
         case 'X':
             R.exec_cmd = optarg;
             break;
+        case 'M':
+            if (strcmp(optarg, "adr") != 0 && strcmp(optarg, "eadr") != 0) {
+                pm_set_error("run: --cache-model must be adr or eadr");
+                return -1;
+            }
+            R.cache_model = optarg;
+            break;
         case 'K':
             R.check_cmd = optarg;
             break;
@@ -392,8 +408,9 @@ static int parse_run_options(int argc, char **argv)
             R.ga.n++;
             break;
         case 'i':
-            if (strcmp(optarg, "no-sync") != 0 && strcmp(optarg, "ack-early") != 0) {
-                pm_set_error("run: --inject must be no-sync or ack-early");
+            if (strcmp(optarg, "no-sync") != 0 && strcmp(optarg, "ack-early") != 0 &&
+                strcmp(optarg, "no-flush") != 0 && strcmp(optarg, "no-fence") != 0) {
+                pm_set_error("run: --inject must be no-sync, ack-early, no-flush or no-fence");
                 return -1;
             }
             R.inject = optarg;
@@ -449,6 +466,13 @@ static int parse_run_options(int argc, char **argv)
                      "mapping (any other --sync)");
         return -1;
     }
+    if (R.cache_model && R.mode != PH_MODE_NVDIMM) {
+        pm_set_error("run: --cache-model applies to --mode nvdimm (virtio-pmem persists at its "
+                     "flushes)");
+        return -1;
+    }
+    if (R.mode == PH_MODE_NVDIMM && !R.cache_model)
+        R.cache_model = "eadr";
     if (R.p && strcmp(R.policy, "random") != 0) {
         pm_set_error("run: --p applies to --policy random");
         return -1;
@@ -546,8 +570,10 @@ static bool is_run_file(const char *name)
                                         "results.jsonl", "nbdkit.log",   "nbdfuse.log",
                                         "libvirt.log",   "classify.log", NULL};
     static const char *const txt[] = {".txt", NULL}, *const logs[] = {".log", "-verify.log", NULL};
+    static const char *const counts[] = {".json", "-verify.json", NULL};
     return one_of(name, fixed) || numbered(name, "acks-", txt) ||
-           numbered(name, "console-", logs) || numbered(name, "qemu-", logs);
+           numbered(name, "console-", logs) || numbered(name, "qemu-", logs) ||
+           numbered(name, "tracer-", counts);
 }
 
 /* Calls fn for each entry of DIR (not . and ..); a regular file with a
@@ -649,6 +675,9 @@ static int setup(void)
     R.audit_tool = ph_find_audit_tool();
     R.kernel = ph_find_kernel(R.initrd);
     R.dev.plugin = ph_find_plugin();
+    R.tracer = R.cache_model && strcmp(R.cache_model, "adr") == 0 ? ph_find_tracer() : NULL;
+    if (R.tracer && check_readable("ADR tracer", R.tracer, " (build it: make)") < 0)
+        return -1;
     if (check_readable("kernel", R.kernel, " (install linux-image-amd64: make deps)") < 0 ||
         check_readable("guest image", R.initrd, " (build it: make image)") < 0 ||
         check_readable("device plugin", R.dev.plugin, " (build it: make)") < 0)
@@ -879,6 +908,39 @@ static int on_extents(struct cycle *c, json_t *ext)
     return 0;
 }
 
+/* A value inside a QEMU option: a comma is written twice. */
+static char *qemu_opt(const char *v)
+{
+    char *q = malloc(2 * strlen(v) + 1), *o = q;
+    if (!q)
+        abort();
+    for (; *v; v++) {
+        if (*v == ',')
+            *o++ = ',';
+        *o++ = *v;
+    }
+    *o = '\0';
+    return q;
+}
+
+/* The tracer's counts (tracer.c writes them twice a second and at exit), or
+ * NULL when there are none yet. */
+static json_t *tracer_counts(const char *path)
+{
+    return json_load_file(path, 0, NULL);
+}
+
+/* When QEMU did not start: the tracer's refusal ("refused": WHAT in its
+ * counts) is the error to report. */
+static void tracer_refusal(const char *counts)
+{
+    json_t *c = tracer_counts(counts);
+    const char *why = ph_json_str(c, "refused", NULL);
+    if (why)
+        pm_set_error("the ADR tracer refused to run: %s", why);
+    json_decref(c);
+}
+
 /* Start the VM for one boot and connect to its agent channel. */
 static int boot(struct cycle *c, bool verify, struct pm_lines *chan)
 {
@@ -916,11 +978,29 @@ static int boot(struct cycle *c, bool verify, struct pm_lines *chan)
         .mem_mib = 512,
         .vcpus = 1,
     };
+    /* ADR: the tracer in QEMU, writing what the CPU persists to the device
+     * over NBD, its counts to tracer-N[-verify].json */
+    char *counts =
+        R.tracer ? out_path(verify ? "tracer-%d-verify.json" : "tracer-%d.json", c->n) : NULL;
+    char *plugin = NULL;
+    if (R.tracer) {
+        char *t = qemu_opt(R.tracer), *v = qemu_opt(R.dev.view), *s = qemu_opt(R.dev.nbd_sock),
+             *k = qemu_opt(counts);
+        plugin = ph_strf("%s,arg=nvfile=%s,arg=nbd=%s,arg=counts=%s", t, v, s, k);
+        free(t);
+        free(v);
+        free(s);
+        free(k);
+        unlink(counts);
+    }
+    spec.qemu_plugin = plugin;
     unlink(chan_sock);
     unlink(console);
     char *xml = ph_domain_xml(&spec);
     R.dom = ph_vm_start(&R.virt, xml);
     int r = -1;
+    if (!R.dom && counts)
+        tracer_refusal(counts); /* the tracer's own word, if it said one */
     if (R.dom) {
         int fd = pm_unix_connect(chan_sock, 30);
         if (fd >= 0) {
@@ -933,6 +1013,8 @@ static int boot(struct cycle *c, bool verify, struct pm_lines *chan)
     free(cmdline);
     free(console);
     free(chan_sock);
+    free(counts);
+    free(plugin);
     return r;
 }
 
@@ -999,7 +1081,7 @@ static void plan_cut(struct cycle *c)
 {
     uint64_t n = R.records;
     if (R.mode == PH_MODE_NVDIMM) {
-        c->kind = TRIG_EADR;
+        c->kind = TRIG_EADR; /* or ADR: the same cut, without the flush */
         c->k = pm_rand_range(&c->rng, 1, n);
         return;
     }
@@ -1035,10 +1117,14 @@ static int cut_eadr(struct cycle *c)
         pm_set_error("libvirt: cannot suspend the VM: %s", ph_virt_error());
         return -1;
     }
-    if (ph_view_fsync(&R.dev) < 0)
+    /* ADR: what the CPU made persistent is on the device already (the
+     * tracer's writes); the rest of the guest's stores reach it dirty,
+     * without a flush, and meet the cut's policy. eADR: all is flushed. */
+    bool adr = R.tracer != NULL;
+    if ((adr ? ph_view_writeback(&R.dev) : ph_view_fsync(&R.dev)) < 0)
         return -1;
     free(c->trigger);
-    c->trigger = ph_strf("eadr at ack %" PRIu64, c->k);
+    c->trigger = ph_strf("%s at ack %" PRIu64, adr ? "adr" : "eadr", c->k);
     if (ph_ctl_cmd(&R.ctl, &c->cut, 60, "cut seed=%" PRIu64, c->seed) < 0)
         return -1;
     ph_vm_destroy(&R.dom);
@@ -1170,7 +1256,8 @@ static int workload_boot(struct cycle *c)
         device_status(&c->writes_prev, &c->flushes_prev, NULL) < 0)
         return -1;
     ph_progress("cycle %d: workload boot (%s/%s, %" PRIu64 " records, cut: %s %s %" PRIu64 ")",
-                c->n, R.workload, R.sync, R.records, trig_names[c->kind],
+                c->n, R.workload, R.sync, R.records,
+                c->kind == TRIG_EADR ? R.cache_model : trig_names[c->kind],
                 c->kind == TRIG_PLANNED ? "in record" : "at ack", c->k);
     double t0 = pm_now();
     if (boot(c, false, &chan) < 0)
@@ -1507,7 +1594,19 @@ static json_t *cycle_row(struct cycle *c, const char *verdict)
         json_object_set(o, "checker", ck ? ck : json_null());
     }
     if (R.mode == PH_MODE_NVDIMM)
-        json_object_set_new(o, "cache_model", json_string("eadr"));
+        json_object_set_new(o, "cache_model", json_string(R.cache_model));
+    if (R.tracer) {
+        /* what the tracer saw in the workload boot and the verify boot */
+        json_t *t = json_object();
+        const char *which[2] = {"workload", "verify"};
+        for (int i = 0; i < 2; i++) {
+            char *f = out_path(i ? "tracer-%d-verify.json" : "tracer-%d.json", c->n);
+            json_t *v = tracer_counts(f);
+            json_object_set_new(t, which[i], v ? v : json_null());
+            free(f);
+        }
+        json_object_set_new(o, "tracer", t);
+    }
     json_object_set_new(o, "expected", json_string(R.expected));
     json_object_set_new(o, "cut", c->cut || c->trigger ? cut_summary(c) : json_null());
     json_object_set_new(o, "acked", json_integer((json_int_t)json_array_size(c->acks)));

@@ -280,6 +280,14 @@ char *ph_domain_xml(const struct ph_vm_spec *s)
     char *qemu = s->mode == PH_MODE_VIRTIO_PMEM
                      ? ph_xml_virtio_pmem_args(s->pmem_path, s->pmem_size, 4)
                      : NULL;
+    if (s->qemu_plugin) {
+        char *pl = esc(s->qemu_plugin);
+        char *both = ph_strf("%s    <qemu:arg value='-plugin'/>\n    <qemu:arg value='%s'/>\n",
+                             qemu ? qemu : "", pl);
+        free(pl);
+        free(qemu);
+        qemu = both;
+    }
     char *qemu_block =
         qemu ? ph_strf("  <qemu:commandline>\n%s  </qemu:commandline>\n", qemu) : ph_strf("%s", "");
     char *x =

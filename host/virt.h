@@ -53,6 +53,7 @@ struct ph_vm_spec {
     const char *chan_sock; /* virtio-serial org.pmemcut.agent, QEMU listens */
     int mem_mib;
     int vcpus;
+    const char *qemu_plugin; /* -plugin FILE,arg=...: the ADR tracer, or NULL */
 };
 
 /* Full transient domain XML for a test VM; caller frees. */
