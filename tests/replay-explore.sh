@@ -184,4 +184,32 @@ done
 script -qec "'$REPLAY' explore ${small[*]} --out '$T/ext'" /dev/null >"$T/ext.tty" 2>&1
 t_check "on a terminal, a progress line: states checked, failing, timed out, states/s" \
     grep -Eq 'explore: point [0-9]+/[0-9]+, [0-9]+ states checked \([0-9]+ failing, 0 timed out\), [0-9.]+ states/s' "$T/ext.tty"
+
+# Shards (--shard K/N, here 3 of them through GNU parallel, as a cluster's
+# scheduler would run them) check between them exactly the states one run
+# checks, with the same seeds and results; --merge gives the same summary
+# (but for how many states were the same image as another: a shard does
+# not see the others').
+t_require parallel
+ESC=(--audit "$LOG" --data "$T/img.dlog" --fs ext4 --states-per-point 3 --jobs 1)
+parallel --will-cite -j 2 "'$REPLAY' explore ${ESC[*]} --shard {}/3 --out '$T/shard{}' >'$T/shard{}.out' 2>&1" ::: 1 2 3
+"$REPLAY" explore --merge --audit "$LOG" --data "$T/img.dlog" --out "$T/merged" \
+    "$T/shard1" "$T/shard2" "$T/shard3" >"$T/merged.out" 2>&1
+rc=$?
+key='[.point, .policy, .seed, .fsck, .signature, .verify] | tostring'
+one=$(jq -r "$key" "$T/ex/states.jsonl" | sort | md5sum)
+merged=$(jq -r "$key" "$T/merged/states.jsonl" | sort | md5sum)
+each=$(for k in 1 2 3; do wc -l <"$T/shard$k/states.jsonl"; done | tr '\n' ' ')
+t_check "3 shards: the states ($each) of one run, each once, the same results" \
+    test "$one" = "$merged" -a "$(jq -r "$key" "$T/merged/states.jsonl" | sort | uniq -d | wc -l)" = 0
+sed -n '/^states:/,$p' "$T/ex.out" | grep -v 'the same image' >"$T/sum-one"
+sed -n '/^states:/,$p' "$T/merged.out" | grep -v 'the same image' >"$T/sum-merged"
+t_check "--merge: exit 1 as one run, the same summary" \
+    sh -c "test $rc = 1 && test -s '$T/sum-one' && diff '$T/sum-one' '$T/sum-merged' >&2"
+for bad in 0/2 3/2 x 1/0 1/20000; do
+    "$REPLAY" explore "${small[@]}" --shard "$bad" --out "$T/exs" >/dev/null 2>"$T/exs.err"
+    rc=$?
+    t_check "--shard $bad: refused, exit 2, one line" \
+        sh -c "test $rc = 2 && test \$(wc -l <'$T/exs.err') = 1 && grep -q -- --shard '$T/exs.err'"
+done
 t_done

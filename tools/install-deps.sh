@@ -13,7 +13,7 @@ linux-image-amd64 busybox-static e2fsprogs xfsprogs ndctl
 fuse3 fio cpio gzip kmod libxml2-utils jq perl man-db
 libjansson-dev libxml2-dev
 clang libclang-rt-14-dev
-sqlite3 libpmemobj-dev pmdk-tools
+sqlite3 libpmemobj-dev pmdk-tools parallel
 "
 
 missing=""

@@ -39,7 +39,8 @@ static void usage(FILE *f)
            "                      [--policies lose-all,keep-all,random,torn,prefix]\n"
            "                      [--jobs N] [--base IMG] [--fresh-images] [--check-timeout S]\n"
            "                      [--acks FILE|audit [--verify-dir DIR] [--record-size B]\n"
-           "                      [--expect durable|none]]\n"
+           "                      [--expect durable|none]] [--shard K/N]\n"
+           "       pmemcut-replay explore --merge --audit LOG --data DLOG --out DIR SHARD-DIR...\n"
            "       pmemcut-replay export --format dm-log-writes --audit LOG --data DLOG -o FILE\n");
 }
 
@@ -249,6 +250,23 @@ static int cmd_export(int argc, char **argv)
 
 /* --- explore ---------------------------------------------------------------------- */
 
+static bool explore_merge; /* --merge: the rest of the arguments are shard directories */
+
+/* --shard K/N: 1 <= K <= N <= 10000. */
+static int parse_shard(const char *s, struct pt_explore_opts *o)
+{
+    unsigned k, n;
+    char end;
+    if (sscanf(s, "%u/%u%c", &k, &n, &end) != 2 || k < 1 || n < 1 || k > n || n > 10000 ||
+        s[0] == '+' || strchr(s, ' ')) {
+        fprintf(stderr, "pmemcut-replay: --shard: K/N with 1 <= K <= N <= 10000, not %s\n", s);
+        return -1;
+    }
+    o->shard_k = k;
+    o->shard_n = n;
+    return 0;
+}
+
 static int parse_explore(int argc, char **argv, struct pt_explore_opts *o)
 {
     static const struct option lopts[] = {
@@ -270,6 +288,8 @@ static int parse_explore(int argc, char **argv, struct pt_explore_opts *o)
         {"expect", required_argument, 0, 'E'},
         {"fresh-images", no_argument, 0, 'W'},
         {"check-timeout", required_argument, 0, 'C'},
+        {"shard", required_argument, 0, 'S'},
+        {"merge", no_argument, 0, 'M'},
         {0, 0, 0, 0},
     };
     pt_explore_defaults(o);
@@ -375,6 +395,13 @@ static int parse_explore(int argc, char **argv, struct pt_explore_opts *o)
             o->expect = (enum pm_expect)e;
             break;
         }
+        case 'S':
+            if (parse_shard(optarg, o) == -1)
+                return -1;
+            break;
+        case 'M':
+            explore_merge = true;
+            break;
         default:
             bad_option("explore", argv);
             return -1;
@@ -391,6 +418,18 @@ static int parse_explore(int argc, char **argv, struct pt_explore_opts *o)
         o->npolicies++;
     }
     free(s);
+    if (explore_merge) {
+        if (optind == argc || !o->out || !o->audit) {
+            bad_usage("explore",
+                      "--merge needs --audit LOG, --out DIR and the shards' directories");
+            return -1;
+        }
+        if (o->shard_n) {
+            bad_usage("explore", "--merge and --shard go to different runs");
+            return -1;
+        }
+        return 0;
+    }
     if (optind != argc) {
         bad_usage("explore", "unexpected arguments");
         return -1;
@@ -412,7 +451,9 @@ static int cmd_explore(int argc, char **argv)
     if (parse_explore(argc, argv, &o) == -1)
         return PM_EXIT_USAGE;
     uint64_t failed;
-    if (pt_explore_run(&o, &failed) == -1) {
+    int r = explore_merge ? pt_explore_merge(&o, argv + optind, argc - optind, &failed)
+                          : pt_explore_run(&o, &failed);
+    if (r == -1) {
         fprintf(stderr, "pmemcut-replay: %s\n", pm_get_error());
         return PM_EXIT_USAGE;
     }

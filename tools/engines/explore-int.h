@@ -195,7 +195,8 @@ struct pt_state_result {
 /* Parses one states.jsonl line.  0 or -1. */
 int pt_explore_parse_result(struct jr_doc *d, const char *line, size_t len,
                             struct pt_state_result *res);
-/* The summary of o->out/states.jsonl to out.  0, or -1 with errno. */
+/* The summary of o->out/states.jsonl to out: the number of failing states
+ * (fsck or verify, and timeouts), or -1 with errno. */
 int pt_explore_write_summary(const struct pt_explore_opts *o, FILE *out);
 
 #endif

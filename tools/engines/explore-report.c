@@ -65,9 +65,24 @@ static int group_add(failure_vec *fl, const char *sig, const struct pt_state_res
     }
     struct failure *g = &fl->v[i];
     g->count++;
-    if (res->lost < g->smallest.lost || (res->lost == g->smallest.lost && res->at < g->smallest.at))
+    /* the smallest state, ties broken by the state itself: the same
+     * whatever order the states were checked in (workers, shards) */
+    const struct pt_state_result *m = &g->smallest;
+    if (res->lost != m->lost       ? res->lost < m->lost
+        : res->at != m->at         ? res->at < m->at
+        : res->policy != m->policy ? res->policy < m->policy
+                                   : res->seed < m->seed)
         g->smallest = *res;
     return 0;
+}
+
+/* Groups in history order (their smallest state's point), then by message. */
+static int by_point(const void *x, const void *y)
+{
+    const struct failure *a = x, *b = y;
+    if (a->smallest.point != b->smallest.point)
+        return a->smallest.point < b->smallest.point ? -1 : 1;
+    return strcmp(a->sig, b->sig);
 }
 
 /* The rebuild command of state s. */
@@ -83,8 +98,10 @@ static void print_rebuild(const struct pt_explore_opts *o, FILE *out,
 
 #define MAX_TIMEOUTS_LISTED 20
 
-static void print_groups(const struct pt_explore_opts *o, FILE *out, const failure_vec *fv)
+static void print_groups(const struct pt_explore_opts *o, FILE *out, failure_vec *fv)
 {
+    if (fv->len)
+        qsort(fv->v, fv->len, sizeof *fv->v, by_point);
     const struct failure *fl = fv->v;
     for (size_t i = 0; i < fv->len; i++) {
         const struct pt_state_result *s = &fl[i].smallest;
@@ -109,6 +126,7 @@ int pt_explore_write_summary(const struct pt_explore_opts *o, FILE *out)
     uint64_t timeouts = 0;
     uint64_t total = 0, pass = 0, fail = 0, other = 0, vpass = 0, vfail = 0, verr = 0, dups = 0;
     uint64_t unmounted = 0; /* failing states the kernel would not mount */
+    uint64_t failing = 0;   /* states that fail fsck or verify, or time out */
     uint64_t by_pol[PT_EXPLORE_MAX_POLICIES][2] = {{0}};
     char *line = NULL;
     size_t cap = 0;
@@ -142,6 +160,7 @@ int pt_explore_write_summary(const struct pt_explore_opts *o, FILE *out)
         vfail += vfailed;
         verr += strcmp(res.verify, "error") == 0;
         by_pol[res.policy][failed || vfailed]++;
+        failing += failed || vfailed || strcmp(res.fsck, "timeout") == 0;
         if ((failed && group_add(&fl, res.sig, &res) == -1) ||
             (vfailed && group_add(&vfl, res.vsig, &res) == -1))
             break;
@@ -189,5 +208,5 @@ int pt_explore_write_summary(const struct pt_explore_opts *o, FILE *out)
     PM_VEC_FREE(&fl);
     PM_VEC_FREE(&vfl);
     PM_VEC_FREE(&tl);
-    return 0;
+    return failing > INT32_MAX ? INT32_MAX : (int)failing;
 }

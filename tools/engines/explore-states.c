@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "model/model.h"
@@ -140,6 +141,10 @@ int pt_explore_point(struct pt_explore_workers *u, struct pt_replay *r, struct p
             /* below 2^53, as the device's own (JSON readers keep them exact) */
             cp.seed = n == 1 ? 0 : pm_splitmix64(&s) & PM_SEED_MAX;
             uint64_t key = state_key(at, pol, cp.seed);
+            /* a shard's share: by the state's key, so that the states and
+             * their seeds are the same whatever the number of shards */
+            if (o->shard_n > 1 && (key >> 1) % o->shard_n != o->shard_k - 1) /* keys are odd */
+                continue;
             if (done_has(done, key))
                 continue;
             done_add(done, key);
@@ -167,4 +172,95 @@ uint64_t pt_explore_count_points(const struct pt_explore_opts *o)
             n++;
     pm_audit_reader_close(&a);
     return n;
+}
+
+int pt_explore_merge(struct pt_explore_opts *o, char *const *dirs, int ndirs, uint64_t *failed)
+{
+    char path[4200];
+    *failed = 0;
+    if (mkdir(o->out, 0755) == -1 && errno != EEXIST) {
+        pm_set_error("%s: %s", o->out, strerror(errno));
+        return -1;
+    }
+    snprintf(path, sizeof path, "%.4000s/states.jsonl", o->out);
+    /* the merge's own states count first: merging twice adds nothing */
+    struct pt_done_set done = {0};
+    uint64_t had = 0;
+    if (pt_explore_load_done(path, &done, &had) == -1) {
+        pm_set_error("%s: %s", path, strerror(errno));
+        free(done.h);
+        return -1;
+    }
+    FILE *out = fopen(path, "a");
+    if (!out) {
+        pm_set_error("%s: %s", path, strerror(errno));
+        free(done.h);
+        return -1;
+    }
+    struct jr_doc d;
+    jr_init(&d);
+    char *line = NULL;
+    size_t cap = 0;
+    int rc = 0;
+    uint64_t added = 0, same = 0;
+    for (int i = 0; rc == 0 && i < ndirs; i++) {
+        char in_path[4200];
+        snprintf(in_path, sizeof in_path, "%.4000s/states.jsonl", dirs[i]);
+        FILE *in = fopen(in_path, "r");
+        if (!in) {
+            pm_set_error("--merge %s: %s", in_path, strerror(errno));
+            rc = -1;
+            break;
+        }
+        ssize_t n;
+        uint64_t lineno = 0;
+        while ((n = getline(&line, &cap, in)) > 0) {
+            lineno++;
+            struct pt_state_result res;
+            if (line[n - 1] != '\n' ||
+                pt_explore_parse_result(&d, line, (size_t)n - 1, &res) == -1) {
+                pm_set_error("--merge %s: line %llu is not a state's result", in_path,
+                             (unsigned long long)lineno);
+                rc = -1;
+                break;
+            }
+            uint64_t key = state_key(res.at, res.policy, res.seed);
+            if (done_has(&done, key)) {
+                same++;
+                continue;
+            }
+            if (done_add(&done, key) == -1 || fwrite(line, 1, (size_t)n, out) != (size_t)n) {
+                pm_set_error("%s: %s", path, errno ? strerror(errno) : "out of memory");
+                rc = -1;
+                break;
+            }
+            added++;
+        }
+        fclose(in);
+    }
+    free(line);
+    jr_free(&d);
+    if (fclose(out) != 0 && rc == 0) {
+        pm_set_error("%s: %s", path, strerror(errno));
+        rc = -1;
+    }
+    free(done.h);
+    if (rc == -1)
+        return -1;
+    printf("explore: merged %llu states from %d shards (%llu already there, %llu in more than "
+           "one)\n",
+           (unsigned long long)added, ndirs, (unsigned long long)had, (unsigned long long)same);
+    snprintf(path, sizeof path, "%.4000s/summary.txt", o->out);
+    FILE *sf = fopen(path, "w");
+    if (sf) {
+        pt_explore_write_summary(o, sf);
+        fclose(sf);
+    }
+    int f = pt_explore_write_summary(o, stdout);
+    if (f < 0) {
+        pm_set_error("%s/states.jsonl: %s", o->out, strerror(errno));
+        return -1;
+    }
+    *failed = (uint64_t)f;
+    return 0;
 }

@@ -1,6 +1,7 @@
 /* pmemcut — explore: the run (see explore.h for what it does and its
  * parts). */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,6 +94,11 @@ int pt_explore_run(struct pt_explore_opts *op, uint64_t *failed)
     if (u.resumed)
         fprintf(stderr, "explore: resuming: %llu states already in %s\n",
                 (unsigned long long)u.resumed, path);
+    /* there even when no state is checked (a shard with none): it is the
+     * run's result, and --merge reads it */
+    int sfd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (sfd >= 0)
+        close(sfd);
     u.points_total = pt_explore_count_points(&o);
     clock_gettime(CLOCK_MONOTONIC, &u.t0);
 

@@ -54,12 +54,13 @@ struct pt_explore_opts {
     double p;
     int jobs;
     uint64_t from, to;
-    const char *acks;       /* set by --acks: a file of ack lines, or "audit" */
-    const char *verify_dir; /* set by --verify-dir: the workload directory in the fs */
-    uint32_t record_size;   /* set by --record-size */
-    enum pm_expect expect;  /* set by --expect */
-    bool fresh;             /* set by --fresh-images: each state written whole, none skipped */
-    double check_timeout;   /* set by --check-timeout: seconds per checker run */
+    const char *acks;          /* set by --acks: a file of ack lines, or "audit" */
+    const char *verify_dir;    /* set by --verify-dir: the workload directory in the fs */
+    uint32_t record_size;      /* set by --record-size */
+    enum pm_expect expect;     /* set by --expect */
+    bool fresh;                /* set by --fresh-images: each state written whole, none skipped */
+    double check_timeout;      /* set by --check-timeout: seconds per checker run */
+    unsigned shard_k, shard_n; /* set by --shard K/N: this run's share of the states (0/0: all) */
     struct pt_ack_list
         al; /* the acks, each with the seqs it applies from and until (loaded by the run) */
 };
@@ -72,5 +73,11 @@ void pt_explore_defaults(struct pt_explore_opts *o);
  * or -1 (pm_get_error says why; with a
  * damaged log the states before the damage were checked and summarised). */
 int pt_explore_run(struct pt_explore_opts *o, uint64_t *failed);
+
+/* Merges the states.jsonl of shard runs (--shard K/N of the same history
+ * and options) into o->out/states.jsonl, each state once, and writes the
+ * summary a single run would have given (stdout and o->out/summary.txt).
+ * 0 with *failed set as pt_explore_run does, or -1 with pm_get_error. */
+int pt_explore_merge(struct pt_explore_opts *o, char *const *dirs, int ndirs, uint64_t *failed);
 
 #endif
