@@ -88,6 +88,9 @@ struct run {
     FILE *results;
     int violations;
     bool remake; /* the last verify boot found no filesystem that mounts: make a new one */
+    /* --shard K/N: this run does cycles K, K+N, K+2N, ... of --cycles (their
+     * seeds and plans as in one run); first_cycle makes the filesystem */
+    uint64_t shard_k, shard_n, first_cycle;
 };
 
 struct cycle {
@@ -192,45 +195,48 @@ static const char *expectation(enum ph_mode m, const char *sync)
 
 static void run_usage(void)
 {
-    printf("usage: pmemcut-host run --mode virtio-pmem|nvdimm --fs ext4|xfs --workload W --sync S\n"
-           "         [--records N] [--cycles C] [--policy P] [--seed N] [--size SIZE]\n"
-           "         [--cache-model adr|eadr] [--p F] [--cut-at B] [--lying-device]\n"
-           "         [--inject BUG] [--no-data-log]\n"
-           "         [--connect URI]\n"
-           "         --out DIR [--force]\n"
-           "       pmemcut-host run --mode M --fs F --exec CMD --check CMD [--guest-add PATH]...\n"
-           "         [--expect durable|none] [the options above but --workload, --sync, --inject]\n"
-           "  --workload  append, overwrite, create, mmap\n"
-           "  --sync      none, fsync, fdatasync, msync, odsync, map-sync, prealloc-flush,\n"
-           "              prewrite-flush\n"
-           "  --records   records the workload writes per cycle (default 32); with --exec,\n"
-           "              the promises it makes, over which the cut is planned\n"
-           "  --exec      your workload: a shell command run in the guest in the mounted\n"
-           "              DAX filesystem (PMEMCUT_DIR); it promises with 'pmemcut-agent ack TEXT'\n"
-           "  --check     your checker, run after the cut and reboot with the promises in\n"
-           "              the file PMEMCUT_ACKS: exit 0 PASS, 1 FAIL, else an error\n"
-           "  --guest-add a file (program, script, data) put into the guest at the same\n"
-           "              path, with the shared libraries it needs (repeatable)\n"
-           "  --expect    with --exec: durable (default), or none (losses allowed)\n"
-           "  --cycles    cut/reboot/verify cycles (default 1)\n"
-           "  --policy    fate of unpersisted lines at a cut: lose-all (default), keep-all,\n"
-           "              random, torn, prefix\n"
-           "  --cache-model  nvdimm: eadr (default; the caches are persistent) or adr (the\n"
-           "              guest's own cache-line write-backs and fences decide, traced in QEMU)\n"
-           "  --p         random: the probability that a dirty line survives (default 0.5)\n"
-           "  --cut-at    pin the boundary of the planned cuts: after-write=N,\n"
-           "              before-flush=N or ack (default: consecutive cycles take each)\n"
-           "  --seed      every random choice derives from it (default: from the clock)\n"
-           "  --size      device size (default 256M for ext4, 512M for xfs)\n"
-           "  --lying-device  the device acknowledges flushes without persisting\n"
-           "  --inject    a seeded bug in the guest: no-sync, ack-early, no-flush, no-fence\n"
-           "              (the last two: the cache-line methods' write-back or fence left out)\n"
-           "  --no-data-log  keep no pmem.dlog (the payload of every write, which\n"
-           "              pmemcut-replay needs to replay, explore or export the run)\n"
-           "  --connect   libvirt URI (default: embedded QEMU driver, no daemon)\n"
-           "  --out       results.jsonl, acks-N.txt, console-N.log, image, data and audit log;\n"
-           "              a new or empty directory, or an earlier run's with --force\n"
-           "  --force     replace the earlier run in --out DIR (its files only)\n");
+    printf(
+        "usage: pmemcut-host run --mode virtio-pmem|nvdimm --fs ext4|xfs --workload W --sync S\n"
+        "         [--records N] [--cycles C] [--shard K/N] [--policy P] [--seed N] [--size SIZE]\n"
+        "         [--cache-model adr|eadr] [--p F] [--cut-at B] [--lying-device]\n"
+        "         [--inject BUG] [--no-data-log]\n"
+        "         [--connect URI]\n"
+        "         --out DIR [--force]\n"
+        "       pmemcut-host run --mode M --fs F --exec CMD --check CMD [--guest-add PATH]...\n"
+        "         [--expect durable|none] [the options above but --workload, --sync, --inject]\n"
+        "  --workload  append, overwrite, create, mmap\n"
+        "  --sync      none, fsync, fdatasync, msync, odsync, map-sync, prealloc-flush,\n"
+        "              prewrite-flush\n"
+        "  --records   records the workload writes per cycle (default 32); with --exec,\n"
+        "              the promises it makes, over which the cut is planned\n"
+        "  --exec      your workload: a shell command run in the guest in the mounted\n"
+        "              DAX filesystem (PMEMCUT_DIR); it promises with 'pmemcut-agent ack TEXT'\n"
+        "  --check     your checker, run after the cut and reboot with the promises in\n"
+        "              the file PMEMCUT_ACKS: exit 0 PASS, 1 FAIL, else an error\n"
+        "  --guest-add a file (program, script, data) put into the guest at the same\n"
+        "              path, with the shared libraries it needs (repeatable)\n"
+        "  --expect    with --exec: durable (default), or none (losses allowed)\n"
+        "  --cycles    cut/reboot/verify cycles (default 1)\n"
+        "  --shard     K/N: only cycles K, K+N, ... of --cycles, on a device of its own\n"
+        "              (merge the shards' results with pmemcut-host report DIR...)\n"
+        "  --policy    fate of unpersisted lines at a cut: lose-all (default), keep-all,\n"
+        "              random, torn, prefix\n"
+        "  --cache-model  nvdimm: eadr (default; the caches are persistent) or adr (the\n"
+        "              guest's own cache-line write-backs and fences decide, traced in QEMU)\n"
+        "  --p         random: the probability that a dirty line survives (default 0.5)\n"
+        "  --cut-at    pin the boundary of the planned cuts: after-write=N,\n"
+        "              before-flush=N or ack (default: consecutive cycles take each)\n"
+        "  --seed      every random choice derives from it (default: from the clock)\n"
+        "  --size      device size (default 256M for ext4, 512M for xfs)\n"
+        "  --lying-device  the device acknowledges flushes without persisting\n"
+        "  --inject    a seeded bug in the guest: no-sync, ack-early, no-flush, no-fence\n"
+        "              (the last two: the cache-line methods' write-back or fence left out)\n"
+        "  --no-data-log  keep no pmem.dlog (the payload of every write, which\n"
+        "              pmemcut-replay needs to replay, explore or export the run)\n"
+        "  --connect   libvirt URI (default: embedded QEMU driver, no daemon)\n"
+        "  --out       results.jsonl, acks-N.txt, console-N.log, image, data and audit log;\n"
+        "              a new or empty directory, or an earlier run's with --force\n"
+        "  --force     replace the earlier run in --out DIR (its files only)\n");
 }
 
 /* --exec and --check go together and replace --workload and --sync;
@@ -310,6 +316,7 @@ static int parse_run_options(int argc, char **argv)
         {"cut-at", required_argument, NULL, 'A'},
         {"exec", required_argument, NULL, 'X'},
         {"cache-model", required_argument, NULL, 'M'},
+        {"shard", required_argument, NULL, 'H'},
         {"check", required_argument, NULL, 'K'},
         {"guest-add", required_argument, NULL, 'G'},
         {"expect", required_argument, NULL, 'E'},
@@ -381,6 +388,19 @@ static int parse_run_options(int argc, char **argv)
         case 'X':
             R.exec_cmd = optarg;
             break;
+        case 'H': {
+            unsigned k, n;
+            char end;
+            if (sscanf(optarg, "%u/%u%c", &k, &n, &end) != 2 || k < 1 || k > n || n > 10000 ||
+                !isdigit((unsigned char)optarg[0])) {
+                pm_set_error("run: --shard must be K/N with 1 <= K <= N <= 10000, not '%s'",
+                             optarg);
+                return -1;
+            }
+            R.shard_k = k;
+            R.shard_n = n;
+            break;
+        }
         case 'M':
             if (strcmp(optarg, "adr") != 0 && strcmp(optarg, "eadr") != 0) {
                 pm_set_error("run: --cache-model must be adr or eadr");
@@ -482,6 +502,9 @@ static int parse_run_options(int argc, char **argv)
                      "more and no --inject (nvdimm cuts at an ack)");
         return -1;
     }
+    if (!R.shard_n)
+        R.shard_k = R.shard_n = 1;
+    R.first_cycle = R.shard_k;
     if (R.records < 1 || R.cycles < 1) {
         pm_set_error("run: --records and --cycles must be at least 1");
         return -1;
@@ -948,7 +971,7 @@ static int boot(struct cycle *c, bool verify, struct pm_lines *chan)
         .mode = R.mode,
         .fs = R.fs,
         .verify = verify,
-        .mkfs = (c->n == 1 || R.remake) && !verify,
+        .mkfs = ((uint64_t)c->n == R.first_cycle || R.remake) && !verify,
         .workload = R.workload,
         .sync = R.sync,
         .records = (int)R.records,
@@ -957,7 +980,7 @@ static int boot(struct cycle *c, bool verify, struct pm_lines *chan)
         .ack_wait = !verify,
         .inject = verify ? NULL : R.inject,
         .expect = strcmp(R.expected, "durable") == 0 ? "durable" : "none",
-        .handshake = (c->n == 1 || R.remake) && !verify,
+        .handshake = ((uint64_t)c->n == R.first_cycle || R.remake) && !verify,
         .exec = R.exec_cmd != NULL,
     };
     char *cmdline = ph_guest_cmdline(&job);
@@ -1804,7 +1827,7 @@ int ph_cmd_run(int argc, char **argv)
     if (setup() < 0)
         goto out;
     int violations = 0, errors = 0;
-    for (uint64_t n = 1; n <= R.cycles; n++) {
+    for (uint64_t n = R.first_cycle; n <= R.cycles; n += R.shard_n) {
         const char *v = one_cycle((int)n);
         if (!v)
             goto out;
