@@ -180,7 +180,13 @@ c2=$(cseq "cycle 2")
 a12=$(cseq "ack append.log 1 fsync cycle=2")
 a22=$(cseq "ack append.log 2 fsync cycle=2")
 a41=$(cseq "ack append.log 4 fsync cycle=1")
-cx() { "$REPLAY" explore --audit "$CL" --data "$T/cyc.dlog" --fs ext4 --points write,flush,mark \
+# At flushes and marks: debugfs rewrites the file in place, unjournaled, and
+# the view's page cache reaches the device in whatever order the host's
+# writeback takes, so a state between two of its writes (--points write) can
+# lack the file outright, depending on that order: not a state a journaled
+# filesystem would leave (tests/replay-cycles.sh covers every write of a
+# real one).
+cx() { "$REPLAY" explore --audit "$CL" --data "$T/cyc.dlog" --fs ext4 --points flush,mark \
     --policies keep-all,lose-all --jobs 2 "$@"; }
 for a in audit "$T/cyc-acks-1.txt" "$T/cyc-acks-2.txt"; do
     n=${a##*/}
