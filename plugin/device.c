@@ -353,8 +353,13 @@ static int finish(int r, struct pd_hook_ctx *ctx, const struct span *s, const ch
     return r ? io_error(r, ctx, why) : 0;
 }
 
-int pd_dev_write(const void *buf, uint32_t count, uint64_t off, bool fua, int cpu_insn,
-                 const char **why)
+int pd_dev_write(const void *buf, uint32_t count, uint64_t off, bool fua, const char **why)
+{
+    return pd_dev_write_cpu(buf, count, off, fua, -1, why);
+}
+
+int pd_dev_write_cpu(const void *buf, uint32_t count, uint64_t off, bool fua, int cpu_insn,
+                     const char **why)
 {
     /* a CPU's write is of the batch open now (cpu.h); the batch ends at the
      * tracer's cache request, which it sends only after this reply */

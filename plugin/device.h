@@ -68,10 +68,11 @@ void pd_dev_close(void);
 /* Block requests.  Return 0 or an errno value (EIO when off or when the
  * audit log cannot be written; the reason goes to *why). */
 int pd_dev_read(void *buf, uint32_t count, uint64_t off, const char **why);
-/* cpu_insn: -1 for a block client's write, or the enum pm_cpu_insn of the
- * export a CPU's write came on (audit/cpu.h): its record says so. */
-int pd_dev_write(const void *buf, uint32_t count, uint64_t off, bool fua, int cpu_insn,
-                 const char **why);
+int pd_dev_write(const void *buf, uint32_t count, uint64_t off, bool fua, const char **why);
+/* A CPU's write (the ADR tracer's): cpu_insn is the enum pm_cpu_insn of
+ * the export it came on (audit/cpu.h), and its record says so. */
+int pd_dev_write_cpu(const void *buf, uint32_t count, uint64_t off, bool fua, int cpu_insn,
+                     const char **why);
 int pd_dev_zero(enum pm_op op, uint32_t count, uint64_t off, bool fua, const char **why);
 int pd_dev_flush(const char **why);
 uint64_t pd_dev_size(void);

@@ -308,7 +308,7 @@ static int pmemcut_pwrite(void *h, const void *buf, uint32_t count, uint64_t off
     if (!(flags & NBDKIT_FLAG_FUA) && block_only(h, "write without FUA") == -1)
         return -1;
     const char *why;
-    int e = pd_dev_write(buf, count, off, flags & NBDKIT_FLAG_FUA, c->cpu - 1, &why);
+    int e = pd_dev_write_cpu(buf, count, off, flags & NBDKIT_FLAG_FUA, c->cpu - 1, &why);
     return e ? fail(e, "pwrite", why) : 0;
 }
 

@@ -4,9 +4,9 @@
  *   pmemcut-replay replay --audit LOG --data DLOG [--to SEQ]
  *                  [--policy P [--p F] [--seed N]] [--base IMG] -o OUT.img
  *   pmemcut-replay explore --audit LOG --data DLOG --fs ext4|xfs --out DIR
- *                  [--points flush|mark|write] [--states-per-point N]
+ *                  [--points flush|mark|write|fence] [--states-per-point N]
  *                  [--policies lose-all,keep-all,random,torn,prefix] [--jobs N]
- *                  [--check-timeout SECONDS]
+ *                  [--check-timeout SECONDS] [--offset BYTES]
  *                  [--acks FILE|audit [--verify-dir DIR] [--record-size B]
  *                  [--expect durable|none]]
  *   pmemcut-replay export --format dm-log-writes --audit LOG --data DLOG -o FILE
@@ -35,11 +35,11 @@ static void usage(FILE *f)
         f, "usage: pmemcut-replay replay --audit LOG --data DLOG [--to SEQ]\n"
            "                      [--policy P [--p F] [--seed N]] [--base IMG] -o OUT.img\n"
            "       pmemcut-replay explore --audit LOG --data DLOG --fs ext4|xfs --out DIR\n"
-           "                      [--points flush|mark|write] [--states-per-point N]\n"
+           "                      [--points flush|mark|write|fence] [--states-per-point N]\n"
            "                      [--policies lose-all,keep-all,random,torn,prefix]\n"
            "                      [--jobs N] [--base IMG] [--fresh-images] [--check-timeout S]\n"
            "                      [--acks FILE|audit [--verify-dir DIR] [--record-size B]\n"
-           "                      [--expect durable|none]] [--shard K/N]\n"
+           "                      [--expect durable|none]] [--shard K/N] [--offset BYTES]\n"
            "       pmemcut-replay explore --merge --audit LOG --data DLOG --out DIR SHARD-DIR...\n"
            "       pmemcut-replay export --format dm-log-writes --audit LOG --data DLOG -o FILE\n");
 }
@@ -290,6 +290,7 @@ static int parse_explore(int argc, char **argv, struct pt_explore_opts *o)
         {"check-timeout", required_argument, 0, 'C'},
         {"shard", required_argument, 0, 'S'},
         {"merge", no_argument, 0, 'M'},
+        {"offset", required_argument, 0, 'O'},
         {0, 0, 0, 0},
     };
     pt_explore_defaults(o);
@@ -326,9 +327,13 @@ static int parse_explore(int argc, char **argv, struct pt_explore_opts *o)
                     o->points |= PT_POINT_MARK;
                 else if (strcmp(t, "write") == 0)
                     o->points |= PT_POINT_WRITE;
+                else if (strcmp(t, "fence") == 0)
+                    o->points |= PT_POINT_FENCE;
                 else {
                     fprintf(stderr,
-                            "pmemcut-replay: --points: unknown kind %s (flush, mark, write)\n", t);
+                            "pmemcut-replay: --points: unknown kind %s (flush, mark, write, "
+                            "fence)\n",
+                            t);
                     free(s);
                     return -1;
                 }
@@ -401,6 +406,14 @@ static int parse_explore(int argc, char **argv, struct pt_explore_opts *o)
             break;
         case 'M':
             explore_merge = true;
+            break;
+        case 'O':
+            if (parse_u64("--offset", optarg, UINT64_MAX, &o->fs_offset))
+                return -1;
+            if (o->fs_offset % 4096) {
+                fprintf(stderr, "pmemcut-replay: --offset: not a multiple of 4096: %s\n", optarg);
+                return -1;
+            }
             break;
         default:
             bad_option("explore", argv);

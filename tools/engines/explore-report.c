@@ -38,6 +38,8 @@ int pt_explore_parse_result(struct jr_doc *d, const char *line, size_t len,
     snprintf(res->sig, sizeof res->sig, "%s", sig ? sig : "");
     snprintf(res->verify, sizeof res->verify, "%s", ver ? ver : "");
     jr_get_bool(d, 0, "dup", &res->dup);
+    const char *ev = jr_get_str(d, 0, "ev");
+    res->fence = ev && strcmp(ev, "fence") == 0;
     snprintf(res->vsig, sizeof res->vsig, "%s", vsig ? vsig : "");
     return 0;
 }
