@@ -255,6 +255,9 @@ fi
 t_check "pmemcut-audit summary counts the CPU's persists by kind" \
     grep -qE '^  (clwb\+fence|nt\+fence) +[0-9]+ lines' "$T/summary.out"
 sed -n '/persisted by the CPU/,/^cuts/p' "$T/summary.out"
+"$AUDIT_TOOL" timeline "$T/img.audit.jsonl" -o "$T/timeline.svg" >"$T/timeline.out" 2>&1
+t_check "the timeline draws the CPU's fence batches in a colour of their own" \
+    grep -q 'class="fence"><title>[0-9]* CPU fence' "$T/timeline.svg"
 # pmemcut-audit lost at the lose-all cut: the one line of the data area is
 # the one the guest stored and never wrote back. (The image's ext4 does not
 # name its file yet: adr.dat's inode and extents are only in the journal at

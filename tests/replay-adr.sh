@@ -13,7 +13,8 @@
 #   - the verify boot's own fence batches (the kernel's superblock and
 #     journal superblock updates at mount) give states the kernel would not
 #     mount: a second power cut there tears them (no sector atomicity on an
-#     fsdax namespace), though the online verdict is PASS.
+#     fsdax namespace), though the online verdict is PASS; the summary's
+#     rebuild line of such a state (replay --unfence) gives its image.
 . "$(dirname "$0")/host-lib.sh"
 t_require "$TOP/host/tcg/pmemcut-tracer.so" "$REPLAY" "$AUDIT"
 
@@ -83,5 +84,17 @@ if [ "$nb" -gt 0 ] && [ "$refused" -gt 0 ] && [ $XRC = 1 ]; then
     t_ok "verify boot: $nb fence batches; $refused states the kernel would not mount ($(jq -r -s '[.[] | select(.fsck == "did not mount") | .signature] | unique | join("; ")' "$T/verify/states.jsonl")), the acked records then missing; online PASS"
 else
     t_fail "verify boot's fence states" "batches=$nb refused=$refused rc=$XRC $(tail -12 "$T/verify.out")"
+fi
+# The summary's rebuild line of a fence state names its batch (--unfence):
+# the image it rebuilds is the state explore judged, which e2fsck finds
+# damaged as well.
+cmd=$(grep -m1 'rebuild:.*--unfence' "$T/verify.out" | sed 's/.*rebuild: *pmemcut-replay //; s/-o state.img$//')
+# shellcheck disable=SC2086 # the words of the printed command
+if [ -n "$cmd" ] && "$REPLAY" $cmd -o "$T/state.img" >"$T/rebuild.out" 2>&1 &&
+    dd if="$T/state.img" of="$T/state.fs" bs=4096 skip=$((OFF / 4096)) status=none &&
+    ! e2fsck -fn "$T/state.fs" >"$T/state.fsck" 2>&1; then
+    t_ok "rebuild of a fence state (replay $(echo "$cmd" | grep -o -- '--to [0-9]* --unfence [0-9]*')): e2fsck too finds it damaged ($(grep -m1 -vE '^e2fsck|^Pass|^Warning|^$' "$T/state.fsck"))"
+else
+    t_fail "rebuild of a fence state" "$cmd: $(cat "$T/rebuild.out"; head -5 "$T/state.fsck" 2>/dev/null)"
 fi
 t_done

@@ -1,7 +1,7 @@
 /* pmemcut-replay — the device image at any point of its history, crash
  * states explored offline, and the history exported for dm-log-writes tools.
  *
- *   pmemcut-replay replay --audit LOG --data DLOG [--to SEQ]
+ *   pmemcut-replay replay --audit LOG --data DLOG [--to SEQ] [--unfence SEQ]
  *                  [--policy P [--p F] [--seed N]] [--base IMG] -o OUT.img
  *   pmemcut-replay explore --audit LOG --data DLOG --fs ext4|xfs --out DIR
  *                  [--points flush|mark|write|fence] [--states-per-point N]
@@ -32,7 +32,7 @@
 static void usage(FILE *f)
 {
     fprintf(
-        f, "usage: pmemcut-replay replay --audit LOG --data DLOG [--to SEQ]\n"
+        f, "usage: pmemcut-replay replay --audit LOG --data DLOG [--to SEQ] [--unfence SEQ]\n"
            "                      [--policy P [--p F] [--seed N]] [--base IMG] -o OUT.img\n"
            "       pmemcut-replay explore --audit LOG --data DLOG --fs ext4|xfs --out DIR\n"
            "                      [--points flush|mark|write|fence] [--states-per-point N]\n"
@@ -86,18 +86,14 @@ static int parse_p(const char *s, double *out)
 static int cmd_replay(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"audit", required_argument, 0, 'a'},
-        {"data", required_argument, 0, 'd'},
-        {"to", required_argument, 0, 't'},
-        {"policy", required_argument, 0, 'P'},
-        {"p", required_argument, 0, 'p'},
-        {"seed", required_argument, 0, 's'},
-        {"base", required_argument, 0, 'b'},
-        {"output", required_argument, 0, 'o'},
-        {0, 0, 0, 0},
+        {"audit", required_argument, 0, 'a'},   {"data", required_argument, 0, 'd'},
+        {"to", required_argument, 0, 't'},      {"policy", required_argument, 0, 'P'},
+        {"p", required_argument, 0, 'p'},       {"seed", required_argument, 0, 's'},
+        {"base", required_argument, 0, 'b'},    {"output", required_argument, 0, 'o'},
+        {"unfence", required_argument, 0, 'U'}, {0, 0, 0, 0},
     };
     const char *audit = NULL, *data = NULL, *base = NULL, *out = NULL;
-    uint64_t to = UINT64_MAX;
+    uint64_t to = UINT64_MAX, unfence = 0;
     bool have_policy = false;
     struct pm_cut_params cp = {.policy = PM_LOSE_ALL, .p = 0.5};
     int c;
@@ -118,6 +114,10 @@ static int cmd_replay(int argc, char **argv)
         case 't':
             if (parse_u64("--to", optarg, UINT64_MAX, &to))
                 return PM_EXIT_USAGE;
+            break;
+        case 'U':
+            if (parse_u64("--unfence", optarg, UINT64_MAX, &unfence) || !unfence)
+                return unfence ? PM_EXIT_USAGE : bad_usage("replay", "--unfence: a seq, not 0");
             break;
         case 's':
             if (parse_u64("--seed", optarg, UINT64_MAX, &cp.seed))
@@ -142,6 +142,11 @@ static int cmd_replay(int argc, char **argv)
         return bad_usage("replay", "unexpected arguments");
     if (!audit || !out)
         return bad_usage("replay", "--audit LOG and -o OUT.img are required");
+    /* a fence point's state: the replay to just before the batch */
+    if (unfence && to == UINT64_MAX)
+        to = unfence - 1;
+    if (unfence && to != unfence - 1)
+        return bad_usage("replay", "--unfence SEQ replays to SEQ - 1 (--to SEQ-1 or no --to)");
     struct pt_replay r;
     int rc = 0;
     if (pt_replay_open(&r, audit, data, base) == -1) {
@@ -167,6 +172,10 @@ static int cmd_replay(int argc, char **argv)
     } else if (to != UINT64_MAX && r.applied < to && n == 0) {
         fprintf(stderr, "pmemcut-replay: %s: the log ends at seq %llu, before --to %llu\n", audit,
                 (unsigned long long)r.applied, (unsigned long long)to);
+        rc = PM_EXIT_USAGE;
+    }
+    if (rc == 0 && unfence && pt_explore_unfence(&r, audit, unfence) == -1) {
+        fprintf(stderr, "pmemcut-replay: %s\n", pm_get_error());
         rc = PM_EXIT_USAGE;
     }
     if (rc == 0) {

@@ -38,14 +38,16 @@ struct sum {
     int nlast;
     uint64_t size;
     uint32_t line;
-    /* what the CPU made persistent (ADR, audit/cpu.h), by kind, and split
-     * at the first ack or "prepared" mark: the kernel's own traffic while
-     * the guest boots, makes and mounts its filesystem, and the rest */
+    /* what the CPU made persistent (ADR, audit/cpu.h), by kind, and by
+     * phase: before a boot's first ack (or "prepared" mark) the kernel's
+     * own traffic as the guest boots, makes, mounts or recovers its
+     * filesystem; after it, the workload's and the journal commits it
+     * causes.  A boot starts at a "cycle N" mark, a power-on or an open. */
     struct cpu_sum {
         uint64_t writes, lines, bytes, batches;
     } cpu[PM_CPU_NINSNS], cpu_phase[2];
     uint64_t cpu_fence; /* the batch of the last cpu write (0: none yet) */
-    bool workload;      /* a first ack or "prepared" mark was seen */
+    bool workload;      /* this boot's first ack or "prepared" mark was seen */
 };
 
 /* A cpu write: lines it persisted, and a new batch when its fence number
@@ -136,6 +138,7 @@ static void account(struct sum *s, const struct pm_audit_rec *r)
     s->ev[r->ev]++;
     switch (r->ev) {
     case PM_AUDIT_OPEN:
+        s->workload = false;
         s->size = r->size;
         s->line = r->line;
         reset_marks(s);
@@ -168,6 +171,11 @@ static void account(struct sum *s, const struct pm_audit_rec *r)
         add_mark(s, r->seq, r->text);
         if (starts(r->text, "ack ") || starts(r->text, "user-ack ") || starts(r->text, "prepared"))
             s->workload = true;
+        if (starts(r->text, "cycle "))
+            s->workload = false;
+        break;
+    case PM_AUDIT_POWER_ON:
+        s->workload = false;
         break;
     default:
         break;
@@ -224,8 +232,8 @@ static void print_text(const struct sum *s, const char *path, FILE *out)
         for (int k = 0; k < PM_CPU_NINSNS; k++)
             if (s->cpu[k].writes)
                 cpu_text(out, pm_cpu_insn_name((enum pm_cpu_insn)k), &s->cpu[k]);
-        cpu_text(out, "before the first ack", &s->cpu_phase[0]);
-        cpu_text(out, "from the first ack on", &s->cpu_phase[1]);
+        cpu_text(out, "boot, before an ack", &s->cpu_phase[0]);
+        cpu_text(out, "after an ack", &s->cpu_phase[1]);
     }
     fprintf(out, "cuts: %zu\n", s->ncuts);
     for (size_t i = 0; i < s->ncuts; i++) {
@@ -295,9 +303,9 @@ static void print_json(const struct sum *s, const char *path, const char *damage
         cpu_json(&b, pm_cpu_insn_name((enum pm_cpu_insn)i), &s->cpu[i]);
         jb_printf(&b, ",");
     }
-    cpu_json(&b, "before_first_ack", &s->cpu_phase[0]);
+    cpu_json(&b, "before_ack", &s->cpu_phase[0]);
     jb_printf(&b, ",");
-    cpu_json(&b, "from_first_ack", &s->cpu_phase[1]);
+    cpu_json(&b, "after_ack", &s->cpu_phase[1]);
     jb_printf(&b, "},\"cuts\":[");
     for (size_t i = 0; i < s->ncuts; i++) {
         const struct cut_info *c = &s->cuts[i];

@@ -98,3 +98,31 @@ const struct pt_batch_write *pt_explore_batch_at(struct pt_batches *b,
     b->next++;
     return w;
 }
+
+int pt_explore_unfence(struct pt_replay *r, const char *audit, uint64_t seq)
+{
+    struct pt_explore_opts o;
+    pt_explore_defaults(&o);
+    o.audit = audit;
+    o.from = seq;
+    struct pt_batches b;
+    if (pt_explore_load_batches(&o, &b) == -1)
+        return -1;
+    int rc = 0;
+    if (b.first.len < 2 || b.w.v[0].seq != seq) {
+        pm_set_error(
+            "%s: seq %llu is not the first write of a batch of the CPU's (\"src\":\"cpu\")", audit,
+            (unsigned long long)seq);
+        rc = -1;
+    } else if (r->applied + 1 != seq) {
+        pm_set_error("--unfence %llu: the replay is at seq %llu, not just before the batch",
+                     (unsigned long long)seq, (unsigned long long)r->applied);
+        rc = -1;
+    }
+    for (size_t i = 0; rc == 0 && i < b.first.v[1]; i++) {
+        const struct pt_batch_write *w = &b.w.v[i];
+        rc = pt_replay_write_dirty(r, w->seq, w->dlog, w->off, w->len);
+    }
+    pt_explore_free_batches(&b);
+    return rc;
+}

@@ -91,10 +91,14 @@ static int by_point(const void *x, const void *y)
 static void print_rebuild(const struct pt_explore_opts *o, FILE *out,
                           const struct pt_state_result *s)
 {
+    /* a fence point's state has its batch dirty, not persistent */
+    char unfence[48] = "";
+    if (s->fence)
+        snprintf(unfence, sizeof unfence, " --unfence %llu", (unsigned long long)s->point);
     fprintf(out,
-            "      rebuild:  pmemcut-replay replay --audit %s --data %s --to %llu "
+            "      rebuild:  pmemcut-replay replay --audit %s --data %s --to %llu%s "
             "--policy %s --seed %llu -o state.img\n",
-            o->audit, o->data ? o->data : "DLOG", (unsigned long long)s->at,
+            o->audit, o->data ? o->data : "DLOG", (unsigned long long)s->at, unfence,
             pm_policy_name(s->policy), (unsigned long long)s->seed);
 }
 

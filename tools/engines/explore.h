@@ -76,6 +76,14 @@ struct pt_explore_opts {
         al; /* the acks, each with the seqs it applies from and until (loaded by the run) */
 };
 
+struct pt_replay;
+
+/* A fence point's state, rebuilt (replay --unfence SEQ): the batch of CPU
+ * writes whose first record is seq is made dirty in r, which has been
+ * replayed to before it, from its data-log frames.  0, or -1 with the
+ * message (seq starts no batch; the logs do not agree). */
+int pt_explore_unfence(struct pt_replay *r, const char *audit, uint64_t seq);
+
 /* The defaults of every option (jobs: one per online core). */
 void pt_explore_defaults(struct pt_explore_opts *o);
 
