@@ -47,8 +47,9 @@
  *    `pmemcut-tracer: refused: WHAT`, the same in the counts file, and
  *    QEMU stops (exit status 3) before the guest runs.
  * 7. Counts (counts=FILE): JSON, rewritten twice a second by a thread of
- *    the plugin while the guest runs, and at exit, so that pmemcut-host can read them even after
- *    a destroy.
+ *    the plugin while the guest runs, after every batch sent to the device
+ *    and at exit, so that pmemcut-host can read them even after a destroy,
+ *    and exactly when the guest waits for it.
  *
  * Arguments: nvfile=PATH (required), nbd=SOCKET, counts=FILE, log=FILE
  * (every flush of an nvdimm line and every persisted run, as text),
@@ -239,6 +240,12 @@ static void end_batch(void)
         return;
     }
     x.batches++;
+    /* the counts as of this batch, at once: the host reads them while the
+     * guest waits (at prepared, at an ack), and they must hold everything
+     * the CPU persisted before it stopped (the thread's are up to 0.5 s
+     * old). A batch costs a round trip and a synced audit record already. */
+    if (!counts_final)
+        write_counts(false, NULL);
 }
 
 /* ---------------------------------------------------- QEMU 7.2 internals */
