@@ -5,7 +5,7 @@
 # the ADR tracer's exports and the records of its writes.
 set -u
 . "$(dirname "$0")/lib.sh"
-t_device
+t_device "$AUDIT" "$REPLAY"
 LOG=$T/img.audit.jsonl
 
 start_dev dev file="$T/img" size=1M || t_done
@@ -78,6 +78,24 @@ for what, f in (("plain", lambda: h.pwrite(b"w" * 64, 0)), ("flush", h.flush),
         jq -s -e '[.[] | select(.src=="cpu") | .fua and (.persisted.unknown > 0)] | all' "$CPU"
     t_check "pmemcut-audit reads the cpu records back" "$AUDIT" summary "$CPU"
     stop_dev cpu
+    # Offline: a fence point's state has its batch dirty (replay --unfence),
+    # and explore --points fence takes each batch's first write.
+    rp() { "$REPLAY" replay --audit "$CPU" --data "$T/cpu.dlog" "$@"; }
+    at() { od -An -c -j "$2" -N 1 "$1" | tr -d ' '; }
+    rp --unfence 2 --policy lose-all -o "$T/u-lose.img" 2>"$T/u.err" &&
+        rp --unfence 2 --policy keep-all -o "$T/u-keep.img" 2>>"$T/u.err" &&
+        rp --unfence 4 --policy lose-all -o "$T/u4.img" 2>>"$T/u.err"
+    if [ "$(at "$T/u-lose.img" 64)$(at "$T/u-keep.img" 64)$(at "$T/u4.img" 64)$(at "$T/u4.img" 8192)" = '\0xx\0' ]; then
+        t_ok "replay --unfence: the batch dirty (lose-all drops it, keep-all keeps it), earlier batches persistent"
+    else
+        t_fail "replay --unfence" "$(cat "$T/u.err")"
+    fi
+    t_check "replay --unfence refuses a write that starts no batch" \
+        bash -c "! '$REPLAY' replay --audit '$CPU' --data '$T/cpu.dlog' --unfence 3 -o '$T/u3.img' 2>'$T/u3.err' && grep -q 'seq 3 is not the first write of a batch' '$T/u3.err'"
+    "$REPLAY" explore --audit "$CPU" --data "$T/cpu.dlog" --fs ext4 --points fence \
+        --policies lose-all,keep-all --jobs 1 --out "$T/fx" >"$T/fx.out" 2>&1
+    t_check "explore --points fence: a point before each batch, the states marked fence" \
+        jq -s -e '([.[].point] | unique) == [2, 4] and all(.[]; .ev == "fence")' "$T/fx/states.jsonl"
 else
     t_fail "nbdsh" "not installed: the cpu exports are not tested"
 fi
