@@ -91,6 +91,7 @@ struct run {
     /* --shard K/N: this run does cycles K, K+N, K+2N, ... of --cycles (their
      * seeds and plans as in one run); first_cycle makes the filesystem */
     uint64_t shard_k, shard_n, first_cycle;
+    uint64_t audit_resume; /* ph_landing's place in the audit log: after the last cut read */
 };
 
 struct cycle {
@@ -941,21 +942,6 @@ static int on_extents(struct cycle *c, json_t *ext)
     return 0;
 }
 
-/* A value inside a QEMU option: a comma is written twice. */
-static char *qemu_opt(const char *v)
-{
-    char *q = malloc(2 * strlen(v) + 1), *o = q;
-    if (!q)
-        abort();
-    for (; *v; v++) {
-        if (*v == ',')
-            *o++ = ',';
-        *o++ = *v;
-    }
-    *o = '\0';
-    return q;
-}
-
 /* The tracer's counts (tracer.c writes them twice a second and at exit), or
  * NULL when there are none yet. */
 static json_t *tracer_counts(const char *path)
@@ -1017,13 +1003,7 @@ static int boot(struct cycle *c, bool verify, struct pm_lines *chan)
         R.tracer ? out_path(verify ? "tracer-%d-verify.json" : "tracer-%d.json", c->n) : NULL;
     char *plugin = NULL;
     if (R.tracer) {
-        char *t = qemu_opt(R.tracer), *v = qemu_opt(R.dev.view), *s = qemu_opt(R.dev.nbd_sock),
-             *k = qemu_opt(counts);
-        plugin = ph_strf("%s,arg=nvfile=%s,arg=nbd=%s,arg=counts=%s", t, v, s, k);
-        free(t);
-        free(v);
-        free(s);
-        free(k);
+        plugin = ph_tracer_plugin_arg(R.tracer, R.dev.view, R.dev.nbd_sock, counts);
         unlink(counts);
     }
     spec.qemu_plugin = plugin;
@@ -1768,7 +1748,7 @@ static const char *one_cycle(int n)
     }
     char *lines = ph_cut_lines(c.cut);
     if (!c.cut_at_end && c.rec_mark) {
-        c.landing = ph_landing(R.dev.audit, c.rec_mark);
+        c.landing = ph_landing(R.dev.audit, c.rec_mark, &R.audit_resume);
         if (!c.landing)
             goto out;
     }
