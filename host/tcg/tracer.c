@@ -5,7 +5,8 @@
  * Design (issue 14; facts from spikes/adr-qemu72/FINDINGS.md):
  *
  * 1. What is traced. Stores and non-temporal stores (memory callbacks on
- *    instructions that may store, adr.c's decoder says which), clwb,
+ *    instructions that may store, adr.c's decoder says which, from the
+ *    first user-mode instruction on: see stores_on), clwb,
  *    clflushopt, clflush (exec callbacks: QEMU makes no memory access for
  *    them, so the operand is decoded at translation and computed from the
  *    guest registers at execution), sfence, mfence, LOCK-prefixed
@@ -96,6 +97,16 @@ static struct nbd_handle *nbd[PH_ADR_NSRC]; /* one per kind: its export */
 static FILE *logf;
 static void *(*get_cpu)(int index);
 static uint64_t (*phys_page)(void *cpu, uint64_t vaddr);
+static void (*flush_tbs)(void *cpu); /* tb_flush, if QEMU exports it */
+/* Memory callbacks are registered from the first user-mode instruction on
+ * (or from the start, without tb_flush): until then the kernel boots, and
+ * its drivers for the nvdimm are modules that user space loads, so no store
+ * reaches it; the store callbacks are most of the tracer's cost (about 40%
+ * of QEMU's time in a profile). Were a store missed, its line would be
+ * dirty on the device, never persisted by the tracer: lost at a lose-all
+ * cut, not hidden. Atomic. */
+static int stores_on;
+static uint64_t stores_on_tbs; /* blocks translated before it */
 
 /* lock guards everything below, the model, the log and the NBD handle. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -164,7 +175,8 @@ static void write_counts(bool final, const char *refused)
                 ",\"nt_on_dirty\":%" PRIu64 ",\"flush_outside\":%" PRIu64
                 ",\"flush_unmapped\":%" PRIu64 ",\"flush_not64\":%" PRIu64
                 ",\"flush_early\":%" PRIu64 ",\"fua_writes\":%" PRIu64 ",\"fua_bytes\":%" PRIu64
-                ",\"write_errors\":%" PRIu64 ",\"batches\":%" PRIu64 ",\"batch_errors\":%" PRIu64,
+                ",\"write_errors\":%" PRIu64 ",\"batches\":%" PRIu64 ",\"batch_errors\":%" PRIu64
+                ",\"stores_traced_from\":\"%s\",\"tbs_untraced\":%" PRIu64,
                 final ? "true" : "false", qemu_version, nv_base == UINT64_MAX ? 0 : nv_base,
                 c->stores, c->nt_stores, c->clwb + c->clflushopt + c->clflush, c->clwb,
                 c->clflushopt, c->clflush, c->sfence + c->mfence + c->locked + c->wbinvd, c->sfence,
@@ -172,8 +184,11 @@ static void write_counts(bool final, const char *refused)
                 c->persisted_by[PH_ADR_SRC_CLFLUSH], c->persisted_by[PH_ADR_SRC_WB_FENCE],
                 c->persisted_by[PH_ADR_SRC_NT_FENCE], c->persisted_user, c->persisted_kernel,
                 c->flush_clean, c->nt_on_dirty, x.flush_outside, x.flush_unmapped, x.flush_not64,
-                x.flush_early, x.fua_writes, x.fua_bytes, x.write_errors, x.batches,
-                x.batch_errors);
+                x.flush_early, x.fua_writes, x.fua_bytes, x.write_errors, x.batches, x.batch_errors,
+                !flush_tbs                                      ? "start"
+                : __atomic_load_n(&stores_on, __ATOMIC_RELAXED) ? "user"
+                                                                : "not yet",
+                stores_on_tbs);
         if (final && model.line)
             fprintf(f, ",\"unpersisted\":%" PRIu64, ph_adr_unpersisted(&model));
         fprintf(f, "}\n");
@@ -494,9 +509,25 @@ __attribute__((used, visibility("hidden"))) void ph_flush_cb(unsigned cpu, void 
     pthread_mutex_unlock(&lock);
 }
 
+/* At the start of every block until stores are traced: the first one in
+ * user mode (CPL 3: the firmware and the kernel never run there) turns them
+ * on, and every block is translated again (tb_flush is safe work: it runs
+ * once this vCPU leaves its loop). */
+__attribute__((used, visibility("hidden"))) void ph_mode_cb(unsigned cpu, void *ud,
+                                                            const uint64_t *env)
+{
+    (void)ud;
+    uint32_t hf = env32(env, ENV_HFLAGS);
+    if ((hf & HF_CPL_MASK) != 3)
+        return;
+    if (__atomic_exchange_n(&stores_on, 1, __ATOMIC_SEQ_CST) == 0)
+        flush_tbs(get_cpu((int)cpu));
+}
+
 /* The stubs QEMU calls: %rbp (TCG_AREG0) is the CPU state; pass it on. */
 void ph_flush_stub(unsigned cpu, void *ud);
 void ph_reset_stub(unsigned cpu, void *ud);
+void ph_mode_stub(unsigned cpu, void *ud);
 #ifdef __x86_64__
 __asm__(".text\n"
         ".p2align 4\n"
@@ -510,13 +541,23 @@ __asm__(".text\n"
         "ph_reset_stub:\n"
         "    mov %rbp, %rdx\n"
         "    jmp ph_reset_check\n"
-        ".size ph_reset_stub, .-ph_reset_stub\n");
+        ".size ph_reset_stub, .-ph_reset_stub\n"
+        ".p2align 4\n"
+        ".type ph_mode_stub,@function\n"
+        "ph_mode_stub:\n"
+        "    mov %rbp, %rdx\n"
+        "    jmp ph_mode_cb\n"
+        ".size ph_mode_stub, .-ph_mode_stub\n");
 #else
 void ph_flush_stub(unsigned cpu, void *ud)
 {
     (void)cpu, (void)ud;
 }
 void ph_reset_stub(unsigned cpu, void *ud)
+{
+    (void)cpu, (void)ud;
+}
+void ph_mode_stub(unsigned cpu, void *ud)
 {
     (void)cpu, (void)ud;
 }
@@ -609,6 +650,12 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
             refuse_exit("CPU-state layout: the first instruction is not at the reset vector");
         qemu_plugin_register_vcpu_insn_exec_cb(i0, ph_reset_stub, QEMU_PLUGIN_CB_R_REGS, NULL);
     }
+    bool stores = __atomic_load_n(&stores_on, __ATOMIC_SEQ_CST);
+    if (n && !stores) {
+        __atomic_add_fetch(&stores_on_tbs, 1, __ATOMIC_RELAXED);
+        qemu_plugin_register_vcpu_insn_exec_cb(qemu_plugin_tb_get_insn(tb, 0), ph_mode_stub,
+                                               QEMU_PLUGIN_CB_R_REGS, NULL);
+    }
     for (size_t k = 0; k < n; k++) {
         struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, k);
         const uint8_t *data = qemu_plugin_insn_data(insn);
@@ -639,7 +686,7 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
         default:
             break;
         }
-        if (d.may_store)
+        if (d.may_store && stores)
             qemu_plugin_register_vcpu_mem_cb(insn, mem_cb, QEMU_PLUGIN_CB_NO_REGS,
                                              QEMU_PLUGIN_MEM_W,
                                              (void *)(uintptr_t)(d.kind == PH_ADR_NT));
@@ -764,6 +811,10 @@ PH_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t 
     }
     get_cpu = (void *(*)(int))dlsym(RTLD_DEFAULT, "qemu_get_cpu");
     phys_page = (uint64_t(*)(void *, uint64_t))dlsym(RTLD_DEFAULT, "cpu_get_phys_page_debug");
+    /* without it, stores are traced from the start (slower, the same) */
+    flush_tbs = (void (*)(void *))dlsym(RTLD_DEFAULT, "tb_flush");
+    if (!flush_tbs)
+        stores_on = 1;
     if (!get_cpu || !phys_page) {
         refuse("QEMU internals: qemu_get_cpu or cpu_get_phys_page_debug not exported");
         return -1;
