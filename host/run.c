@@ -905,8 +905,13 @@ static int on_prepared(struct cycle *c, json_t *prepared, struct pm_lines *chan)
     /* dev_offset is null when the agent could not tell: 0 on virtio-pmem. */
     c->meta_offset = ph_guest_dev_offset(prepared, R.dev.size);
     int r = 0;
-    if (R.mode == PH_MODE_NVDIMM && ph_view_fsync(&R.dev) < 0)
-        r = -1; /* the guest's stores did not reach the device: nothing to read */
+    /* The guest's stores must reach the device for classify to read them:
+     * under eADR flushed (the caches are persistent), under ADR written
+     * back dirty, as at a cut, so that what the kernel did not make
+     * persistent while it made and mounted the filesystem stays at risk. */
+    if (R.mode == PH_MODE_NVDIMM &&
+        (R.tracer ? ph_view_writeback(&R.dev) : ph_view_fsync(&R.dev)) < 0)
+        r = -1; /* nothing to read */
     if (r == 0)
         r = classify_meta(c, log);
     c->meta_labelled = r == 0;
