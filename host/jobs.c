@@ -139,6 +139,7 @@ int ph_jobs_run(int n, ph_chain_fn *fn, void *arg, bool *complete)
             close(p[0]);
             for (int k = 0; k < i; k++)
                 close(ch[k].fd);
+            free(ch); /* the parent's */
             chain_main(i + 1, fn, arg, p[1], self);
         }
         close(p[1]);
@@ -172,11 +173,15 @@ int ph_jobs_run(int n, ph_chain_fn *fn, void *arg, bool *complete)
             running--;
             c->code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
             read_status(c);
-            if (WIFSIGNALED(st)) {
+            if (WIFSIGNALED(st) || (c->code != PM_EXIT_OK && c->code != PM_EXIT_FAIL &&
+                                    c->code != PM_EXIT_USAGE && c->code != 130)) {
+                /* not an end a run gives: a crash, a sanitizer's report */
                 c->broke = true;
                 free(c->msg);
-                c->msg =
-                    ph_strf("its process (pid %d) was killed by signal %d", (int)pid, WTERMSIG(st));
+                c->msg = WIFSIGNALED(st)
+                             ? ph_strf("its process (pid %d) was killed by signal %d", (int)pid,
+                                       WTERMSIG(st))
+                             : ph_strf("its process (pid %d) exited %d", (int)pid, c->code);
             }
             ph_progress("chain %d: exit %d", i + 1, c->code);
             /* A chain that broke or was interrupted ends the run: one run
@@ -215,7 +220,7 @@ int ph_jobs_run(int n, ph_chain_fn *fn, void *arg, bool *complete)
         code = PM_EXIT_FAIL;
     } else if (checker) {
         pm_set_error("chain %d: %s", (int)(checker - ch) + 1,
-                     checker->msg ? checker->msg : "exit status 2");
+                     checker->msg ? checker->msg : "exit status 2 and no message");
         code = PM_EXIT_USAGE;
     }
     *complete = started == n && !failed && !interrupted && !ph_interrupted;
@@ -274,7 +279,8 @@ int ph_jobs_merge(const char *outdir, int n)
         }
         free(path);
     }
-    qsort(lines.v, lines.len, sizeof *lines.v, by_cycle);
+    if (lines.len)
+        qsort(lines.v, lines.len, sizeof *lines.v, by_cycle);
     char *out = ph_strf("%s/results.jsonl", outdir);
     FILE *f = fopen(out, "we");
     if (!f) {
