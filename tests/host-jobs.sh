@@ -1,6 +1,8 @@
 #!/bin/bash
 # tests/host-jobs.sh — pmemcut-host run --jobs N: N chains of cycles at once.
-#   - bad --jobs values: refused with one line before anything starts
+#   - bad --jobs values: refused with one line before anything starts; an
+#     earlier run's chain directories: refused without --force, removed with
+#     it; a chain that cannot start its device: exit 2, one line naming it
 #   - 4 cycles with --jobs 2: chain 1 does cycles 1 and 3, chain 2 cycles 2
 #     and 4, each a complete run in --out/chain-K; one results.jsonl at the
 #     top in cycle order, one table (the report of the chains'); progress
@@ -26,6 +28,31 @@ for j in 0 x 1.5 -2 "$((max + 1))"; do
         t_fail "--jobs $j" "rc=$rc $(cat "$T/bad.err"; ls "$T/bad" 2>&1)"
     fi
 done
+
+# An earlier run's chains in --out: refused without --force, and with a
+# file of someone else's in one; with --force they go. Here the run that
+# replaces them has a device that cannot start (a plugin that is not one):
+# each chain stops at once, the run says so in one line naming the chain.
+mkdir -p "$T/old/chain-1" "$T/old/chain-3"
+touch "$T/old/results.jsonl" "$T/old/chain-1/pmem.img" "$T/old/chain-3/acks-3.txt"
+"$H" run "${ARGS[@]}" --jobs 2 --out "$T/old" >/dev/null 2>"$T/old.err"
+rc=$?
+[ $rc = 2 ] && [ "$(wc -l <"$T/old.err")" = 1 ] && grep -q 'holds an earlier run (3 files)' "$T/old.err" &&
+    t_ok "an earlier run's chain directories: refused without --force" || t_fail "earlier chains" "rc=$rc $(cat "$T/old.err")"
+touch "$T/old/chain-3/notes.txt"
+"$H" run "${ARGS[@]}" --jobs 2 --out "$T/old" --force >/dev/null 2>"$T/old.err"
+rc=$?
+[ $rc = 2 ] && grep -q "not an earlier pmemcut run ('chain-3'" "$T/old.err" && [ -e "$T/old/chain-3/notes.txt" ] &&
+    t_ok "a chain directory holding a file not a run's: refused, even with --force" ||
+    t_fail "foreign file in a chain" "rc=$rc $(cat "$T/old.err")"
+rm "$T/old/chain-3/notes.txt"
+echo "not a plugin" >"$T/not-a-plugin.so"
+PMEMCUT_PLUGIN=$T/not-a-plugin.so "$H" run "${ARGS[@]}" --jobs 2 --out "$T/old" --force >/dev/null 2>"$T/old.err"
+rc=$?
+[ $rc = 2 ] && [ "$(wc -l <"$T/old.err")" = 1 ] && grep -q '^pmemcut-host: chain [12]: nbdkit' "$T/old.err" &&
+    [ ! -e "$T/old/chain-3" ] && [ ! -e "$T/old/chain-1/pmem.img" ] && [ -s "$T/old/chain-1/nbdkit.log" ] &&
+    t_ok "--force: the earlier chains removed; a device that cannot start: exit 2, one line: $(cat "$T/old.err")" ||
+    t_fail "--force over earlier chains" "rc=$rc $(cat "$T/old.err"; ls -R "$T/old")"
 
 # 2. Four cycles in two chains.
 PMEMCUT_PROGRESS=1 run jobs "${ARGS[@]}" --jobs 2
