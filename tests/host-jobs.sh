@@ -98,8 +98,10 @@ done
 chains=$(ps -o pid= --ppid "$RUN" | tr -d ' ' | tr '\n' ' ')
 started=""
 for c in $chains; do started="$started $(ps -o pid= --ppid "$c" | tr '\n' ' ')"; done
-if [ ! -s "$T/stop/chain-2/acks-2.txt" ] || [ "$(echo $chains | wc -w)" != 2 ]; then
-    t_fail "SIGINT" "the run did not get going: chains '$chains' $(cat "$T/stop.err")"
+qemus=0 # the QEMU of each chain's domain (named for the chain's PID), running
+for c in $chains; do ps -eo args= | grep -v grep | grep -q "guest=pmemcut-$c-" && qemus=$((qemus + 1)); done
+if [ ! -s "$T/stop/chain-2/acks-2.txt" ] || [ "$(echo $chains | wc -w)" != 2 ] || [ $qemus != 2 ]; then
+    t_fail "SIGINT" "the run did not get going: chains '$chains', $qemus QEMU $(cat "$T/stop.err")"
 else
     kill -INT "$RUN"
     for i in $(seq 600); do kill -0 "$RUN" 2>/dev/null || break; sleep 0.1; done
@@ -115,7 +117,7 @@ else
     done
     grep -q " $T/" /proc/mounts && left="$left mount"
     [ -z "$left" ] &&
-        t_ok "SIGINT: both chains, their nbdkit, nbdfuse and QEMU gone (pids $chains$started), nothing mounted" ||
+        t_ok "SIGINT: both chains, their nbdkit, nbdfuse and 2 QEMU gone (pids $chains$started), nothing mounted" ||
         t_fail "leftovers" "$left"
 fi
 t_done
