@@ -9,6 +9,7 @@
 #     lines say their chain
 #   - chain 2 re-run alone (--shard 2/2) does the same cycles: seeds, cut
 #     plans, triggers and verdicts
+#   - a lying device in 2 chains: FAIL, exit 1, as one run
 #   - SIGINT to the run alone, while both VMs write: it passes the stop on;
 #     exit 130, every QEMU, nbdkit and nbdfuse it started gone, no mount left
 . "$(dirname "$0")/host-lib.sh"
@@ -86,7 +87,13 @@ b=$(jq -r "$row" "$T/alone/results.jsonl" 2>/dev/null)
     t_ok "--shard 2/2 alone: chain 2's cycles, seeds, cut plans, triggers and verdicts" ||
     t_fail "chain 2 re-run" "$(show alone); jobs: $a; alone: $b"
 
-# 4. SIGINT to the run's own PID, both chains' VMs up and writing.
+# 4. Violations in chains: the exit status and the table of one run.
+run lying "${ARGS[@]}" --cycles 2 --jobs 2 --lying-device
+[ $RC = 1 ] && [ "$(cycles "$T/lying/results.jsonl" '"\(.cycle):\(.verdict)"')" = "1:FAIL 2:FAIL " ] &&
+    grep -q ' FAIL$' "$T/lying.out" &&
+    t_ok "a lying device in 2 chains: FAIL in both, exit 1, the table says FAIL" || t_fail "lying" "$(show lying)"
+
+# 5. SIGINT to the run's own PID, both chains' VMs up and writing.
 t_spawn stop "$H" run --mode virtio-pmem --fs ext4 --workload append --sync fsync \
     --records 400 --cycles 2 --jobs 2 --seed 31 --out "$T/stop" >"$T/stop.out" 2>"$T/stop.err"
 RUN=$PID_stop
