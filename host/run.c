@@ -95,7 +95,8 @@ struct run {
     /* --jobs J: chains at once (jobs.h), each shard (K + (j-1)N)/(NJ) of
      * the shard K/N above; 0 until parsed (the default) */
     uint64_t jobs;
-    bool broke; /* this run stopped at an error before its last cycle */
+    bool broke;            /* this run stopped at an error before its last cycle */
+    uint64_t audit_resume; /* ph_landing's place in the audit log: after the last cut read */
 };
 
 struct cycle {
@@ -1015,21 +1016,6 @@ static int on_extents(struct cycle *c, json_t *ext)
     return 0;
 }
 
-/* A value inside a QEMU option: a comma is written twice. */
-static char *qemu_opt(const char *v)
-{
-    char *q = malloc(2 * strlen(v) + 1), *o = q;
-    if (!q)
-        abort();
-    for (; *v; v++) {
-        if (*v == ',')
-            *o++ = ',';
-        *o++ = *v;
-    }
-    *o = '\0';
-    return q;
-}
-
 /* The tracer's counts (tracer.c writes them twice a second and at exit), or
  * NULL when there are none yet. */
 static json_t *tracer_counts(const char *path)
@@ -1091,13 +1077,7 @@ static int boot(struct cycle *c, bool verify, struct pm_lines *chan)
         R.tracer ? out_path(verify ? "tracer-%d-verify.json" : "tracer-%d.json", c->n) : NULL;
     char *plugin = NULL;
     if (R.tracer) {
-        char *t = qemu_opt(R.tracer), *v = qemu_opt(R.dev.view), *s = qemu_opt(R.dev.nbd_sock),
-             *k = qemu_opt(counts);
-        plugin = ph_strf("%s,arg=nvfile=%s,arg=nbd=%s,arg=counts=%s", t, v, s, k);
-        free(t);
-        free(v);
-        free(s);
-        free(k);
+        plugin = ph_tracer_plugin_arg(R.tracer, R.dev.view, R.dev.nbd_sock, counts);
         unlink(counts);
     }
     spec.qemu_plugin = plugin;
@@ -1846,7 +1826,7 @@ static const char *one_cycle(int n)
     }
     char *lines = ph_cut_lines(c.cut);
     if (!c.cut_at_end && c.rec_mark) {
-        c.landing = ph_landing(R.dev.audit, c.rec_mark);
+        c.landing = ph_landing(R.dev.audit, c.rec_mark, &R.audit_resume);
         if (!c.landing)
             goto out;
     }
