@@ -24,11 +24,11 @@ static void usage(FILE *f)
 {
     fputs(
         "usage: pmemcut-host run --mode virtio-pmem|nvdimm --fs ext4|xfs --workload W --sync S\n"
-        "                        [--records N] [--cycles C] [--jobs J] [--shard K/N] [--policy P]\n"
-        "                        [--seed N] [--size SIZE]\n"
+        "                        [--records N] [--cycles C] [--shard K/N] [--policy P] [--seed N] "
+        "[--size SIZE]\n"
         "                        [--cache-model adr|eadr] [--p F] [--cut-at B] [--lying-device]\n"
         "                        [--inject BUG]\n"
-        "                        [--no-data-log] [--connect URI] --out DIR [--force]\n"
+        "                        [--jobs J] [--no-data-log] [--connect URI] --out DIR [--force]\n"
         "       pmemcut-host run --mode M --fs F --exec CMD --check CMD [--guest-add PATH]...\n"
         "                        [--expect durable|none] [run's other options]\n"
         "       pmemcut-host serve --file IMG --size SIZE [--policy P] [--seed N] [--no-data-log]\n"

@@ -201,52 +201,53 @@ static const char *expectation(enum ph_mode m, const char *sync)
 
 static void run_usage(void)
 {
-    printf("usage: pmemcut-host run --mode virtio-pmem|nvdimm --fs ext4|xfs --workload W --sync S\n"
-           "         [--records N] [--cycles C] [--jobs J] [--shard K/N] [--policy P] [--seed N]\n"
-           "         [--size SIZE] [--cache-model adr|eadr] [--p F] [--cut-at B] [--lying-device]\n"
-           "         [--inject BUG] [--no-data-log]\n"
-           "         [--connect URI]\n"
-           "         --out DIR [--force]\n"
-           "       pmemcut-host run --mode M --fs F --exec CMD --check CMD [--guest-add PATH]...\n"
-           "         [--expect durable|none] [the options above but --workload, --sync, --inject]\n"
-           "  --workload  append, overwrite, create, mmap\n"
-           "  --sync      none, fsync, fdatasync, msync, odsync, map-sync, prealloc-flush,\n"
-           "              prewrite-flush\n"
-           "  --records   records the workload writes per cycle (default 32); with --exec,\n"
-           "              the promises it makes, over which the cut is planned\n"
-           "  --exec      your workload: a shell command run in the guest in the mounted\n"
-           "              DAX filesystem (PMEMCUT_DIR); it promises with 'pmemcut-agent ack TEXT'\n"
-           "  --check     your checker, run after the cut and reboot with the promises in\n"
-           "              the file PMEMCUT_ACKS: exit 0 PASS, 1 FAIL, else an error\n"
-           "  --guest-add a file (program, script, data) put into the guest at the same\n"
-           "              path, with the shared libraries it needs (repeatable)\n"
-           "  --expect    with --exec: durable (default), or none (losses allowed)\n"
-           "  --cycles    cut/reboot/verify cycles (default 1)\n"
-           "  --jobs      J chains of cycles at once, each with a device and a VM of its own,\n"
-           "              in DIR/chain-1..J, their results merged in DIR (default: the CPUs\n"
-           "              this process may use, at most one per cycle; 1 with --shard);\n"
-           "              chain K of J does cycles K, K+J, ...: what --shard K/J does alone\n"
-           "  --shard     K/N: only cycles K, K+N, ... of --cycles, on a device of its own\n"
-           "              (merge the shards' results with pmemcut-host report DIR...);\n"
-           "              with --jobs J, in J chains: chain j is --shard (K+(j-1)N)/(NJ)\n"
-           "  --policy    fate of unpersisted lines at a cut: lose-all (default), keep-all,\n"
-           "              random, torn, prefix\n"
-           "  --cache-model  nvdimm: eadr (default; the caches are persistent) or adr (the\n"
-           "              guest's own cache-line write-backs and fences decide, traced in QEMU)\n"
-           "  --p         random: the probability that a dirty line survives (default 0.5)\n"
-           "  --cut-at    pin the boundary of the planned cuts: after-write=N,\n"
-           "              before-flush=N or ack (default: consecutive cycles take each)\n"
-           "  --seed      every random choice derives from it (default: from the clock)\n"
-           "  --size      device size (default 256M for ext4, 512M for xfs)\n"
-           "  --lying-device  the device acknowledges flushes without persisting\n"
-           "  --inject    a seeded bug in the guest: no-sync, ack-early, no-flush, no-fence\n"
-           "              (the last two: the cache-line methods' write-back or fence left out)\n"
-           "  --no-data-log  keep no pmem.dlog (the payload of every write, which\n"
-           "              pmemcut-replay needs to replay, explore or export the run)\n"
-           "  --connect   libvirt URI (default: embedded QEMU driver, no daemon)\n"
-           "  --out       results.jsonl, acks-N.txt, console-N.log, image, data and audit log;\n"
-           "              a new or empty directory, or an earlier run's with --force\n"
-           "  --force     replace the earlier run in --out DIR (its files only)\n");
+    printf(
+        "usage: pmemcut-host run --mode virtio-pmem|nvdimm --fs ext4|xfs --workload W --sync S\n"
+        "         [--records N] [--cycles C] [--shard K/N] [--policy P] [--seed N] [--size SIZE]\n"
+        "         [--cache-model adr|eadr] [--p F] [--cut-at B] [--lying-device]\n"
+        "         [--inject BUG] [--no-data-log]\n"
+        "         [--jobs J] [--connect URI]\n"
+        "         --out DIR [--force]\n"
+        "       pmemcut-host run --mode M --fs F --exec CMD --check CMD [--guest-add PATH]...\n"
+        "         [--expect durable|none] [the options above but --workload, --sync, --inject]\n"
+        "  --workload  append, overwrite, create, mmap\n"
+        "  --sync      none, fsync, fdatasync, msync, odsync, map-sync, prealloc-flush,\n"
+        "              prewrite-flush\n"
+        "  --records   records the workload writes per cycle (default 32); with --exec,\n"
+        "              the promises it makes, over which the cut is planned\n"
+        "  --exec      your workload: a shell command run in the guest in the mounted\n"
+        "              DAX filesystem (PMEMCUT_DIR); it promises with 'pmemcut-agent ack TEXT'\n"
+        "  --check     your checker, run after the cut and reboot with the promises in\n"
+        "              the file PMEMCUT_ACKS: exit 0 PASS, 1 FAIL, else an error\n"
+        "  --guest-add a file (program, script, data) put into the guest at the same\n"
+        "              path, with the shared libraries it needs (repeatable)\n"
+        "  --expect    with --exec: durable (default), or none (losses allowed)\n"
+        "  --cycles    cut/reboot/verify cycles (default 1)\n"
+        "  --jobs      J chains of cycles at once, each with a device and a VM of its own,\n"
+        "              in DIR/chain-1..J, their results merged in DIR (default: the CPUs\n"
+        "              this process may use, at most one per cycle; 1 with --shard);\n"
+        "              chain K of J does cycles K, K+J, ...: what --shard K/J does alone\n"
+        "  --shard     K/N: only cycles K, K+N, ... of --cycles, on a device of its own\n"
+        "              (merge the shards' results with pmemcut-host report DIR...);\n"
+        "              with --jobs J, in J chains: chain j is --shard (K+(j-1)N)/(NJ)\n"
+        "  --policy    fate of unpersisted lines at a cut: lose-all (default), keep-all,\n"
+        "              random, torn, prefix\n"
+        "  --cache-model  nvdimm: eadr (default; the caches are persistent) or adr (the\n"
+        "              guest's own cache-line write-backs and fences decide, traced in QEMU)\n"
+        "  --p         random: the probability that a dirty line survives (default 0.5)\n"
+        "  --cut-at    pin the boundary of the planned cuts: after-write=N,\n"
+        "              before-flush=N or ack (default: consecutive cycles take each)\n"
+        "  --seed      every random choice derives from it (default: from the clock)\n"
+        "  --size      device size (default 256M for ext4, 512M for xfs)\n"
+        "  --lying-device  the device acknowledges flushes without persisting\n"
+        "  --inject    a seeded bug in the guest: no-sync, ack-early, no-flush, no-fence\n"
+        "              (the last two: the cache-line methods' write-back or fence left out)\n"
+        "  --no-data-log  keep no pmem.dlog (the payload of every write, which\n"
+        "              pmemcut-replay needs to replay, explore or export the run)\n"
+        "  --connect   libvirt URI (default: embedded QEMU driver, no daemon)\n"
+        "  --out       results.jsonl, acks-N.txt, console-N.log, image, data and audit log;\n"
+        "              a new or empty directory, or an earlier run's with --force\n"
+        "  --force     replace the earlier run in --out DIR (its files only)\n");
 }
 
 /* --exec and --check go together and replace --workload and --sync;
@@ -670,8 +671,9 @@ static int chain_dir(int dfd, const char *name, bool remove)
 }
 
 /* Calls fn for each entry of DIR (not . and ..); a regular file with a
- * run's name, or a chain's directory of such files, is "ours".  Stops at fn's non-zero return and
- * returns it; -1 with pm_set_error when DIR cannot be read. */
+ * run's name, or a chain's directory of such files, is "ours".  Stops at
+ * fn's non-zero return and returns it; -1 with pm_set_error when DIR
+ * cannot be read. */
 static int each_entry(const char *dir, int (*fn)(int dfd, const char *name, bool ours, void *arg),
                       void *arg)
 {
