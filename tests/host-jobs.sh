@@ -97,17 +97,23 @@ run lying "${ARGS[@]}" --cycles 2 --jobs 2 --lying-device
 t_spawn stop "$H" run --mode virtio-pmem --fs ext4 --workload append --sync fsync \
     --records 400 --cycles 2 --jobs 2 --seed 31 --out "$T/stop" >"$T/stop.out" 2>"$T/stop.err"
 RUN=$PID_stop
-for i in $(seq 900); do
-    [ -s "$T/stop/chain-1/acks-1.txt" ] && [ -s "$T/stop/chain-2/acks-2.txt" ] && break
+# both_up: both chains have acks and the QEMU of each (its domain is named
+# for the chain's PID) runs; chains and their children are read just then.
+both_up() {
+    local c
+    chains=$(ps -o pid= --ppid "$RUN" | tr -d ' ' | tr '\n' ' ')
+    qemus=0
+    for c in $chains; do ps -eo args= | grep -v grep | grep -q "guest=pmemcut-$c-" && qemus=$((qemus + 1)); done
+    [ -s "$T/stop/chain-1/acks-1.txt" ] && [ -s "$T/stop/chain-2/acks-2.txt" ] && [ $qemus = 2 ]
+}
+for i in $(seq 600); do
+    both_up && break
     kill -0 "$RUN" 2>/dev/null || break
-    sleep 0.1
+    sleep 0.2
 done
-chains=$(ps -o pid= --ppid "$RUN" | tr -d ' ' | tr '\n' ' ')
 started=""
 for c in $chains; do started="$started $(ps -o pid= --ppid "$c" | tr '\n' ' ')"; done
-qemus=0 # the QEMU of each chain's domain (named for the chain's PID), running
-for c in $chains; do ps -eo args= | grep -v grep | grep -q "guest=pmemcut-$c-" && qemus=$((qemus + 1)); done
-if [ ! -s "$T/stop/chain-2/acks-2.txt" ] || [ "$(echo $chains | wc -w)" != 2 ] || [ $qemus != 2 ]; then
+if [ "$(echo $chains | wc -w)" != 2 ] || [ $qemus != 2 ]; then
     t_fail "SIGINT" "the run did not get going: chains '$chains', $qemus QEMU $(cat "$T/stop.err")"
 else
     kill -INT "$RUN"
