@@ -136,6 +136,7 @@ struct cycle {
      * whole workload boot; t_verdict from the verify boot's start to its
      * verdict; t_verify the whole verify boot. */
     double t_boot, t_work, t_remount, t_verdict, t_verify;
+    json_t *tracer_prepared; /* ADR: the tracer's counts at prepared (mkfs, mount) */
 };
 
 static struct run R; /* one run per process; teardown() reaches it */
@@ -977,6 +978,15 @@ static int classify_meta(struct cycle *c, const char *log)
 static int on_prepared(struct cycle *c, json_t *prepared, struct pm_lines *chan)
 {
     double t = pm_now();
+    /* ADR: what the kernel persisted to make and mount the filesystem, the
+     * tracer's counts now that the guest waits (exact: it rewrites them
+     * after every batch) */
+    if (R.tracer) {
+        char *f = out_path("tracer-%d.json", c->n);
+        json_decref(c->tracer_prepared);
+        c->tracer_prepared = json_load_file(f, 0, NULL);
+        free(f);
+    }
     char *log = ph_strf("%s/classify.log", R.outdir);
     /* dev_offset is null when the agent could not tell: 0 on virtio-pmem. */
     c->meta_offset = ph_guest_dev_offset(prepared, R.dev.size);
@@ -1700,6 +1710,7 @@ static json_t *cycle_row(struct cycle *c, const char *verdict)
             json_object_set_new(t, which[i], v ? v : json_null());
             free(f);
         }
+        json_object_set(t, "prepared", c->tracer_prepared ? c->tracer_prepared : json_null());
         json_object_set_new(o, "tracer", t);
     }
     json_object_set_new(o, "expected", json_string(R.expected));
@@ -1761,6 +1772,7 @@ static void free_cycle(struct cycle *c)
     free(c->last_mark);
     free(c->mkfs_why);
     json_decref(c->landing);
+    json_decref(c->tracer_prepared);
     if (c->acks_f)
         fclose(c->acks_f);
 }

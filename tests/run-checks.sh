@@ -32,7 +32,7 @@ fi
 # Runners known to take minutes (VM cycles): started first.
 LONG="host-examples host-plan explore-kernel host-inject host-methods host-virtio host-nvdimm
       host-exec host-adr-run replay-cycles host-attach host-verify host-options host-kill
-      host-shard host-jobs host-saved host-system guest-vm host-adr"
+      host-shard host-jobs host-saved host-system guest-vm host-adr replay-adr"
 queue=()
 for t in $LONG; do
     for r in "$@"; do
