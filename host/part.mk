@@ -40,7 +40,7 @@ demo: deps
 	  rc=0; $$H run "$$@" --out $$D/$$name >/dev/null || rc=$$?; \
 	  [ $$rc -eq $$want ] || { echo "demo: $$name exited $$rc, expected $$want"; exit 1; }; }; \
 	run fsync 0 --mode virtio-pmem --fs ext4 --workload append --sync fsync --records 32 \
-	  --cycles 2 --seed 1; \
+	  --cycles 2 --jobs 1 --seed 1; \
 	run lying-device 1 --mode virtio-pmem --fs ext4 --workload append --sync fsync \
 	  --records 32 --seed 2 --lying-device; \
 	run map-sync 0 --mode nvdimm --fs ext4 --workload mmap --sync map-sync --records 32 --seed 3; \
