@@ -240,7 +240,15 @@ int ga_cmd_prepare(const struct ga_prepare_opts *o)
     }
     if (o->mkfs) {
         uint64_t t = pm_now_ms();
-        char *ext4[] = {"mke2fs", "-t", "ext4", "-F", "-q", "-b", "4096", (char *)o->dev, NULL};
+        /* Inode tables and journal zeroed now, not by the kernel's
+         * ext4lazyinit thread after the mount: its timed background writes
+         * would land inside the workload's records, so that what a record
+         * asks of the device, and so where a planned cut lands, would
+         * depend on the host's load. */
+        char *ext4[] = {"mke2fs",       "-t", "ext4",
+                        "-F",           "-q", "-b",
+                        "4096",         "-E", "lazy_itable_init=0,lazy_journal_init=0",
+                        (char *)o->dev, NULL};
         char *xfs[] = {"mkfs.xfs", "-f", "-q", (char *)o->dev, NULL};
         int rc = run_tool(strcmp(o->fs, "xfs") == 0 ? xfs : ext4, out, sizeof out);
         if (rc != 0)
