@@ -800,11 +800,11 @@ static int setup(void)
         pm_set_error("--out %s: %s", R.out, strerror(errno));
         return -1;
     }
-    if (clear_outdir() < 0)
-        return -1;
-
     R.rundir = ph_make_rundir();
-    if (!R.rundir)
+    /* two boots a cycle, and a few more (saved states) */
+    if (!R.rundir || (!R.connect && ph_virt_check_rundir(R.rundir, 2 * R.cycles + 8) < 0))
+        return -1;
+    if (clear_outdir() < 0)
         return -1;
     /* A workload of the user's own: the base image and, appended, its
      * files and commands; made once per content, kept in the cache. */

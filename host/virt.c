@@ -108,6 +108,27 @@ static bool pin_to_first_cpu(cpu_set_t *old)
     return false;
 }
 
+int ph_virt_check_rundir(const char *rundir, uint64_t domains)
+{
+    /* libvirt puts each domain's QEMU monitor socket at
+     * RUNDIR/libvirt/lib/qemu/domain-ID-NAME/monitor.sock (ID counts the
+     * domains started, NAME is cut at 20 characters); a path longer than a
+     * UNIX socket takes fails only when that domain starts, late in a run. */
+    int digits = 1;
+    for (uint64_t id = domains; id >= 10; id /= 10)
+        digits++;
+    size_t deep = strlen(rundir) + strlen("/libvirt/lib/qemu/domain-") + (size_t)digits + 1 + 20 +
+                  strlen("/monitor.sock");
+    if (deep > 107) {
+        pm_set_error("the run directory %s is too long for QEMU's monitor socket under it "
+                     "(%zu bytes; a UNIX socket path takes 107): set TMPDIR to a shorter "
+                     "directory",
+                     rundir, deep);
+        return -1;
+    }
+    return 0;
+}
+
 int ph_virt_open(struct ph_virt *v, const char *uri, const char *rundir, const char *log)
 {
     memset(v, 0, sizeof *v);
@@ -123,6 +144,8 @@ int ph_virt_open(struct ph_virt *v, const char *uri, const char *rundir, const c
         v->uri = NULL; /* libvirt's own default (LIBVIRT_DEFAULT_URI, ...) */
     } else if (!uri) {
         v->embed_root = ph_strf("%s/libvirt", rundir);
+        if (ph_virt_check_rundir(rundir, 99) < 0)
+            return -1;
         char *etc = ph_strf("%s/etc", v->embed_root);
         char *conf = ph_strf("%s/qemu.conf", etc);
         /* stdio_handler=file: QEMU's stderr and file chardevs are written

@@ -16,6 +16,11 @@ struct ph_virt {
     char *embed_root; /* set when we made an embedded root */
 };
 
+/* 0 when the embedded driver's sockets fit under rundir for as many as
+ * `domains` domains started; -1 with an error naming TMPDIR when they would
+ * not (ph_virt_open checks for 99; run checks early for its cycles, so
+ * that such an error changes nothing). */
+int ph_virt_check_rundir(const char *rundir, uint64_t domains);
 /* Open uri; when uri is NULL, libvirt's default URI if rundir is NULL too,
  * else the embedded driver rooted at rundir/libvirt (qemu.conf written
  * there so that QEMU's output goes to plain files and no virtlogd is

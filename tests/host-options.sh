@@ -15,13 +15,13 @@ t_tmpdir
 H=$TOP/build/san/host/pmemcut-host # the sanitizer build
 t_require "$H" jq
 
-mkdir -p "$T/bin" "$T/fake" "$T/tmp"
+mkdir -p "$T/bin" "$T/fake" "$T/t" # TMPDIR: short, as QEMU sockets go under it
 for p in nbdkit nbdfuse qemu-system-x86_64; do
     printf '#!/bin/sh\necho %s >>"%s/started"\nexit 1\n' "$p" "$T" >"$T/bin/$p"
     chmod +x "$T/bin/$p"
 done
 for f in vmlinuz initrd plugin.so audit; do echo fake >"$T/fake/$f"; done
-FAKE_ENV=(PATH="$T/bin:$PATH" TMPDIR="$T/tmp" PMEMCUT_KERNEL="$T/fake/vmlinuz"
+FAKE_ENV=(PATH="$T/bin:$PATH" TMPDIR="$T/t" PMEMCUT_KERNEL="$T/fake/vmlinuz"
     PMEMCUT_INITRD="$T/fake/initrd" PMEMCUT_PLUGIN="$T/fake/plugin.so" PMEMCUT_AUDIT="$T/fake/audit")
 BASE=(--mode virtio-pmem --fs ext4 --workload append --sync fsync --records 4 --seed 1)
 
@@ -225,4 +225,17 @@ RC=$?
     t_ok "detach of an unknown domain: one line ($(cat "$T/nodom.err"))" ||
     t_fail "detach unknown domain" "rc=$RC $(cat "$T/nodom.err")"
 virsh -q -c "$URI" undefine pmemcut-options-test >/dev/null 2>&1
+# A TMPDIR so deep that QEMU's monitor socket would not fit under the run's
+# directory: refused before anything starts, --out left empty.
+LONGTMP=$T/$(printf 'd%.0s' $(seq 70))
+mkdir -p "$LONGTMP" "$T/longout"
+TMPDIR=$LONGTMP "$H" run --mode virtio-pmem --fs ext4 --workload append --sync fsync --records 2 \
+    --out "$T/longout" >"$T/long.out" 2>"$T/long.err"
+RC=$?
+if [ $RC -eq 2 ] && [ "$(wc -l <"$T/long.err")" -eq 1 ] && grep -q "set TMPDIR to a shorter" "$T/long.err" &&
+    [ -z "$(ls -A "$T/longout")" ] && [ -z "$(ls -A "$LONGTMP")" ]; then
+    t_ok "run under a too deep TMPDIR: exit 2, one line, nothing made ($(cut -c1-60 "$T/long.err")...)"
+else
+    t_fail "run under a too deep TMPDIR" "rc=$RC $(cat "$T/long.err"); out: $(ls -A "$T/longout")"
+fi
 t_done
