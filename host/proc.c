@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libnbd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -278,6 +279,46 @@ int ph_view_writeback(struct ph_device *d)
         return -1;
     }
     return 0;
+}
+
+int ph_device_persist(struct ph_device *d, int64_t off, int64_t len)
+{
+    if (off < 0 || len <= 0 || len > d->size || off > d->size - len || len > (64 << 20)) {
+        pm_set_error("persist: [%lld, +%lld) is not a range of the device", (long long)off,
+                     (long long)len);
+        return -1;
+    }
+    char *buf = malloc((size_t)len);
+    if (!buf)
+        abort();
+    int r = -1;
+    struct nbd_handle *h = NULL;
+    int fd = open(d->view, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd < 0 ? -1 : pread(fd, buf, (size_t)len, off);
+    if (n != (ssize_t)len) {
+        pm_set_error("read %s at %lld: %s", d->view, (long long)off,
+                     n < 0 ? strerror(errno) : "short read");
+        goto out;
+    }
+    h = nbd_create();
+    if (!h || nbd_connect_unix(h, d->nbd_sock) == -1 ||
+        nbd_pwrite(h, buf, (size_t)len, (uint64_t)off, LIBNBD_CMD_FLAG_FUA) == -1) {
+        pm_set_error("device %s: FUA write at %lld: %s", d->nbd_sock, (long long)off,
+                     nbd_get_error() ? nbd_get_error() : "libnbd failed");
+        goto out;
+    }
+    if (nbd_shutdown(h, 0) == -1) {
+        pm_set_error("device %s: %s", d->nbd_sock, nbd_get_error());
+        goto out;
+    }
+    r = 0;
+out:
+    if (h)
+        nbd_close(h);
+    if (fd >= 0)
+        close(fd);
+    free(buf);
+    return r;
 }
 
 int ph_view_fsync(struct ph_device *d)

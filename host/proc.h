@@ -62,6 +62,11 @@ int ph_view_fsync(struct ph_device *d);
  * CPU never made persistent reaches the device dirty, for the cut to
  * decide (the ADR cache model). */
 int ph_view_writeback(struct ph_device *d);
+/* Make [off, off + len) of the device persistent as it reads through the
+ * view now: one FUA write of those bytes over the device's NBD socket (the
+ * audit log has it as any FUA write).  For what a real NVDIMM keeps
+ * without the CPU: its label area, which the firmware writes. */
+int ph_device_persist(struct ph_device *d, int64_t off, int64_t len);
 
 /* Run a program and wait for it; returns its exit status or -1. Output goes
  * to /dev/null unless log is set (appended). */

@@ -972,6 +972,16 @@ static int classify_meta(struct cycle *c, const char *log)
     return 0;
 }
 
+/* ADR: the nvdimm's label area (namespace labels, at the end of the
+ * backing file) is written by QEMU for the guest's label DSM calls, not by
+ * the guest's CPU, so no traced instruction persists it; on a real NVDIMM
+ * the firmware has it durable when the call returns.  Made persistent as
+ * the view reads now, before the cut's policy can meet it. */
+static int persist_labels(void)
+{
+    return ph_device_persist(&R.dev, R.dev.size - PH_NVDIMM_LABEL, PH_NVDIMM_LABEL);
+}
+
 /* The guest waits (prepare --handshake): classify, then let it go on. A
  * failed classify is reported in the results, not fatal: the counts then
  * stay "unknown", as before labels existed. */
@@ -996,7 +1006,8 @@ static int on_prepared(struct cycle *c, json_t *prepared, struct pm_lines *chan)
      * back dirty, as at a cut, so that what the kernel did not make
      * persistent while it made and mounted the filesystem stays at risk. */
     if (R.mode == PH_MODE_NVDIMM &&
-        (R.tracer ? ph_view_writeback(&R.dev) : ph_view_fsync(&R.dev)) < 0)
+        (R.tracer ? ph_view_writeback(&R.dev) < 0 || persist_labels() < 0
+                  : ph_view_fsync(&R.dev) < 0))
         r = -1; /* nothing to read */
     if (r == 0)
         r = classify_meta(c, log);
@@ -1225,7 +1236,7 @@ static int cut_eadr(struct cycle *c)
      * tracer's writes); the rest of the guest's stores reach it dirty,
      * without a flush, and meet the cut's policy. eADR: all is flushed. */
     bool adr = R.tracer != NULL;
-    if ((adr ? ph_view_writeback(&R.dev) : ph_view_fsync(&R.dev)) < 0)
+    if (adr ? ph_view_writeback(&R.dev) < 0 || persist_labels() < 0 : ph_view_fsync(&R.dev) < 0)
         return -1;
     free(c->trigger);
     c->trigger = ph_strf("%s at ack %" PRIu64, adr ? "adr" : "eadr", c->k);
