@@ -15,6 +15,7 @@
 #include "sys.h"
 
 #include "utils/exitcode.h"
+#include "utils/io.h"
 #include "verify/acks.h"
 #include "verify/judge.h"
 #include "verify/verifyset.h"
@@ -126,6 +127,11 @@ static int load_acks(const struct ga_verify_opts *o, struct pm_ack_list *l, int 
         f = rfd >= 0 ? fdopen(rfd, "r") : NULL;
         if (!f) {
             snprintf(err, errlen, "open %s: %s", path, strerror(errno));
+            return -1;
+        }
+        if (o->ask && pm_write_all(*chan, "want-acks\n", 10) < 0) {
+            snprintf(err, errlen, "write %s: %s", path, strerror(errno));
+            fclose(f);
             return -1;
         }
         need_end = 1;
