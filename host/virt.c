@@ -193,7 +193,7 @@ int64_t ph_pmem_backing_size(enum ph_mode m, int64_t data_size)
 }
 
 /* XML attribute/text escaping for paths we put into the domain. */
-static char *esc(const char *s)
+char *ph_xml_escape(const char *s)
 {
     size_t n = 0;
     for (const char *p = s; *p; p++)
@@ -221,7 +221,7 @@ static char *esc(const char *s)
 
 char *ph_xml_nvdimm(const char *path, int64_t size, int indent)
 {
-    char *p = esc(path);
+    char *p = ph_xml_escape(path);
     int i = indent;
     char *x = ph_strf("%*s<memory model='nvdimm' access='shared'>\n"
                       "%*s  <source>\n"
@@ -253,7 +253,7 @@ char *ph_xml_virtio_pmem_args(const char *path, int64_t size, int indent)
         *o++ = *s;
     }
     *o = '\0';
-    char *p = esc(q);
+    char *p = ph_xml_escape(q);
     free(q);
     char *x = ph_strf("%*s<qemu:arg value='-object'/>\n"
                       "%*s<qemu:arg "
@@ -269,19 +269,23 @@ char *ph_xml_virtio_pmem_args(const char *path, int64_t size, int indent)
 
 char *ph_domain_xml(const struct ph_vm_spec *s)
 {
-    char *kernel = esc(s->kernel), *initrd = esc(s->initrd), *cmdline = esc(s->cmdline);
-    char *console = esc(s->console_log), *chan = esc(s->chan_sock);
+    char *kernel = ph_xml_escape(s->kernel), *initrd = ph_xml_escape(s->initrd),
+         *cmdline = ph_xml_escape(s->cmdline);
+    char *console = ph_xml_escape(s->console_log), *chan = ph_xml_escape(s->chan_sock);
     /* Both devices live in QEMU's hotplug memory region: it needs maxmem
      * (maxMemory) larger than RAM plus the device, and libvirt wants a NUMA
      * cell with it. */
     long long max_mib = s->mem_mib + (s->pmem_size >> 20) + 1024;
-    char *dev = s->mode == PH_MODE_NVDIMM ? ph_xml_nvdimm(s->pmem_path, s->pmem_size, 4)
-                                          : ph_strf("%s", "");
-    char *qemu = s->mode == PH_MODE_VIRTIO_PMEM
+    /* No pmem_path: a VM without the device (the base boot of a saved
+     * state; the device is hot-plugged after each restore). */
+    char *dev = s->mode == PH_MODE_NVDIMM && s->pmem_path
+                    ? ph_xml_nvdimm(s->pmem_path, s->pmem_size, 4)
+                    : ph_strf("%s", "");
+    char *qemu = s->mode == PH_MODE_VIRTIO_PMEM && s->pmem_path
                      ? ph_xml_virtio_pmem_args(s->pmem_path, s->pmem_size, 4)
                      : NULL;
     if (s->qemu_plugin) {
-        char *pl = esc(s->qemu_plugin);
+        char *pl = ph_xml_escape(s->qemu_plugin);
         char *both = ph_strf("%s    <qemu:arg value='-plugin'/>\n    <qemu:arg value='%s'/>\n",
                              qemu ? qemu : "", pl);
         free(pl);

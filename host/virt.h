@@ -47,7 +47,7 @@ struct ph_vm_spec {
     const char *name;
     enum ph_mode mode;
     const char *kernel, *initrd, *cmdline;
-    const char *pmem_path; /* the FUSE view */
+    const char *pmem_path; /* the FUSE view; NULL: no device (hot-plugged later) */
     int64_t pmem_size;     /* bytes of the backing file (nvdimm: data + label) */
     const char *console_log;
     const char *chan_sock; /* virtio-serial org.pmemcut.agent, QEMU listens */
@@ -55,6 +55,9 @@ struct ph_vm_spec {
     int vcpus;
     const char *qemu_plugin; /* -plugin FILE,arg=...: the ADR tracer, or NULL */
 };
+
+/* XML text and attribute escaping; caller frees. */
+char *ph_xml_escape(const char *s);
 
 /* Full transient domain XML for a test VM; caller frees. */
 char *ph_domain_xml(const struct ph_vm_spec *s);
