@@ -137,6 +137,10 @@ struct cycle {
     /* --boot saved: the base boot and save (the first cycle only), and
      * each boot's restore (restore, hot-plug, resume, job sent) */
     double t_save, t_restore, t_restore_verify;
+    /* and what each restored guest read of the device's start (crc32c),
+     * against what the device held ([0] workload, [1] verify boot) */
+    bool digested[2];
+    uint32_t digest_guest[2], digest_device[2];
 };
 
 static struct run R; /* one run per process; teardown() reaches it */
@@ -1032,7 +1036,7 @@ static int make_saved(struct cycle *c)
 
 /* The guest's `digest <json>` against what the host read of the device
  * before the restore. */
-static int check_digest(struct cycle *c, const char *json, uint32_t want)
+static int check_digest(struct cycle *c, bool verify, const char *json, uint32_t want)
 {
     json_t *d = json_loads(json, 0, NULL);
     long long got = ph_json_int(d, "crc32c", -1), bytes = ph_json_int(d, "bytes", -1);
@@ -1042,7 +1046,12 @@ static int check_digest(struct cycle *c, const char *json, uint32_t want)
         pm_set_error("cycle %d: the restored guest could not read the device: %s", c->n,
                      err ? err : json);
         r = -1;
-    } else if ((uint32_t)got != want) {
+    } else {
+        c->digested[verify] = true;
+        c->digest_guest[verify] = (uint32_t)got;
+        c->digest_device[verify] = want;
+    }
+    if (r == 0 && (uint32_t)got != want) {
         pm_set_error("cycle %d: the restored guest reads the device's first %lld bytes with "
                      "crc32c %lld, the device holds %u: the restore brought back an old copy",
                      c->n, bytes, got, want);
@@ -1073,7 +1082,7 @@ static int boot_saved(struct cycle *c, bool verify, const struct ph_guest_job *j
     if (r == 0)
         r = ph_saved_expect(chan, R.dom, "digest", PH_SAVED_GUEST_LIMIT, &digest);
     if (r == 0)
-        r = check_digest(c, digest, want);
+        r = check_digest(c, verify, digest, want);
     if (r == 0 && verify)
         r = ph_saved_expect(chan, R.dom, "want-acks", PH_SAVED_GUEST_LIMIT, NULL);
     if (r < 0 && R.dom) {
@@ -1796,6 +1805,18 @@ static json_t *cycle_row(struct cycle *c, const char *verdict)
     json_object_set_new(o, "labels", labels);
     json_object_set_new(o, "verdict", json_string(verdict));
     json_object_set_new(o, "boot", json_string(R.boot_saved ? "saved" : "cold"));
+    if (R.boot_saved) {
+        /* the proof that no restore brought back an old copy of the device */
+        json_t *rc = json_pack("{s:I}", "bytes", (json_int_t)PH_SAVED_DIGEST_BYTES);
+        const char *which[2] = {"workload", "verify"};
+        for (int i = 0; i < 2; i++)
+            json_object_set_new(rc, which[i],
+                                c->digested[i] ? json_pack("{s:I, s:I}", "guest",
+                                                           (json_int_t)c->digest_guest[i], "device",
+                                                           (json_int_t)c->digest_device[i])
+                                               : json_null());
+        json_object_set_new(o, "restore_check", rc);
+    }
     json_t *ph = json_object();
     /* boot: VM start to the first ack; workload: from there until the VM
      * is stopped at the cut; cut: remount and power-on; reboot_verify: VM
