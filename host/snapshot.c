@@ -42,38 +42,6 @@ struct limit {
     const char *name;
 };
 
-/* The PID of the QEMU running domain name, or -1. */
-static pid_t qemu_pid(const char *name)
-{
-    DIR *d = opendir("/proc");
-    if (!d)
-        return -1;
-    char *want = ph_strf("guest=%s", name);
-    size_t wl = strlen(want);
-    pid_t found = -1;
-    struct dirent *e;
-    while (found < 0 && (e = readdir(d))) {
-        if (!isdigit((unsigned char)e->d_name[0]))
-            continue;
-        char path[300], buf[8192];
-        snprintf(path, sizeof path, "/proc/%s/cmdline", e->d_name);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            continue;
-        ssize_t n = read(fd, buf, sizeof buf - 1);
-        close(fd);
-        if (n <= 0)
-            continue;
-        buf[n] = '\0';
-        for (char *a = buf; a < buf + n; a += strlen(a) + 1)
-            if (strncmp(a, want, wl) == 0 && (a[wl] == '\0' || a[wl] == ','))
-                found = (pid_t)atoi(e->d_name);
-    }
-    closedir(d);
-    free(want);
-    return found;
-}
-
 static void *watch(void *arg)
 {
     struct limit *l = arg;
@@ -86,7 +54,7 @@ static void *watch(void *arg)
         r = pthread_cond_timedwait(&l->cond, &l->lock, &until);
     if (!l->done) {
         l->fired = true;
-        pid_t pid = qemu_pid(l->name);
+        pid_t pid = ph_vm_qemu_pid(l->name);
         if (pid > 0)
             kill(pid, SIGKILL);
     }
@@ -310,6 +278,7 @@ virDomainPtr ph_saved_restore(struct ph_virt *v, const struct ph_saved *s, const
     }
     limit_stop(&l);
     dom = virDomainLookupByName(v->conn, s->name);
+    ph_vm_track(dom);
     if (!dom) {
         pm_set_error("libvirt: the restored VM %s is not there: %s", s->name, ph_virt_error());
         return NULL;

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <libvirt/libvirt.h>
 
@@ -75,6 +76,12 @@ char *ph_xml_virtio_pmem_args(const char *path, int64_t size, int indent);
 virDomainPtr ph_vm_start(struct ph_virt *v, const char *xml);
 /* Still running? (A transient domain that powered off is gone: false.) */
 bool ph_vm_running(virDomainPtr dom);
+/* The PID of the QEMU that runs the domain called name (its -name
+ * guest=NAME), or -1. */
+pid_t ph_vm_qemu_pid(const char *name);
+/* Reap the domain's QEMU when it ends (ph_vm_start does it; a restored
+ * domain's caller does). */
+void ph_vm_track(virDomainPtr dom);
 /* Stop at once and free the handle; NULL is fine. */
 void ph_vm_destroy(virDomainPtr *dom);
 /* Path of the QEMU log of an embedded domain, or NULL. */
