@@ -93,7 +93,7 @@ struct run {
      * seeds and plans as in one run); first_cycle makes the filesystem */
     uint64_t shard_k, shard_n, first_cycle;
     /* --boot saved: every boot restores one saved state (snapshot.h) */
-    bool boot_saved;
+    bool boot_saved, boot_given;
     struct ph_saved saved;
 };
 
@@ -245,8 +245,9 @@ static void run_usage(void)
         "              (the last two: the cache-line methods' write-back or fence left out)\n"
         "  --no-data-log  keep no pmem.dlog (the payload of every write, which\n"
         "              pmemcut-replay needs to replay, explore or export the run)\n"
-        "  --boot      cold (default): every boot from the kernel; saved (virtio-pmem):\n"
-        "              boot once, save, restore for every boot, the device hot-plugged\n"
+        "  --boot      saved (the default on virtio-pmem for the agent's workloads): boot\n"
+        "              once, save, restore for every boot, the device hot-plugged;\n"
+        "              cold (the default otherwise): every boot from the kernel\n"
         "  --connect   libvirt URI (default: embedded QEMU driver, no daemon)\n"
         "  --out       results.jsonl, acks-N.txt, console-N.log, image, data and audit log;\n"
         "              a new or empty directory, or an earlier run's with --force\n"
@@ -432,6 +433,7 @@ static int parse_run_options(int argc, char **argv)
                 return -1;
             }
             R.boot_saved = strcmp(optarg, "saved") == 0;
+            R.boot_given = true;
             break;
         case 'E':
             if (strcmp(optarg, "durable") != 0 && strcmp(optarg, "none") != 0) {
@@ -518,6 +520,9 @@ static int parse_run_options(int argc, char **argv)
                      "(nvdimm and --exec boot cold)");
         return -1;
     }
+    /* saved where it is proven the same as cold (tests/host-saved.sh) */
+    if (!R.boot_given)
+        R.boot_saved = R.mode == PH_MODE_VIRTIO_PMEM && !R.exec_cmd;
     if (R.mode == PH_MODE_NVDIMM && !R.cache_model)
         R.cache_model = "eadr";
     if (R.p && strcmp(R.policy, "random") != 0) {
