@@ -474,14 +474,9 @@ void ph_vm_destroy(virDomainPtr *dom)
     if (!*dom)
         return;
     if (ph_vm_running(*dom)) {
-        /* SIGKILL first: libvirt's destroy sends SIGTERM and polls, and a
-         * QEMU that exits in order took 1.2 to 1.8 s of every boot here;
-         * nothing it could still do on its way out is wanted (at a cut
-         * the point is that it does nothing more). */
-        pid_t pid = ph_vm_qemu_pid(virDomainGetName(*dom));
-        if (pid > 0 && kill(pid, SIGKILL) == 0)
-            for (int i = 0; i < 200 && !reap_tracked(pid); i++)
-                usleep(10000);
+        /* libvirt's destroy: SIGTERM, so that QEMU exits in order (the ADR
+         * tracer writes its counts at exit); the reaper above makes the
+         * ended QEMU go at once. */
         virDomainDestroy(*dom);
     }
     virDomainFree(*dom);
