@@ -95,6 +95,7 @@ struct run {
     /* --boot saved: every boot restores one saved state (snapshot.h) */
     bool boot_saved, boot_given;
     struct ph_saved saved;
+    uint64_t audit_resume; /* ph_landing's place in the audit log: after the last cut read */
 };
 
 struct cycle {
@@ -141,6 +142,7 @@ struct cycle {
      * against what the device held ([0] workload, [1] verify boot) */
     bool digested[2];
     uint32_t digest_guest[2], digest_device[2];
+    json_t *tracer_prepared; /* ADR: the tracer's counts at prepared (mkfs, mount) */
 };
 
 static struct run R; /* one run per process; teardown() reaches it */
@@ -922,6 +924,15 @@ static int classify_meta(struct cycle *c, const char *log)
 static int on_prepared(struct cycle *c, json_t *prepared, struct pm_lines *chan)
 {
     double t = pm_now();
+    /* ADR: what the kernel persisted to make and mount the filesystem, the
+     * tracer's counts now that the guest waits (exact: it rewrites them
+     * after every batch) */
+    if (R.tracer) {
+        char *f = out_path("tracer-%d.json", c->n);
+        json_decref(c->tracer_prepared);
+        c->tracer_prepared = json_load_file(f, 0, NULL);
+        free(f);
+    }
     char *log = ph_strf("%s/classify.log", R.outdir);
     /* dev_offset is null when the agent could not tell: 0 on virtio-pmem. */
     c->meta_offset = ph_guest_dev_offset(prepared, R.dev.size);
@@ -961,21 +972,6 @@ static int on_extents(struct cycle *c, json_t *ext)
     free(rg);
     c->t_label += pm_now() - t;
     return 0;
-}
-
-/* A value inside a QEMU option: a comma is written twice. */
-static char *qemu_opt(const char *v)
-{
-    char *q = malloc(2 * strlen(v) + 1), *o = q;
-    if (!q)
-        abort();
-    for (; *v; v++) {
-        if (*v == ',')
-            *o++ = ',';
-        *o++ = *v;
-    }
-    *o = '\0';
-    return q;
 }
 
 /* The tracer's counts (tracer.c writes them twice a second and at exit), or
@@ -1152,13 +1148,7 @@ static int boot(struct cycle *c, bool verify, struct pm_lines *chan)
         R.tracer ? out_path(verify ? "tracer-%d-verify.json" : "tracer-%d.json", c->n) : NULL;
     char *plugin = NULL;
     if (R.tracer) {
-        char *t = qemu_opt(R.tracer), *v = qemu_opt(R.dev.view), *s = qemu_opt(R.dev.nbd_sock),
-             *k = qemu_opt(counts);
-        plugin = ph_strf("%s,arg=nvfile=%s,arg=nbd=%s,arg=counts=%s", t, v, s, k);
-        free(t);
-        free(v);
-        free(s);
-        free(k);
+        plugin = ph_tracer_plugin_arg(R.tracer, R.dev.view, R.dev.nbd_sock, counts);
         unlink(counts);
     }
     spec.qemu_plugin = plugin;
@@ -1773,6 +1763,7 @@ static json_t *cycle_row(struct cycle *c, const char *verdict)
             json_object_set_new(t, which[i], v ? v : json_null());
             free(f);
         }
+        json_object_set(t, "prepared", c->tracer_prepared ? c->tracer_prepared : json_null());
         json_object_set_new(o, "tracer", t);
     }
     json_object_set_new(o, "expected", json_string(R.expected));
@@ -1855,6 +1846,7 @@ static void free_cycle(struct cycle *c)
     free(c->last_mark);
     free(c->mkfs_why);
     json_decref(c->landing);
+    json_decref(c->tracer_prepared);
     if (c->acks_f)
         fclose(c->acks_f);
 }
@@ -1922,7 +1914,7 @@ static const char *one_cycle(int n)
     }
     char *lines = ph_cut_lines(c.cut);
     if (!c.cut_at_end && c.rec_mark) {
-        c.landing = ph_landing(R.dev.audit, c.rec_mark);
+        c.landing = ph_landing(R.dev.audit, c.rec_mark, &R.audit_resume);
         if (!c.landing)
             goto out;
     }
