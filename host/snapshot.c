@@ -117,8 +117,17 @@ int ph_saved_make(struct ph_virt *v, struct ph_saved *s, const struct ph_vm_spec
     unlink(spec->chan_sock);
     unlink(spec->console_log);
     char *xml = ph_domain_xml(spec);
+    struct limit l;
+    if (limit_start(&l, s->name, CALL_LIMIT) < 0) {
+        free(xml);
+        return -1;
+    }
     virDomainPtr dom = ph_vm_start(v, xml);
     free(xml);
+    if (limit_stop(&l))
+        pm_set_error("libvirt: starting the base VM did not end within %.0f s (its QEMU was "
+                     "killed)",
+                     CALL_LIMIT);
     if (!dom)
         return -1;
     struct pm_lines chan;
@@ -137,7 +146,6 @@ int ph_saved_make(struct ph_virt *v, struct ph_saved *s, const struct ph_vm_spec
     }
     /* The guest waits in its read of the channel: that is the state saved.
      * It holds no page of the device (there is none yet). */
-    struct limit l;
     if (limit_start(&l, s->name, CALL_LIMIT) < 0) {
         ph_vm_destroy(&dom);
         return -1;
