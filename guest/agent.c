@@ -6,10 +6,12 @@
  *   pmemcut-agent run --dir DIR --workload W --sync S [--records N] [--record-size B]
  *                     [--slots K] [--pause-ms MS] [--ack-to channel|-|PATH [--ack-wait]]
  *                     [--inject no-sync|ack-early|no-flush|no-fence]
- *   pmemcut-agent verify --dir DIR --acks channel|-|PATH [--dev DEV --fs T]
+ *   pmemcut-agent verify --dir DIR --acks channel|-|PATH [--ask] [--dev DEV --fs T]
  *                        [--record-size B] [--slots K] [--expect durable|none]
  *   pmemcut-agent extents --dir DIR
  *   pmemcut-agent ack TEXT...
+ *   pmemcut-agent job
+ *   pmemcut-agent digest --dev DEV [--bytes N]
  *   pmemcut-agent check --dir DIR --acks channel|-|PATH [--dev DEV --fs T] [--expect E]
  *                       [--timeout S] -- CMD [ARGS...]
  *
@@ -27,6 +29,7 @@
 #include "run.h"
 #include "sys.h"
 #include "exec.h"
+#include "job.h"
 #include "verify.h"
 
 #include "utils/error.h"
@@ -43,10 +46,12 @@ static const char usage_text[] =
     "      --sync none|fsync|fdatasync|msync|odsync|map-sync|prealloc-flush|prewrite-flush\n"
     "      [--records N] [--record-size B] [--slots K] [--pause-ms MS]\n"
     "      [--ack-to channel|-|PATH [--ack-wait]] [--inject no-sync|ack-early|no-flush|no-fence]\n"
-    "  verify --dir DIR --acks channel|-|PATH [--dev DEV --fs ext4|xfs]\n"
+    "  verify --dir DIR --acks channel|-|PATH [--ask] [--dev DEV --fs ext4|xfs]\n"
     "      [--record-size B] [--slots K] [--expect durable|none]\n"
     "  extents --dir DIR\n"
     "  ack TEXT...\n"
+    "  job\n"
+    "  digest --dev DEV [--bytes N]\n"
     "  check --dir DIR --acks channel|-|PATH [--dev DEV --fs ext4|xfs]\n"
     "      [--expect durable|none] [--timeout S] -- CMD [ARGS...]\n";
 
@@ -70,6 +75,8 @@ enum {
     O_EXPECT,
     O_INJECT,
     O_TIMEOUT,
+    O_BYTES,
+    O_ASK,
     O_HELP,
 };
 
@@ -93,6 +100,8 @@ static const struct option longopts[] = {
     {"expect", required_argument, NULL, O_EXPECT},
     {"inject", required_argument, NULL, O_INJECT},
     {"timeout", required_argument, NULL, O_TIMEOUT},
+    {"bytes", required_argument, NULL, O_BYTES},
+    {"ask", no_argument, NULL, O_ASK},
     {"help", no_argument, NULL, O_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -100,9 +109,9 @@ static const struct option longopts[] = {
 /* Everything any command takes; each command checks what it needs. */
 struct args {
     const char *dir, *dev, *fs, *mnt, *ack_to, *acks;
-    int mkfs, namespace, handshake, ack_wait;
+    int mkfs, namespace, handshake, ack_wait, ask;
     int workload, method, expect, inject;
-    uint64_t records, size, slots, pause_ms;
+    uint64_t records, size, slots, pause_ms, bytes;
     int slots_given;
     double timeout;
     int rest; /* argv index after the options (and a "--") */
@@ -128,6 +137,7 @@ static int parse_args(const char *cmd, int argc, char **argv, struct args *a)
     a->size = PM_REC_DEFAULT_SIZE;
     a->slots = GA_RUN_DEFAULT_SLOTS;
     a->expect = PM_EXPECT_DURABLE;
+    a->bytes = GA_DIGEST_DEFAULT_BYTES;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -205,6 +215,15 @@ static int parse_args(const char *cmd, int argc, char **argv, struct args *a)
             if (pm_parse_double(optarg, 0.001, 86400, &a->timeout) < 0)
                 return ga_error(cmd, "--timeout: seconds in 0.001..86400, not '%s'", optarg);
             break;
+        case O_BYTES:
+            if (parse_u64(cmd, "bytes", optarg, 1ull << 40, &a->bytes) < 0)
+                return PM_EXIT_USAGE;
+            if (a->bytes == 0)
+                return ga_error(cmd, "--bytes must be at least 1");
+            break;
+        case O_ASK:
+            a->ask = 1;
+            break;
         case O_HELP:
             fputs(usage_text, stdout);
             exit(0);
@@ -260,6 +279,7 @@ static int cmd_verify(const struct args *a)
         .size = (uint32_t)a->size,
         .slots = a->slots_given ? (uint32_t)a->slots : 0,
         .expect = a->expect,
+        .ask = a->ask,
     };
     return ga_cmd_verify(&o);
 }
@@ -305,10 +325,18 @@ int main(int argc, char **argv)
         };
         return ga_cmd_check(&o);
     }
+    if (strcmp(cmd, "job") == 0)
+        return ga_cmd_job();
+    if (strcmp(cmd, "digest") == 0) {
+        if (!a.dev)
+            return ga_error("digest", "needs --dev");
+        return ga_cmd_digest(a.dev, a.bytes);
+    }
     if (strcmp(cmd, "extents") == 0) {
         if (!a.dir)
             return ga_error("extents", "needs --dir");
         return ga_cmd_extents(a.dir);
     }
-    return ga_error(cmd, "unknown command (caps, prepare, run, verify, extents, ack, check)");
+    return ga_error(
+        cmd, "unknown command (caps, prepare, run, verify, extents, ack, check, job, digest)");
 }

@@ -15,6 +15,7 @@
 #include "sys.h"
 
 #include "utils/exitcode.h"
+#include "utils/io.h"
 #include "verify/acks.h"
 #include "verify/judge.h"
 #include "verify/verifyset.h"
@@ -114,6 +115,11 @@ static int load_acks(const struct ga_verify_opts *o, struct pm_ack_list *l, int 
     FILE *f = ga_list_open(o->acks, chan, &need_end, err, errlen);
     if (!f)
         return -1;
+    if (o->ask && *chan >= 0 && pm_write_all(*chan, "want-acks\n", 10) < 0) {
+        snprintf(err, errlen, "write to the channel: %s", strerror(errno));
+        fclose(f);
+        return -1;
+    }
     int rc = pm_acks_read(l, f, need_end, why, sizeof why);
     if (f != stdin)
         fclose(f);

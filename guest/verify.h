@@ -15,6 +15,9 @@ struct ga_verify_opts {
     uint32_t size;  /* record size */
     uint32_t slots; /* ring slots; 0: read them from the ring's records */
     enum pm_expect expect;
+    int ask; /* acks from the channel: send `want-acks` first (a restored guest's
+              * host sends them only then, so that no earlier opener of the
+              * port takes them to its close) */
 };
 
 /* Prints the verdict JSON; returns PM_EXIT_OK (PASS), PM_EXIT_FAIL or

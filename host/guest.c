@@ -5,13 +5,16 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+/* Kernel messages only at error level: the console log stays readable
+ * and the boot is quicker over the emulated serial line. */
+#define BASE_CMDLINE "console=ttyS0 panic=-1 quiet loglevel=3"
 
 char *ph_guest_cmdline(const struct ph_guest_job *j)
 {
-    /* Kernel messages only at error level: the console log stays readable
-     * and the boot is quicker over the emulated serial line. */
-    char *base = ph_strf("console=ttyS0 panic=-1 quiet loglevel=3 pmemcut.mode=%s pmemcut.fs=%s",
-                         ph_mode_name(j->mode), j->fs);
+    char *base =
+        ph_strf(BASE_CMDLINE " pmemcut.mode=%s pmemcut.fs=%s", ph_mode_name(j->mode), j->fs);
     char *s;
     if (j->verify)
         s = ph_strf("%s pmemcut.action=%s pmemcut.expect=%s", base, j->exec ? "check" : "verify",
@@ -29,4 +32,25 @@ char *ph_guest_cmdline(const struct ph_guest_job *j)
                     j->inject ? j->inject : "");
     free(base);
     return s;
+}
+
+char *ph_guest_base_cmdline(enum ph_mode mode, const char *fs)
+{
+    return ph_strf(BASE_CMDLINE " pmemcut.mode=%s pmemcut.fs=%s pmemcut.boot=saved",
+                   ph_mode_name(mode), fs);
+}
+
+char *ph_guest_job_params(const struct ph_guest_job *j)
+{
+    /* One source for both: the cold command line, less its kernel part. */
+    char *cmdline = ph_guest_cmdline(j), *out = ph_strf("%s", ""), *save = NULL;
+    for (char *t = strtok_r(cmdline, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+        if (strncmp(t, "pmemcut.", 8) != 0)
+            continue;
+        char *more = ph_strf("%s%s%s", out, *out ? " " : "", t);
+        free(out);
+        out = more;
+    }
+    free(cmdline);
+    return out;
 }

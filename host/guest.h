@@ -28,4 +28,14 @@ struct ph_guest_job {
 /* The kernel command line for a job; caller frees. */
 char *ph_guest_cmdline(const struct ph_guest_job *j);
 
+/* The kernel command line of the base boot of a saved state (run --boot
+ * saved): /init loads the modules for mode and fs, then waits for its job
+ * on the channel (pmemcut.boot=saved); caller frees. */
+char *ph_guest_base_cmdline(enum ph_mode mode, const char *fs);
+
+/* The job's pmemcut.KEY=VALUE parameters alone, space-separated, as the
+ * host sends them to a restored guest (`job ...`): the same keys, values
+ * and order as on the kernel command line of a cold boot; caller frees. */
+char *ph_guest_job_params(const struct ph_guest_job *j);
+
 #endif

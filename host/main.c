@@ -27,7 +27,7 @@ static void usage(FILE *f)
         "                        [--records N] [--cycles C] [--shard K/N] [--policy P] [--seed N] "
         "[--size SIZE]\n"
         "                        [--cache-model adr|eadr] [--p F] [--cut-at B] [--lying-device]\n"
-        "                        [--inject BUG]\n"
+        "                        [--inject BUG] [--boot cold|saved]\n"
         "                        [--jobs J] [--no-data-log] [--connect URI] --out DIR [--force]\n"
         "       pmemcut-host run --mode M --fs F --exec CMD --check CMD [--guest-add PATH]...\n"
         "                        [--expect durable|none] [run's other options]\n"

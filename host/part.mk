@@ -5,11 +5,11 @@
 # the control socket, collects the agent's acks and verdicts and reports
 # (main.c dispatches to run.c, serve.c, attach.c, report.c).
 # It may depend on common/ only (libpm-verify, libpm-model, libpm-utils) and on system
-# libraries (libvirt, libxml2, jansson, libnbd); the plugin, the agent and
-# pmemcut-audit are programs it runs, never code it links.
+# libraries (libvirt, libvirt-qemu for QMP, libxml2, jansson, libnbd); the plugin,
+# the agent and pmemcut-audit are programs it runs, never code it links.
 
 HOST_SRCS := $(wildcard host/*.c)
-HOST_PKGS := libvirt libxml-2.0 jansson libnbd
+HOST_PKGS := libvirt libvirt-qemu libxml-2.0 jansson libnbd
 HOST_LIBS := verify audit model utils
 ALL_SRCS += $(HOST_SRCS)
 $(call objs,normal,$(HOST_SRCS)) $(call objs,san,$(HOST_SRCS)): XFLAGS += $(shell pkg-config --cflags $(HOST_PKGS))

@@ -26,6 +26,7 @@
 #include "host.h"
 #include "proc.h"
 #include "report.h"
+#include "snapshot.h"
 #include "util.h"
 #include "virt.h"
 
@@ -92,6 +93,9 @@ struct run {
     /* --shard K/N: this run does cycles K, K+N, K+2N, ... of --cycles (their
      * seeds and plans as in one run); first_cycle makes the filesystem */
     uint64_t shard_k, shard_n, first_cycle;
+    /* --boot saved: every boot restores one saved state (snapshot.h) */
+    bool boot_saved, boot_given;
+    struct ph_saved saved;
     /* --jobs J: chains at once (jobs.h), each shard (K + (j-1)N)/(NJ) of
      * the shard K/N above; 0 until parsed (the default) */
     uint64_t jobs;
@@ -136,6 +140,13 @@ struct cycle {
      * whole workload boot; t_verdict from the verify boot's start to its
      * verdict; t_verify the whole verify boot. */
     double t_boot, t_work, t_remount, t_verdict, t_verify;
+    /* --boot saved: the base boot and save (the first cycle only), and
+     * each boot's restore (restore, hot-plug, resume, job sent) */
+    double t_save, t_restore, t_restore_verify;
+    /* and what each restored guest read of the device's start (crc32c),
+     * against what the device held ([0] workload, [1] verify boot) */
+    bool digested[2];
+    uint32_t digest_guest[2], digest_device[2];
     json_t *tracer_prepared; /* ADR: the tracer's counts at prepared (mkfs, mount) */
 };
 
@@ -146,6 +157,7 @@ static struct run R; /* one run per process; teardown() reaches it */
 static void teardown(void)
 {
     ph_vm_destroy(&R.dom);
+    ph_saved_free(&R.saved);
     pm_ctl_close(&R.waiter);
     pm_ctl_close(&R.ctl);
     ph_device_stop(&R.dev);
@@ -206,7 +218,7 @@ static void run_usage(void)
         "usage: pmemcut-host run --mode virtio-pmem|nvdimm --fs ext4|xfs --workload W --sync S\n"
         "         [--records N] [--cycles C] [--shard K/N] [--policy P] [--seed N] [--size SIZE]\n"
         "         [--cache-model adr|eadr] [--p F] [--cut-at B] [--lying-device]\n"
-        "         [--inject BUG] [--no-data-log]\n"
+        "         [--inject BUG] [--no-data-log] [--boot cold|saved]\n"
         "         [--jobs J] [--connect URI]\n"
         "         --out DIR [--force]\n"
         "       pmemcut-host run --mode M --fs F --exec CMD --check CMD [--guest-add PATH]...\n"
@@ -245,6 +257,9 @@ static void run_usage(void)
         "              (the last two: the cache-line methods' write-back or fence left out)\n"
         "  --no-data-log  keep no pmem.dlog (the payload of every write, which\n"
         "              pmemcut-replay needs to replay, explore or export the run)\n"
+        "  --boot      saved (the default on virtio-pmem for the agent's workloads): boot\n"
+        "              once, save, restore for every boot, the device hot-plugged;\n"
+        "              cold (the default otherwise): every boot from the kernel\n"
         "  --connect   libvirt URI (default: embedded QEMU driver, no daemon)\n"
         "  --out       results.jsonl, acks-N.txt, console-N.log, image, data and audit log;\n"
         "              a new or empty directory, or an earlier run's with --force\n"
@@ -333,6 +348,7 @@ static int parse_run_options(int argc, char **argv)
         {"check", required_argument, NULL, 'K'},
         {"guest-add", required_argument, NULL, 'G'},
         {"expect", required_argument, NULL, 'E'},
+        {"boot", required_argument, NULL, 'B'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -436,6 +452,14 @@ static int parse_run_options(int argc, char **argv)
         case 'K':
             R.check_cmd = optarg;
             break;
+        case 'B':
+            if (strcmp(optarg, "cold") != 0 && strcmp(optarg, "saved") != 0) {
+                pm_set_error("run: --boot must be cold or saved");
+                return -1;
+            }
+            R.boot_saved = strcmp(optarg, "saved") == 0;
+            R.boot_given = true;
+            break;
         case 'E':
             if (strcmp(optarg, "durable") != 0 && strcmp(optarg, "none") != 0) {
                 pm_set_error("run: --expect must be durable or none");
@@ -516,6 +540,14 @@ static int parse_run_options(int argc, char **argv)
                      "flushes)");
         return -1;
     }
+    if (R.boot_saved && (R.mode == PH_MODE_NVDIMM || R.exec_cmd)) {
+        pm_set_error("run: --boot saved applies to --mode virtio-pmem and the agent's workloads "
+                     "(nvdimm and --exec boot cold)");
+        return -1;
+    }
+    /* saved where it is proven the same as cold (tests/host-saved.sh) */
+    if (!R.boot_given)
+        R.boot_saved = R.mode == PH_MODE_VIRTIO_PMEM && !R.exec_cmd;
     if (R.mode == PH_MODE_NVDIMM && !R.cache_model)
         R.cache_model = "eadr";
     if (R.p && strcmp(R.policy, "random") != 0) {
@@ -1062,6 +1094,117 @@ static void tracer_refusal(const char *counts)
     json_decref(c);
 }
 
+/* --boot saved, once per run: the base VM, booted without the device up to
+ * where /init waits for its job, saved (snapshot.h). */
+static int make_saved(struct cycle *c)
+{
+    char *cmdline = ph_guest_base_cmdline(R.mode, R.fs);
+    char *console = out_path("console-%d.log", 0);
+    char *chan_sock = ph_strf("%s/agent.sock", R.rundir);
+    char *state = ph_strf("%s/saved.state", R.rundir);
+    free(R.dom_name);
+    R.dom_name = ph_strf("pmemcut-%d-saved", (int)getpid());
+    struct ph_vm_spec spec = {
+        .name = R.dom_name,
+        .mode = R.mode,
+        .kernel = R.kernel,
+        .initrd = R.initrd,
+        .cmdline = cmdline,
+        .pmem_path = NULL, /* hot-plugged after each restore */
+        .pmem_size = R.dev.size,
+        .console_log = console,
+        .chan_sock = chan_sock,
+        .mem_mib = 512,
+        .vcpus = 1,
+    };
+    ph_progress("saved boot: the base VM (no device) boots to its job wait, to be saved");
+    int r = ph_saved_make(&R.virt, &R.saved, &spec, state, BOOT_TIMEOUT);
+    if (r < 0) {
+        char *why = ph_guest_console_result(console);
+        char *m = ph_strf("the base boot of --boot saved: %s%s%s (see %s)", pm_get_error(),
+                          why ? "; the guest: " : "", why ? why : "", console);
+        pm_set_error("%s", m);
+        free(m);
+        free(why);
+    } else {
+        c->t_save = R.saved.seconds;
+        ph_progress("saved boot: saved in %.2f s", c->t_save);
+    }
+    free(cmdline);
+    free(console);
+    free(chan_sock);
+    free(state);
+    return r;
+}
+
+/* The guest's `digest <json>` against what the host read of the device
+ * before the restore. */
+static int check_digest(struct cycle *c, bool verify, const char *json, uint32_t want)
+{
+    json_t *d = json_loads(json, 0, NULL);
+    long long got = ph_json_int(d, "crc32c", -1), bytes = ph_json_int(d, "bytes", -1);
+    const char *err = ph_json_str(d, "error", NULL);
+    int r = 0;
+    if (err || got < 0 || bytes != PH_SAVED_DIGEST_BYTES) {
+        pm_set_error("cycle %d: the restored guest could not read the device: %s", c->n,
+                     err ? err : json);
+        r = -1;
+    } else {
+        c->digested[verify] = true;
+        c->digest_guest[verify] = (uint32_t)got;
+        c->digest_device[verify] = want;
+    }
+    if (r == 0 && (uint32_t)got != want) {
+        pm_set_error("cycle %d: the restored guest reads the device's first %lld bytes with "
+                     "crc32c %lld, the device holds %u: the restore brought back an old copy",
+                     c->n, bytes, got, want);
+        r = -1;
+    }
+    json_decref(d);
+    return r;
+}
+
+/* One boot by a restore of the saved state (made at the first boot): the
+ * device hot-plugged, the job sent over the channel, the guest's read of
+ * the device checked; a verify boot then asks for the acks. */
+static int boot_saved(struct cycle *c, bool verify, const struct ph_guest_job *job,
+                      struct pm_lines *chan)
+{
+    if (!R.saved.path && make_saved(c) < 0)
+        return -1;
+    uint32_t want;
+    if (ph_saved_digest(R.dev.view, PH_SAVED_DIGEST_BYTES, &want) < 0)
+        return -1;
+    char *console = out_path(verify ? "console-%d-verify.log" : "console-%d.log", c->n);
+    char *params = ph_guest_job_params(job);
+    double t = 0;
+    R.dom = ph_saved_restore(&R.virt, &R.saved, console, R.dev.view, R.dev.size, params, chan, &t);
+    *(verify ? &c->t_restore_verify : &c->t_restore) = t;
+    char *digest = NULL;
+    int r = R.dom ? 0 : -1;
+    if (r == 0)
+        r = ph_saved_expect(chan, R.dom, "digest", PH_SAVED_GUEST_LIMIT, &digest);
+    if (r == 0)
+        r = check_digest(c, verify, digest, want);
+    if (r == 0 && verify)
+        r = ph_saved_expect(chan, R.dom, "want-acks", PH_SAVED_GUEST_LIMIT, NULL);
+    if (r < 0 && R.dom) {
+        /* the guest's own word first, when it printed one */
+        char *why = ph_guest_console_result(console);
+        char *m = ph_strf("cycle %d: %s%s%s (see %s)", c->n, pm_get_error(),
+                          why ? "; the guest: " : "", why ? why : "", console);
+        pm_set_error("%s", m);
+        free(m);
+        free(why);
+    }
+    if (r < 0)
+        pm_lines_close(chan);
+    free(digest);
+    free(params);
+    free(console);
+    return r;
+}
+
 /* Start the VM for one boot and connect to its agent channel. */
 static int boot(struct cycle *c, bool verify, struct pm_lines *chan)
 {
@@ -1081,6 +1224,8 @@ static int boot(struct cycle *c, bool verify, struct pm_lines *chan)
         .handshake = ((uint64_t)c->n == R.first_cycle || R.remake) && !verify,
         .exec = R.exec_cmd != NULL,
     };
+    if (R.boot_saved)
+        return boot_saved(c, verify, &job, chan);
     char *cmdline = ph_guest_cmdline(&job);
     char *console = out_path(verify ? "console-%d-verify.log" : "console-%d.log", c->n);
     char *chan_sock = ph_strf("%s/agent.sock", R.rundir);
@@ -1763,11 +1908,32 @@ static json_t *cycle_row(struct cycle *c, const char *verdict)
     json_object_set_new(labels, "seconds", json_real(c->t_label));
     json_object_set_new(o, "labels", labels);
     json_object_set_new(o, "verdict", json_string(verdict));
+    json_object_set_new(o, "boot", json_string(R.boot_saved ? "saved" : "cold"));
+    if (R.boot_saved) {
+        /* the proof that no restore brought back an old copy of the device */
+        json_t *rc = json_pack("{s:I}", "bytes", (json_int_t)PH_SAVED_DIGEST_BYTES);
+        const char *which[2] = {"workload", "verify"};
+        for (int i = 0; i < 2; i++)
+            json_object_set_new(rc, which[i],
+                                c->digested[i] ? json_pack("{s:I, s:I}", "guest",
+                                                           (json_int_t)c->digest_guest[i], "device",
+                                                           (json_int_t)c->digest_device[i])
+                                               : json_null());
+        json_object_set_new(o, "restore_check", rc);
+    }
     json_t *ph = json_object();
     /* boot: VM start to the first ack; workload: from there until the VM
      * is stopped at the cut; cut: remount and power-on; reboot_verify: VM
      * start to verdict; shutdown: the verify boot's clean power-off. */
-    json_object_set_new(ph, "boot", json_real(c->t_boot));
+    /* saved boots: save, the base boot and its save (the first cycle's);
+     * restore and restore_verify, each boot's restore to the job sent (in
+     * boot and reboot_verify) */
+    if (R.boot_saved) {
+        json_object_set_new(ph, "save", json_real(c->t_save));
+        json_object_set_new(ph, "restore", json_real(c->t_restore));
+        json_object_set_new(ph, "restore_verify", json_real(c->t_restore_verify));
+    }
+    json_object_set_new(ph, "boot", json_real(c->t_boot - c->t_save));
     json_object_set_new(ph, "workload", json_real(c->t_work - c->t_boot));
     json_object_set_new(ph, "cut", json_real(c->t_remount));
     json_object_set_new(ph, "reboot_verify", json_real(c->t_verdict));

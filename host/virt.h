@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <libvirt/libvirt.h>
 
@@ -52,7 +53,7 @@ struct ph_vm_spec {
     const char *name;
     enum ph_mode mode;
     const char *kernel, *initrd, *cmdline;
-    const char *pmem_path; /* the FUSE view */
+    const char *pmem_path; /* the FUSE view; NULL: no device (hot-plugged later) */
     int64_t pmem_size;     /* bytes of the backing file (nvdimm: data + label) */
     const char *console_log;
     const char *chan_sock; /* virtio-serial org.pmemcut.agent, QEMU listens */
@@ -60,6 +61,9 @@ struct ph_vm_spec {
     int vcpus;
     const char *qemu_plugin; /* -plugin FILE,arg=...: the ADR tracer, or NULL */
 };
+
+/* XML text and attribute escaping; caller frees. */
+char *ph_xml_escape(const char *s);
 
 /* Full transient domain XML for a test VM; caller frees. */
 char *ph_domain_xml(const struct ph_vm_spec *s);
@@ -84,6 +88,12 @@ char *ph_tracer_plugin_arg(const char *tracer, const char *nvfile, const char *n
 virDomainPtr ph_vm_start(struct ph_virt *v, const char *xml);
 /* Still running? (A transient domain that powered off is gone: false.) */
 bool ph_vm_running(virDomainPtr dom);
+/* The PID of the QEMU that runs the domain called name (its -name
+ * guest=NAME), or -1. */
+pid_t ph_vm_qemu_pid(const char *name);
+/* Reap the domain's QEMU when it ends (ph_vm_start does it; a restored
+ * domain's caller does). */
+void ph_vm_track(virDomainPtr dom);
 /* Stop at once and free the handle; NULL is fine. */
 void ph_vm_destroy(virDomainPtr *dom);
 /* Path of the QEMU log of an embedded domain, or NULL. */

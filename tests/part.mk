@@ -79,7 +79,7 @@ CHECKS += $(SAN)/tests/test-utils $(SAN)/tests/test-host $(SAN)/tests/test-jobs 
           tests/guest-host.sh tests/guest-vm.sh \
           tests/host-attach.sh tests/host-kill.sh tests/host-virtio.sh tests/host-nvdimm.sh \
           tests/host-system.sh tests/host-methods.sh tests/host-options.sh tests/host-inject.sh \
-          tests/host-plan.sh tests/host-exec.sh tests/host-examples.sh tests/host-shard.sh tests/host-jobs.sh \
+          tests/host-plan.sh tests/host-exec.sh tests/host-examples.sh tests/host-shard.sh tests/host-saved.sh tests/host-jobs.sh \
           tests/replay-cycles.sh tests/host-verify.sh tests/explore-kernel.sh tests/host-adr.sh tests/replay-adr.sh tests/host-adr-run.sh tests/install.sh \
           tests/exit-codes.sh
 BENCHES += tests/bench-device.sh tests/bench-audit.sh tests/host-bench.sh
