@@ -12,7 +12,7 @@
  *   pmemcut-agent ack TEXT...
  *   pmemcut-agent job
  *   pmemcut-agent digest --dev DEV [--bytes N]
- *   pmemcut-agent check --dir DIR --acks channel|-|PATH [--dev DEV --fs T] [--expect E]
+ *   pmemcut-agent check --dir DIR --acks channel|-|PATH [--ask] [--dev DEV --fs T] [--expect E]
  *                       [--timeout S] -- CMD [ARGS...]
  *
  * Every command prints one JSON object on one line on stdout.  Exit codes:
@@ -52,7 +52,7 @@ static const char usage_text[] =
     "  ack TEXT...\n"
     "  job\n"
     "  digest --dev DEV [--bytes N]\n"
-    "  check --dir DIR --acks channel|-|PATH [--dev DEV --fs ext4|xfs]\n"
+    "  check --dir DIR --acks channel|-|PATH [--ask] [--dev DEV --fs ext4|xfs]\n"
     "      [--expect durable|none] [--timeout S] -- CMD [ARGS...]\n";
 
 enum {
@@ -320,6 +320,7 @@ int main(int argc, char **argv)
             .dev = a.dev,
             .fs = a.fs,
             .expect = a.expect,
+            .ask = a.ask,
             .timeout = a.timeout > 0 ? a.timeout : 600,
             .argv = argv + 1 + a.rest,
         };

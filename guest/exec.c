@@ -89,7 +89,7 @@ static long load_user_acks(const struct ga_check_opts *o, char *path, size_t pat
                            char *err, size_t errlen)
 {
     bool need_end;
-    FILE *in = ga_list_open(o->acks, chan, &need_end, err, errlen);
+    FILE *in = ga_list_open(o->acks, o->ask, chan, &need_end, err, errlen);
     if (!in)
         return -1;
     snprintf(path, pathlen, "/tmp/pmemcut-acks-XXXXXX");

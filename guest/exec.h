@@ -27,6 +27,7 @@ struct ga_check_opts {
     const char *dev;  /* with fs: fsck and mount it first, as verify does */
     const char *fs;
     enum pm_expect expect;
+    int ask;           /* acks from the channel: say `want-acks` first (a restored guest) */
     double timeout;    /* seconds the checker may take */
     char *const *argv; /* the checker and its arguments */
 };

@@ -77,7 +77,8 @@ int ga_error(const char *cmd, const char *fmt, ...)
     return PM_EXIT_USAGE;
 }
 
-FILE *ga_list_open(const char *src, int *chan, bool *from_channel, char *err, size_t errlen)
+FILE *ga_list_open(const char *src, bool ask, int *chan, bool *from_channel, char *err,
+                   size_t errlen)
 {
     char port[256];
     *chan = -1;
@@ -103,6 +104,13 @@ FILE *ga_list_open(const char *src, int *chan, bool *from_channel, char *err, si
             close(rfd);
         if (*chan >= 0)
             close(*chan);
+        *chan = -1;
+        return NULL;
+    }
+    if (ask && pm_write_all(*chan, "want-acks\n", 10) < 0) {
+        snprintf(err, errlen, "write to %s: %s", port, strerror(errno));
+        fclose(f);
+        close(*chan);
         *chan = -1;
         return NULL;
     }

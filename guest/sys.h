@@ -40,9 +40,12 @@ int ga_channel_find(const char *name, char *path, size_t len);
 
 /* Open the source of a list the host sends (acknowledgements): "-" is stdin,
  * "channel" the virtio-serial port GA_CHANNEL_NAME (then *chan is its fd,
- * open for the answer, and *from_channel true: the list ends with `end`),
+ * open for the answer, and *from_channel true: the list ends with `end`;
+ * with ask, `want-acks` is said first: a restored guest's host sends the
+ * list only then, as the port drops what comes before it is opened),
  * anything else a file.  NULL with err. */
-FILE *ga_list_open(const char *src, int *chan, bool *from_channel, char *err, size_t errlen);
+FILE *ga_list_open(const char *src, bool ask, int *chan, bool *from_channel, char *err,
+                   size_t errlen);
 
 /* Read one line from the host on fd (the channel port, for messages):
  * byte by byte up to the newline, so that nothing after it is consumed.

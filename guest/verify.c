@@ -112,14 +112,9 @@ static int load_acks(const struct ga_verify_opts *o, struct pm_ack_list *l, int 
 {
     char why[300];
     bool need_end;
-    FILE *f = ga_list_open(o->acks, chan, &need_end, err, errlen);
+    FILE *f = ga_list_open(o->acks, o->ask, chan, &need_end, err, errlen);
     if (!f)
         return -1;
-    if (o->ask && *chan >= 0 && pm_write_all(*chan, "want-acks\n", 10) < 0) {
-        snprintf(err, errlen, "write to the channel: %s", strerror(errno));
-        fclose(f);
-        return -1;
-    }
     int rc = pm_acks_read(l, f, need_end, why, sizeof why);
     if (f != stdin)
         fclose(f);

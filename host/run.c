@@ -257,9 +257,9 @@ static void run_usage(void)
         "              (the last two: the cache-line methods' write-back or fence left out)\n"
         "  --no-data-log  keep no pmem.dlog (the payload of every write, which\n"
         "              pmemcut-replay needs to replay, explore or export the run)\n"
-        "  --boot      saved (the default on virtio-pmem for the agent's workloads): boot\n"
-        "              once, save, restore for every boot, the device hot-plugged;\n"
-        "              cold (the default otherwise): every boot from the kernel\n"
+        "  --boot      saved (the default on virtio-pmem): boot once, save, restore for\n"
+        "              every boot, the device hot-plugged; cold (the default, and the\n"
+        "              only one, on nvdimm): every boot from the kernel\n"
         "  --connect   libvirt URI (default: embedded QEMU driver, no daemon)\n"
         "  --out       results.jsonl, acks-N.txt, console-N.log, image, data and audit log;\n"
         "              a new or empty directory, or an earlier run's with --force\n"
@@ -540,14 +540,13 @@ static int parse_run_options(int argc, char **argv)
                      "flushes)");
         return -1;
     }
-    if (R.boot_saved && (R.mode == PH_MODE_NVDIMM || R.exec_cmd)) {
-        pm_set_error("run: --boot saved applies to --mode virtio-pmem and the agent's workloads "
-                     "(nvdimm and --exec boot cold)");
+    if (R.boot_saved && R.mode == PH_MODE_NVDIMM) {
+        pm_set_error("run: --boot saved applies to --mode virtio-pmem (nvdimm boots cold)");
         return -1;
     }
     /* saved where it is proven the same as cold (tests/host-saved.sh) */
     if (!R.boot_given)
-        R.boot_saved = R.mode == PH_MODE_VIRTIO_PMEM && !R.exec_cmd;
+        R.boot_saved = R.mode == PH_MODE_VIRTIO_PMEM;
     if (R.mode == PH_MODE_NVDIMM && !R.cache_model)
         R.cache_model = "eadr";
     if (R.p && strcmp(R.policy, "random") != 0) {

@@ -11,7 +11,7 @@
 # - Phases: the save once, a restore for each boot; the saved state and the
 #   run's private directory are gone after the run.
 # - Refused with one line, exit 2, before anything starts: an unknown --boot,
-#   --boot saved with nvdimm or --exec.
+#   --boot saved with nvdimm.
 . "$(dirname "$0")/host-lib.sh"
 
 # One chain (--jobs 1): one saved state for the run, and its acks-N.txt at the top.
@@ -29,7 +29,6 @@ refused() {
 }
 refused boot-unknown "${ARGS[@]}" --boot warm
 refused boot-nvdimm --mode nvdimm --fs ext4 --workload append --sync fsync --boot saved
-refused boot-exec --mode virtio-pmem --fs ext4 --exec true --check true --boot saved
 
 run cold "${ARGS[@]}" --boot cold
 run saved "${ARGS[@]}" # saved is the default on virtio-pmem
