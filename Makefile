@@ -85,12 +85,13 @@ all: $(PROGRAMS)
 deps:
 	@tools/install-deps.sh
 
-# `make check`: dependencies first, then a full build (normal + sanitizer),
+# `make check`: dependencies first, then a full build (normal + sanitizer,
+# and the guest image the VM runners boot),
 # then every runner, CHECK_JOBS at a time (tests/run-checks.sh; default the
 # CPUs we may use); a failing runner does not stop the others, and the target
 # fails if any did.
 check: deps
-	@$(MAKE) --no-print-directory all $(SAN_PROGRAMS)
+	@$(MAKE) --no-print-directory all image $(SAN_PROGRAMS)
 	@$(MAKE) --no-print-directory check-run
 
 check-run:
