@@ -221,8 +221,8 @@ static void run_usage(void)
         "              (merge the shards' results with pmemcut-host report DIR...)\n"
         "  --policy    fate of unpersisted lines at a cut: lose-all (default), keep-all,\n"
         "              random, torn, prefix\n"
-        "  --cache-model  nvdimm: eadr (default; the caches are persistent) or adr (the\n"
-        "              guest's own cache-line write-backs and fences decide, traced in QEMU)\n"
+        "  --cache-model  nvdimm: adr (default; the guest's own cache-line write-backs and\n"
+        "              fences decide, traced in QEMU) or eadr (the caches are persistent)\n"
         "  --p         random: the probability that a dirty line survives (default 0.5)\n"
         "  --cut-at    pin the boundary of the planned cuts: after-write=N,\n"
         "              before-flush=N or ack (default: consecutive cycles take each)\n"
@@ -491,8 +491,10 @@ static int parse_run_options(int argc, char **argv)
                      "flushes)");
         return -1;
     }
+    /* adr is the rigorous model: a program that leaves out a write-back or a
+     * fence fails under it, and passes under eadr. */
     if (R.mode == PH_MODE_NVDIMM && !R.cache_model)
-        R.cache_model = "eadr";
+        R.cache_model = "adr";
     if (R.p && strcmp(R.policy, "random") != 0) {
         pm_set_error("run: --p applies to --policy random");
         return -1;
