@@ -19,7 +19,8 @@
 # nvdimm runs under its default cache model, adr. After the honest cycles,
 # the long form of the seeded-bug matrix under both cache models
 # (tests/host-adr-run.sh with ADR_MATRIX=long: ext4 and xfs, 2 cycles each,
-# about 12 min); SOAK_ADR_MATRIX=0 leaves it out.
+# about 12 min), and tests/host-attach.sh with ATTACH_BOOT=1 (a real boot
+# of an attached domain under adr); SOAK_ADR_MATRIX=0 leaves both out.
 #
 # Results: build/soak/soak.jsonl (one object per cycle), a summary table.
 set -u
@@ -124,5 +125,7 @@ if [ "$stop" -eq 0 ] && [ "${SOAK_ADR_MATRIX:-1}" != 0 ]; then
     make -s -C "$TOP" --no-print-directory build/san/host/pmemcut-host >/dev/null || exit 2
     echo "soak: the seeded-bug matrix under adr and eadr (tests/host-adr-run.sh, ADR_MATRIX=long)" >&2
     ADR_MATRIX=long "$TOP/tests/host-adr-run.sh" || matrix=1
+    # and a real boot of a domain of the user's kind, attached under adr
+    ATTACH_BOOT=1 "$TOP/tests/host-attach.sh" || matrix=1
 fi
 [ "$stop" -eq 0 ] && [ "$matrix" -eq 0 ] && exit 0 || exit 1
