@@ -5,8 +5,9 @@
  * What attach may add, and how detach knows:
  *   nvdimm       <memory model='nvdimm'> with alias ua-pmemcut0; under the
  *                ADR cache model (the default) also the tracer: two
- *                <qemu:arg>, -plugin and its argument (naming
- *                pmemcut-tracer and nvfile=), in <qemu:commandline>
+ *                <qemu:arg>, -plugin and its argument (the tracer's
+ *                nvfile= and counts=, whatever the tracer's path), in
+ *                <qemu:commandline>
  *   virtio-pmem  four <qemu:arg> (ids pmemcut-mem0, pmemcut-pmem0), inside a
  *                <qemu:commandline> that is created if missing
  *   both         <maxMemory> (QEMU's hotplug region holds either device) and a
@@ -454,7 +455,7 @@ static bool arg_is_ours(xmlNodePtr n)
     char *v = attr(n, "value");
     bool ours =
         v && (strstr(v, "id=" PH_VPMEM_OBJ_ID ",") || strstr(v, "id=" PH_VPMEM_DEV_ID ",") ||
-              (strstr(v, "pmemcut-tracer") && strstr(v, ",arg=nvfile=")));
+              (strstr(v, ",arg=nvfile=") && strstr(v, ",arg=counts=")));
     free(v);
     return ours;
 }
