@@ -701,7 +701,8 @@ static int setup(void)
     R.kernel = ph_find_kernel(R.initrd);
     R.dev.plugin = ph_find_plugin();
     R.tracer = R.cache_model && strcmp(R.cache_model, "adr") == 0 ? ph_find_tracer() : NULL;
-    if (R.tracer && check_readable("ADR tracer", R.tracer, " (build it: make)") < 0)
+    if (R.tracer &&
+        check_readable("ADR tracer", R.tracer, " (build it: make; or --cache-model eadr)") < 0)
         return -1;
     if (check_readable("kernel", R.kernel, " (install linux-image-amd64: make deps)") < 0 ||
         check_readable("guest image", R.initrd, " (build it: make image)") < 0 ||
