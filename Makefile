@@ -86,8 +86,9 @@ deps:
 	@tools/install-deps.sh
 
 # `make check`: dependencies first, then a full build (normal + sanitizer),
-# then every runner; a failing runner does not stop the others, and the
-# target fails if any did.
+# then every runner, CHECK_JOBS at a time (tests/run-checks.sh; default the
+# CPUs we may use); a failing runner does not stop the others, and the target
+# fails if any did.
 check: deps
 	@$(MAKE) --no-print-directory all $(SAN_PROGRAMS)
 	@$(MAKE) --no-print-directory check-run
@@ -96,12 +97,8 @@ check-run:
 	@failed=""; \
 	echo "=== format-check"; \
 	$(MAKE) --no-print-directory format-check || failed=" format-check"; \
-	for t in $(CHECKS); do \
-	  echo "=== $$t"; \
-	  if ! $$t; then failed="$$failed $$t"; fi; \
-	done; \
-	if [ -n "$$failed" ]; then echo "FAILED runners:$$failed"; exit 1; fi; \
-	echo "all test runners passed"
+	tests/run-checks.sh $(CHECKS) || failed="$$failed runners"; \
+	if [ -n "$$failed" ]; then echo "FAILED:$$failed"; exit 1; fi
 
 bench: deps
 	@$(MAKE) --no-print-directory all

@@ -88,29 +88,10 @@ int ga_cmd_ack(int argc, char **argv)
 static long load_user_acks(const struct ga_check_opts *o, char *path, size_t pathlen, int *chan,
                            char *err, size_t errlen)
 {
-    char port[256];
-    FILE *in;
-    bool need_end = false;
-    *chan = -1;
-    if (strcmp(o->acks, "-") == 0) {
-        in = stdin;
-    } else if (strcmp(o->acks, "channel") == 0) {
-        if (ga_channel_find(GA_CHANNEL_NAME, port, sizeof port) < 0) {
-            snprintf(err, errlen, "no virtio-serial port named %s", GA_CHANNEL_NAME);
-            return -1;
-        }
-        *chan = open(port, O_RDWR | O_CLOEXEC);
-        int rfd = *chan >= 0 ? dup(*chan) : -1;
-        in = rfd >= 0 ? fdopen(rfd, "r") : NULL;
-        if (!in) {
-            snprintf(err, errlen, "open %s: %s", port, strerror(errno));
-            return -1;
-        }
-        need_end = true;
-    } else if (!(in = fopen(o->acks, "re"))) {
-        snprintf(err, errlen, "open %s: %s", o->acks, strerror(errno));
+    bool need_end;
+    FILE *in = ga_list_open(o->acks, chan, &need_end, err, errlen);
+    if (!in)
         return -1;
-    }
     snprintf(path, pathlen, "/tmp/pmemcut-acks-XXXXXX");
     int ofd = mkstemp(path);
     FILE *out = ofd >= 0 ? fdopen(ofd, "w") : NULL;

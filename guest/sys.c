@@ -77,6 +77,39 @@ int ga_error(const char *cmd, const char *fmt, ...)
     return PM_EXIT_USAGE;
 }
 
+FILE *ga_list_open(const char *src, int *chan, bool *from_channel, char *err, size_t errlen)
+{
+    char port[256];
+    *chan = -1;
+    *from_channel = false;
+    if (strcmp(src, "-") == 0)
+        return stdin;
+    if (strcmp(src, "channel") != 0) {
+        FILE *f = fopen(src, "re");
+        if (!f)
+            snprintf(err, errlen, "open %s: %s", src, strerror(errno));
+        return f;
+    }
+    if (ga_channel_find(GA_CHANNEL_NAME, port, sizeof port) < 0) {
+        snprintf(err, errlen, "no virtio-serial port named %s", GA_CHANNEL_NAME);
+        return NULL;
+    }
+    *chan = open(port, O_RDWR | O_CLOEXEC);
+    int rfd = *chan >= 0 ? dup(*chan) : -1;
+    FILE *f = rfd >= 0 ? fdopen(rfd, "r") : NULL;
+    if (!f) {
+        snprintf(err, errlen, "open %s: %s", port, strerror(errno));
+        if (rfd >= 0)
+            close(rfd);
+        if (*chan >= 0)
+            close(*chan);
+        *chan = -1;
+        return NULL;
+    }
+    *from_channel = true;
+    return f;
+}
+
 int ga_channel_find(const char *name, char *path, size_t len)
 {
     const char *base = "/sys/class/virtio-ports";

@@ -4,6 +4,7 @@
 #ifndef PMEMCUT_GUEST_SYS_H
 #define PMEMCUT_GUEST_SYS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -36,6 +37,12 @@ int ga_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf
 /* Find the /dev node of the virtio-serial port called name: 0, or -1 when
  * there is none. */
 int ga_channel_find(const char *name, char *path, size_t len);
+
+/* Open the source of a list the host sends (acknowledgements): "-" is stdin,
+ * "channel" the virtio-serial port GA_CHANNEL_NAME (then *chan is its fd,
+ * open for the answer, and *from_channel true: the list ends with `end`),
+ * anything else a file.  NULL with err. */
+FILE *ga_list_open(const char *src, int *chan, bool *from_channel, char *err, size_t errlen);
 
 /* Read one line from the host on fd (the channel port, for messages):
  * byte by byte up to the newline, so that nothing after it is consumed.

@@ -109,33 +109,11 @@ static int judge_all(struct pm_verdict *v, const struct ga_verify_opts *o,
 static int load_acks(const struct ga_verify_opts *o, struct pm_ack_list *l, int *chan, char *err,
                      size_t errlen)
 {
-    char path[256], why[300];
-    FILE *f;
-    int need_end = 0;
-
-    *chan = -1;
-    if (strcmp(o->acks, "-") == 0) {
-        f = stdin;
-    } else if (strcmp(o->acks, "channel") == 0) {
-        if (ga_channel_find(GA_CHANNEL_NAME, path, sizeof path) < 0) {
-            snprintf(err, errlen, "no virtio-serial port named %s", GA_CHANNEL_NAME);
-            return -1;
-        }
-        *chan = open(path, O_RDWR | O_CLOEXEC);
-        int rfd = *chan >= 0 ? dup(*chan) : -1;
-        f = rfd >= 0 ? fdopen(rfd, "r") : NULL;
-        if (!f) {
-            snprintf(err, errlen, "open %s: %s", path, strerror(errno));
-            return -1;
-        }
-        need_end = 1;
-    } else {
-        f = fopen(o->acks, "r");
-        if (!f) {
-            snprintf(err, errlen, "open %s: %s", o->acks, strerror(errno));
-            return -1;
-        }
-    }
+    char why[300];
+    bool need_end;
+    FILE *f = ga_list_open(o->acks, chan, &need_end, err, errlen);
+    if (!f)
+        return -1;
     int rc = pm_acks_read(l, f, need_end, why, sizeof why);
     if (f != stdin)
         fclose(f);

@@ -304,7 +304,7 @@ static int add_tracer(xmlDocPtr doc, xmlNodePtr root, const char *image, struct 
         return -1;
     xmlNsPtr ns;
     xmlNodePtr cl = qemu_commandline(doc, root, &ns, ch);
-    char *arg = ph_tracer_plugin_arg(tracer, image);
+    char *arg = ph_serve_tracer_arg(tracer, image);
     add_qemu_arg(cl, ns, "-plugin");
     add_qemu_arg(cl, ns, arg);
     free(arg);

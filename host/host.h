@@ -44,7 +44,7 @@ char *ph_view_dir(const char *image);
  * serve.c; attach uses them. */
 char *ph_serve_nbd_link(const char *image);
 char *ph_serve_tracer_counts(const char *image);
-char *ph_tracer_plugin_arg(const char *tracer, const char *image);
+char *ph_serve_tracer_arg(const char *tracer, const char *image);
 int ph_cache_model_parse(const char *cmd, const char *s, bool *adr);
 char *ph_tracer_checked(const char *cmd);
 

@@ -28,7 +28,7 @@ static void usage(FILE *f)
         "[--size SIZE]\n"
         "                        [--cache-model adr|eadr] [--p F] [--cut-at B] [--lying-device]\n"
         "                        [--inject BUG]\n"
-        "                        [--no-data-log] [--connect URI] --out DIR [--force]\n"
+        "                        [--jobs J] [--no-data-log] [--connect URI] --out DIR [--force]\n"
         "       pmemcut-host run --mode M --fs F --exec CMD --check CMD [--guest-add PATH]...\n"
         "                        [--expect durable|none] [run's other options]\n"
         "       pmemcut-host serve --file IMG --size SIZE [--policy P] [--seed N]\n"

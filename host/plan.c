@@ -57,7 +57,7 @@ char *ph_boundary_name(const struct ph_boundary *b, uint64_t w, uint64_t f)
     return ph_strf("at the ack");
 }
 
-json_t *ph_landing(const char *audit, const char *from)
+json_t *ph_landing(const char *audit, const char *from, uint64_t *resume)
 {
     struct pm_audit_reader r;
     struct pm_audit_rec rec;
@@ -66,6 +66,14 @@ json_t *ph_landing(const char *audit, const char *from)
         pm_audit_reader_close(&r);
         return NULL;
     }
+    /* The reader checks seq from the first record it reads on, and a
+     * record's range against the device's size only once it has seen one. */
+    if (*resume && (*resume > INT64_MAX || fseeko(r.f, (off_t)*resume, SEEK_SET) != 0)) {
+        pm_set_error("%s: cannot seek to byte %" PRIu64, audit, *resume);
+        pm_audit_reader_close(&r);
+        return NULL;
+    }
+    r.next_off = *resume;
     /* Requests of a record are few; a long run of them (no cut after the
      * mark) is cut short in the string, not in the counts. */
     char req[257];
@@ -94,14 +102,14 @@ json_t *ph_landing(const char *audit, const char *from)
             req[n] = '\0';
             out = json_pack("{s:s, s:I, s:I, s:I}", "requests", req, "writes", (json_int_t)writes,
                             "flushes", (json_int_t)flushes, "cut_seq", (json_int_t)rec.seq);
+            *resume = r.next_off;
             break;
         }
     }
-    if (!out)
-        pm_set_error("%s: %s", audit,
-                     rc == -1 ? r.err
-                     : open   ? "no cut after the record's mark"
-                              : "no such mark");
+    if (!out && rc == -1)
+        pm_set_error("%s", r.err); /* it names the file */
+    else if (!out)
+        pm_set_error("%s: %s", audit, open ? "no cut after the record's mark" : "no such mark");
     pm_audit_reader_close(&r);
     return out;
 }

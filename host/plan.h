@@ -55,7 +55,10 @@ char *ph_boundary_name(const struct ph_boundary *b, uint64_t w, uint64_t f);
  * before the cycle's first cut after it.  A JSON object
  *   {"requests": "WWF", "writes": 2, "flushes": 1, "cut_seq": S}
  * ("W" a write, zero or trim; "F" a flush), or NULL with pm_set_error when
- * the log cannot be read or has no such cut. */
-json_t *ph_landing(const char *audit, const char *from);
+ * the log cannot be read or has no such cut.  The log is read from byte
+ * *resume (0: its start; a record's first byte) and *resume is left after
+ * the cut, so that a run's cycles read their log once in all, not from its
+ * start each time. */
+json_t *ph_landing(const char *audit, const char *from, uint64_t *resume);
 
 #endif

@@ -21,6 +21,7 @@
 #include "ctl.h"
 #include "guest.h"
 #include "guestadd.h"
+#include "jobs.h"
 #include "plan.h"
 #include "host.h"
 #include "proc.h"
@@ -91,6 +92,11 @@ struct run {
     /* --shard K/N: this run does cycles K, K+N, K+2N, ... of --cycles (their
      * seeds and plans as in one run); first_cycle makes the filesystem */
     uint64_t shard_k, shard_n, first_cycle;
+    /* --jobs J: chains at once (jobs.h), each shard (K + (j-1)N)/(NJ) of
+     * the shard K/N above; 0 until parsed (the default) */
+    uint64_t jobs;
+    bool broke;            /* this run stopped at an error before its last cycle */
+    uint64_t audit_resume; /* ph_landing's place in the audit log: after the last cut read */
 };
 
 struct cycle {
@@ -130,6 +136,7 @@ struct cycle {
      * whole workload boot; t_verdict from the verify boot's start to its
      * verdict; t_verify the whole verify boot. */
     double t_boot, t_work, t_remount, t_verdict, t_verify;
+    json_t *tracer_prepared; /* ADR: the tracer's counts at prepared (mkfs, mount) */
 };
 
 static struct run R; /* one run per process; teardown() reaches it */
@@ -200,7 +207,7 @@ static void run_usage(void)
         "         [--records N] [--cycles C] [--shard K/N] [--policy P] [--seed N] [--size SIZE]\n"
         "         [--cache-model adr|eadr] [--p F] [--cut-at B] [--lying-device]\n"
         "         [--inject BUG] [--no-data-log]\n"
-        "         [--connect URI]\n"
+        "         [--jobs J] [--connect URI]\n"
         "         --out DIR [--force]\n"
         "       pmemcut-host run --mode M --fs F --exec CMD --check CMD [--guest-add PATH]...\n"
         "         [--expect durable|none] [the options above but --workload, --sync, --inject]\n"
@@ -217,8 +224,13 @@ static void run_usage(void)
         "              path, with the shared libraries it needs (repeatable)\n"
         "  --expect    with --exec: durable (default), or none (losses allowed)\n"
         "  --cycles    cut/reboot/verify cycles (default 1)\n"
+        "  --jobs      J chains of cycles at once, each with a device and a VM of its own,\n"
+        "              in DIR/chain-1..J, their results merged in DIR (default: the CPUs\n"
+        "              this process may use, at most one per cycle; 1 with --shard);\n"
+        "              chain K of J does cycles K, K+J, ...: what --shard K/J does alone\n"
         "  --shard     K/N: only cycles K, K+N, ... of --cycles, on a device of its own\n"
-        "              (merge the shards' results with pmemcut-host report DIR...)\n"
+        "              (merge the shards' results with pmemcut-host report DIR...);\n"
+        "              with --jobs J, in J chains: chain j is --shard (K+(j-1)N)/(NJ)\n"
         "  --policy    fate of unpersisted lines at a cut: lose-all (default), keep-all,\n"
         "              random, torn, prefix\n"
         "  --cache-model  nvdimm: adr (default; the guest's own cache-line write-backs and\n"
@@ -317,6 +329,7 @@ static int parse_run_options(int argc, char **argv)
         {"exec", required_argument, NULL, 'X'},
         {"cache-model", required_argument, NULL, 'M'},
         {"shard", required_argument, NULL, 'H'},
+        {"jobs", required_argument, NULL, 'J'},
         {"check", required_argument, NULL, 'K'},
         {"guest-add", required_argument, NULL, 'G'},
         {"expect", required_argument, NULL, 'E'},
@@ -399,6 +412,18 @@ static int parse_run_options(int argc, char **argv)
             }
             R.shard_k = k;
             R.shard_n = n;
+            break;
+        }
+        case 'J': {
+            /* More chains than CPUs only queue for them (TCG keeps a CPU
+             * busy per VM); a bound keeps a typo from starting 1000 VMs. */
+            uint64_t max = 4 * (uint64_t)ph_jobs_cpus();
+            if (pm_parse_u64(optarg, UINT64_MAX, &R.jobs) < 0 || R.jobs < 1 || R.jobs > max) {
+                pm_set_error("run: --jobs must be 1..%" PRIu64 " (4 per CPU this process may use), "
+                             "not '%s'",
+                             max, optarg);
+                return -1;
+            }
             break;
         }
         case 'M':
@@ -504,6 +529,10 @@ static int parse_run_options(int argc, char **argv)
                      "more and no --inject (nvdimm cuts at an ack)");
         return -1;
     }
+    /* A shard is one chain unless told otherwise: its scheduler decided
+     * what runs where (and chain K of --jobs N is --shard K/N, as it is). */
+    if (!R.jobs)
+        R.jobs = R.shard_n ? 1 : (uint64_t)ph_jobs_cpus();
     if (!R.shard_n)
         R.shard_k = R.shard_n = 1;
     R.first_cycle = R.shard_k;
@@ -511,6 +540,10 @@ static int parse_run_options(int argc, char **argv)
         pm_set_error("run: --records and --cycles must be at least 1");
         return -1;
     }
+    /* No chain without a cycle to do. */
+    uint64_t share = R.cycles >= R.shard_k ? (R.cycles - R.shard_k) / R.shard_n + 1 : 1;
+    if (R.jobs > share)
+        R.jobs = share;
     if (!R.out) {
         pm_set_error("run: --out DIR is required");
         return -1;
@@ -601,9 +634,49 @@ static bool is_run_file(const char *name)
            numbered(name, "tracer-", counts);
 }
 
+/* chain-K: a directory of run --jobs. */
+static bool is_chain_name(const char *name)
+{
+    static const char *const none[] = {"", NULL};
+    return numbered(name, "chain-", none);
+}
+
+/* A chain's directory (chain-K of a run --jobs) is ours when it holds
+ * nothing but a run's files: 1, else 0. With remove, they go, then the
+ * directory: 1, or -1 with pm_set_error. */
+static int chain_dir(int dfd, const char *name, bool remove)
+{
+    int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        return 0;
+    }
+    int ours = 1;
+    struct dirent *e;
+    while (ours == 1 && (e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        struct stat st;
+        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
+            !is_run_file(e->d_name))
+            ours = 0;
+        else if (remove && unlinkat(dirfd(d), e->d_name, 0) < 0 && errno != ENOENT)
+            ours = -1;
+    }
+    closedir(d);
+    if (remove && ours == 1 && unlinkat(dfd, name, AT_REMOVEDIR) < 0)
+        ours = -1;
+    if (ours == -1)
+        pm_set_error("run: --out: cannot remove the earlier run's %s: %s", name, strerror(errno));
+    return ours;
+}
+
 /* Calls fn for each entry of DIR (not . and ..); a regular file with a
- * run's name is "ours".  Stops at fn's non-zero return and returns it; -1
- * with pm_set_error when DIR cannot be read. */
+ * run's name, or a chain's directory of such files, is "ours".  Stops at
+ * fn's non-zero return and returns it; -1 with pm_set_error when DIR
+ * cannot be read. */
 static int each_entry(const char *dir, int (*fn)(int dfd, const char *name, bool ours, void *arg),
                       void *arg)
 {
@@ -619,7 +692,9 @@ static int each_entry(const char *dir, int (*fn)(int dfd, const char *name, bool
             continue;
         struct stat st;
         bool ours = fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-                    S_ISREG(st.st_mode) && is_run_file(e->d_name);
+                    ((S_ISREG(st.st_mode) && is_run_file(e->d_name)) ||
+                     (S_ISDIR(st.st_mode) && is_chain_name(e->d_name) &&
+                      chain_dir(dirfd(d), e->d_name, false) == 1));
         r = fn(dirfd(d), e->d_name, ours, arg);
     }
     closedir(d);
@@ -680,6 +755,8 @@ static int check_outdir(void)
 static int remove_entry(int dfd, const char *name, bool ours, void *arg)
 {
     (void)arg;
+    if (ours && is_chain_name(name))
+        return chain_dir(dfd, name, true) < 0 ? -1 : 0;
     if (ours && unlinkat(dfd, name, 0) < 0 && errno != ENOENT) {
         pm_set_error("run: --out: cannot remove the earlier run's %s: %s", name, strerror(errno));
         return -1;
@@ -694,8 +771,12 @@ static int clear_outdir(void)
     return each_entry(R.outdir, remove_entry, NULL);
 }
 
-static int setup(void)
+/* The parts a run needs (kernel, image, plugin, tracer) are there: said
+ * once, before anything starts (or any chain of --jobs is forked). */
+static int find_parts(void)
 {
+    if (R.kernel)
+        return 0; /* found before the chains were forked */
     R.initrd = ph_find_initrd();
     R.audit_tool = ph_find_audit_tool();
     R.kernel = ph_find_kernel(R.initrd);
@@ -707,6 +788,13 @@ static int setup(void)
     if (check_readable("kernel", R.kernel, " (install linux-image-amd64: make deps)") < 0 ||
         check_readable("guest image", R.initrd, " (build it: make image)") < 0 ||
         check_readable("device plugin", R.dev.plugin, " (build it: make)") < 0)
+        return -1;
+    return 0;
+}
+
+static int setup(void)
+{
+    if (find_parts() < 0)
         return -1;
     if (ph_mkdirs(R.out, 0755) < 0)
         return -1;
@@ -893,6 +981,15 @@ static int classify_meta(struct cycle *c, const char *log)
 static int on_prepared(struct cycle *c, json_t *prepared, struct pm_lines *chan)
 {
     double t = pm_now();
+    /* ADR: what the kernel persisted to make and mount the filesystem, the
+     * tracer's counts now that the guest waits (exact: it rewrites them
+     * after every batch) */
+    if (R.tracer) {
+        char *f = out_path("tracer-%d.json", c->n);
+        json_decref(c->tracer_prepared);
+        c->tracer_prepared = json_load_file(f, 0, NULL);
+        free(f);
+    }
     char *log = ph_strf("%s/classify.log", R.outdir);
     /* dev_offset is null when the agent could not tell: 0 on virtio-pmem. */
     c->meta_offset = ph_guest_dev_offset(prepared, R.dev.size);
@@ -932,21 +1029,6 @@ static int on_extents(struct cycle *c, json_t *ext)
     free(rg);
     c->t_label += pm_now() - t;
     return 0;
-}
-
-/* A value inside a QEMU option: a comma is written twice. */
-static char *qemu_opt(const char *v)
-{
-    char *q = malloc(2 * strlen(v) + 1), *o = q;
-    if (!q)
-        abort();
-    for (; *v; v++) {
-        if (*v == ',')
-            *o++ = ',';
-        *o++ = *v;
-    }
-    *o = '\0';
-    return q;
 }
 
 /* The tracer's counts (tracer.c writes them twice a second and at exit), or
@@ -1010,13 +1092,7 @@ static int boot(struct cycle *c, bool verify, struct pm_lines *chan)
         R.tracer ? out_path(verify ? "tracer-%d-verify.json" : "tracer-%d.json", c->n) : NULL;
     char *plugin = NULL;
     if (R.tracer) {
-        char *t = qemu_opt(R.tracer), *v = qemu_opt(R.dev.view), *s = qemu_opt(R.dev.nbd_sock),
-             *k = qemu_opt(counts);
-        plugin = ph_strf("%s,arg=nvfile=%s,arg=nbd=%s,arg=counts=%s", t, v, s, k);
-        free(t);
-        free(v);
-        free(s);
-        free(k);
+        plugin = ph_tracer_plugin_arg(R.tracer, R.dev.view, R.dev.nbd_sock, counts);
         unlink(counts);
     }
     spec.qemu_plugin = plugin;
@@ -1600,6 +1676,12 @@ static json_t *cycle_row(struct cycle *c, const char *verdict)
 {
     json_t *o = json_object();
     json_object_set_new(o, "cycle", json_integer(c->n));
+    /* A share of the cycles (--shard, a chain of --jobs): where to re-run it */
+    if (R.shard_n > 1) {
+        char *sh = ph_strf("%" PRIu64 "/%" PRIu64, R.shard_k, R.shard_n);
+        json_object_set_new(o, "shard", json_string(sh));
+        free(sh);
+    }
     json_object_set_new(o, "seed", json_integer((json_int_t)c->seed));
     json_object_set_new(o, "mode", json_string(ph_mode_name(R.mode)));
     json_object_set_new(o, "fs", json_string(R.fs));
@@ -1631,6 +1713,7 @@ static json_t *cycle_row(struct cycle *c, const char *verdict)
             json_object_set_new(t, which[i], v ? v : json_null());
             free(f);
         }
+        json_object_set(t, "prepared", c->tracer_prepared ? c->tracer_prepared : json_null());
         json_object_set_new(o, "tracer", t);
     }
     json_object_set_new(o, "expected", json_string(R.expected));
@@ -1692,6 +1775,7 @@ static void free_cycle(struct cycle *c)
     free(c->last_mark);
     free(c->mkfs_why);
     json_decref(c->landing);
+    json_decref(c->tracer_prepared);
     if (c->acks_f)
         fclose(c->acks_f);
 }
@@ -1759,7 +1843,7 @@ static const char *one_cycle(int n)
     }
     char *lines = ph_cut_lines(c.cut);
     if (!c.cut_at_end && c.rec_mark) {
-        c.landing = ph_landing(R.dev.audit, c.rec_mark);
+        c.landing = ph_landing(R.dev.audit, c.rec_mark, &R.audit_resume);
         if (!c.landing)
             goto out;
     }
@@ -1820,13 +1904,13 @@ out:
     return verdict;
 }
 
-int ph_cmd_run(int argc, char **argv)
+/* The cycles of this run, or of one chain of a --jobs run, on a device of
+ * its own; table: print the summary. R.broke says whether it stopped at an
+ * error before its end. */
+static int run_cycles(bool table)
 {
     int ret = PM_EXIT_USAGE;
-    if (parse_run_options(argc, argv) < 0 || check_outdir() < 0)
-        return PM_EXIT_USAGE;
-    ph_progress("run: %s %s %s/%s, %" PRIu64 " cycles, seed %" PRIu64 ", expect %s",
-                ph_mode_name(R.mode), R.fs, R.workload, R.sync, R.cycles, R.seed, R.expected);
+    R.broke = true;
     if (setup() < 0)
         goto out;
     int violations = 0, errors = 0;
@@ -1841,11 +1925,92 @@ int ph_cmd_run(int argc, char **argv)
         if (strcmp(v, "refused") == 0)
             break; /* the method is refused: more cycles would say the same */
     }
+    R.broke = false;
     fclose(R.results);
     R.results = NULL;
-    ph_report_print(stdout, (const char *[]){R.results_path, NULL});
+    if (table)
+        ph_report_print(stdout, (const char *[]){R.results_path, NULL});
     ret = violations ? PM_EXIT_FAIL : errors ? PM_EXIT_USAGE : PM_EXIT_OK;
 out:
     teardown();
     return ret;
+}
+
+/* The run's own --out, for the chains (setup gives R.outdir theirs). */
+static char *jobs_outdir;
+
+/* In chain j's process (jobs.c): the shard that is chain j, into
+ * OUT/chain-j, its progress lines prefixed with "chain j: ". */
+static int run_chain(int j, void *arg, bool *broke)
+{
+    (void)arg;
+    uint64_t k, n;
+    ph_jobs_shard(R.shard_k, R.shard_n, R.jobs, (uint64_t)j, &k, &n);
+    R.shard_k = R.first_cycle = k;
+    R.shard_n = n;
+    R.out = ph_strf("%s/chain-%d", jobs_outdir, j);
+    ph_progress_prefix = ph_strf("chain %d: ", j);
+    char list[96] = "";
+    size_t len = 0;
+    for (uint64_t c = k, i = 0; c <= R.cycles; c += n, i++) {
+        if (i == 4) {
+            snprintf(list + len, sizeof list - len, ", ...");
+            break;
+        }
+        len += (size_t)snprintf(list + len, sizeof list - len, "%s%" PRIu64, i ? ", " : "", c);
+    }
+    ph_progress("cycles %s of %" PRIu64 " (--shard %" PRIu64 "/%" PRIu64 ") in %s", list, R.cycles,
+                k, n, R.out);
+    int r = run_cycles(false);
+    *broke = R.broke;
+    return r;
+}
+
+/* --jobs J > 1: J chains at once (jobs.c), then one results.jsonl in
+ * cycle order at the top of --out and one summary table, as one run. */
+static int run_jobs(void)
+{
+    if (find_parts() < 0 || ph_mkdirs(R.out, 0755) < 0)
+        return PM_EXIT_USAGE;
+    jobs_outdir = realpath(R.out, NULL);
+    if (!jobs_outdir) {
+        pm_set_error("--out %s: %s", R.out, strerror(errno));
+        return PM_EXIT_USAGE;
+    }
+    R.outdir = jobs_outdir;
+    if (clear_outdir() < 0)
+        return PM_EXIT_USAGE;
+    double t0 = pm_now();
+    bool complete;
+    int ret = ph_jobs_run((int)R.jobs, run_chain, NULL, &complete);
+    /* What the chains did is kept, whatever ended them (as one run's
+     * results.jsonl keeps the cycles it finished). */
+    char keep[PM_ERROR_MAX];
+    snprintf(keep, sizeof keep, "%s", pm_get_error());
+    if (ph_jobs_merge(jobs_outdir, (int)R.jobs) < 0) {
+        if (ret != PM_EXIT_USAGE)
+            return PM_EXIT_USAGE;
+        complete = false;
+    }
+    pm_set_error("%s", keep);
+    ph_progress("run: %" PRIu64 " chains ended in %.1f s", R.jobs, pm_now() - t0);
+    if (complete) {
+        char *path = ph_strf("%s/results.jsonl", jobs_outdir);
+        ph_report_print(stdout, (const char *[]){path, NULL});
+        free(path);
+    }
+    return ret;
+}
+
+int ph_cmd_run(int argc, char **argv)
+{
+    if (parse_run_options(argc, argv) < 0 || check_outdir() < 0)
+        return PM_EXIT_USAGE;
+    char chains[64] = "";
+    if (R.jobs > 1)
+        snprintf(chains, sizeof chains, " in %" PRIu64 " chains at once", R.jobs);
+    ph_progress("run: %s %s %s/%s, %" PRIu64 " cycles%s, seed %" PRIu64 ", expect %s",
+                ph_mode_name(R.mode), R.fs, R.workload, R.sync, R.cycles, chains, R.seed,
+                R.expected);
+    return R.jobs > 1 ? run_jobs() : run_cycles(true);
 }

@@ -35,31 +35,11 @@ char *ph_serve_tracer_counts(const char *image)
     return ph_strf("%s.tracer.json", image);
 }
 
-/* QEMU's option syntax: a comma inside a value is written twice. */
-static char *qemu_opt(const char *v)
-{
-    char *q = malloc(2 * strlen(v) + 1), *o = q;
-    if (!q)
-        abort();
-    for (; *v; v++) {
-        if (*v == ',')
-            *o++ = ',';
-        *o++ = *v;
-    }
-    *o = '\0';
-    return q;
-}
-
-char *ph_tracer_plugin_arg(const char *tracer, const char *image)
+char *ph_serve_tracer_arg(const char *tracer, const char *image)
 {
     char *vdir = ph_view_dir(image), *view = ph_strf("%s/nbd", vdir);
     char *sock = ph_serve_nbd_link(image), *counts = ph_serve_tracer_counts(image);
-    char *t = qemu_opt(tracer), *v = qemu_opt(view), *s = qemu_opt(sock), *k = qemu_opt(counts);
-    char *arg = ph_strf("%s,arg=nvfile=%s,arg=nbd=%s,arg=counts=%s", t, v, s, k);
-    free(t);
-    free(v);
-    free(s);
-    free(k);
+    char *arg = ph_tracer_plugin_arg(tracer, view, sock, counts);
     free(vdir);
     free(view);
     free(sock);
@@ -246,7 +226,7 @@ int ph_cmd_serve(int argc, char **argv)
         goto out;
     }
     if (tracer) {
-        plugin_arg = ph_tracer_plugin_arg(tracer, d.image);
+        plugin_arg = ph_serve_tracer_arg(tracer, d.image);
         counts = ph_serve_tracer_counts(d.image);
     }
     printf("image:   %s\n"

@@ -15,6 +15,7 @@
 #include "utils/vec.h"
 
 volatile sig_atomic_t ph_interrupted;
+const char *ph_progress_prefix = "";
 
 void ph_progress(const char *fmt, ...)
 {
@@ -27,10 +28,16 @@ void ph_progress(const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    fputs("pmemcut-host: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    char *msg;
+    if (vasprintf(&msg, fmt, ap) < 0)
+        abort();
     va_end(ap);
+    /* One write per line: the chains of run --jobs share stderr. */
+    char *line = ph_strf("pmemcut-host: %s%s\n", ph_progress_prefix, msg);
+    fflush(stderr);
+    pm_write_all(STDERR_FILENO, line, strlen(line));
+    free(line);
+    free(msg);
 }
 
 char *ph_strf(const char *fmt, ...)

@@ -21,6 +21,10 @@ extern volatile sig_atomic_t ph_interrupted;
  * PMEMCUT_PROGRESS=1, so that tests can see them). */
 void ph_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Written after "pmemcut-host: " on every progress line: "chain 2: " in
+ * the processes of run --jobs. */
+extern const char *ph_progress_prefix;
+
 /* asprintf that cannot fail (aborts on out-of-memory). */
 char *ph_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -241,18 +241,36 @@ char *ph_xml_nvdimm(const char *path, int64_t size, int indent)
     return x;
 }
 
-char *ph_xml_virtio_pmem_args(const char *path, int64_t size, int indent)
+char *ph_qemu_opt(const char *v)
 {
-    /* A comma in a QEMU option value is written twice. */
-    char *q = malloc(2 * strlen(path) + 1), *o = q;
+    char *q = malloc(2 * strlen(v) + 1), *o = q;
     if (!q)
         abort();
-    for (const char *s = path; *s; s++) {
-        if (*s == ',')
+    for (; *v; v++) {
+        if (*v == ',')
             *o++ = ',';
-        *o++ = *s;
+        *o++ = *v;
     }
     *o = '\0';
+    return q;
+}
+
+char *ph_tracer_plugin_arg(const char *tracer, const char *nvfile, const char *nbd_sock,
+                           const char *counts)
+{
+    char *t = ph_qemu_opt(tracer), *v = ph_qemu_opt(nvfile), *s = ph_qemu_opt(nbd_sock),
+         *k = ph_qemu_opt(counts);
+    char *a = ph_strf("%s,arg=nvfile=%s,arg=nbd=%s,arg=counts=%s", t, v, s, k);
+    free(t);
+    free(v);
+    free(s);
+    free(k);
+    return a;
+}
+
+char *ph_xml_virtio_pmem_args(const char *path, int64_t size, int indent)
+{
+    char *q = ph_qemu_opt(path);
     char *p = esc(q);
     free(q);
     char *x = ph_strf("%*s<qemu:arg value='-object'/>\n"

@@ -64,6 +64,13 @@ char *ph_domain_xml(const struct ph_vm_spec *s);
  * <qemu:commandline>). */
 char *ph_xml_nvdimm(const char *path, int64_t size, int indent);
 char *ph_xml_virtio_pmem_args(const char *path, int64_t size, int indent);
+/* A value inside a QEMU option, its commas written twice (malloc'd). */
+char *ph_qemu_opt(const char *v);
+/* QEMU's -plugin value that loads the ADR tracer (host/tcg/) on the device
+ * file NVFILE, writing what the CPU persists to the device's NBD socket and
+ * its counts to COUNTS (malloc'd). */
+char *ph_tracer_plugin_arg(const char *tracer, const char *nvfile, const char *nbd_sock,
+                           const char *counts);
 /* The QEMU ids used by the virtio-pmem arguments (detach finds them). */
 #define PH_VPMEM_OBJ_ID "pmemcut-mem0"
 #define PH_VPMEM_DEV_ID "pmemcut-pmem0"

@@ -30,7 +30,7 @@ struct pd_device pd_dev = {
 
 static int hook_record(struct pd_hook_ctx *ctx, const struct pm_effect *e, struct jbuf *b)
 {
-    pm_audit_format_effect(b, e);
+    pm_audit_format_effect(b, e, ctx->cpu - 1, ctx->fence);
     bool sync = pm_audit_syncs(pm_audit_kind_of_op(e->op), e->fua);
     if (!jb_ok(b)) {
         ctx->err = ENOMEM;
@@ -212,6 +212,7 @@ int pd_dev_open(const struct pd_config *cfg)
 {
     pd_dev.cfg = *cfg;
     pd_dev.audit.fd = pd_dev.audit.dfd = -1;
+    pd_dev.cpu_fence = 1;
     struct made made = {0};
     if (open_device(cfg, &made) == -1) {
         open_failed(cfg, &made);
@@ -243,6 +244,11 @@ void pd_dev_close(void)
     pm_audit_close(&pd_dev.audit);
     free(pd_dev.cut_record);
     pd_dev.cut_record = NULL;
+}
+
+void pd_dev_end_fence(void)
+{
+    __atomic_add_fetch(&pd_dev.cpu_fence, 1, __ATOMIC_SEQ_CST);
 }
 
 uint64_t pd_dev_size(void)
@@ -349,7 +355,18 @@ static int finish(int r, struct pd_hook_ctx *ctx, const struct span *s, const ch
 
 int pd_dev_write(const void *buf, uint32_t count, uint64_t off, bool fua, const char **why)
 {
-    struct pd_hook_ctx ctx = {0};
+    return pd_dev_write_cpu(buf, count, off, fua, -1, why);
+}
+
+int pd_dev_write_cpu(const void *buf, uint32_t count, uint64_t off, bool fua, int cpu_insn,
+                     const char **why)
+{
+    /* a CPU's write is of the batch open now (cpu.h); the batch ends at the
+     * tracer's cache request, which it sends only after this reply */
+    struct pd_hook_ctx ctx = {
+        .cpu = cpu_insn + 1,
+        .fence = cpu_insn >= 0 ? __atomic_load_n(&pd_dev.cpu_fence, __ATOMIC_SEQ_CST) : 0,
+    };
     struct span s;
     lock_for_write(&s, off, count);
     int r = pm_model_write(pd_dev.m, buf, count, off, fua, pd_hook, &ctx);

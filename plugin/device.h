@@ -55,6 +55,8 @@ struct pd_device {
     bool off;
     bool stopping;    /* the control server is stopping: wait-off returns */
     char *cut_record; /* the last cut's audit record, for wait-off */
+
+    uint64_t cpu_fence; /* the CPU's batch open now (audit/cpu.h), atomic */
 };
 extern struct pd_device pd_dev;
 
@@ -67,13 +69,22 @@ void pd_dev_close(void);
  * audit log cannot be written; the reason goes to *why). */
 int pd_dev_read(void *buf, uint32_t count, uint64_t off, const char **why);
 int pd_dev_write(const void *buf, uint32_t count, uint64_t off, bool fua, const char **why);
+/* A CPU's write (the ADR tracer's): cpu_insn is the enum pm_cpu_insn of
+ * the export it came on (audit/cpu.h), and its record says so. */
+int pd_dev_write_cpu(const void *buf, uint32_t count, uint64_t off, bool fua, int cpu_insn,
+                     const char **why);
 int pd_dev_zero(enum pm_op op, uint32_t count, uint64_t off, bool fua, const char **why);
 int pd_dev_flush(const char **why);
 uint64_t pd_dev_size(void);
+/* The tracer's cache request on a cpu export: the writes of the CPU's
+ * fence so far were one batch; the next write opens a new one. */
+void pd_dev_end_fence(void);
 
 /* The commit hook that writes every operation's audit record (model.h):
- * pass a zeroed pd_hook_ctx as its context. */
+ * pass a zeroed pd_hook_ctx as its context (a CPU's write sets cpu). */
 struct pd_hook_ctx {
+    int cpu;            /* 1 + enum pm_cpu_insn of a CPU's write (audit/cpu.h), 0 for others */
+    uint64_t fence;     /* a CPU's write: its batch */
     uint64_t first_seq; /* seq of the first record written by this request */
     uint64_t seq;       /* seq of the last record written by this request */
     int err;            /* errno of a failed record */

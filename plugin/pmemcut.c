@@ -15,6 +15,7 @@
 #define NBDKIT_API_VERSION 2
 #include <nbdkit-plugin.h>
 
+#include "audit/cpu.h"
 #include "control.h"
 #include "device.h"
 #include "utils/error.h"
@@ -181,10 +182,74 @@ static int pmemcut_after_fork(void)
     return 0;
 }
 
+/* A connection: a block client on the default export "", or the ADR
+ * tracer on one of its exports "pmemcut-cpu/KIND" (audit/cpu.h), whose
+ * writes the audit log marks as the CPU's.  Any other name is refused, so
+ * that a misspelt tracer export cannot pass as a block client. */
+struct conn {
+    int cpu; /* 1 + enum pm_cpu_insn, 0 for a block client */
+};
+
 static void *pmemcut_open(int readonly)
 {
     (void)readonly;
-    return NBDKIT_HANDLE_NOT_NEEDED;
+    const char *name = nbdkit_export_name();
+    int k = pm_cpu_export_parse(name);
+    if (k == -2) {
+        nbdkit_error("export '%s' is unknown: the device serves \"\" to block clients and "
+                     "%sclflush, %sclwb+fence, %snt+fence, %swbinvd to the ADR tracer",
+                     name, PM_CPU_EXPORT_PREFIX, PM_CPU_EXPORT_PREFIX, PM_CPU_EXPORT_PREFIX,
+                     PM_CPU_EXPORT_PREFIX);
+        return NULL;
+    }
+    struct conn *c = malloc(sizeof *c);
+    if (!c) {
+        nbdkit_error("open: out of memory");
+        return NULL;
+    }
+    c->cpu = k + 1;
+    return c;
+}
+
+/* A tracer that goes (QEMU ends, or is killed at a cut) may leave a batch
+ * unended: the next connection's writes must not join it. */
+static void pmemcut_close(void *h)
+{
+    const struct conn *c = h;
+    if (c->cpu)
+        pd_dev_end_fence();
+    free(h);
+}
+
+static int pmemcut_list_exports(int readonly, int is_tls, struct nbdkit_exports *exports)
+{
+    (void)readonly;
+    (void)is_tls;
+    if (nbdkit_add_export(exports, "", "the device") == -1)
+        return -1;
+    for (int k = 0; k < PM_CPU_NINSNS; k++) {
+        char name[64];
+        snprintf(name, sizeof name, "%s%s", PM_CPU_EXPORT_PREFIX,
+                 pm_cpu_insn_name((enum pm_cpu_insn)k));
+        if (nbdkit_add_export(exports, name, "the ADR tracer's writes") == -1)
+            return -1;
+    }
+    return 0;
+}
+
+/* What only a block client may ask: the tracer's exports take FUA writes
+ * of what the CPU made persistent, and the cache requests that end its
+ * batches; a flush or a plain write there would persist or dirty lines
+ * that no instruction did. */
+static int block_only(void *h, const char *op)
+{
+    const struct conn *c = h;
+    if (!c->cpu)
+        return 0;
+    nbdkit_error("%s: not on export %s%s (FUA writes and cache requests only)", op,
+                 PM_CPU_EXPORT_PREFIX, pm_cpu_insn_name((enum pm_cpu_insn)(c->cpu - 1)));
+    errno = EINVAL;
+    return -1;
 }
 
 static int64_t pmemcut_get_size(void *h)
@@ -238,16 +303,19 @@ static int pmemcut_pread(void *h, void *buf, uint32_t count, uint64_t off, uint3
 
 static int pmemcut_pwrite(void *h, const void *buf, uint32_t count, uint64_t off, uint32_t flags)
 {
-    (void)h;
+    const struct conn *c = h;
     assert(!(flags & ~NBDKIT_FLAG_FUA));
+    if (!(flags & NBDKIT_FLAG_FUA) && block_only(h, "write without FUA") == -1)
+        return -1;
     const char *why;
-    int e = pd_dev_write(buf, count, off, flags & NBDKIT_FLAG_FUA, &why);
+    int e = pd_dev_write_cpu(buf, count, off, flags & NBDKIT_FLAG_FUA, c->cpu - 1, &why);
     return e ? fail(e, "pwrite", why) : 0;
 }
 
 static int pmemcut_zero(void *h, uint32_t count, uint64_t off, uint32_t flags)
 {
-    (void)h;
+    if (block_only(h, "zero") == -1)
+        return -1;
     assert(!(flags & ~(NBDKIT_FLAG_FUA | NBDKIT_FLAG_MAY_TRIM)));
     const char *why;
     int e = pd_dev_zero(PM_OP_ZERO, count, off, flags & NBDKIT_FLAG_FUA, &why);
@@ -256,7 +324,8 @@ static int pmemcut_zero(void *h, uint32_t count, uint64_t off, uint32_t flags)
 
 static int pmemcut_trim(void *h, uint32_t count, uint64_t off, uint32_t flags)
 {
-    (void)h;
+    if (block_only(h, "trim") == -1)
+        return -1;
     assert(!(flags & ~NBDKIT_FLAG_FUA));
     const char *why;
     int e = pd_dev_zero(PM_OP_TRIM, count, off, flags & NBDKIT_FLAG_FUA, &why);
@@ -265,11 +334,31 @@ static int pmemcut_trim(void *h, uint32_t count, uint64_t off, uint32_t flags)
 
 static int pmemcut_flush(void *h, uint32_t flags)
 {
-    (void)h;
+    if (block_only(h, "flush") == -1)
+        return -1;
     assert(!flags);
     const char *why;
     int e = pd_dev_flush(&why);
     return e ? fail(e, "flush", why) : 0;
+}
+
+/* A cache request: nothing to cache for a block client; on a cpu export
+ * the end of a fence's batch (audit/cpu.h). */
+static int pmemcut_can_cache(void *h)
+{
+    (void)h;
+    return NBDKIT_CACHE_NATIVE;
+}
+
+static int pmemcut_cache(void *h, uint32_t count, uint64_t off, uint32_t flags)
+{
+    const struct conn *c = h;
+    (void)count;
+    (void)off;
+    (void)flags;
+    if (c->cpu)
+        pd_dev_end_fence();
+    return 0;
 }
 
 #define pmemcut_config_help                                                                        \
@@ -296,6 +385,8 @@ static struct nbdkit_plugin plugin = {
     .get_ready = pmemcut_get_ready,
     .after_fork = pmemcut_after_fork,
     .open = pmemcut_open,
+    .close = pmemcut_close,
+    .list_exports = pmemcut_list_exports,
     .get_size = pmemcut_get_size,
     .block_size = pmemcut_block_size,
     .can_write = yes,
@@ -309,6 +400,8 @@ static struct nbdkit_plugin plugin = {
     .zero = pmemcut_zero,
     .trim = pmemcut_trim,
     .flush = pmemcut_flush,
+    .can_cache = pmemcut_can_cache,
+    .cache = pmemcut_cache,
     .errno_is_preserved = 1,
 };
 

@@ -21,7 +21,7 @@ t_require sqlite3 pmempool "$PM/pmdk-counter"
 sqlite() { # NAME SYNC CYCLES
     run "$1" --mode virtio-pmem --fs ext4 --exec "sh $SQ/workload.sh $2 12" \
         --check "sh $SQ/check.sh" --guest-add "$SQ/workload.sh" --guest-add "$SQ/check.sh" \
-        --guest-add "$(command -v sqlite3)" --records 12 --cycles "$3" --seed 5
+        --guest-add "$(command -v sqlite3)" --records 12 --cycles "$3" --jobs 1 --seed 5
 }
 sqlite sq-full FULL 3
 if [ $RC = 0 ] && [ "$(jqr sq-full .verdict | sort -u)" = PASS ] &&
@@ -44,7 +44,7 @@ pmdk() { # NAME MODE [ARGS...]
     run "$name" --mode "$mode" --fs ext4 "$@" --exec "sh $PM/workload.sh $PM/pmdk-counter 12" \
         --check "sh $PM/check.sh $PM/pmdk-counter" --guest-add "$PM/workload.sh" \
         --guest-add "$PM/check.sh" --guest-add "$PM/pmdk-counter" \
-        --guest-add "$(command -v pmempool)" --records 12 --cycles 2 --seed 6
+        --guest-add "$(command -v pmempool)" --records 12 --cycles 2 --jobs 1 --seed 6
     if [ $RC = 0 ] && [ "$(jqr "$name" .verdict | sort -u)" = PASS ] &&
         [ "$(jqr "$name" '.checker.result | .pool and .lost == 0' | sort -u)" = true ] &&
         [ "$(jqr "$name" '.checker.stderr | test("consistent")' | sort -u)" = true ]; then

@@ -59,7 +59,7 @@ done <"$PMEMCUT_ACKS"
 echo "{\"present\":$n}"
 EOF
 run own --mode virtio-pmem --fs ext4 --exec "sh $T/wl.sh" --check "sh $T/ck.sh" \
-    --guest-add "$T/wl.sh" --guest-add "$T/ck.sh" --records 8 --cycles 2 --seed 3
+    --guest-add "$T/wl.sh" --guest-add "$T/ck.sh" --records 8 --cycles 2 --jobs 1 --seed 3
 [ $RC = 0 ] && [ "$(jqr own .verdict | sort -u)" = PASS ] &&
     t_ok "own workload with sync: PASS in 2 of 2 cycles (acked $(jqr own .acked | tr '\n' ' '))" ||
     t_fail "own workload PASS" "$(show own)"

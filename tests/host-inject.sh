@@ -17,7 +17,7 @@ rc=$?
     t_ok "unknown --inject: exit 2, one line" || t_fail "unknown --inject" "exit $rc: $(cat "$T/lazy.err")"
 
 for bug in no-sync ack-early; do
-    run $bug --mode virtio-pmem --fs ext4 --workload append --sync fsync --records 16 --cycles 2 \
+    run $bug --mode virtio-pmem --fs ext4 --workload append --sync fsync --records 16 --cycles 2 --jobs 1 \
         --policy lose-all --seed 1301 --inject $bug
     [ $RC -eq 1 ] && t_ok "$bug: exit 1" || t_fail "$bug: exit 1" "$(show $bug)"
     n=$(jqr $bug 'select(.verdict == "FAIL" and (.missing | length) > 0 and .expected == "durable")' |

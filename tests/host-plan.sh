@@ -22,7 +22,7 @@
 # failed", and the run goes on: the next cycle makes a new filesystem.
 . "$(dirname "$0")/host-lib.sh"
 
-run plan --mode virtio-pmem --fs ext4 --workload append --sync fsync --records 6 --cycles 5 \
+run plan --mode virtio-pmem --fs ext4 --workload append --sync fsync --records 6 --cycles 5 --jobs 1 \
     --policy lose-all --seed 7
 [ $RC -eq 0 ] && [ "$(jqr plan .verdict | sort | uniq -c | tr -s ' ')" = " 5 PASS" ] &&
     t_ok "plan: exit 0, 5 cycles, every one PASS" || t_fail "plan: 5 cycles PASS" "$(show plan)"
@@ -54,7 +54,7 @@ reached=$(jqr plan .cut.plan.boundary | sort -u | wc -l)
 
 # 2. The finding.
 PMEMCUT_PROGRESS=1 run finding --mode virtio-pmem --fs ext4 --workload append --sync fsync \
-    --records 6 --cycles 3 --policy random --p 0.9 --cut-at after-write=2 --seed 21
+    --records 6 --cycles 3 --jobs 1 --policy random --p 0.9 --cut-at after-write=2 --seed 21
 [ $RC -eq 1 ] && t_ok "finding: exit 1, a violation found (the kernel's)" ||
     t_fail "finding: exit 1" "$(show finding)"
 [ "$(jqr finding '.cut.landed.requests' | sort -u)" = WW ] &&

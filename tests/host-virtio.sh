@@ -14,7 +14,7 @@ t_require "$REPLAY" e2fsck
 
 # 1. ext4, append, fsync, three cycles, lose-all.
 run ext4-append --mode virtio-pmem --fs ext4 --workload append --sync fsync --records 24 \
-    --cycles 3 --policy lose-all --seed 11
+    --cycles 3 --jobs 1 --policy lose-all --seed 11
 if [ $RC -eq 0 ] && [ "$(jqr ext4-append .verdict | sort -u)" = PASS ] &&
     [ "$(jqr ext4-append .cycle | wc -l)" -eq 3 ]; then
     t_ok "virtio-pmem ext4 append/fsync: 3 cycles PASS"

@@ -34,6 +34,13 @@ $(BUILD)/san/tests/unit/test-host.o: XFLAGS += -Ihost $(shell pkg-config --cflag
 $(SAN)/tests/test-host: $(BUILD)/san/tests/unit/test-host.o $(TEST_HOST_OBJS) \
                         $(call pm_libs,san,verify audit model utils)
 	$(CC) $(CFLAGS_san) -o $@ $^ -lcunit $$(pkg-config --libs jansson)
+# run --jobs without a VM: the chains' shards, their merge and the exit
+# status of the whole (host/jobs.c, with host/util.c for its helpers).
+$(BUILD)/san/tests/unit/test-jobs.o: XFLAGS += -Ihost $(shell pkg-config --cflags jansson)
+$(SAN)/tests/test-jobs: $(BUILD)/san/tests/unit/test-jobs.o $(call objs,san,host/jobs.c host/util.c) \
+                        $(call pm_libs,san,utils)
+	$(CC) $(CFLAGS_san) -o $@ $^ -lcunit $$(pkg-config --libs jansson)
+SAN_PROGRAMS += $(SAN)/tests/test-jobs
 # The ADR tracer's pure parts (decoder, rule), from host/tcg/adr.c.
 $(SAN)/tests/test-tracer: $(BUILD)/san/tests/unit/test-tracer.o $(call objs,san,host/tcg/adr.c)
 	$(CC) $(CFLAGS_san) -o $@ $^ -lcunit
@@ -63,7 +70,7 @@ SAN_PROGRAMS += $(SAN)/tests/test-model $(SAN)/tests/test-pool $(SAN)/tests/test
 # against its program's --help.
 DEVICE_CHECKS := model triggers policies lying classify control control-hardening clients restart \
                  audit disk-full params manpage
-CHECKS += $(SAN)/tests/test-utils $(SAN)/tests/test-host $(SAN)/tests/test-tracer \
+CHECKS += $(SAN)/tests/test-utils $(SAN)/tests/test-host $(SAN)/tests/test-jobs $(SAN)/tests/test-tracer \
           $(SAN)/tests/test-model $(SAN)/tests/test-pool $(SAN)/tests/test-verify \
           $(SAN)/tests/test-audit $(SAN)/tests/test-schema $(SAN)/tests/test-ext4mount \
           $(patsubst %,tests/device-%.sh,$(DEVICE_CHECKS)) tests/device-parallel.sh tests/man-pages.sh \
@@ -72,8 +79,8 @@ CHECKS += $(SAN)/tests/test-utils $(SAN)/tests/test-host $(SAN)/tests/test-trace
           tests/guest-host.sh tests/guest-vm.sh \
           tests/host-attach.sh tests/host-kill.sh tests/host-virtio.sh tests/host-nvdimm.sh \
           tests/host-system.sh tests/host-methods.sh tests/host-options.sh tests/host-inject.sh \
-          tests/host-plan.sh tests/host-exec.sh tests/host-examples.sh tests/host-shard.sh \
-          tests/replay-cycles.sh tests/host-verify.sh tests/explore-kernel.sh tests/host-adr.sh tests/host-adr-run.sh tests/install.sh \
+          tests/host-plan.sh tests/host-exec.sh tests/host-examples.sh tests/host-shard.sh tests/host-jobs.sh \
+          tests/replay-cycles.sh tests/host-verify.sh tests/explore-kernel.sh tests/host-adr.sh tests/replay-adr.sh tests/host-adr-run.sh tests/install.sh \
           tests/exit-codes.sh
 BENCHES += tests/bench-device.sh tests/bench-audit.sh tests/host-bench.sh
 

@@ -21,7 +21,7 @@
 . "$(dirname "$0")/host-lib.sh"
 t_require e2fsck "$REPLAY"
 
-run h --mode virtio-pmem --fs ext4 --workload append --sync fsync --records 6 --cycles 3 \
+run h --mode virtio-pmem --fs ext4 --workload append --sync fsync --records 6 --cycles 3 --jobs 1 \
     --policy keep-all --seed 5 --lying-device
 D=$T/h
 LOG=$D/audit.jsonl

@@ -75,7 +75,7 @@ while [ "$done_cycles" -lt "$total" ] && [ "$stop" -eq 0 ]; do
     dir=$OUT/run-$runs
     rm -rf "$dir"
     cmd=("$H" run --mode "$mode" --fs "$fs" --workload "$wl" --sync "$sync" --policy "$policy"
-        --records 24 --cycles "$per" --seed "$seed" --out "$dir")
+        --records 24 --cycles "$per" --jobs 1 --seed "$seed" --out "$dir")
     t0=$SECONDS
     "${cmd[@]}" >"$dir.out" 2>"$dir.err"
     rc=$?

@@ -1,12 +1,12 @@
 /* pmemcut-replay — the device image at any point of its history, crash
  * states explored offline, and the history exported for dm-log-writes tools.
  *
- *   pmemcut-replay replay --audit LOG --data DLOG [--to SEQ]
+ *   pmemcut-replay replay --audit LOG --data DLOG [--to SEQ] [--unfence SEQ]
  *                  [--policy P [--p F] [--seed N]] [--base IMG] -o OUT.img
  *   pmemcut-replay explore --audit LOG --data DLOG --fs ext4|xfs --out DIR
- *                  [--points flush|mark|write] [--states-per-point N]
+ *                  [--points flush|mark|write|fence] [--states-per-point N]
  *                  [--policies lose-all,keep-all,random,torn,prefix] [--jobs N]
- *                  [--check-timeout SECONDS]
+ *                  [--check-timeout SECONDS] [--offset BYTES]
  *                  [--acks FILE|audit [--verify-dir DIR] [--record-size B]
  *                  [--expect durable|none]]
  *   pmemcut-replay export --format dm-log-writes --audit LOG --data DLOG -o FILE
@@ -32,14 +32,14 @@
 static void usage(FILE *f)
 {
     fprintf(
-        f, "usage: pmemcut-replay replay --audit LOG --data DLOG [--to SEQ]\n"
+        f, "usage: pmemcut-replay replay --audit LOG --data DLOG [--to SEQ] [--unfence SEQ]\n"
            "                      [--policy P [--p F] [--seed N]] [--base IMG] -o OUT.img\n"
            "       pmemcut-replay explore --audit LOG --data DLOG --fs ext4|xfs --out DIR\n"
-           "                      [--points flush|mark|write] [--states-per-point N]\n"
+           "                      [--points flush|mark|write|fence] [--states-per-point N]\n"
            "                      [--policies lose-all,keep-all,random,torn,prefix]\n"
            "                      [--jobs N] [--base IMG] [--fresh-images] [--check-timeout S]\n"
            "                      [--acks FILE|audit [--verify-dir DIR] [--record-size B]\n"
-           "                      [--expect durable|none]] [--shard K/N]\n"
+           "                      [--expect durable|none]] [--shard K/N] [--offset BYTES]\n"
            "       pmemcut-replay explore --merge --audit LOG --data DLOG --out DIR SHARD-DIR...\n"
            "       pmemcut-replay export --format dm-log-writes --audit LOG --data DLOG -o FILE\n");
 }
@@ -86,18 +86,14 @@ static int parse_p(const char *s, double *out)
 static int cmd_replay(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"audit", required_argument, 0, 'a'},
-        {"data", required_argument, 0, 'd'},
-        {"to", required_argument, 0, 't'},
-        {"policy", required_argument, 0, 'P'},
-        {"p", required_argument, 0, 'p'},
-        {"seed", required_argument, 0, 's'},
-        {"base", required_argument, 0, 'b'},
-        {"output", required_argument, 0, 'o'},
-        {0, 0, 0, 0},
+        {"audit", required_argument, 0, 'a'},   {"data", required_argument, 0, 'd'},
+        {"to", required_argument, 0, 't'},      {"policy", required_argument, 0, 'P'},
+        {"p", required_argument, 0, 'p'},       {"seed", required_argument, 0, 's'},
+        {"base", required_argument, 0, 'b'},    {"output", required_argument, 0, 'o'},
+        {"unfence", required_argument, 0, 'U'}, {0, 0, 0, 0},
     };
     const char *audit = NULL, *data = NULL, *base = NULL, *out = NULL;
-    uint64_t to = UINT64_MAX;
+    uint64_t to = UINT64_MAX, unfence = 0;
     bool have_policy = false;
     struct pm_cut_params cp = {.policy = PM_LOSE_ALL, .p = 0.5};
     int c;
@@ -118,6 +114,10 @@ static int cmd_replay(int argc, char **argv)
         case 't':
             if (parse_u64("--to", optarg, UINT64_MAX, &to))
                 return PM_EXIT_USAGE;
+            break;
+        case 'U':
+            if (parse_u64("--unfence", optarg, UINT64_MAX, &unfence) || !unfence)
+                return unfence ? PM_EXIT_USAGE : bad_usage("replay", "--unfence: a seq, not 0");
             break;
         case 's':
             if (parse_u64("--seed", optarg, UINT64_MAX, &cp.seed))
@@ -142,6 +142,11 @@ static int cmd_replay(int argc, char **argv)
         return bad_usage("replay", "unexpected arguments");
     if (!audit || !out)
         return bad_usage("replay", "--audit LOG and -o OUT.img are required");
+    /* a fence point's state: the replay to just before the batch */
+    if (unfence && to == UINT64_MAX)
+        to = unfence - 1;
+    if (unfence && to != unfence - 1)
+        return bad_usage("replay", "--unfence SEQ replays to SEQ - 1 (--to SEQ-1 or no --to)");
     struct pt_replay r;
     int rc = 0;
     if (pt_replay_open(&r, audit, data, base) == -1) {
@@ -167,6 +172,10 @@ static int cmd_replay(int argc, char **argv)
     } else if (to != UINT64_MAX && r.applied < to && n == 0) {
         fprintf(stderr, "pmemcut-replay: %s: the log ends at seq %llu, before --to %llu\n", audit,
                 (unsigned long long)r.applied, (unsigned long long)to);
+        rc = PM_EXIT_USAGE;
+    }
+    if (rc == 0 && unfence && pt_explore_unfence(&r, audit, unfence) == -1) {
+        fprintf(stderr, "pmemcut-replay: %s\n", pm_get_error());
         rc = PM_EXIT_USAGE;
     }
     if (rc == 0) {
@@ -290,6 +299,7 @@ static int parse_explore(int argc, char **argv, struct pt_explore_opts *o)
         {"check-timeout", required_argument, 0, 'C'},
         {"shard", required_argument, 0, 'S'},
         {"merge", no_argument, 0, 'M'},
+        {"offset", required_argument, 0, 'O'},
         {0, 0, 0, 0},
     };
     pt_explore_defaults(o);
@@ -326,9 +336,13 @@ static int parse_explore(int argc, char **argv, struct pt_explore_opts *o)
                     o->points |= PT_POINT_MARK;
                 else if (strcmp(t, "write") == 0)
                     o->points |= PT_POINT_WRITE;
+                else if (strcmp(t, "fence") == 0)
+                    o->points |= PT_POINT_FENCE;
                 else {
                     fprintf(stderr,
-                            "pmemcut-replay: --points: unknown kind %s (flush, mark, write)\n", t);
+                            "pmemcut-replay: --points: unknown kind %s (flush, mark, write, "
+                            "fence)\n",
+                            t);
                     free(s);
                     return -1;
                 }
@@ -401,6 +415,14 @@ static int parse_explore(int argc, char **argv, struct pt_explore_opts *o)
             break;
         case 'M':
             explore_merge = true;
+            break;
+        case 'O':
+            if (parse_u64("--offset", optarg, UINT64_MAX, &o->fs_offset))
+                return -1;
+            if (o->fs_offset % 4096) {
+                fprintf(stderr, "pmemcut-replay: --offset: not a multiple of 4096: %s\n", optarg);
+                return -1;
+            }
             break;
         default:
             bad_option("explore", argv);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "auditlog.h"
+#include "cpu.h"
 
 /* A record longer than this is damage, not a record (the longest real
  * ones are cuts with many ranges: 64 MiB allows millions of them). */
@@ -265,6 +266,16 @@ static int check_kind(struct pm_audit_reader *r, const struct pm_audit_kind_def 
                                     check_ranges(r, "kept_ranges", &rec->kept_r) ||
                                     check_ranges(r, "torn_ranges", &rec->torn_r)))
         return -1;
+    /* a CPU's write (audit/cpu.h): of a known kind, in a batch, and FUA (the
+     * tracer persists; the device refuses anything else on its exports) */
+    if (rec->ev == PM_AUDIT_WRITE && (rec->src || rec->insn || rec->fence)) {
+        if (!rec->src || strcmp(rec->src, "cpu") != 0 || pm_cpu_insn_parse(rec->insn) < 0 ||
+            !rec->fence || !rec->fua)
+            return damaged(r,
+                           "seq %llu: a write with \"src\" must be \"src\":\"cpu\", FUA, with "
+                           "\"insn\" one of clflush, clwb+fence, nt+fence, wbinvd and a \"fence\"",
+                           (unsigned long long)rec->seq);
+    }
     if (rec->ev == PM_AUDIT_OPEN) {
         uint64_t line = 0;
         jr_get_u64(&r->doc, 0, "line", &line);

@@ -4,6 +4,8 @@
  * jb_cat/jb_u64 (no printf) for everything a write record carries. */
 #include "format.h"
 
+#include "cpu.h"
+
 #include <string.h>
 
 void pm_audit_put_counts(struct jbuf *b, const char *key, const struct pm_counts *c)
@@ -48,6 +50,8 @@ static bool left_out(const struct pm_audit_rec *rec, const struct pm_audit_key *
     case PM_AT_STR:
     case PM_AT_FLUSH_MODE:
         return !*(const char *const *)v;
+    case PM_AT_U64:
+        return !*(const uint64_t *)v;
     default:
         return false;
     }
@@ -141,7 +145,7 @@ void pm_audit_trigger_text(struct jbuf *b, const struct pm_trigger *t)
     }
 }
 
-void pm_audit_format_effect(struct jbuf *b, const struct pm_effect *e)
+void pm_audit_format_effect(struct jbuf *b, const struct pm_effect *e, int cpu_insn, uint64_t fence)
 {
     /* Only the keys of the record's kind are written: the fields that an
      * operation does not set are zero and unread. */
@@ -158,6 +162,11 @@ void pm_audit_format_effect(struct jbuf *b, const struct pm_effect *e)
         .cls = e->cls,
         .lines = e->lines,
     };
+    if (e->op == PM_OP_WRITE && cpu_insn >= 0) {
+        rec.src = "cpu";
+        rec.insn = pm_cpu_insn_name((enum pm_cpu_insn)cpu_insn);
+        rec.fence = fence;
+    }
     if (e->op == PM_OP_CUT) {
         rec.trigger = e->cut->trigger;
         rec.cut = e->cut->params;

@@ -20,8 +20,11 @@
  * order (no seq, no ns, no braces, no appended keys). */
 void pm_audit_format(struct jbuf *b, const struct pm_audit_rec *rec);
 
-/* The body of the record that the model's effect e is logged as. */
-void pm_audit_format_effect(struct jbuf *b, const struct pm_effect *e);
+/* The body of the record that the model's effect e is logged as.  A write
+ * the CPU made persistent carries cpu_insn (enum pm_cpu_insn, audit/cpu.h)
+ * and its fence batch; -1 and 0 for every other record. */
+void pm_audit_format_effect(struct jbuf *b, const struct pm_effect *e, int cpu_insn,
+                            uint64_t fence);
 
 /* Whether a record of kind k is fdatasynced (fua: its request had FUA). */
 bool pm_audit_syncs(enum pm_audit_kind k, bool fua);

@@ -35,8 +35,13 @@ static const struct pm_audit_key open_keys[] = {
     CUT_PARAMS,
     {"data_log", PM_AT_STR, S, F(data_log), NULL},
 };
+/* src, insn, fence: a write the CPU made persistent (audit/cpu.h), on an
+ * ADR nvdimm; block clients' writes have none of them. */
 static const struct pm_audit_key write_keys[] = {
     LINE_EFFECTS,
+    {"src", PM_AT_STR, S, F(src), NULL},
+    {"insn", PM_AT_STR, S, F(insn), NULL},
+    {"fence", PM_AT_U64, S, F(fence), NULL},
     {"dlog", PM_AT_U64, S | PM_AK_APPENDED, F(dlog), NULL},
 };
 static const struct pm_audit_key zero_keys[] = {LINE_EFFECTS};

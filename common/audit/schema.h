@@ -13,7 +13,8 @@
  * Two columns say how strict each side is, because the reader has always
  * been more lenient than the writer (old logs, hand-made logs in tests):
  *   PM_AK_SOMETIMES  the writer writes the key only when it has a value (a
- *                    true bool, a string, a marker); without the flag it is
+ *                    true bool, a string, a marker, a non-zero number);
+ *                    without the flag it is
  *                    written in every record of the kind;
  *   PM_AK_NEEDED     the reader refuses a record without it (or with a value
  *                    of another type); without the flag a missing key reads
@@ -107,6 +108,8 @@ struct pm_audit_rec {
     bool fua, ignored;
     bool has_dlog;
     uint64_t dlog;                              /* write: frame offset in the data log */
+    const char *src, *insn;                     /* write: "cpu" and its kind (cpu.h), or NULL */
+    uint64_t fence;                             /* write from a cpu: its batch (cpu.h) */
     struct pm_counts dirtied, cleaned;          /* write/zero/trim */
     struct pm_counts persisted;                 /* write/zero/trim/flush */
     struct pm_counts lost, kept, torn;          /* cut; close: lost */

@@ -1,5 +1,6 @@
 /* adr.c — decoder and ADR model of the tracer (see adr.h). No QEMU here. */
 #include "adr.h"
+#include "audit/cpu.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -404,10 +405,17 @@ uint64_t ph_adr_operand_addr(const struct ph_adr_operand *o, const uint64_t regs
 
 /* ------------------------------------------------------------------ model */
 
+/* The audit log's names, and the tracer's export names, are audit/cpu.h's. */
+_Static_assert((int)PH_ADR_SRC_CLFLUSH == (int)PM_CPU_CLFLUSH &&
+                   (int)PH_ADR_SRC_WB_FENCE == (int)PM_CPU_WB_FENCE &&
+                   (int)PH_ADR_SRC_NT_FENCE == (int)PM_CPU_NT_FENCE &&
+                   (int)PH_ADR_SRC_WBINVD == (int)PM_CPU_WBINVD &&
+                   (int)PM_CPU_NINSNS == (int)PH_ADR_NSRC,
+               "enum ph_adr_src is enum pm_cpu_insn");
+
 const char *ph_adr_src_name(enum ph_adr_src s)
 {
-    static const char *n[] = {"clflush", "clwb/clflushopt+fence", "nt+fence", "wbinvd"};
-    return (unsigned)s < 4 ? n[s] : "?";
+    return pm_cpu_insn_name((enum pm_cpu_insn)s);
 }
 
 int ph_adr_model_init(struct ph_adr_model *m, uint64_t size, unsigned ncpu, ph_adr_sink *sink,

@@ -63,8 +63,16 @@ const char *ph_adr_kind_name(enum ph_adr_kind k);
 
 #define PH_ADR_LINE 64
 
-/* Where a persisted line came from (the audit log's "src":"cpu" kinds). */
-enum ph_adr_src { PH_ADR_SRC_CLFLUSH, PH_ADR_SRC_WB_FENCE, PH_ADR_SRC_NT_FENCE, PH_ADR_SRC_WBINVD };
+/* Where a persisted line came from: the audit log's "insn" of a
+ * "src":"cpu" write, and the tracer's export, "pmemcut-cpu/" + the name
+ * (common/audit/cpu.h, in the same order). */
+enum ph_adr_src {
+    PH_ADR_SRC_CLFLUSH,
+    PH_ADR_SRC_WB_FENCE,
+    PH_ADR_SRC_NT_FENCE,
+    PH_ADR_SRC_WBINVD,
+    PH_ADR_NSRC
+};
 const char *ph_adr_src_name(enum ph_adr_src s);
 
 struct ph_adr_counts {
@@ -72,7 +80,7 @@ struct ph_adr_counts {
     uint64_t clwb, clflushopt, clflush;        /* write-backs of nvdimm lines */
     uint64_t sfence, mfence, locked, wbinvd;   /* fences (all of them) */
     uint64_t lines_persisted;                  /* line persists, all sources */
-    uint64_t persisted_by[4];                  /* by enum ph_adr_src */
+    uint64_t persisted_by[PH_ADR_NSRC];        /* by enum ph_adr_src */
     uint64_t persisted_user, persisted_kernel; /* by the mode of the persisting insn */
     uint64_t flush_clean;                      /* write-backs of clean lines (no effect) */
     uint64_t nt_on_dirty;                      /* NT stores to a dirty line (kept dirty) */

@@ -5,7 +5,8 @@
  * Design (issue 14; facts from spikes/adr-qemu72/FINDINGS.md):
  *
  * 1. What is traced. Stores and non-temporal stores (memory callbacks on
- *    instructions that may store, adr.c's decoder says which), clwb,
+ *    instructions that may store, adr.c's decoder says which, from the
+ *    first user-mode instruction on: see stores_on), clwb,
  *    clflushopt, clflush (exec callbacks: QEMU makes no memory access for
  *    them, so the operand is decoded at translation and computed from the
  *    guest registers at execution), sfence, mfence, LOCK-prefixed
@@ -31,8 +32,12 @@
  *    socket (nbd=): a fence's lines are sorted and coalesced first. The
  *    device's model and audit log stay the single record of truth: the
  *    guest's other stores reach it only as the view's non-FUA page
- *    writebacks, dirty until a cut decides. The connection asks for export
- *    name "pmemcut-cpu" so that the device can tell these writes apart.
+ *    writebacks, dirty until a cut decides. One connection per kind of
+ *    persist, export "pmemcut-cpu/KIND" (common/audit/cpu.h), so that the
+ *    device's records say which ("src":"cpu","insn":KIND); after a fence's
+ *    runs (or a clflush's line) an NBD cache request ends the batch, and
+ *    the records of one batch carry one "fence" number. Every request
+ *    waits for its reply, so the device sees them in this order.
  * 6. Checks. At load: host architecture, target, QEMU version (7.2.x, from
  *    the binary's version string), the exported internals, the helper
  *    entry (found by name, flags and type mask as QEMU 7.2 has them), the
@@ -43,12 +48,14 @@
  *    `pmemcut-tracer: refused: WHAT`, the same in the counts file, and
  *    QEMU stops (exit status 3) before the guest runs.
  * 7. Counts (counts=FILE): JSON, rewritten twice a second by a thread of
- *    the plugin while the guest runs, and at exit, so that pmemcut-host can read them even after
- *    a destroy.
+ *    the plugin while the guest runs, after every batch sent to the device
+ *    and at exit, so that pmemcut-host can read them even after a destroy,
+ *    and exactly when the guest waits for it.
  *
  * Arguments: nvfile=PATH (required), nbd=SOCKET, counts=FILE, log=FILE
  * (every flush of an nvdimm line and every persisted run, as text),
- * base=GPA (check the learned base against it), export=NAME.
+ * base=GPA (check the learned base against it), export=PREFIX (of the
+ * export names, "pmemcut-cpu"; the device refuses any other).
  *
  * Limits: x86-64 hosts and 64-bit guest code (flushes in compat mode are
  * counted, not attributed); one global lock orders vCPUs; evictions and
@@ -78,18 +85,28 @@ PH_PLUGIN_EXPORT int qemu_plugin_version = 1;
 static const char *nv_file;  /* nvfile=: the nvdimm's mem-path */
 static const char *nbd_sock; /* nbd=: the device's Unix socket; none: model only */
 static const char *counts_path, *log_path;
-static const char *export_name = "pmemcut-cpu";
-static uint64_t want_base; /* base=, 0: not given */
+static const char *export_prefix = "pmemcut-cpu"; /* + "/" + the kind */
+static uint64_t want_base;                        /* base=, 0: not given */
 
 /* Found at load or at the first vCPU. */
 static char qemu_version[64];
-static uintptr_t nv_host;             /* QEMU's mapping of nv_file */
-static uint64_t nv_size;              /* bytes of nv_file (data and label area) */
-static uint64_t nv_base = UINT64_MAX; /* guest-physical base, learned */
-static struct nbd_handle *nbd;
+static uintptr_t nv_host;                   /* QEMU's mapping of nv_file */
+static uint64_t nv_size;                    /* bytes of nv_file (data and label area) */
+static uint64_t nv_base = UINT64_MAX;       /* guest-physical base, learned */
+static struct nbd_handle *nbd[PH_ADR_NSRC]; /* one per kind: its export */
 static FILE *logf;
 static void *(*get_cpu)(int index);
 static uint64_t (*phys_page)(void *cpu, uint64_t vaddr);
+static void (*flush_tbs)(void *cpu); /* tb_flush, if QEMU exports it */
+/* Memory callbacks are registered from the first user-mode instruction on
+ * (or from the start, without tb_flush): until then the kernel boots, and
+ * its drivers for the nvdimm are modules that user space loads, so no store
+ * reaches it; the store callbacks are most of the tracer's cost (about 40%
+ * of QEMU's time in a profile). Were a store missed, its line would be
+ * dirty on the device, never persisted by the tracer: lost at a lose-all
+ * cut, not hidden. Atomic. */
+static int stores_on;
+static uint64_t stores_on_tbs; /* blocks translated before it */
 
 /* lock guards everything below, the model, the log and the NBD handle. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -97,6 +114,8 @@ static struct ph_adr_model model;
 static struct {
     uint64_t flush_outside, flush_unmapped, flush_not64, flush_early;
     uint64_t fua_writes, fua_bytes, write_errors;
+    uint64_t batches, batch_errors; /* fences (or clflushes) whose runs were sent */
+    int batch_open;                 /* 1 + the kind of the last run sent, 0: none since the end */
     uint64_t base_checks, layout_checks;
     uint64_t phys_delta;
 } x;
@@ -156,7 +175,8 @@ static void write_counts(bool final, const char *refused)
                 ",\"nt_on_dirty\":%" PRIu64 ",\"flush_outside\":%" PRIu64
                 ",\"flush_unmapped\":%" PRIu64 ",\"flush_not64\":%" PRIu64
                 ",\"flush_early\":%" PRIu64 ",\"fua_writes\":%" PRIu64 ",\"fua_bytes\":%" PRIu64
-                ",\"write_errors\":%" PRIu64,
+                ",\"write_errors\":%" PRIu64 ",\"batches\":%" PRIu64 ",\"batch_errors\":%" PRIu64
+                ",\"stores_traced_from\":\"%s\",\"tbs_untraced\":%" PRIu64,
                 final ? "true" : "false", qemu_version, nv_base == UINT64_MAX ? 0 : nv_base,
                 c->stores, c->nt_stores, c->clwb + c->clflushopt + c->clflush, c->clwb,
                 c->clflushopt, c->clflush, c->sfence + c->mfence + c->locked + c->wbinvd, c->sfence,
@@ -164,7 +184,11 @@ static void write_counts(bool final, const char *refused)
                 c->persisted_by[PH_ADR_SRC_CLFLUSH], c->persisted_by[PH_ADR_SRC_WB_FENCE],
                 c->persisted_by[PH_ADR_SRC_NT_FENCE], c->persisted_user, c->persisted_kernel,
                 c->flush_clean, c->nt_on_dirty, x.flush_outside, x.flush_unmapped, x.flush_not64,
-                x.flush_early, x.fua_writes, x.fua_bytes, x.write_errors);
+                x.flush_early, x.fua_writes, x.fua_bytes, x.write_errors, x.batches, x.batch_errors,
+                !flush_tbs                                      ? "start"
+                : __atomic_load_n(&stores_on, __ATOMIC_RELAXED) ? "user"
+                                                                : "not yet",
+                stores_on_tbs);
         if (final && model.line)
             fprintf(f, ",\"unpersisted\":%" PRIu64, ph_adr_unpersisted(&model));
         fprintf(f, "}\n");
@@ -201,9 +225,10 @@ static void persist_run(void *ctx, uint64_t off, uint64_t len, enum ph_adr_src s
         len = nv_size - off;
     if (logf)
         fprintf(logf, "P %s off=%#" PRIx64 " len=%" PRIu64 "\n", ph_adr_src_name(src), off, len);
-    if (!nbd)
+    if (!nbd[src])
         return;
-    if (nbd_pwrite(nbd, (const void *)(nv_host + off), len, off, LIBNBD_CMD_FLAG_FUA) == -1) {
+    x.batch_open = (int)src + 1;
+    if (nbd_pwrite(nbd[src], (const void *)(nv_host + off), len, off, LIBNBD_CMD_FLAG_FUA) == -1) {
         /* the device is off after a cut, or gone: the guest goes on, the
          * failure is counted (and the device's audit log has the truth) */
         if (x.write_errors++ == 0)
@@ -213,6 +238,29 @@ static void persist_run(void *ctx, uint64_t off, uint64_t len, enum ph_adr_src s
     }
     x.fua_writes++;
     x.fua_bytes += len;
+}
+
+/* After a fence's runs, or a clflush's line: the device's batch ends
+ * (common/audit/cpu.h). A failure is counted like a failed write. */
+static void end_batch(void)
+{
+    if (!x.batch_open)
+        return;
+    struct nbd_handle *h = nbd[x.batch_open - 1];
+    x.batch_open = 0;
+    if (nbd_cache(h, 1, 0, 0) == -1) {
+        if (x.batch_errors++ == 0)
+            fprintf(stderr, "pmemcut-tracer: cache request (end of a fence): %s\n",
+                    nbd_get_error());
+        return;
+    }
+    x.batches++;
+    /* the counts as of this batch, at once: the host reads them while the
+     * guest waits (at prepared, at an ack), and they must hold everything
+     * the CPU persisted before it stopped (the thread's are up to 0.5 s
+     * old). A batch costs a round trip and a synced audit record already. */
+    if (!counts_final)
+        write_counts(false, NULL);
 }
 
 /* ---------------------------------------------------- QEMU 7.2 internals */
@@ -456,13 +504,30 @@ __attribute__((used, visibility("hidden"))) void ph_flush_cb(unsigned cpu, void 
                     ph_adr_kind_name(fs->kind), hf & HF_CPL_MASK, fs->pc, va, off,
                     ph_adr_state(&model, off));
         ph_adr_writeback(&model, cpu, off, fs->kind, user);
+        end_batch(); /* a clflush's line is a batch of its own */
     }
     pthread_mutex_unlock(&lock);
+}
+
+/* At the start of every block until stores are traced: the first one in
+ * user mode (CPL 3: the firmware and the kernel never run there) turns them
+ * on, and every block is translated again (tb_flush is safe work: it runs
+ * once this vCPU leaves its loop). */
+__attribute__((used, visibility("hidden"))) void ph_mode_cb(unsigned cpu, void *ud,
+                                                            const uint64_t *env)
+{
+    (void)ud;
+    uint32_t hf = env32(env, ENV_HFLAGS);
+    if ((hf & HF_CPL_MASK) != 3)
+        return;
+    if (__atomic_exchange_n(&stores_on, 1, __ATOMIC_SEQ_CST) == 0)
+        flush_tbs(get_cpu((int)cpu));
 }
 
 /* The stubs QEMU calls: %rbp (TCG_AREG0) is the CPU state; pass it on. */
 void ph_flush_stub(unsigned cpu, void *ud);
 void ph_reset_stub(unsigned cpu, void *ud);
+void ph_mode_stub(unsigned cpu, void *ud);
 #ifdef __x86_64__
 __asm__(".text\n"
         ".p2align 4\n"
@@ -476,13 +541,23 @@ __asm__(".text\n"
         "ph_reset_stub:\n"
         "    mov %rbp, %rdx\n"
         "    jmp ph_reset_check\n"
-        ".size ph_reset_stub, .-ph_reset_stub\n");
+        ".size ph_reset_stub, .-ph_reset_stub\n"
+        ".p2align 4\n"
+        ".type ph_mode_stub,@function\n"
+        "ph_mode_stub:\n"
+        "    mov %rbp, %rdx\n"
+        "    jmp ph_mode_cb\n"
+        ".size ph_mode_stub, .-ph_mode_stub\n");
 #else
 void ph_flush_stub(unsigned cpu, void *ud)
 {
     (void)cpu, (void)ud;
 }
 void ph_reset_stub(unsigned cpu, void *ud)
+{
+    (void)cpu, (void)ud;
+}
+void ph_mode_stub(unsigned cpu, void *ud)
 {
     (void)cpu, (void)ud;
 }
@@ -495,6 +570,7 @@ static void fence_cb(unsigned cpu, void *ud)
     uintptr_t u = (uintptr_t)ud;
     pthread_mutex_lock(&lock);
     ph_adr_fence(&model, cpu, (enum ph_adr_kind)(u & 0xff), u & UD_USER);
+    end_batch();
     pthread_mutex_unlock(&lock);
 }
 
@@ -574,6 +650,12 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
             refuse_exit("CPU-state layout: the first instruction is not at the reset vector");
         qemu_plugin_register_vcpu_insn_exec_cb(i0, ph_reset_stub, QEMU_PLUGIN_CB_R_REGS, NULL);
     }
+    bool stores = __atomic_load_n(&stores_on, __ATOMIC_SEQ_CST);
+    if (n && !stores) {
+        __atomic_add_fetch(&stores_on_tbs, 1, __ATOMIC_RELAXED);
+        qemu_plugin_register_vcpu_insn_exec_cb(qemu_plugin_tb_get_insn(tb, 0), ph_mode_stub,
+                                               QEMU_PLUGIN_CB_R_REGS, NULL);
+    }
     for (size_t k = 0; k < n; k++) {
         struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, k);
         const uint8_t *data = qemu_plugin_insn_data(insn);
@@ -604,7 +686,7 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
         default:
             break;
         }
-        if (d.may_store)
+        if (d.may_store && stores)
             qemu_plugin_register_vcpu_mem_cb(insn, mem_cb, QEMU_PLUGIN_CB_NO_REGS,
                                              QEMU_PLUGIN_MEM_W,
                                              (void *)(uintptr_t)(d.kind == PH_ADR_NT));
@@ -635,9 +717,11 @@ static void at_exit(qemu_plugin_id_t id, void *p)
     if (logf)
         fclose(logf);
     logf = NULL;
-    if (nbd)
-        nbd_close(nbd);
-    nbd = NULL;
+    for (int k = 0; k < PH_ADR_NSRC; k++) {
+        if (nbd[k])
+            nbd_close(nbd[k]);
+        nbd[k] = NULL;
+    }
     pthread_mutex_unlock(&lock);
 }
 
@@ -661,7 +745,7 @@ static int parse_args(int argc, char **argv)
         else if (!strcmp(argv[i], "log"))
             log_path = v;
         else if (!strcmp(argv[i], "export"))
-            export_name = v;
+            export_prefix = v;
         else if (!strcmp(argv[i], "base"))
             want_base = strtoull(v, NULL, 0);
         else {
@@ -676,23 +760,31 @@ static int parse_args(int argc, char **argv)
     return 0;
 }
 
+/* One connection per kind of persist, to the export that names it; the
+ * device refuses a name it does not know (an older device: no such
+ * exports), and so does the tracer then. */
 static int open_device(void)
 {
-    nbd = nbd_create();
-    if (!nbd || nbd_set_export_name(nbd, export_name) == -1 ||
-        nbd_connect_unix(nbd, nbd_sock) == -1) {
-        refuse("device: connect %s: %s", nbd_sock, nbd_get_error());
-        return -1;
-    }
-    int64_t sz = nbd_get_size(nbd);
-    if (sz < 0 || (uint64_t)sz != nv_size) {
-        refuse("device: %s serves %" PRId64 " bytes, %s has %" PRIu64, nbd_sock, sz, nv_file,
-               nv_size);
-        return -1;
-    }
-    if (nbd_can_fua(nbd) != 1) {
-        refuse("device: %s has no FUA", nbd_sock);
-        return -1;
+    for (int k = 0; k < PH_ADR_NSRC; k++) {
+        char name[256];
+        snprintf(name, sizeof name, "%s/%s", export_prefix, ph_adr_src_name((enum ph_adr_src)k));
+        struct nbd_handle *h = nbd[k] = nbd_create();
+        if (!h || nbd_set_export_name(h, name) == -1 || nbd_connect_unix(h, nbd_sock) == -1) {
+            refuse("device: connect %s, export %s: %s", nbd_sock, name, nbd_get_error());
+            return -1;
+        }
+        int64_t sz = nbd_get_size(h);
+        if (sz < 0 || (uint64_t)sz != nv_size) {
+            refuse("device: %s serves %" PRId64 " bytes, %s has %" PRIu64, nbd_sock, sz, nv_file,
+                   nv_size);
+            return -1;
+        }
+        if (nbd_can_fua(h) != 1 || nbd_can_cache(h) != 1) {
+            refuse("device: %s export %s has no FUA or no cache requests (a device older than "
+                   "the tracer?)",
+                   nbd_sock, name);
+            return -1;
+        }
     }
     return 0;
 }
@@ -719,6 +811,10 @@ PH_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t 
     }
     get_cpu = (void *(*)(int))dlsym(RTLD_DEFAULT, "qemu_get_cpu");
     phys_page = (uint64_t(*)(void *, uint64_t))dlsym(RTLD_DEFAULT, "cpu_get_phys_page_debug");
+    /* without it, stores are traced from the start (slower, the same) */
+    flush_tbs = (void (*)(void *))dlsym(RTLD_DEFAULT, "tb_flush");
+    if (!flush_tbs)
+        stores_on = 1;
     if (!get_cpu || !phys_page) {
         refuse("QEMU internals: qemu_get_cpu or cpu_get_phys_page_debug not exported");
         return -1;

@@ -20,34 +20,24 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fuzz-tmp.h"
+
 #include "audit/auditlog.h"
 #include "engines/export.h"
 #include "engines/replay.h"
 
 #define MAX_DEVICE (8u << 20)
 
-static char dir[256], audit_path[300], dlog_path[300], out_path[300];
-
-static void cleanup(void)
-{
-    unlink(audit_path);
-    unlink(dlog_path);
-    unlink(out_path);
-    rmdir(dir);
-}
+static const char *audit_path, *dlog_path, *out_path;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-    snprintf(dir, sizeof dir, "%s/fuzz-dlog.XXXXXX", base);
-    if (!mkdtemp(dir))
-        abort();
-    snprintf(audit_path, sizeof audit_path, "%s/audit.jsonl", dir);
-    snprintf(dlog_path, sizeof dlog_path, "%s/data.dlog", dir);
-    snprintf(out_path, sizeof out_path, "%s/out.dmlog", dir);
-    atexit(cleanup);
+    fuzz_tmp_init("dlog");
+    audit_path = fuzz_tmp_file("audit.jsonl");
+    dlog_path = fuzz_tmp_file("data.dlog");
+    out_path = fuzz_tmp_file("out.dmlog");
     return 0;
 }
 

@@ -23,27 +23,19 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fuzz-tmp.h"
+
 #include "engines/layout.h"
 #include "utils/error.h"
 
-static char dir[256], path[300];
-
-static void cleanup(void)
-{
-    unlink(path);
-    rmdir(dir);
-}
+static const char *path;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-    snprintf(dir, sizeof dir, "%s/fuzz-extents.XXXXXX", base);
-    if (!mkdtemp(dir))
-        abort();
-    snprintf(path, sizeof path, "%s/ext.json", dir);
-    atexit(cleanup);
+    fuzz_tmp_init("extents");
+    path = fuzz_tmp_file("ext.json");
     return 0;
 }
 

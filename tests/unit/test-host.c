@@ -9,10 +9,12 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "channel.h"
 #include "plan.h"
 #include "report.h"
+#include "utils/error.h"
 
 static json_t *parsed(const char *line, enum ph_guest_msg want)
 {
@@ -188,6 +190,56 @@ static void test_plan_reaches_every_boundary(void)
     CU_ASSERT_TRUE(differ);
 }
 
+/* The landing of two cycles' cuts in one log: the second read from where
+ * the first stopped gives what a read from the start gives. */
+static void test_landing_resume(void)
+{
+    char path[] = "/tmp/pmemcut-landing-XXXXXX";
+    int fd = mkstemp(path);
+    CU_ASSERT_TRUE_FATAL(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    const char *z = "{\"meta\":0,\"data\":0,\"unknown\":0}";
+    const char *wr = "\"ev\":\"write\",\"off\":4096,\"len\":4096,\"fua\":false";
+    int seq = 0;
+    fprintf(f,
+            "{\"seq\":%d,\"ns\":1,\"ev\":\"open\",\"file\":\"x\",\"size\":1048576,\"line\":64,"
+            "\"policy\":\"lose-all\",\"seed\":1}\n",
+            ++seq);
+    for (int c = 1; c <= 2; c++) {
+        fprintf(f, "{\"seq\":%d,\"ns\":1,\"ev\":\"mark\",\"text\":\"cycle %d\"}\n", ++seq, c);
+        for (int w = 0; w < c; w++)
+            fprintf(f, "{\"seq\":%d,\"ns\":1,%s,\"dirtied\":%s,\"cleaned\":%s,\"persisted\":%s}\n",
+                    ++seq, wr, z, z, z);
+        fprintf(f, "{\"seq\":%d,\"ns\":1,\"ev\":\"flush\",\"persisted\":%s}\n", ++seq, z);
+        fprintf(f,
+                "{\"seq\":%d,\"ns\":1,\"ev\":\"cut\",\"trigger\":\"t\",\"policy\":\"lose-all\","
+                "\"seed\":1,\"lost\":%s,\"kept\":%s,\"torn\":%s,\"lost_ranges\":[],"
+                "\"kept_ranges\":[],\"torn_ranges\":[]}\n",
+                ++seq, z, z, z);
+    }
+    fclose(f);
+    uint64_t at = 0, fresh = 0;
+    json_t *l1 = ph_landing(path, "cycle 1", &at);
+    if (!l1)
+        fprintf(stderr, "%s\n", pm_get_error());
+    CU_ASSERT_PTR_NOT_NULL_FATAL(l1);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(l1, "requests")), "WF");
+    CU_ASSERT_TRUE(at > 0);
+    json_t *l2 = ph_landing(path, "cycle 2", &at);
+    json_t *l2s = ph_landing(path, "cycle 2", &fresh);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(l2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(l2s);
+    CU_ASSERT_TRUE(json_equal(l2, l2s));
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(l2, "requests")), "WWF");
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(l2, "cut_seq")), seq);
+    /* after the last cut there is none: an error, not the old cut */
+    CU_ASSERT_PTR_NULL(ph_landing(path, "cycle 2", &at));
+    json_decref(l1);
+    json_decref(l2);
+    json_decref(l2s);
+    unlink(path);
+}
+
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
@@ -203,6 +255,7 @@ int main(void)
     CU_add_test(s, "a user's workload: promises, checker verdicts", test_user_workload);
     CU_add_test(s, "plan: the boundaries of a record", test_plan_boundaries);
     CU_add_test(s, "plan: 20 seeds reach every boundary", test_plan_reaches_every_boundary);
+    CU_add_test(s, "landing: a run's cycles read on from the last cut", test_landing_resume);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed() +

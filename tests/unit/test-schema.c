@@ -1,7 +1,8 @@
 /* Unit tests of the audit log's schema (CUnit, run in the sanitizer build):
  * what format.c writes, auditlog.c reads back, for every kind and key; the
  * keys come out in the schema's order; a record without a key the schema
- * marks needed is refused, one without any other key is taken. */
+ * marks needed is refused, one without any other key is taken; a CPU's
+ * write carries its keys together. */
 #include <CUnit/Basic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include "audit/auditlog.h"
+#include "audit/cpu.h"
 #include "audit/format.h"
 #include "audit/schema.h"
 #include "utils/jsonr.h"
@@ -62,8 +64,13 @@ static void sample(enum pm_audit_kind k, struct pm_audit_rec *rec)
     }
     if (k == PM_AUDIT_OPEN)
         rec->size = 1 << 20;
-    if (k == PM_AUDIT_WRITE)
+    if (k == PM_AUDIT_WRITE) {
         rec->has_dlog = true;
+        /* a CPU's write (audit/cpu.h): the reader checks its keys together */
+        rec->src = "cpu";
+        rec->insn = "nt+fence";
+        rec->fua = true;
+    }
 }
 
 /* The log line of rec: {"seq":1,"ns":2,<body>[,"dlog":N]}. */
@@ -228,18 +235,75 @@ static void test_needed_keys(void)
             char *t = without(text, key->name);
             struct pm_audit_reader r;
             int n = read_back(t, &r, &got);
-            /* p is needed here: the samples' policy is random */
-            bool needed = (key->flags & (PM_AK_NEEDED | PM_AK_IF_RANDOM)) != 0;
+            /* p is needed here: the samples' policy is random; a CPU's
+             * write needs src, insn, fence and fua together */
+            bool cpu =
+                k == PM_AUDIT_WRITE && (!strcmp(key->name, "src") || !strcmp(key->name, "insn") ||
+                                        !strcmp(key->name, "fence"));
+            bool needed = (key->flags & (PM_AK_NEEDED | PM_AK_IF_RANDOM)) != 0 || cpu;
             if ((n == 1) == needed)
                 fprintf(stderr, "\n%s without %s: %d %s\n", kd->name, key->name, n, r.err);
             CU_ASSERT_EQUAL(n, needed ? -1 : 1);
-            if (n == -1)
+            if (n == -1 && !cpu)
                 CU_ASSERT_PTR_NOT_NULL(strstr(r.err, key->name));
+            if (n == -1 && cpu)
+                CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "\"src\":\"cpu\""));
             pm_audit_reader_close(&r);
             free(t);
         }
         free(text);
     }
+}
+
+/* A CPU's write (audit/cpu.h): without any of its keys a block client's;
+ * with a kind the table does not know, another src or without FUA,
+ * damage; the export names the device takes. */
+static void test_cpu_writes(void)
+{
+    struct pm_audit_rec rec, got;
+    struct pm_audit_reader r;
+    sample(PM_AUDIT_WRITE, &rec);
+    char *text = line_of(&rec);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, ",\"src\":\"cpu\",\"insn\":\"nt+fence\",\"fence\":"));
+    CU_ASSERT_EQUAL(read_back(text, &r, &got), 1);
+    CU_ASSERT_STRING_EQUAL(got.insn, "nt+fence");
+    CU_ASSERT(got.fence > 0);
+    pm_audit_reader_close(&r);
+    free(text);
+    struct {
+        const char *src, *insn;
+        uint64_t fence;
+        bool fua;
+        int want;
+    } cases[] = {
+        {NULL, NULL, 0, false, 1},         {"cpu", "clflush", 3, true, 1},
+        {"cpu", "clwb+fence", 1, true, 1}, {"cpu", "wbinvd", 9, true, 1},
+        {"cpu", "clwb", 1, true, -1},      {"gpu", "clflush", 1, true, -1},
+        {"cpu", "clflush", 0, true, -1},   {"cpu", "clflush", 1, false, -1},
+        {NULL, "clflush", 1, true, -1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        rec.src = cases[i].src;
+        rec.insn = cases[i].insn;
+        rec.fence = cases[i].fence;
+        rec.fua = cases[i].fua;
+        text = line_of(&rec);
+        int n = read_back(text, &r, &got);
+        if (n != cases[i].want)
+            fprintf(stderr, "\n%s: %d %s\n", text, n, r.err);
+        CU_ASSERT_EQUAL(n, cases[i].want);
+        pm_audit_reader_close(&r);
+        free(text);
+    }
+    CU_ASSERT_EQUAL(pm_cpu_export_parse(""), -1);
+    CU_ASSERT_EQUAL(pm_cpu_export_parse("pmemcut-cpu/clflush"), PM_CPU_CLFLUSH);
+    CU_ASSERT_EQUAL(pm_cpu_export_parse("pmemcut-cpu/nt+fence"), PM_CPU_NT_FENCE);
+    CU_ASSERT_EQUAL(pm_cpu_export_parse("pmemcut-cpu"), -2);
+    CU_ASSERT_EQUAL(pm_cpu_export_parse("pmemcut-cpu/"), -2);
+    CU_ASSERT_EQUAL(pm_cpu_export_parse("pmemcut-cpu/clwb"), -2);
+    CU_ASSERT_EQUAL(pm_cpu_export_parse("other"), -2);
+    for (int k = 0; k < PM_CPU_NINSNS; k++)
+        CU_ASSERT_EQUAL(pm_cpu_insn_parse(pm_cpu_insn_name((enum pm_cpu_insn)k)), k);
 }
 
 static void test_names(void)
@@ -273,6 +337,7 @@ int main(void)
     CU_add_test(s, "every kind and key round-trips", test_round_trip);
     CU_add_test(s, "keys are written in the schema's order", test_key_order);
     CU_add_test(s, "needed keys are refused when missing, others not", test_needed_keys);
+    CU_add_test(s, "a CPU's writes: src, insn, fence and FUA together", test_cpu_writes);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned run = CU_get_number_of_tests_run();

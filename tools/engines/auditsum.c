@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "audit/auditlog.h"
+#include "audit/cpu.h"
 #include "auditsum.h"
 
 #include "utils/error.h"
@@ -37,7 +38,44 @@ struct sum {
     int nlast;
     uint64_t size;
     uint32_t line;
+    /* what the CPU made persistent (ADR, audit/cpu.h), by kind, and by
+     * phase: before a boot's first ack (or "prepared" mark) the kernel's
+     * own traffic as the guest boots, makes, mounts or recovers its
+     * filesystem; after it, the workload's and the journal commits it
+     * causes.  A boot starts at a "cycle N" mark, a power-on or an open. */
+    struct cpu_sum {
+        uint64_t writes, lines, bytes, batches;
+    } cpu[PM_CPU_NINSNS], cpu_phase[2];
+    uint64_t cpu_fence; /* the batch of the last cpu write (0: none yet) */
+    bool workload;      /* this boot's first ack or "prepared" mark was seen */
 };
+
+/* A cpu write: lines it persisted, and a new batch when its fence number
+ * changes (they start again at 1 after a restart: any change is one). */
+static void account_cpu(struct sum *s, const struct pm_audit_rec *r)
+{
+    int k = pm_cpu_insn_parse(r->insn);
+    if (k < 0)
+        return;
+    bool batch = r->fence != s->cpu_fence;
+    s->cpu_fence = r->fence;
+    struct cpu_sum *c[2] = {&s->cpu[k], &s->cpu_phase[s->workload]};
+    /* the lines it made persistent: all it wrote (the model's "persisted"
+     * leaves out lines that were not dirty, as most of mkfs's zeroing) */
+    uint64_t line = s->line ? s->line : 64;
+    uint64_t lines = r->len ? (r->off + r->len + line - 1) / line - r->off / line : 0;
+    for (int i = 0; i < 2; i++) {
+        c[i]->writes++;
+        c[i]->lines += lines;
+        c[i]->bytes += r->len;
+        c[i]->batches += batch;
+    }
+}
+
+static bool starts(const char *s, const char *prefix)
+{
+    return s && strncmp(s, prefix, strlen(prefix)) == 0;
+}
 
 static void add_counts(struct pm_counts *a, const struct pm_counts *b)
 {
@@ -100,6 +138,7 @@ static void account(struct sum *s, const struct pm_audit_rec *r)
     s->ev[r->ev]++;
     switch (r->ev) {
     case PM_AUDIT_OPEN:
+        s->workload = false;
         s->size = r->size;
         s->line = r->line;
         reset_marks(s);
@@ -113,6 +152,8 @@ static void account(struct sum *s, const struct pm_audit_rec *r)
         add_counts(&s->dirtied, &r->dirtied);
         add_counts(&s->cleaned, &r->cleaned);
         add_counts(&s->persisted, &r->persisted);
+        if (r->src)
+            account_cpu(s, r);
         break;
     case PM_AUDIT_FLUSH:
         s->ignored += r->ignored;
@@ -128,6 +169,13 @@ static void account(struct sum *s, const struct pm_audit_rec *r)
         break;
     case PM_AUDIT_MARK:
         add_mark(s, r->seq, r->text);
+        if (starts(r->text, "ack ") || starts(r->text, "user-ack ") || starts(r->text, "prepared"))
+            s->workload = true;
+        if (starts(r->text, "cycle "))
+            s->workload = false;
+        break;
+    case PM_AUDIT_POWER_ON:
+        s->workload = false;
         break;
     default:
         break;
@@ -139,6 +187,20 @@ static void counts_text(FILE *out, const char *what, const struct pm_counts *c)
     fprintf(out, "  %-22s %10llu meta %10llu data %10llu unknown\n", what,
             (unsigned long long)c->c[PM_META], (unsigned long long)c->c[PM_DATA],
             (unsigned long long)c->c[PM_UNKNOWN]);
+}
+
+static void cpu_text(FILE *out, const char *what, const struct cpu_sum *c)
+{
+    fprintf(out, "  %-22s %10llu lines %10llu writes %10llu batches\n", what,
+            (unsigned long long)c->lines, (unsigned long long)c->writes,
+            (unsigned long long)c->batches);
+}
+
+static void cpu_json(struct jbuf *b, const char *key, const struct cpu_sum *c)
+{
+    jb_printf(b, "\"%s\":{\"lines\":%llu,\"writes\":%llu,\"bytes\":%llu,\"batches\":%llu}", key,
+              (unsigned long long)c->lines, (unsigned long long)c->writes,
+              (unsigned long long)c->bytes, (unsigned long long)c->batches);
 }
 
 static void print_text(const struct sum *s, const char *path, FILE *out)
@@ -165,6 +227,14 @@ static void print_text(const struct sum *s, const char *path, FILE *out)
     counts_text(out, "lost at cuts", &s->lost);
     counts_text(out, "torn at cuts", &s->torn);
     counts_text(out, "lost at close", &s->close_lost);
+    if (s->cpu_phase[0].writes + s->cpu_phase[1].writes) {
+        fprintf(out, "persisted by the CPU (src cpu):\n");
+        for (int k = 0; k < PM_CPU_NINSNS; k++)
+            if (s->cpu[k].writes)
+                cpu_text(out, pm_cpu_insn_name((enum pm_cpu_insn)k), &s->cpu[k]);
+        cpu_text(out, "boot, before an ack", &s->cpu_phase[0]);
+        cpu_text(out, "after an ack", &s->cpu_phase[1]);
+    }
     fprintf(out, "cuts: %zu\n", s->ncuts);
     for (size_t i = 0; i < s->ncuts; i++) {
         const struct cut_info *c = &s->cuts[i];
@@ -228,6 +298,14 @@ static void print_json(const struct sum *s, const char *path, const char *damage
     counts_json(&b, "torn", &s->torn);
     jb_printf(&b, ",");
     counts_json(&b, "lost_at_close", &s->close_lost);
+    jb_printf(&b, "},\"cpu\":{");
+    for (int i = 0; i < PM_CPU_NINSNS; i++) {
+        cpu_json(&b, pm_cpu_insn_name((enum pm_cpu_insn)i), &s->cpu[i]);
+        jb_printf(&b, ",");
+    }
+    cpu_json(&b, "before_ack", &s->cpu_phase[0]);
+    jb_printf(&b, ",");
+    cpu_json(&b, "after_ack", &s->cpu_phase[1]);
     jb_printf(&b, "},\"cuts\":[");
     for (size_t i = 0; i < s->ncuts; i++) {
         const struct cut_info *c = &s->cuts[i];

@@ -249,6 +249,15 @@ int pt_explore_check_state(struct pt_replay *r, const struct pt_explore_opts *o,
     pt_explore_state_name(name, sizeof name, point, at, cp);
     struct pm_counts lost = {0}, kept = {0}, torn = {0};
     const struct pm_cut_result *cr = NULL;
+    /* a fence point: the batch written back, not yet fenced (explore-fence.c) */
+    for (size_t i = 0; strcmp(kind, "fence") == 0 && pt_explore_batch && i < pt_explore_batch_len;
+         i++) {
+        const struct pt_batch_write *w = &pt_explore_batch[i];
+        if (pt_replay_write_dirty(r, w->seq, w->dlog, w->off, w->len) == -1) {
+            fprintf(stderr, "explore: %s: %s\n", name, pm_get_error());
+            return PT_STATE_ERROR;
+        }
+    }
     if (pt_replay_is_on(r)) {
         if (pm_model_cut(r->m, cp, "explore", NULL, NULL) != PM_OK) {
             fprintf(stderr, "explore: %s: the model could not cut (out of memory)\n", name);

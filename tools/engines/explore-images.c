@@ -33,6 +33,7 @@
 struct pt_track pt_explore_track;
 struct pt_slot *pt_explore_slots;
 char pt_explore_dir[4096];
+uint64_t pt_explore_fs_offset;
 
 int pt_explore_track_ready(struct pt_track *t)
 {
@@ -57,10 +58,14 @@ void pt_explore_p_changed(void *ctx, uint64_t off, uint64_t len)
         t->gen[b] = t->epoch;
 }
 
+/* Block b of the device into the image, which starts at the filesystem's
+ * offset (the blocks before it are no part of it). */
 static int write_block(int fd, const uint8_t *p, uint64_t size, uint64_t b)
 {
     uint64_t off = b * PT_BLK, n = size - off < PT_BLK ? size - off : PT_BLK;
-    return pwrite(fd, p + off, n, (off_t)off) == (ssize_t)n ? 0 : -1;
+    if (off < pt_explore_fs_offset)
+        return 0;
+    return pwrite(fd, p + off, n, (off_t)(off - pt_explore_fs_offset)) == (ssize_t)n ? 0 : -1;
 }
 
 static void mark_ranges(uint8_t *mark, const struct pt_track *t, const struct pm_rangelist *l)
@@ -91,7 +96,7 @@ int pt_explore_slot_sync(struct pt_slot *s, const char *img, const uint8_t *p, u
     s->valid = false; /* until the file is whole again */
     int rc = 0;
     if (!was_valid) {
-        rc = pt_write_image(p, size, img);
+        rc = pt_write_image(p + pt_explore_fs_offset, size - pt_explore_fs_offset, img);
     } else {
         for (uint32_t i = 0; i < s->npatch; i++)
             mark[s->patch[i]] |= 1;

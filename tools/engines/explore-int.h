@@ -33,6 +33,9 @@ uint64_t pt_explore_mix(uint64_t x);
  * -1 with errno. */
 int pt_explore_load_done(const char *path, struct pt_done_set *done, uint64_t *nstates);
 
+/* The key of a state in the done set (and a shard's share). */
+uint64_t pt_explore_state_key(uint64_t at, enum pm_policy pol, uint64_t seed, bool fence);
+
 /* Whether rec is a point of the kinds in want, before it is applied
  * (flush, cut) or after (mark, write): the point's name, or NULL. */
 const char *pt_explore_point_kind(const struct pm_audit_rec *rec, unsigned want, bool before);
@@ -47,6 +50,35 @@ struct pt_explore_workers;
  * message. */
 int pt_explore_point(struct pt_explore_workers *u, struct pt_replay *r, struct pt_done_set *done,
                      uint64_t point, const char *kind, uint64_t at);
+
+/* --- explore-fence.c: the CPU's fence batches (ADR, audit/cpu.h) --------- */
+
+/* One write of a batch: where its payload is in the data log. */
+struct pt_batch_write {
+    uint64_t seq, off, len, dlog;
+};
+
+/* The batches of the log: the "src":"cpu" writes with one fence number, in
+ * order; batch b is writes [first[b], first[b + 1]). */
+struct pt_batches {
+    PM_VEC(struct pt_batch_write) w;
+    PM_VEC(size_t) first; /* one more than the batches: the end */
+    size_t next;          /* the batch whose first write comes next in the replay */
+};
+
+/* Reads the log's batches (those whose first write is in [from, to]).  0,
+ * or -1 with the message. */
+int pt_explore_load_batches(const struct pt_explore_opts *o, struct pt_batches *b);
+void pt_explore_free_batches(struct pt_batches *b);
+/* Whether rec is the first write of the next batch: that batch, or NULL. */
+const struct pt_batch_write *pt_explore_batch_at(struct pt_batches *b,
+                                                 const struct pm_audit_rec *rec, size_t *n);
+
+/* The batch of the fence point being spawned (NULL at other points): the
+ * child makes its writes dirty, not persistent, before the cut, so that
+ * the state holds any subset of them beside the other dirty lines. */
+extern const struct pt_batch_write *pt_explore_batch;
+extern size_t pt_explore_batch_len;
 
 /* --- explore-workers.c: the parent's children ---------------------------- */
 
@@ -108,6 +140,9 @@ extern struct pt_track pt_explore_track;
 extern struct pt_slot *pt_explore_slots;
 /* Where the slot images are. */
 extern char pt_explore_dir[4096];
+/* Where the filesystem starts on the device (--offset, a multiple of
+ * PT_BLK): the slot images hold the device from there. */
+extern uint64_t pt_explore_fs_offset;
 
 int pt_explore_track_ready(struct pt_track *t);
 void pt_explore_p_changed(void *ctx, uint64_t off, uint64_t len);
@@ -189,6 +224,8 @@ struct pt_state_result {
     char sig[PT_SIG_MAX];
     char verify[8]; /* "PASS", "FAIL" or "" (not judged) */
     bool dup;       /* the same image as a state checked before */
+    bool fence;     /* a fence point's state (its key differs from a write point's at the same
+                       replay_to) */
     char vsig[PT_SIG_MAX];
 };
 

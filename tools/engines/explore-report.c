@@ -38,6 +38,8 @@ int pt_explore_parse_result(struct jr_doc *d, const char *line, size_t len,
     snprintf(res->sig, sizeof res->sig, "%s", sig ? sig : "");
     snprintf(res->verify, sizeof res->verify, "%s", ver ? ver : "");
     jr_get_bool(d, 0, "dup", &res->dup);
+    const char *ev = jr_get_str(d, 0, "ev");
+    res->fence = ev && strcmp(ev, "fence") == 0;
     snprintf(res->vsig, sizeof res->vsig, "%s", vsig ? vsig : "");
     return 0;
 }
@@ -89,10 +91,14 @@ static int by_point(const void *x, const void *y)
 static void print_rebuild(const struct pt_explore_opts *o, FILE *out,
                           const struct pt_state_result *s)
 {
+    /* a fence point's state has its batch dirty, not persistent */
+    char unfence[48] = "";
+    if (s->fence)
+        snprintf(unfence, sizeof unfence, " --unfence %llu", (unsigned long long)s->point);
     fprintf(out,
-            "      rebuild:  pmemcut-replay replay --audit %s --data %s --to %llu "
+            "      rebuild:  pmemcut-replay replay --audit %s --data %s --to %llu%s "
             "--policy %s --seed %llu -o state.img\n",
-            o->audit, o->data ? o->data : "DLOG", (unsigned long long)s->at,
+            o->audit, o->data ? o->data : "DLOG", (unsigned long long)s->at, unfence,
             pm_policy_name(s->policy), (unsigned long long)s->seed);
 }
 

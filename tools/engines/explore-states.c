@@ -22,9 +22,14 @@ uint64_t pt_explore_mix(uint64_t x)
     return pm_splitmix64(&x) | 1; /* never 0 */
 }
 
-static uint64_t state_key(uint64_t at, enum pm_policy pol, uint64_t seed)
+/* A fence point replays to the record before its batch: the same at as a
+ * write point at that record, another state (the batch is in it). */
+#define FENCE_SALT 0x66656e6365ull /* "fence" */
+
+uint64_t pt_explore_state_key(uint64_t at, enum pm_policy pol, uint64_t seed, bool fence)
 {
-    return pt_explore_mix(at * 1000003u ^ pt_explore_mix(seed) ^ ((uint64_t)pol << 56));
+    return pt_explore_mix(at * 1000003u ^ pt_explore_mix(seed) ^ ((uint64_t)pol << 56) ^
+                          (fence ? FENCE_SALT : 0));
 }
 
 static int done_add(struct pt_done_set *s, uint64_t k)
@@ -93,7 +98,7 @@ int pt_explore_load_done(const char *path, struct pt_done_set *done, uint64_t *n
             break;
         }
         good += n;
-        done_add(done, state_key(res.at, res.policy, res.seed));
+        done_add(done, pt_explore_state_key(res.at, res.policy, res.seed, res.fence));
         (*nstates)++;
     }
     free(line);
@@ -131,7 +136,7 @@ int pt_explore_point(struct pt_explore_workers *u, struct pt_replay *r, struct p
     /* Nothing dirty: every policy and seed gives the same state, P. */
     struct pm_stats st;
     pm_model_stats(r->m, &st);
-    bool clean = pm_counts_total(&st.dirty) == 0;
+    bool clean = pm_counts_total(&st.dirty) == 0 && strcmp(kind, "fence") != 0;
     for (int k = 0; k < (clean ? 1 : o->npolicies); k++) {
         enum pm_policy pol = clean ? PM_LOSE_ALL : o->policies[k];
         unsigned n = pol == PM_LOSE_ALL || pol == PM_KEEP_ALL ? 1 : o->per_point;
@@ -140,7 +145,7 @@ int pt_explore_point(struct pt_explore_workers *u, struct pt_replay *r, struct p
             uint64_t s = at * 131u + (uint64_t)pol * 7919u + i;
             /* below 2^53, as the device's own (JSON readers keep them exact) */
             cp.seed = n == 1 ? 0 : pm_splitmix64(&s) & PM_SEED_MAX;
-            uint64_t key = state_key(at, pol, cp.seed);
+            uint64_t key = pt_explore_state_key(at, pol, cp.seed, strcmp(kind, "fence") == 0);
             /* a shard's share: by the state's key, so that the states and
              * their seeds are the same whatever the number of shards */
             if (o->shard_n > 1 && (key >> 1) % o->shard_n != o->shard_k - 1) /* keys are odd */
@@ -224,7 +229,7 @@ int pt_explore_merge(struct pt_explore_opts *o, char *const *dirs, int ndirs, ui
                 rc = -1;
                 break;
             }
-            uint64_t key = state_key(res.at, res.policy, res.seed);
+            uint64_t key = pt_explore_state_key(res.at, res.policy, res.seed, res.fence);
             if (done_has(&done, key)) {
                 same++;
                 continue;

@@ -100,12 +100,22 @@ int pt_explore_run(struct pt_explore_opts *op, uint64_t *failed)
     if (sfd >= 0)
         close(sfd);
     u.points_total = pt_explore_count_points(&o);
+    struct pt_batches batches = {0};
+    if ((o.points & PT_POINT_FENCE) && pt_explore_load_batches(&o, &batches) == -1) {
+        pt_ackverify_free(&o.al);
+        free(done.h);
+        return -1;
+    }
+    if (o.points & PT_POINT_FENCE)
+        u.points_total += batches.first.len - 1;
     clock_gettime(CLOCK_MONOTONIC, &u.t0);
 
     struct pt_replay r;
     int rc = 0, n;
+    pt_explore_fs_offset = o.fs_offset;
     if (pt_replay_open(&r, o.audit, o.data, o.base) == -1) {
         pt_replay_close(&r);
+        pt_explore_free_batches(&batches);
         free(done.h);
         pt_ackverify_free(&o.al);
         return -1;
@@ -135,9 +145,28 @@ int pt_explore_run(struct pt_explore_opts *op, uint64_t *failed)
     }
     while (rc == 0 && (n = pt_replay_next(&r)) == 1) {
         const struct pm_audit_rec *rec = &r.rec;
+        if (rec->ev == PM_AUDIT_OPEN && o.fs_offset >= rec->size) {
+            pm_set_error("--offset %llu is not inside the device (%llu bytes)",
+                         (unsigned long long)o.fs_offset, (unsigned long long)rec->size);
+            rc = -1;
+            break;
+        }
         if (rec->seq > o.to)
             break;
         bool in = rec->seq >= o.from && pt_replay_is_on(&r);
+        size_t nb = 0;
+        const struct pt_batch_write *bw =
+            (o.points & PT_POINT_FENCE) ? pt_explore_batch_at(&batches, rec, &nb) : NULL;
+        if (bw && in) {
+            pt_explore_batch = bw;
+            pt_explore_batch_len = nb;
+            int e = pt_explore_point(&u, &r, &done, rec->seq, "fence", r.applied);
+            pt_explore_batch = NULL;
+            if (e == -1) {
+                rc = -1;
+                break;
+            }
+        }
         const char *kind = in ? pt_explore_point_kind(rec, o.points, true) : NULL;
         if (kind && pt_explore_point(&u, &r, &done, rec->seq, kind, r.applied) == -1) {
             rc = -1;
@@ -202,6 +231,7 @@ int pt_explore_run(struct pt_explore_opts *op, uint64_t *failed)
     free(pt_explore_track.gen);
     pt_explore_track.gen = NULL;
     pt_replay_close(&r);
+    pt_explore_free_batches(&batches);
     free(done.h);
     pt_ackverify_free(&o.al);
     *failed = u.failed + u.timeouts;

@@ -32,8 +32,17 @@
 #include "model/model.h"
 #include "verify/verdict.h"
 
-/* Which records are points (--points). */
-enum pt_point_kind { PT_POINT_FLUSH = 1, PT_POINT_MARK = 2, PT_POINT_WRITE = 4 };
+/* Which records are points (--points).  fence: the first write of each
+ * batch the CPU made persistent (an ADR history, "src":"cpu" records of
+ * one "fence"), before it: its writes are made dirty rather than
+ * persistent, so that the states hold any subset of the batch (written
+ * back, not yet fenced) and of the lines then dirty, as Vinter takes. */
+enum pt_point_kind {
+    PT_POINT_FLUSH = 1,
+    PT_POINT_MARK = 2,
+    PT_POINT_WRITE = 4,
+    PT_POINT_FENCE = 8
+};
 
 #define PT_EXPLORE_MAX_POLICIES 5
 
@@ -61,9 +70,19 @@ struct pt_explore_opts {
     bool fresh;                /* set by --fresh-images: each state written whole, none skipped */
     double check_timeout;      /* set by --check-timeout: seconds per checker run */
     unsigned shard_k, shard_n; /* set by --shard K/N: this run's share of the states (0/0: all) */
+    uint64_t fs_offset;        /* set by --offset: where the filesystem starts on the device (an
+                                  nvdimm's fsdax namespace); the state images start there */
     struct pt_ack_list
         al; /* the acks, each with the seqs it applies from and until (loaded by the run) */
 };
+
+struct pt_replay;
+
+/* A fence point's state, rebuilt (replay --unfence SEQ): the batch of CPU
+ * writes whose first record is seq is made dirty in r, which has been
+ * replayed to before it, from its data-log frames.  0, or -1 with the
+ * message (seq starts no batch; the logs do not agree). */
+int pt_explore_unfence(struct pt_replay *r, const char *audit, uint64_t seq);
 
 /* The defaults of every option (jobs: one per online core). */
 void pt_explore_defaults(struct pt_explore_opts *o);

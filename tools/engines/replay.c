@@ -227,6 +227,31 @@ static int do_write(struct pt_replay *r)
     return e ? model_error(r, e) : 0;
 }
 
+int pt_replay_write_dirty(struct pt_replay *r, uint64_t seq, uint64_t dlog, uint64_t off,
+                          uint64_t len)
+{
+    if (!r->have_dlog || !r->m)
+        return replay_fail("seq %llu: a write, and no data log was given (--data)",
+                           (unsigned long long)seq);
+    if (len > MAX_WRITE || off > r->size || len > r->size - off)
+        return replay_fail("seq %llu: write of %llu bytes at %llu does not fit the device",
+                           (unsigned long long)seq, (unsigned long long)len,
+                           (unsigned long long)off);
+    if (len > r->bufcap) {
+        void *b = realloc(r->buf, len);
+        if (!b)
+            return replay_fail("out of memory");
+        r->buf = b;
+        r->bufcap = len;
+    }
+    if (pm_dlog_read(&r->dl, dlog, seq, off, len, r->buf) == -1)
+        return -1;
+    int e = pm_model_write(r->m, r->buf, len, off, false, NULL, NULL);
+    return e ? replay_fail("seq %llu: cannot be made dirty (model code %d)",
+                           (unsigned long long)seq, e)
+             : 0;
+}
+
 static void tell_change(void *ctx, uint64_t off, uint64_t len, enum pm_class cls)
 {
     (void)cls;

@@ -63,6 +63,13 @@ int pt_replay_next(struct pt_replay *r);
 /* Applies r->rec to the model.  0, or -1 (pm_get_error says why). */
 int pt_replay_apply(struct pt_replay *r);
 
+/* Applies the write of record seq (its payload at data-log offset dlog)
+ * without FUA: its lines become dirty, whatever the record said.  For a
+ * state in which a persisted write had not reached persistence yet.  0, or
+ * -1 (pm_get_error says why). */
+int pt_replay_write_dirty(struct pt_replay *r, uint64_t seq, uint64_t dlog, uint64_t off,
+                          uint64_t len);
+
 /* Whether the device is on (reads would return V). */
 bool pt_replay_is_on(const struct pt_replay *r);
 /* Reads V (or P when off) at [off, off+len). */

@@ -52,6 +52,8 @@ struct tl {
     uint64_t valid_seq;           /* of the last record that fits the device */
     uint32_t (*cells)[NY][PM_NCLASS];
     uint32_t flushes[NX], markbins[NX];
+    uint32_t fences[NX];                   /* batches the CPU made persistent (ADR, "src":"cpu") */
+    uint64_t last_fence;                   /* the batch of the last cpu write drawn */
     uint64_t dirty_max[NX], dirty_end[NX]; /* the highest in the bin, and the last */
     bool dirty_seen[NX];
     uint64_t log_first, log_last; /* seqs of the whole log (up to damage) */
@@ -225,6 +227,11 @@ static int collect(struct tl *t, const char *log)
             int a = ybin(t, rec.off), b = ybin(t, rec.off + rec.len - 1);
             for (int y = a; y <= b; y++)
                 t->cells[x][y][cls]++;
+            /* what the CPU persisted: one fence's batch is one persist */
+            if (rec.src && rec.fence != t->last_fence)
+                t->fences[x]++;
+            if (rec.src)
+                t->last_fence = rec.fence;
             break;
         }
         case PM_AUDIT_FLUSH:
@@ -406,13 +413,26 @@ static void draw(const struct tl *t, const char *log, const char *damage, FILE *
                         t->markbins[x], px_x(x), MARK_Y, cw, MARK_H);
     }
 
-    /* flushes lane: bar height by count */
-    uint32_t maxf = 1;
-    for (int x = 0; x < NX; x++)
+    /* flushes lane: bar height by count; the CPU's fences (ADR) beside
+     * the block flushes, in a colour of their own */
+    uint32_t maxf = 1, maxfc = 1;
+    for (int x = 0; x < NX; x++) {
         if (t->flushes[x] > maxf)
             maxf = t->flushes[x];
+        if (t->fences[x] > maxfc)
+            maxfc = t->fences[x];
+    }
     fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">flushes</text>\n", LEFT - 4,
             FLUSH_Y + 15);
+    for (int x = 0; x < NX; x++)
+        if (t->fences[x]) {
+            double h = 4 + (FLUSH_H - 4) * (double)t->fences[x] / maxfc;
+            fprintf(f,
+                    "<g class=\"fence\"><title>%u CPU fence%s (src cpu)</title><rect x=\"%.1f\" "
+                    "y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#17becf\"/></g>\n",
+                    t->fences[x], t->fences[x] > 1 ? "s" : "", px_x(x), FLUSH_Y + FLUSH_H - h,
+                    cw > 1.5 ? cw - 0.5 : cw, h);
+        }
     for (int x = 0; x < NX; x++)
         if (t->flushes[x]) {
             double h = 4 + (FLUSH_H - 4) * (double)t->flushes[x] / maxf;
@@ -458,20 +478,21 @@ static void draw(const struct tl *t, const char *log, const char *damage, FILE *
     int ly = H - 18, lx = LEFT;
     const char *names[] = {"metadata write", "data write",  "unlabelled write",
                            "lost at cut",    "torn at cut", "mark",
-                           "flush"};
+                           "flush",          "CPU fence"};
     const char *colors[] = {class_color[PM_META],
                             class_color[PM_DATA],
                             class_color[PM_UNKNOWN],
                             "#d62728",
                             "#ff7f0e",
                             "#9467bd",
-                            "#444"};
-    for (int i = 0; i < 7; i++) {
+                            "#444",
+                            "#17becf"};
+    for (int i = 0; i < 8; i++) {
         fprintf(f,
                 "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"12\" fill=\"%s\"/>"
                 "<text x=\"%d\" y=\"%d\">%s</text>\n",
                 lx, ly - 10, colors[i], lx + 16, ly, names[i]);
-        lx += 150;
+        lx += 135;
     }
     fprintf(f, "</svg>\n");
 }
