@@ -27,7 +27,7 @@ m() { # NAME FS ARGS...
     local name=$1 fs=$2
     shift 2
     run "$name" --mode nvdimm --fs "$fs" --workload mmap --sync map-sync --records 6 \
-        --cycles "$CYCLES" --seed 3 "$@"
+        --cycles "$CYCLES" --jobs 1 --seed 3 "$@"
 }
 # every NAME FILTER: FILTER holds in every cycle's row
 every() { [ "$(jqr "$1" "$2" | sort -u)" = true ]; }
