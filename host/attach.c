@@ -3,7 +3,11 @@
  * works, and take exactly that change out again.
  *
  * What attach may add, and how detach knows:
- *   nvdimm       <memory model='nvdimm'> with alias ua-pmemcut0
+ *   nvdimm       <memory model='nvdimm'> with alias ua-pmemcut0; under the
+ *                ADR cache model (the default) also the tracer: two
+ *                <qemu:arg>, -plugin and its argument (the tracer's
+ *                nvfile= and counts=, whatever the tracer's path), in
+ *                <qemu:commandline>
  *   virtio-pmem  four <qemu:arg> (ids pmemcut-mem0, pmemcut-pmem0), inside a
  *                <qemu:commandline> that is created if missing
  *   both         <maxMemory> (QEMU's hotplug region holds either device) and a
@@ -260,6 +264,54 @@ static int pick_pci_slot(xmlNodePtr n, bool used[32])
     return 0;
 }
 
+/* The domain's <qemu:commandline>, made (and noted) if it has none. */
+static xmlNodePtr qemu_commandline(xmlDocPtr doc, xmlNodePtr root, xmlNsPtr *ns, struct change *ch)
+{
+    *ns = xmlSearchNsByHref(doc, root, (const xmlChar *)QEMU_NS);
+    if (!*ns)
+        *ns = xmlNewNs(root, (const xmlChar *)QEMU_NS, (const xmlChar *)"qemu");
+    xmlNodePtr cl = child(root, "commandline", QEMU_NS);
+    if (!cl) {
+        cl = xmlNewChild(root, *ns, (const xmlChar *)"commandline", NULL);
+        note(ch, "qemu-commandline");
+    }
+    return cl;
+}
+
+static void add_qemu_arg(xmlNodePtr cl, xmlNsPtr ns, const char *value)
+{
+    xmlNodePtr arg = xmlNewChild(cl, ns, (const xmlChar *)"arg", NULL);
+    xmlSetProp(arg, (const xmlChar *)"value", (const xmlChar *)value);
+}
+
+/* The ADR tracer (a TCG plugin): QEMU loads it with -plugin. KVM runs no
+ * plugins, so a domain that is not type='qemu' is refused rather than given
+ * a model that would not run. */
+static int add_tracer(xmlDocPtr doc, xmlNodePtr root, const char *image, struct change *ch)
+{
+    char *type = attr(root, "type");
+    bool tcg = type && strcmp(type, "qemu") == 0;
+    if (!tcg) {
+        pm_set_error("--cache-model adr needs a TCG domain (<domain type='qemu'>), this one is "
+                     "'%s': give --cache-model eadr",
+                     type ? type : "(none)");
+        free(type);
+        return -1;
+    }
+    free(type);
+    char *tracer = ph_tracer_checked(NULL); /* the caller names the command and domain */
+    if (!tracer)
+        return -1;
+    xmlNsPtr ns;
+    xmlNodePtr cl = qemu_commandline(doc, root, &ns, ch);
+    char *arg = ph_serve_tracer_arg(tracer, image);
+    add_qemu_arg(cl, ns, "-plugin");
+    add_qemu_arg(cl, ns, arg);
+    free(arg);
+    free(tracer);
+    return 0;
+}
+
 static int add_virtio_pmem(xmlDocPtr doc, xmlNodePtr root, const char *view, int64_t size,
                            struct change *ch)
 {
@@ -278,14 +330,8 @@ static int add_virtio_pmem(xmlDocPtr doc, xmlNodePtr root, const char *view, int
     const char *bus = machine && strstr(machine, "q35") ? "pcie.0" : "pci.0";
     free(machine);
 
-    xmlNsPtr ns = xmlSearchNsByHref(doc, root, (const xmlChar *)QEMU_NS);
-    if (!ns)
-        ns = xmlNewNs(root, (const xmlChar *)QEMU_NS, (const xmlChar *)"qemu");
-    xmlNodePtr cl = child(root, "commandline", QEMU_NS);
-    if (!cl) {
-        cl = xmlNewChild(root, ns, (const xmlChar *)"commandline", NULL);
-        note(ch, "qemu-commandline");
-    }
+    xmlNsPtr ns;
+    xmlNodePtr cl = qemu_commandline(doc, root, &ns, ch);
     char *args = ph_xml_virtio_pmem_args(view, size, 0);
     char *addr = ph_strf("bus=%s,addr=0x%x'", bus, slot);
     /* The builder writes bus=pci.0,addr=0x9: put the chosen place instead. */
@@ -300,9 +346,8 @@ static int add_virtio_pmem(xmlDocPtr doc, xmlNodePtr root, const char *view, int
         for (xmlNodePtr n = xmlDocGetRootElement(tmp)->children; n; n = n->next) {
             if (n->type != XML_ELEMENT_NODE)
                 continue;
-            xmlNodePtr arg = xmlNewChild(cl, ns, (const xmlChar *)"arg", NULL);
             char *v = attr(n, "value");
-            xmlSetProp(arg, (const xmlChar *)"value", (const xmlChar *)v);
+            add_qemu_arg(cl, ns, v);
             free(v);
         }
         xmlFreeDoc(tmp);
@@ -341,7 +386,7 @@ static xmlNodePtr find_marker(xmlNodePtr root)
     return child(child(root, "metadata", NULL), "attach", PMEMCUT_NS);
 }
 
-static int do_attach(xmlDocPtr doc, const char *image, enum ph_mode mode)
+static int do_attach(xmlDocPtr doc, const char *image, enum ph_mode mode, bool adr)
 {
     xmlNodePtr root = xmlDocGetRootElement(doc);
     if (find_marker(root)) {
@@ -368,6 +413,8 @@ static int do_attach(xmlDocPtr doc, const char *image, enum ph_mode mode)
     if (r == 0)
         r = mode == PH_MODE_NVDIMM ? add_nvdimm(doc, root, view, size)
                                    : add_virtio_pmem(doc, root, view, size, &ch);
+    if (r == 0 && adr)
+        r = add_tracer(doc, root, image, &ch);
     free(view);
     if (r < 0)
         return -1;
@@ -380,6 +427,8 @@ static int do_attach(xmlDocPtr doc, const char *image, enum ph_mode mode)
     xmlNsPtr ns = xmlNewNs(m, (const xmlChar *)PMEMCUT_NS, (const xmlChar *)"pmemcut");
     xmlSetNs(m, ns);
     xmlSetProp(m, (const xmlChar *)"mode", (const xmlChar *)ph_mode_name(mode));
+    if (mode == PH_MODE_NVDIMM)
+        xmlSetProp(m, (const xmlChar *)"cache-model", (const xmlChar *)(adr ? "adr" : "eadr"));
     xmlSetProp(m, (const xmlChar *)"file", (const xmlChar *)image);
     xmlSetProp(m, (const xmlChar *)"added", (const xmlChar *)ch.added);
     /* libvirt counts an nvdimm into <memory>; detach puts the old size back. */
@@ -404,7 +453,9 @@ static bool arg_is_ours(xmlNodePtr n)
     if (!is_el(n, "arg", QEMU_NS))
         return false;
     char *v = attr(n, "value");
-    bool ours = v && (strstr(v, "id=" PH_VPMEM_OBJ_ID ",") || strstr(v, "id=" PH_VPMEM_DEV_ID ","));
+    bool ours =
+        v && (strstr(v, "id=" PH_VPMEM_OBJ_ID ",") || strstr(v, "id=" PH_VPMEM_DEV_ID ",") ||
+              (strstr(v, ",arg=nvfile=") && strstr(v, ",arg=counts=")));
     free(v);
     return ours;
 }
@@ -439,7 +490,8 @@ static int do_detach(xmlDocPtr doc)
             while (prev && prev->type != XML_ELEMENT_NODE)
                 prev = prev->prev;
             char *pv = prev ? attr(prev, "value") : NULL;
-            if (pv && (strcmp(pv, "-object") == 0 || strcmp(pv, "-device") == 0))
+            if (pv && (strcmp(pv, "-object") == 0 || strcmp(pv, "-device") == 0 ||
+                       strcmp(pv, "-plugin") == 0))
                 unlink_free(prev);
             free(pv);
             unlink_free(n);
@@ -477,25 +529,24 @@ static void attach_usage(bool detach)
                "Removes exactly what attach added to the domain's persistent definition.\n");
     else
         printf("usage: pmemcut-host attach --domain NAME --file IMG --mode nvdimm|virtio-pmem\n"
-               "                           [--connect URI] [--dry-run]\n"
+               "                           [--cache-model adr|eadr] [--connect URI] [--dry-run]\n"
                "Adds the device served by 'pmemcut-host serve --file IMG' (its view IMG.view/nbd)\n"
-               "to the domain's persistent definition; --dry-run prints the XML difference.\n");
+               "to the domain's persistent definition; --dry-run prints the XML difference.\n"
+               "  --cache-model  nvdimm: adr (default; the ADR tracer in QEMU, -plugin in\n"
+               "                 <qemu:commandline>, for a type='qemu' domain) or eadr\n");
 }
 
 int ph_cmd_attach(int argc, char **argv, bool detach)
 {
     static const struct option opts[] = {
-        {"domain", required_argument, NULL, 'd'},
-        {"file", required_argument, NULL, 'f'},
-        {"mode", required_argument, NULL, 'm'},
-        {"connect", required_argument, NULL, 'C'},
-        {"dry-run", no_argument, NULL, 'n'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"domain", required_argument, NULL, 'd'},  {"file", required_argument, NULL, 'f'},
+        {"mode", required_argument, NULL, 'm'},    {"cache-model", required_argument, NULL, 'M'},
+        {"connect", required_argument, NULL, 'C'}, {"dry-run", no_argument, NULL, 'n'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     const char *cmd = detach ? "detach" : "attach";
-    const char *name = NULL, *file = NULL, *mode_s = NULL, *uri = NULL;
-    bool dry = false;
+    const char *name = NULL, *file = NULL, *mode_s = NULL, *uri = NULL, *model_s = NULL;
+    bool dry = false, adr = false;
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -508,6 +559,9 @@ int ph_cmd_attach(int argc, char **argv, bool detach)
             break;
         case 'm':
             mode_s = optarg;
+            break;
+        case 'M':
+            model_s = optarg;
             break;
         case 'C':
             uri = optarg;
@@ -532,8 +586,9 @@ int ph_cmd_attach(int argc, char **argv, bool detach)
         pm_set_error("%s: --domain NAME is required", cmd);
         return PM_EXIT_USAGE;
     }
-    if (detach && (file || mode_s)) {
-        pm_set_error("detach: takes no --file or --mode (it removes what attach recorded)");
+    if (detach && (file || mode_s || model_s)) {
+        pm_set_error(
+            "detach: takes no --file, --mode or --cache-model (it removes what attach recorded)");
         return PM_EXIT_USAGE;
     }
     if (!detach && !file) {
@@ -544,6 +599,16 @@ int ph_cmd_attach(int argc, char **argv, bool detach)
         pm_set_error("attach: --mode must be nvdimm or virtio-pmem");
         return PM_EXIT_USAGE;
     }
+    if (model_s && ph_cache_model_parse("attach", model_s, &adr) < 0)
+        return PM_EXIT_USAGE;
+    if (model_s && mode != PH_MODE_NVDIMM) {
+        pm_set_error("attach: --cache-model applies to --mode nvdimm (virtio-pmem persists at its "
+                     "flushes)");
+        return PM_EXIT_USAGE;
+    }
+    /* adr is the default for nvdimm, as for run: the rigorous model */
+    if (!detach && mode == PH_MODE_NVDIMM && !model_s)
+        adr = true;
 
     int ret = PM_EXIT_USAGE;
     char *image = file ? ph_abspath(file) : NULL;
@@ -565,7 +630,7 @@ int ph_cmd_attach(int argc, char **argv, bool detach)
         goto out;
     }
     before = dump(doc);
-    if ((detach ? do_detach(doc) : do_attach(doc, image, mode)) < 0) {
+    if ((detach ? do_detach(doc) : do_attach(doc, image, mode, adr)) < 0) {
         pm_set_error("%s: %s: %s", cmd, name, pm_get_error());
         goto out;
     }
@@ -585,8 +650,8 @@ int ph_cmd_attach(int argc, char **argv, bool detach)
     if (detach)
         printf("detached the pmemcut device from %s\n", name);
     else
-        printf("attached %s as %s to %s (takes effect at its next start)\n", image,
-               ph_mode_name(mode), name);
+        printf("attached %s as %s%s to %s (takes effect at its next start)\n", image,
+               ph_mode_name(mode), adr ? " with the ADR tracer" : "", name);
     ret = 0;
 out:
     if (doc)

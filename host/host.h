@@ -37,6 +37,17 @@ char *ph_make_rundir(void);
  * IMG.view/nbd), so that attach can name it from IMG alone. */
 char *ph_view_dir(const char *image);
 
+/* serve's names next to IMG for the ADR tracer (IMG.nbd, a link to the NBD
+ * socket; IMG.tracer.json, its counts), the tracer's -plugin argument for
+ * IMG, the --cache-model word, and the tracer found and readable (NULL and
+ * a message naming it, after "CMD: " unless CMD is NULL, otherwise).
+ * serve.c; attach uses them. */
+char *ph_serve_nbd_link(const char *image);
+char *ph_serve_tracer_counts(const char *image);
+char *ph_serve_tracer_arg(const char *tracer, const char *image);
+int ph_cache_model_parse(const char *cmd, const char *s, bool *adr);
+char *ph_tracer_checked(const char *cmd);
+
 /* Parse an unsigned decimal number with a range check, for options. */
 int ph_parse_uint(const char *opt, const char *s, uint64_t max, uint64_t *out);
 

@@ -245,8 +245,8 @@ static void run_usage(void)
         "              with --jobs J, in J chains: chain j is --shard (K+(j-1)N)/(NJ)\n"
         "  --policy    fate of unpersisted lines at a cut: lose-all (default), keep-all,\n"
         "              random, torn, prefix\n"
-        "  --cache-model  nvdimm: eadr (default; the caches are persistent) or adr (the\n"
-        "              guest's own cache-line write-backs and fences decide, traced in QEMU)\n"
+        "  --cache-model  nvdimm: adr (default; the guest's own cache-line write-backs and\n"
+        "              fences decide, traced in QEMU) or eadr (the caches are persistent)\n"
         "  --p         random: the probability that a dirty line survives (default 0.5)\n"
         "  --cut-at    pin the boundary of the planned cuts: after-write=N,\n"
         "              before-flush=N or ack (default: consecutive cycles take each)\n"
@@ -547,8 +547,10 @@ static int parse_run_options(int argc, char **argv)
     /* saved where it is proven the same as cold (tests/host-saved.sh) */
     if (!R.boot_given)
         R.boot_saved = R.mode == PH_MODE_VIRTIO_PMEM;
+    /* adr is the rigorous model: a program that leaves out a write-back or a
+     * fence fails under it, and passes under eadr. */
     if (R.mode == PH_MODE_NVDIMM && !R.cache_model)
-        R.cache_model = "eadr";
+        R.cache_model = "adr";
     if (R.p && strcmp(R.policy, "random") != 0) {
         pm_set_error("run: --p applies to --policy random");
         return -1;
@@ -811,7 +813,8 @@ static int find_parts(void)
     R.kernel = ph_find_kernel(R.initrd);
     R.dev.plugin = ph_find_plugin();
     R.tracer = R.cache_model && strcmp(R.cache_model, "adr") == 0 ? ph_find_tracer() : NULL;
-    if (R.tracer && check_readable("ADR tracer", R.tracer, " (build it: make)") < 0)
+    if (R.tracer &&
+        check_readable("ADR tracer", R.tracer, " (build it: make; or --cache-model eadr)") < 0)
         return -1;
     if (check_readable("kernel", R.kernel, " (install linux-image-amd64: make deps)") < 0 ||
         check_readable("guest image", R.initrd, " (build it: make image)") < 0 ||

@@ -1,6 +1,7 @@
 /* serve.c — `pmemcut-host serve`: the device for a VM the user brings. It
  * runs nbdkit with the plugin and the FUSE view, prints where everything is
- * and the libvirt XML for both modes, and stays up until SIGINT/SIGTERM. */
+ * and the libvirt XML for both modes (for nvdimm under the ADR cache model,
+ * the tracer's -plugin argument too), and stays up until SIGINT/SIGTERM. */
 #include "host.h"
 #include "proc.h"
 #include "util.h"
@@ -14,6 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <libxml/entities.h>
+
 #include "model/model.h"
 #include "utils/parse.h"
 
@@ -22,23 +25,70 @@ char *ph_view_dir(const char *image)
     return ph_strf("%s.view", image);
 }
 
-static void serve_usage(void)
+char *ph_serve_nbd_link(const char *image)
 {
-    printf(
-        "usage: pmemcut-host serve --file IMG --size SIZE [--policy P] [--seed N] [--no-data-log]\n"
-        "  --file    the persisted image (created if missing; kept at exit)\n"
-        "  --size    device size, e.g. 258M (for nvdimm: a multiple of 16M plus 2M of\n"
-        "            namespace labels; virtio-pmem takes any multiple of 4K)\n"
-        "  --policy  fate of unpersisted lines at a cut: lose-all (default), keep-all,\n"
-        "            random, torn, prefix\n"
-        "  --seed    the seed of the cuts' random fates\n"
-        "  --no-data-log  keep no IMG.dlog (the payload of every write, for pmemcut-replay)\n"
-        "The control socket is IMG.ctl, the audit log IMG.audit.jsonl, the data log\n"
-        "IMG.dlog (both appended to across serves of the same image), and the file\n"
-        "QEMU maps is IMG.view/nbd (pmemcut-host attach uses the same names).\n");
+    return ph_strf("%s.nbd", image);
 }
 
-static void print_xml(const char *view, int64_t size)
+char *ph_serve_tracer_counts(const char *image)
+{
+    return ph_strf("%s.tracer.json", image);
+}
+
+char *ph_serve_tracer_arg(const char *tracer, const char *image)
+{
+    char *vdir = ph_view_dir(image), *view = ph_strf("%s/nbd", vdir);
+    char *sock = ph_serve_nbd_link(image), *counts = ph_serve_tracer_counts(image);
+    char *arg = ph_tracer_plugin_arg(tracer, view, sock, counts);
+    free(vdir);
+    free(view);
+    free(sock);
+    free(counts);
+    return arg;
+}
+
+int ph_cache_model_parse(const char *cmd, const char *s, bool *adr)
+{
+    if (strcmp(s, "adr") != 0 && strcmp(s, "eadr") != 0) {
+        pm_set_error("%s: --cache-model must be adr or eadr", cmd);
+        return -1;
+    }
+    *adr = strcmp(s, "adr") == 0;
+    return 0;
+}
+
+char *ph_tracer_checked(const char *cmd)
+{
+    char *t = ph_find_tracer();
+    if (access(t, R_OK) != 0) {
+        pm_set_error("%s%sADR tracer %s not found (build it: make), or give --cache-model eadr",
+                     cmd ? cmd : "", cmd ? ": " : "", t);
+        free(t);
+        return NULL;
+    }
+    return t;
+}
+
+static void serve_usage(void)
+{
+    printf("usage: pmemcut-host serve --file IMG --size SIZE [--policy P] [--seed N]\n"
+           "                          [--cache-model adr|eadr] [--no-data-log]\n"
+           "  --file    the persisted image (created if missing; kept at exit)\n"
+           "  --size    device size, e.g. 258M (for nvdimm: a multiple of 16M plus 2M of\n"
+           "            namespace labels; virtio-pmem takes any multiple of 4K)\n"
+           "  --policy  fate of unpersisted lines at a cut: lose-all (default), keep-all,\n"
+           "            random, torn, prefix\n"
+           "  --seed    the seed of the cuts' random fates\n"
+           "  --cache-model  for an nvdimm: adr (default; the nvdimm XML gets the tracer's\n"
+           "            -plugin argument, for a TCG domain) or eadr (no tracer)\n"
+           "  --no-data-log  keep no IMG.dlog (the payload of every write, for pmemcut-replay)\n"
+           "The control socket is IMG.ctl, the audit log IMG.audit.jsonl, the data log\n"
+           "IMG.dlog (both appended to across serves of the same image), the file\n"
+           "QEMU maps is IMG.view/nbd, the device's NBD socket IMG.nbd and the tracer's\n"
+           "counts IMG.tracer.json (pmemcut-host attach uses the same names).\n");
+}
+
+static void print_xml(const char *view, int64_t size, const char *plugin)
 {
     char *nv = ph_xml_nvdimm(view, size, 4);
     char *vp = ph_xml_virtio_pmem_args(view, size, 4);
@@ -50,6 +100,19 @@ static void print_xml(const char *view, int64_t size)
         printf(
             "# (this size does not suit an nvdimm: serve a multiple of 16M plus 2M, e.g. 258M)\n");
     printf("%s", nv);
+    if (plugin) {
+        xmlChar *pl = xmlEncodeSpecialChars(NULL, (const xmlChar *)plugin);
+        printf("\n# nvdimm under the ADR cache model: the tracer, in <qemu:commandline> (<domain>\n"
+               "# needs xmlns:qemu as below, and type='qemu': it is a TCG plugin, KVM runs none).\n"
+               "# Persist the label area from the host after making the namespace (sync\n"
+               "# %s): QEMU's label writes are no CPU stores.\n"
+               "  <qemu:commandline>\n"
+               "    <qemu:arg value='-plugin'/>\n"
+               "    <qemu:arg value=\"%s\"/>\n"
+               "  </qemu:commandline>\n",
+               view, (const char *)pl);
+        xmlFree(pl);
+    }
     printf(
         "\n# virtio-pmem: <domain> needs xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0',\n"
         "# maxMemory and a NUMA cell as above; PCI slot 0x9 must be free (or change addr=).\n"
@@ -66,12 +129,13 @@ int ph_cmd_serve(int argc, char **argv)
         {"size", required_argument, NULL, 'z'},
         {"policy", required_argument, NULL, 'p'},
         {"seed", required_argument, NULL, 'S'},
+        {"cache-model", required_argument, NULL, 'M'},
         {"no-data-log", no_argument, NULL, 'D'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *file = NULL, *size = NULL;
-    bool no_data_log = false;
+    bool no_data_log = false, adr = true;
     struct ph_device d = {0};
     opterr = 0;
     int c;
@@ -90,6 +154,10 @@ int ph_cmd_serve(int argc, char **argv)
             if (ph_parse_uint("--seed", optarg, UINT64_MAX, &d.seed) < 0)
                 return PM_EXIT_USAGE;
             d.have_seed = true;
+            break;
+        case 'M':
+            if (ph_cache_model_parse("serve", optarg, &adr) < 0)
+                return PM_EXIT_USAGE;
             break;
         case 'D':
             no_data_log = true;
@@ -126,7 +194,10 @@ int ph_cmd_serve(int argc, char **argv)
     if (!d.image)
         return PM_EXIT_USAGE;
     int ret = PM_EXIT_USAGE;
-    char *rundir = NULL;
+    char *rundir = NULL, *tracer = NULL, *plugin_arg = NULL, *link = NULL, *counts = NULL;
+    /* adr needs the tracer: say so now, not when the user's domain starts */
+    if (adr && !(tracer = ph_tracer_checked("serve")))
+        goto out;
     d.plugin = ph_find_plugin();
     if (access(d.plugin, R_OK) != 0) {
         pm_set_error("device plugin %s not found (build it: make)", d.plugin);
@@ -144,15 +215,31 @@ int ph_cmd_serve(int argc, char **argv)
     d.logdir = rundir;
     if (ph_device_start(&d) < 0)
         goto out;
+    /* A name for the NBD socket that does not change from serve to serve,
+     * for the tracer's nbd= in a domain's definition (attach writes it). */
+    link = ph_serve_nbd_link(d.image);
+    unlink(link);
+    if (symlink(d.nbd_sock, link) < 0) {
+        pm_set_error("serve: symlink %s: %s", link, strerror(errno));
+        free(link);
+        link = NULL;
+        goto out;
+    }
+    if (tracer) {
+        plugin_arg = ph_serve_tracer_arg(tracer, d.image);
+        counts = ph_serve_tracer_counts(d.image);
+    }
     printf("image:   %s\n"
            "control: %s\n"
            "audit:   %s\n"
            "data:    %s\n"
            "view:    %s (the file QEMU maps)\n"
-           "nbd:     unix:%s\n",
+           "nbd:     unix:%s\n"
+           "cache:   %s%s%s\n",
            d.image, d.control, d.audit, d.data_log ? d.data_log : "(none: --no-data-log)", d.view,
-           d.nbd_sock);
-    print_xml(d.view, d.size);
+           link, adr ? "adr (nvdimm: the ADR tracer in QEMU; its counts " : "eadr",
+           adr ? counts : "", adr ? ")" : "");
+    print_xml(d.view, d.size, plugin_arg);
     printf("serving (nbdkit pid %d); stop with Ctrl-C\n", (int)d.nbdkit_pid);
     fflush(stdout);
     while (!ph_interrupted) {
@@ -169,6 +256,8 @@ int ph_cmd_serve(int argc, char **argv)
     ph_interrupted = 0; /* an asked-for stop is a clean exit */
     ret = 0;
 out:
+    if (link)
+        unlink(link);
     ph_device_stop(&d);
     if (d.mnt)
         rmdir(d.mnt);
@@ -178,6 +267,10 @@ out:
         printf("stopped; image %s, audit log %s%s%s kept\n", d.image, d.audit,
                d.data_log ? " and data log " : "", d.data_log ? d.data_log : "");
     free(rundir);
+    free(link);
+    free(tracer);
+    free(plugin_arg);
+    free(counts);
     free(d.image);
     free(d.plugin);
     free(d.control);

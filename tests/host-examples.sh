@@ -9,8 +9,9 @@
 #   - PMDK (Debian's libpmemobj, pmempool): pmdk-counter's updates, one
 #     transaction each; pmempool check says consistent and every promised
 #     update is in the pool: PASS over 2 cycles on nvdimm fsdax (libpmem
-#     with MAP_SYNC and cache-line write-backs) and on virtio-pmem (msync);
-#     and on nvdimm under --cache-model adr, where PMDK's own write-backs and
+#     with MAP_SYNC and cache-line write-backs) under --cache-model eadr
+#     (pinned: the contrast with adr below) and on virtio-pmem (msync); and
+#     on nvdimm under adr (the default), where PMDK's own write-backs and
 #     fences (traced in QEMU) are what keeps the updates: PASS.
 . "$(dirname "$0")/host-lib.sh"
 SQ=$TOP/guest/examples/sqlite
@@ -52,11 +53,12 @@ pmdk() { # NAME MODE [ARGS...]
         t_fail "pmdk on $mode $*" "$(show "$name")"
     fi
 }
-pmdk pm-nvdimm nvdimm
+pmdk pm-nvdimm nvdimm --cache-model eadr
 pmdk pm-virtio virtio-pmem
-pmdk pm-adr nvdimm --cache-model adr
-[ "$(jqr pm-adr '.tracer.workload.clwb > 0' | sort -u)" = true ] &&
-    t_ok "pmdk under adr: libpmem's own write-backs traced ($(jqr pm-adr .tracer.workload.clwb | tr '\n' ' ')clwb)" ||
+pmdk pm-adr nvdimm
+[ "$(jqr pm-adr '.cache_model == "adr" and .tracer.workload.clwb > 0' | sort -u)" = true ] &&
+    [ "$(jqr pm-nvdimm .cache_model | sort -u)" = eadr ] &&
+    t_ok "pmdk under adr (the default): libpmem's own write-backs traced ($(jqr pm-adr .tracer.workload.clwb | tr '\n' ' ')clwb)" ||
     t_fail "pmdk adr traced" "$(jqr pm-adr '.tracer.workload | tojson')"
 grep -q " $T/" /proc/mounts && t_fail "cleanup" "a mount is left" || t_ok "cleanup: no FUSE view left mounted"
 t_done

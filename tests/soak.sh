@@ -16,6 +16,12 @@
 # counted as that finding, and the soak goes on (the run makes a new
 # filesystem for its next cycle).
 #
+# nvdimm runs under its default cache model, adr. After the honest cycles,
+# the long form of the seeded-bug matrix under both cache models
+# (tests/host-adr-run.sh with ADR_MATRIX=long: ext4 and xfs, 2 cycles each,
+# about 12 min), and tests/host-attach.sh with ATTACH_BOOT=1 (a real boot
+# of an attached domain under adr); SOAK_ADR_MATRIX=0 leaves both out.
+#
 # Results: build/soak/soak.jsonl (one object per cycle), a summary table.
 set -u
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -113,4 +119,13 @@ jq -rs 'group_by(.mode + " " + .fs + " " + .cut.policy) | .[] |
    (map(select(.kind == "finding-virtio-pmem-flush-order")) | length), (map(select(.kind == "FAIL")) | length)] | @tsv' \
     "$OUT/soak.jsonl" | { printf 'mode\tfs\tpolicy\tcycles\tPASS\tother\tfinding\tFAIL\n'; cat; } | column -t
 echo "$done_cycles cycles in $runs runs: $(jq -s 'map(select(.kind == "FAIL")) | length' "$OUT/soak.jsonl") honest FAIL, $finding of the known virtio-pmem finding"
-[ "$stop" -eq 0 ] && exit 0 || exit 1
+matrix=0
+if [ "$stop" -eq 0 ] && [ "${SOAK_ADR_MATRIX:-1}" != 0 ]; then
+    # the runner uses the sanitizer build of pmemcut-host, as in make check
+    make -s -C "$TOP" --no-print-directory build/san/host/pmemcut-host >/dev/null || exit 2
+    echo "soak: the seeded-bug matrix under adr and eadr (tests/host-adr-run.sh, ADR_MATRIX=long)" >&2
+    ADR_MATRIX=long "$TOP/tests/host-adr-run.sh" || matrix=1
+    # and a real boot of a domain of the user's kind, attached under adr
+    ATTACH_BOOT=1 "$TOP/tests/host-attach.sh" || matrix=1
+fi
+[ "$stop" -eq 0 ] && [ "$matrix" -eq 0 ] && exit 0 || exit 1
