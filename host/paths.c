@@ -193,8 +193,9 @@ int ph_cmd_paths(int argc, char **argv)
         if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
             printf("usage: pmemcut-host paths\n"
                    "Prints where run and serve find the device plugin, the guest image, the\n"
-                   "kernel, pmemcut-audit and the guest agent (PMEMCUT_PLUGIN, PMEMCUT_INITRD,\n"
-                   "PMEMCUT_KERNEL, PMEMCUT_AUDIT and PMEMCUT_AGENT override them).\n");
+                   "kernel, pmemcut-audit, the guest agent and the ADR tracer (PMEMCUT_PLUGIN,\n"
+                   "PMEMCUT_INITRD, PMEMCUT_KERNEL, PMEMCUT_AUDIT, PMEMCUT_AGENT and\n"
+                   "PMEMCUT_TRACER override them).\n");
             return PM_EXIT_OK;
         }
         pm_set_error("paths: unexpected argument '%s' (see pmemcut-host paths --help)", argv[1]);
@@ -210,6 +211,7 @@ int ph_cmd_paths(int argc, char **argv)
         {"kernel", "kernel", ph_find_kernel(initrd)},
         {"audit", "pmemcut-audit", ph_find_audit_tool()},
         {"agent", "guest agent", ph_find_agent()},
+        {"tracer", "ADR tracer", ph_find_tracer()},
     };
     const char *missing = NULL, *missing_path = NULL;
     for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) {

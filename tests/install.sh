@@ -37,6 +37,7 @@ $P/lib/pmemcut/guest-kernel
 $P/lib/pmemcut/install-manifest
 $P/lib/pmemcut/nbdkit-pmemcut-plugin.so
 $P/lib/pmemcut/pmemcut-agent
+$P/lib/pmemcut/pmemcut-tracer.so
 $P/share/man/man1/nbdkit-pmemcut-plugin.1
 $P/share/man/man1/pmemcut-agent.1
 $P/share/man/man1/pmemcut-audit.1
@@ -136,6 +137,7 @@ else
 fi
 path_is audit "$R$P/bin/pmemcut-audit"
 path_is agent "$LIB/pmemcut-agent"
+path_is tracer "$LIB/pmemcut-tracer.so"
 t_check "PMEMCUT_AGENT overrides the installed agent" bash -c \
     "PMEMCUT_AGENT='$TOP/guest/pmemcut-agent' '$IHOST' paths | grep -qx 'agent *$TOP/guest/pmemcut-agent'"
 # As it would be installed for real, in a private mount namespace: PREFIX

@@ -75,6 +75,7 @@ install_all() {
         put 755 "$p" "$bindir/${p##*/}"
     done
     put 755 guest/pmemcut-agent "$libdir/pmemcut-agent"
+    put 755 host/tcg/pmemcut-tracer.so "$libdir/pmemcut-tracer.so"
     put 644 "$BUILD/guest-initramfs.cpio" "$libdir/guest-initramfs.cpio"
     put 644 "$BUILD/guest-initramfs.cpio.gz" "$libdir/guest-initramfs.cpio.gz"
 
