@@ -4,7 +4,8 @@
  *   pmemcut-agent prepare --dev DEV --fs ext4|xfs --mnt DIR [--mkfs] [--namespace]
  *                         [--handshake]
  *   pmemcut-agent run --dir DIR --workload W --sync S [--records N] [--record-size B]
- *                     [--slots K] [--pause-ms MS] [--ack-to channel|-|PATH [--ack-wait]]
+ *                     [--slots K] [--pause-ms MS] [--epoch N] [--ack-to channel|-|PATH
+ * [--ack-wait]]
  *                     [--inject no-sync|ack-early|no-flush|no-fence]
  *   pmemcut-agent verify --dir DIR --acks channel|-|PATH [--ask] [--dev DEV --fs T]
  *                        [--record-size B] [--slots K] [--expect durable|none]
@@ -44,7 +45,7 @@ static const char usage_text[] =
     "  prepare --dev DEV --fs ext4|xfs --mnt DIR [--mkfs] [--namespace] [--handshake]\n"
     "  run --dir DIR --workload append|overwrite|create|mmap\n"
     "      --sync none|fsync|fdatasync|msync|odsync|map-sync|prealloc-flush|prewrite-flush\n"
-    "      [--records N] [--record-size B] [--slots K] [--pause-ms MS]\n"
+    "      [--records N] [--record-size B] [--slots K] [--pause-ms MS] [--epoch N]\n"
     "      [--ack-to channel|-|PATH [--ack-wait]] [--inject no-sync|ack-early|no-flush|no-fence]\n"
     "  verify --dir DIR --acks channel|-|PATH [--ask] [--dev DEV --fs ext4|xfs]\n"
     "      [--record-size B] [--slots K] [--expect durable|none]\n"
@@ -66,6 +67,7 @@ enum {
     O_WORKLOAD,
     O_SYNC,
     O_RECORDS,
+    O_EPOCH,
     O_RECORD_SIZE,
     O_SLOTS,
     O_PAUSE,
@@ -91,6 +93,7 @@ static const struct option longopts[] = {
     {"workload", required_argument, NULL, O_WORKLOAD},
     {"sync", required_argument, NULL, O_SYNC},
     {"records", required_argument, NULL, O_RECORDS},
+    {"epoch", required_argument, NULL, O_EPOCH},
     {"record-size", required_argument, NULL, O_RECORD_SIZE},
     {"slots", required_argument, NULL, O_SLOTS},
     {"pause-ms", required_argument, NULL, O_PAUSE},
@@ -111,7 +114,7 @@ struct args {
     const char *dir, *dev, *fs, *mnt, *ack_to, *acks;
     int mkfs, namespace, handshake, ack_wait, ask;
     int workload, method, expect, inject;
-    uint64_t records, size, slots, pause_ms, bytes;
+    uint64_t records, size, slots, pause_ms, bytes, epoch;
     int slots_given;
     double timeout;
     int rest; /* argv index after the options (and a "--") */
@@ -173,6 +176,10 @@ static int parse_args(const char *cmd, int argc, char **argv, struct args *a)
             break;
         case O_RECORDS:
             if (parse_u64(cmd, "records", optarg, 1ull << 32, &a->records) < 0)
+                return PM_EXIT_USAGE;
+            break;
+        case O_EPOCH:
+            if (parse_u64(cmd, "epoch", optarg, PM_CYCLE_MAX, &a->epoch) < 0)
                 return PM_EXIT_USAGE;
             break;
         case O_RECORD_SIZE:
@@ -257,6 +264,7 @@ static int cmd_run(const struct args *a)
         .workload = a->workload,
         .method = a->method,
         .records = a->records,
+        .epoch = (uint32_t)a->epoch,
         .size = (uint32_t)a->size,
         .slots = (uint32_t)a->slots,
         .pause_ms = (unsigned)a->pause_ms,

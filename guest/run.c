@@ -359,7 +359,7 @@ static int run_written(struct run *r, uint64_t slots)
         uint64_t slot = slots ? (seq - 1) % slots : seq - 1;
         if ((rc = ack_at(r, 1, r->file, seq)))
             goto out;
-        pm_rec_encode(r->rec, o->size, seq, (uint32_t)slots);
+        pm_rec_encode(r->rec, o->size, seq, (uint32_t)slots, o->epoch);
         if (pm_pwrite_all(fd, r->rec, o->size, (off_t)(slot * o->size)) < 0) {
             rc = FAIL(r, "write %s record %" PRIu64 ": %s", r->file, seq, strerror(errno));
             goto out;
@@ -417,7 +417,7 @@ static int run_mapped(struct run *r, uint64_t slots, int grow)
             }
             cur = want;
         }
-        pm_rec_encode(base + off, o->size, seq, (uint32_t)slots);
+        pm_rec_encode(base + off, o->size, seq, (uint32_t)slots, o->epoch);
         if ((rc = note_extents(r, fd, r->file, off, o->size, 0)) ||
             (rc = sync_stored(r, fd, base, base + off, o->size)) ||
             (rc = ack_at(r, 0, r->file, seq)))
@@ -469,7 +469,7 @@ static int create_one(struct run *r, uint64_t seq)
         return PM_EXIT_USAGE;
     int renamed = 0;
     if (!maps) {
-        pm_rec_encode(r->rec, o->size, seq, 0);
+        pm_rec_encode(r->rec, o->size, seq, 0, o->epoch);
         if (pm_pwrite_all(fd, r->rec, o->size, 0) < 0) {
             rc = FAIL(r, "write %s: %s", tmp, strerror(errno));
             goto out;
@@ -495,7 +495,7 @@ static int create_one(struct run *r, uint64_t seq)
         }
         if ((rc = map(r, fd, maplen, &base)))
             goto out;
-        pm_rec_encode(base, o->size, seq, 0);
+        pm_rec_encode(base, o->size, seq, 0, o->epoch);
         if ((rc = note_extents(r, fd, renamed ? name : tmp, 0, o->size, 1)) ||
             (rc = sync_stored(r, fd, base, base, o->size)))
             goto out;

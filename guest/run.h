@@ -37,6 +37,7 @@ struct ga_run_opts {
     unsigned pause_ms;  /* sleep between records, to give the host time */
     const char *ack_to; /* "channel", "-" (stdout) or a path */
     int ack_wait;       /* after each ack, wait for the host's `go` on the channel */
+    uint32_t epoch;     /* in every record: the host's cycle (0: none) */
     enum ga_inject inject;
 };
 

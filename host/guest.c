@@ -31,6 +31,12 @@ char *ph_guest_cmdline(const struct ph_guest_job *j)
                     j->ack_wait ? " pmemcut.ack_wait=1" : "", j->inject ? " pmemcut.inject=" : "",
                     j->inject ? j->inject : "");
     free(base);
+    if (j->cycle > 0 && !j->verify && !j->exec) {
+        /* the records carry their cycle (their epoch): see verify/record.h */
+        char *c = ph_strf("%s pmemcut.cycle=%d", s, j->cycle);
+        free(s);
+        s = c;
+    }
     return s;
 }
 

@@ -17,7 +17,7 @@ struct ph_guest_job {
     const char *workload, *sync;
     int records;
     int pause_ms;       /* between records, so that a host-side cut lands inside */
-    int cycle;          /* names the per-cycle directory */
+    int cycle;          /* run: the host's cycle, each record's epoch (0: none) */
     const char *expect; /* verify: durable or none */
     bool handshake;     /* prepare: sync, send `prepared`, wait for the host's `go` */
     bool ack_wait;      /* run: after each ack, wait for the host's `go` */

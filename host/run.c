@@ -1218,6 +1218,7 @@ static int boot(struct cycle *c, bool verify, struct pm_lines *chan)
         .workload = R.workload,
         .sync = R.sync,
         .records = (int)R.records,
+        .cycle = c->n,
         /* After each ack the agent waits for our go: we arm, cut or
          * suspend at that exact point, without racing the guest. */
         .ack_wait = !verify,
@@ -1714,7 +1715,11 @@ static int verify_boot(struct cycle *c)
     int ret = -1;
     json_array_foreach(c->acks, i, a)
     {
-        char *l = ph_strf("%s\n", json_string_value(a));
+        /* the agent's acks with their cycle, as in acks-N.txt: the verify
+         * then tells this cycle's records from an earlier cycle's */
+        const char *t = json_string_value(a);
+        char *l =
+            strncmp(t, "ack ", 4) == 0 ? ph_strf("%s cycle=%d\n", t, c->n) : ph_strf("%s\n", t);
         int r = pm_send_all(chan.fd, l, strlen(l));
         free(l);
         if (r < 0)

@@ -47,6 +47,14 @@ static enum pm_rec_state check_at(const uint8_t *buf, size_t len, uint64_t off, 
     return pm_rec_check(buf + off, len - off, size, expect, info);
 }
 
+/* Was the record in info written by another cycle than `cycle` (the ack's)?
+ * Never when either is unknown (0): an ack without a cycle, a record
+ * written without an epoch. */
+static int other_cycle(const struct pm_rec_info *info, uint32_t cycle)
+{
+    return cycle && info->epoch && info->epoch != cycle;
+}
+
 /* Report a record found in state st (not PM_REC_OK) as missing or corrupt. */
 static void report_bad(struct pm_verdict *v, const struct pm_ack *a, enum pm_rec_state st,
                        const struct pm_rec_info *info, size_t len)
@@ -84,7 +92,12 @@ static void judge_at(struct pm_verdict *v, const uint8_t *buf, size_t len, int e
         return;
     }
     enum pm_rec_state st = check_at(buf, len, off, size, a->seq, &info);
-    if (st == PM_REC_OK && info.seq == a->seq) {
+    if (st == PM_REC_OK && info.seq == a->seq && other_cycle(&info, a->cycle)) {
+        snprintf(what, sizeof what,
+                 "holds record %" PRIu64 " of cycle %" PRIu32 ", not this cycle's", info.seq,
+                 info.epoch);
+        pm_verdict_missing(v, a, what);
+    } else if (st == PM_REC_OK && info.seq == a->seq) {
         pm_verdict_present(v);
     } else if (st == PM_REC_OK) {
         snprintf(what, sizeof what, "holds record %" PRIu64, info.seq);
@@ -126,7 +139,7 @@ void pm_judge_linear(struct pm_verdict *v, const uint8_t *buf, size_t len, int e
     for (uint64_t off = 0; off + size <= len; off += size) {
         uint64_t seq = off / size + 1;
         if (check_at(buf, len, off, size, 0, &info) == PM_REC_OK && info.seq == seq &&
-            !acked(acks, n, seq))
+            !other_cycle(&info, n ? acks[0].cycle : 0) && !acked(acks, n, seq))
             v->unacked_present++;
     }
 }
@@ -191,6 +204,9 @@ void pm_judge_ring(struct pm_verdict *v, const uint8_t *buf, size_t len, int exi
     char what[128];
     uint64_t newest = 0; /* M */
     uint64_t last_acked = n ? acks[n - 1].seq : 0;
+    /* the acks' cycle: a record of another cycle neither fits its slot
+     * nor supersedes anything (all acks of one verify are one cycle's) */
+    uint32_t cycle = n ? acks[n - 1].cycle : 0;
 
     if (!exists || slots == 0) {
         for (size_t i = 0; i < n; i++)
@@ -202,7 +218,7 @@ void pm_judge_ring(struct pm_verdict *v, const uint8_t *buf, size_t len, int exi
     for (uint32_t j = 0; j < in_file; j++) {
         uint64_t off = (uint64_t)j * size;
         if (check_at(buf, len, off, size, 0, &info) == PM_REC_OK && info.seq &&
-            (info.seq - 1) % slots == j && info.seq > newest)
+            (info.seq - 1) % slots == j && !other_cycle(&info, cycle) && info.seq > newest)
             newest = info.seq;
     }
     uint32_t flight_slot = newest % slots; /* slot of newest + 1 */
@@ -222,7 +238,8 @@ void pm_judge_ring(struct pm_verdict *v, const uint8_t *buf, size_t len, int exi
             continue;
         }
         enum pm_rec_state st = check_at(buf, len, (uint64_t)j * size, size, a->seq, &info);
-        int fits = st == PM_REC_OK && info.seq && (info.seq - 1) % slots == j;
+        int fits = st == PM_REC_OK && info.seq && (info.seq - 1) % slots == j &&
+                   !other_cycle(&info, a->cycle);
         if (fits && info.seq == a->seq) {
             pm_verdict_present(v);
         } else if (fits && info.seq > a->seq) {
@@ -232,6 +249,11 @@ void pm_judge_ring(struct pm_verdict *v, const uint8_t *buf, size_t len, int exi
             pm_verdict_missing(v, a, what);
         } else if (j == flight_slot && flight_free && st != PM_REC_SHORT) {
             pm_verdict_superseded(v);
+        } else if (st == PM_REC_OK && other_cycle(&info, a->cycle)) {
+            snprintf(what, sizeof what,
+                     "holds record %" PRIu64 " of cycle %" PRIu32 ", not this cycle's", info.seq,
+                     info.epoch);
+            pm_verdict_missing(v, a, what);
         } else if (st == PM_REC_OK) {
             snprintf(what, sizeof what, "holds record %" PRIu64 ", not of this slot", info.seq);
             pm_verdict_corrupt(v, a, what);
@@ -242,7 +264,7 @@ void pm_judge_ring(struct pm_verdict *v, const uint8_t *buf, size_t len, int exi
     for (uint32_t j = 0; j < in_file; j++) {
         uint64_t off = (uint64_t)j * size;
         if (check_at(buf, len, off, size, 0, &info) == PM_REC_OK && info.seq &&
-            (info.seq - 1) % slots == j && !acked(acks, n, info.seq))
+            (info.seq - 1) % slots == j && !other_cycle(&info, cycle) && !acked(acks, n, info.seq))
             v->unacked_present++;
     }
     free(later);

@@ -60,7 +60,7 @@ int pm_rec_size_ok(uint64_t size)
 }
 
 /* The header with a zero checksum field. */
-static void put_header(uint8_t *buf, uint32_t size, uint64_t seq, uint32_t slots)
+static void put_header(uint8_t *buf, uint32_t size, uint64_t seq, uint32_t slots, uint32_t epoch)
 {
     memcpy(buf, PM_REC_MAGIC, 4);
     put16(buf + 4, PM_REC_VERSION);
@@ -69,27 +69,35 @@ static void put_header(uint8_t *buf, uint32_t size, uint64_t seq, uint32_t slots
     put32(buf + 16, size);
     put32(buf + 20, slots);
     put32(buf + 24, 0);
-    put32(buf + 28, 0);
+    put32(buf + 28, epoch);
 }
 
-void pm_rec_encode(uint8_t *buf, uint32_t size, uint64_t seq, uint32_t slots)
+/* The payload stream's seed: seq alone for epoch 0 (records as they were
+ * before epochs), else seq mixed with the epoch. */
+static uint64_t stream_seed(uint64_t seq, uint32_t epoch)
 {
-    uint64_t st = seq;
+    return epoch ? seq ^ ((uint64_t)epoch * 0x9e3779b97f4a7c15ULL) : seq;
+}
 
-    put_header(buf, size, seq, slots);
+void pm_rec_encode(uint8_t *buf, uint32_t size, uint64_t seq, uint32_t slots, uint32_t epoch)
+{
+    uint64_t st = stream_seed(seq, epoch);
+
+    put_header(buf, size, seq, slots, epoch);
     for (uint32_t off = PM_REC_HDR_SIZE; off < size; off += 8)
         put64(buf + off, pm_splitmix64(&st));
     put32(buf + 24, rec_csum(buf, size));
 }
 
-/* 8-byte words of buf that differ from the record seq would be. */
-static uint32_t words_differing(const uint8_t *buf, uint32_t size, uint64_t seq, uint32_t slots)
+/* 8-byte words of buf that differ from the record seq of epoch would be. */
+static uint32_t words_differing(const uint8_t *buf, uint32_t size, uint64_t seq, uint32_t slots,
+                                uint32_t epoch)
 {
     uint8_t want[PM_REC_HDR_SIZE];
-    uint64_t st = seq;
+    uint64_t st = stream_seed(seq, epoch);
     uint32_t bad = 0;
 
-    put_header(want, size, seq, slots);
+    put_header(want, size, seq, slots, epoch);
     for (uint32_t w = 0; w < PM_REC_HDR_SIZE / 8; w++) {
         if (w == 3)
             continue; /* csum+reserved: compared through the whole-record checksum */
@@ -118,21 +126,22 @@ enum pm_rec_state pm_rec_check(const uint8_t *buf, size_t avail, uint32_t size,
 
     if (memcmp(buf, PM_REC_MAGIC, 4) != 0) {
         if (expected_seq)
-            info->words_bad = words_differing(buf, size, expected_seq, 0);
+            info->words_bad = words_differing(buf, size, expected_seq, 0, 0);
         return PM_REC_BADMAGIC;
     }
     info->seq = get64(buf + 8);
     info->slots = get32(buf + 20);
+    info->epoch = get32(buf + 28);
     if (get16(buf + 4) != PM_REC_VERSION || get16(buf + 6) != PM_REC_HDR_SIZE ||
         get32(buf + 16) != size)
         return PM_REC_BADHDR;
 
     uint64_t cmp_seq = expected_seq ? expected_seq : info->seq;
     if (get32(buf + 24) != rec_csum(buf, size)) {
-        info->words_bad = words_differing(buf, size, cmp_seq, info->slots);
+        info->words_bad = words_differing(buf, size, cmp_seq, info->slots, info->epoch);
         return PM_REC_TORN;
     }
-    uint32_t bad = words_differing(buf, size, info->seq, info->slots);
+    uint32_t bad = words_differing(buf, size, info->seq, info->slots, info->epoch);
     if (bad) {
         info->words_bad = bad;
         return PM_REC_BADDATA;

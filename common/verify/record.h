@@ -10,12 +10,16 @@
  *       16      4  size: the whole record, header included
  *       20      4  slots: ring size for the overwrite workload, else 0
  *       24      4  crc32c of the whole record with this field taken as zero
- *       28      4  reserved, zero
- *       32    ...  payload: a splitmix64 stream seeded by seq, 8 bytes at a time
+ *       28      4  epoch: the host's cycle that wrote it, 0 when none was given
+ *       32    ...  payload: a splitmix64 stream seeded by seq and epoch, 8 bytes
+ *                  at a time (by seq alone when epoch is 0)
  *
- * All fields are little-endian.  The payload depends on seq alone, so a
- * verifier knows what every byte of an acknowledged record must be, and a
- * torn record is reported with how many of its 8-byte words differ.
+ * All fields are little-endian.  The payload depends on seq and epoch alone,
+ * so a verifier knows what every byte of an acknowledged record must be, and a
+ * torn record is reported with how many of its 8-byte words differ.  The
+ * epoch tells a record of this cycle from the same seq left in the file by
+ * an earlier cycle: without it, a record acked and then lost in cycle 2
+ * would read as kept whenever cycle 1's record of that seq was still there.
  */
 #ifndef PMEMCUT_VERIFY_RECORD_H
 #define PMEMCUT_VERIFY_RECORD_H
@@ -43,6 +47,7 @@ enum pm_rec_state {
 
 struct pm_rec_info {
     uint64_t seq;       /* seq in the header (PM_REC_OK, TORN, BADDATA) */
+    uint32_t epoch;     /* epoch in the header (the same states) */
     uint32_t slots;     /* slots in the header */
     uint32_t words_bad; /* TORN/BADDATA vs expected_seq: 8-byte words that differ */
     uint32_t words;     /* 8-byte words in a record */
@@ -51,8 +56,8 @@ struct pm_rec_info {
 /* Is size usable as a record size?  Returns 0 or -1. */
 int pm_rec_size_ok(uint64_t size);
 
-/* Write the record for seq into buf (size bytes). */
-void pm_rec_encode(uint8_t *buf, uint32_t size, uint64_t seq, uint32_t slots);
+/* Write the record for seq of epoch into buf (size bytes). */
+void pm_rec_encode(uint8_t *buf, uint32_t size, uint64_t seq, uint32_t slots, uint32_t epoch);
 
 /* Look at the size bytes at buf, of which only avail are real (avail <
  * size means the slot runs past the end of the file).  expected_seq, when

@@ -417,14 +417,14 @@ static int mem_read(void *ctx, const char *name, uint8_t **buf, size_t *len, int
     *exists = 0;
     if (strcmp(name, "append.log") == 0) {
         *buf = calloc(1, 512);
-        pm_rec_encode(*buf, 256, 1, 0);
-        pm_rec_encode(*buf + 256, 256, 2, 0);
+        pm_rec_encode(*buf, 256, 1, 0, 0);
+        pm_rec_encode(*buf + 256, 256, 2, 0, 0);
         if (torn_append)
             (*buf)[256 + 100] ^= 1;
         *len = short_append ? 256 : 512;
     } else if (strcmp(name, "rec-00000007") == 0) {
         *buf = calloc(1, 256);
-        pm_rec_encode(*buf, 256, 7, 0);
+        pm_rec_encode(*buf, 256, 7, 0, 0);
         *len = 256;
     } else {
         return 0;

@@ -23,7 +23,7 @@ static uint8_t *linear(uint64_t n)
 {
     uint8_t *b = calloc(n, SZ);
     for (uint64_t s = 1; s <= n; s++)
-        pm_rec_encode(b + (s - 1) * SZ, SZ, s, 0);
+        pm_rec_encode(b + (s - 1) * SZ, SZ, s, 0, 0);
     return b;
 }
 
@@ -67,14 +67,14 @@ static void test_roundtrip(void)
 {
     uint8_t b[SZ];
     struct pm_rec_info in;
-    pm_rec_encode(b, SZ, 42, 8);
+    pm_rec_encode(b, SZ, 42, 8, 0);
     CU_ASSERT_EQUAL(memcmp(b, "PMRC", 4), 0);
     CU_ASSERT_EQUAL(pm_rec_check(b, SZ, SZ, 42, &in), PM_REC_OK);
     CU_ASSERT_EQUAL(in.seq, 42);
     CU_ASSERT_EQUAL(in.slots, 8);
     /* The payload depends on seq: two records differ beyond the header. */
     uint8_t c[SZ];
-    pm_rec_encode(c, SZ, 43, 8);
+    pm_rec_encode(c, SZ, 43, 8, 0);
     CU_ASSERT_NOT_EQUAL(memcmp(b + 32, c + 32, SZ - 32), 0);
 }
 
@@ -83,7 +83,7 @@ static void test_zero_and_short(void)
     uint8_t b[SZ] = {0};
     struct pm_rec_info in;
     CU_ASSERT_EQUAL(pm_rec_check(b, SZ, SZ, 1, &in), PM_REC_ZERO);
-    pm_rec_encode(b, SZ, 1, 0);
+    pm_rec_encode(b, SZ, 1, 0, 0);
     CU_ASSERT_EQUAL(pm_rec_check(b, SZ - 8, SZ, 1, &in), PM_REC_SHORT);
     CU_ASSERT_EQUAL(pm_rec_check(NULL, 0, SZ, 1, &in), PM_REC_SHORT);
 }
@@ -92,7 +92,7 @@ static void test_torn(void)
 {
     uint8_t b[SZ];
     struct pm_rec_info in;
-    pm_rec_encode(b, SZ, 7, 0);
+    pm_rec_encode(b, SZ, 7, 0, 0);
     /* The last 64-byte line never made it: 8 words are zero. */
     memset(b + 64, 0, 64);
     CU_ASSERT_EQUAL(pm_rec_check(b, SZ, SZ, 7, &in), PM_REC_TORN);
@@ -100,7 +100,7 @@ static void test_torn(void)
     CU_ASSERT_EQUAL(in.words_bad, 8);
     CU_ASSERT_EQUAL(in.words, SZ / 8);
     /* One 8-byte unit torn. */
-    pm_rec_encode(b, SZ, 7, 0);
+    pm_rec_encode(b, SZ, 7, 0, 0);
     b[100] ^= 0x40;
     CU_ASSERT_EQUAL(pm_rec_check(b, SZ, SZ, 7, &in), PM_REC_TORN);
     CU_ASSERT_EQUAL(in.words_bad, 1);
@@ -110,7 +110,7 @@ static void test_header_lost(void)
 {
     uint8_t b[SZ];
     struct pm_rec_info in;
-    pm_rec_encode(b, SZ, 9, 0);
+    pm_rec_encode(b, SZ, 9, 0, 0);
     memset(b, 0, 64); /* the first line lost, the rest persisted */
     CU_ASSERT_EQUAL(pm_rec_check(b, SZ, SZ, 9, &in), PM_REC_BADMAGIC);
     CU_ASSERT_EQUAL(in.words_bad, 7); /* 4 header words minus the csum word, + 4 payload */
@@ -120,10 +120,10 @@ static void test_bad_header(void)
 {
     uint8_t b[SZ];
     struct pm_rec_info in;
-    pm_rec_encode(b, SZ, 3, 0);
+    pm_rec_encode(b, SZ, 3, 0, 0);
     b[16] = 64; /* size field says 64: not this slot's size */
     CU_ASSERT_EQUAL(pm_rec_check(b, SZ, SZ, 3, &in), PM_REC_BADHDR);
-    pm_rec_encode(b, SZ, 3, 0);
+    pm_rec_encode(b, SZ, 3, 0, 0);
     b[4] = 2; /* version 2 */
     CU_ASSERT_EQUAL(pm_rec_check(b, SZ, SZ, 3, &in), PM_REC_BADHDR);
 }
@@ -386,6 +386,70 @@ static void test_linear_all_present(void)
     free(b);
 }
 
+/* Records carry the cycle that wrote them: a record of an earlier cycle at
+ * the acked seq's place (same bytes as before epochs) is not this cycle's
+ * record; epoch 0 or an ack without a cycle keeps the old rule. */
+static void test_epochs(void)
+{
+    uint8_t r[SZ];
+    struct pm_rec_info in;
+    pm_rec_encode(r, SZ, 5, 0, 7);
+    CU_ASSERT_EQUAL(pm_rec_check(r, SZ, SZ, 5, &in), PM_REC_OK);
+    CU_ASSERT_EQUAL(in.epoch, 7);
+    uint8_t r0[SZ];
+    pm_rec_encode(r0, SZ, 5, 0, 0);
+    CU_ASSERT_NOT_EQUAL(memcmp(r + 32, r0 + 32, SZ - 32), 0); /* the payload differs */
+
+    /* linear: cycle 2 acked 1..3; the file holds 1 of cycle 2, 2 of cycle 1,
+     * 3 without an epoch */
+    uint8_t *b = calloc(3, SZ);
+    pm_rec_encode(b, SZ, 1, 0, 2);
+    pm_rec_encode(b + SZ, SZ, 2, 0, 1);
+    pm_rec_encode(b + 2 * SZ, SZ, 3, 0, 0);
+    struct pm_ack_list l = {0};
+    acks_range(&l, "append.log", 1, 3);
+    for (size_t i = 0; i < l.len; i++)
+        l.v[i].cycle = 2;
+    struct pm_verdict v;
+    pm_verdict_init(&v, PM_EXPECT_DURABLE);
+    pm_judge_linear(&v, b, 3 * SZ, 1, SZ, l.v, l.len);
+    CU_ASSERT_EQUAL(v.present, 2);
+    CU_ASSERT_EQUAL_FATAL(v.missing.n, 1);
+    CU_ASSERT_EQUAL(v.missing.v[0].seq, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.missing.v[0].what, "of cycle 1"));
+    pm_verdict_free(&v);
+    /* the same acks without a cycle: all three present, as before */
+    for (size_t i = 0; i < l.len; i++)
+        l.v[i].cycle = 0;
+    pm_verdict_init(&v, PM_EXPECT_DURABLE);
+    pm_judge_linear(&v, b, 3 * SZ, 1, SZ, l.v, l.len);
+    CU_ASSERT_EQUAL(v.present, 3);
+    pm_verdict_free(&v);
+    pm_acks_free(&l);
+    free(b);
+
+    /* ring of 4: cycle 2 acked 1..3 and wrote 1, 2; slot 2 still holds
+     * cycle 1's record 7 (a later lap of that cycle): not a supersession */
+    b = calloc(4, SZ);
+    pm_rec_encode(b, SZ, 1, 4, 2);
+    pm_rec_encode(b + SZ, SZ, 2, 4, 2);
+    pm_rec_encode(b + 2 * SZ, SZ, 7, 4, 1);
+    pm_rec_encode(b + 3 * SZ, SZ, 8, 4, 1);
+    acks_range(&l, "ring.dat", 1, 3);
+    for (size_t i = 0; i < l.len; i++)
+        l.v[i].cycle = 2;
+    pm_verdict_init(&v, PM_EXPECT_DURABLE);
+    pm_judge_ring(&v, b, 4 * SZ, 1, SZ, 4, l.v, l.len);
+    CU_ASSERT_EQUAL(v.present, 2);
+    CU_ASSERT_EQUAL(v.superseded, 0);
+    CU_ASSERT_EQUAL_FATAL(v.missing.n, 1);
+    CU_ASSERT_EQUAL(v.missing.v[0].seq, 3);
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.missing.v[0].what, "of cycle 1"));
+    pm_verdict_free(&v);
+    pm_acks_free(&l);
+    free(b);
+}
+
 static void test_linear_losses(void)
 {
     struct pm_verdict v;
@@ -394,7 +458,7 @@ static void test_linear_losses(void)
     acks_range(&l, "append.log", 1, 10);
     memset(b + 2 * SZ, 0, SZ);           /* record 3: zero-filled */
     b[4 * SZ + 40] ^= 1;                 /* record 5: torn */
-    pm_rec_encode(b + 5 * SZ, SZ, 2, 0); /* record 6's place holds record 2 */
+    pm_rec_encode(b + 5 * SZ, SZ, 2, 0, 0); /* record 6's place holds record 2 */
     pm_verdict_init(&v, PM_EXPECT_DURABLE);
     pm_judge_linear(&v, b, 9 * SZ + 10, 1, SZ, l.v, l.len); /* 10 cut short */
     CU_ASSERT_EQUAL(v.acked, 10);
@@ -448,7 +512,7 @@ static uint8_t *ring10(void)
 {
     uint8_t *b = calloc(4, SZ);
     for (uint64_t s = 1; s <= 10; s++)
-        pm_rec_encode(b + (s - 1) % 4 * SZ, SZ, s, 4);
+        pm_rec_encode(b + (s - 1) % 4 * SZ, SZ, s, 4, 0);
     return b;
 }
 
@@ -475,7 +539,7 @@ static void test_ring_older_lap(void)
     struct pm_verdict v;
     struct pm_ack_list l = {0};
     uint8_t *b = ring10();
-    pm_rec_encode(b + 2 * SZ, SZ, 3, 4); /* slot 2 went back to lap 0: 7 lost */
+    pm_rec_encode(b + 2 * SZ, SZ, 3, 4, 0); /* slot 2 went back to lap 0: 7 lost */
     acks_range(&l, "ring.dat", 1, 10);
     pm_verdict_init(&v, PM_EXPECT_DURABLE);
     pm_judge_ring(&v, b, 4 * SZ, 1, SZ, 4, l.v, l.len);
@@ -495,7 +559,7 @@ static void test_ring_in_flight(void)
     uint8_t *b = ring10();
     /* Record 11 was being written over 7 (slot 2) when the power went:
      * torn.  7 was acknowledged, 11 was not: 7 is superseded, not lost. */
-    pm_rec_encode(b + 2 * SZ, SZ, 11, 4);
+    pm_rec_encode(b + 2 * SZ, SZ, 11, 4, 0);
     memset(b + 2 * SZ + 64, 0, 64);
     acks_range(&l, "ring.dat", 1, 10);
     pm_verdict_init(&v, PM_EXPECT_DURABLE);
@@ -525,7 +589,7 @@ static void test_single(void)
     uint8_t b[SZ];
     struct pm_ack a = {.file = "rec-00000004", .seq = 4, .method = PM_SYNC_FSYNC};
     pm_verdict_init(&v, PM_EXPECT_DURABLE);
-    pm_rec_encode(b, SZ, 4, 0);
+    pm_rec_encode(b, SZ, 4, 0, 0);
     pm_judge_single(&v, b, SZ, 1, SZ, &a);
     CU_ASSERT_EQUAL(v.present, 1);
     pm_judge_single(&v, NULL, 0, 0, SZ, &a);
@@ -639,7 +703,7 @@ static int mem_read(void *ctx, const char *name, uint8_t **buf, size_t *len, int
 static void test_ring_huge_slots(void)
 {
     uint8_t r[2 * 64];
-    pm_rec_encode(r, 64, 1, UINT32_MAX);
+    pm_rec_encode(r, 64, 1, UINT32_MAX, 0);
     struct mem_file m = {.name = "ring.dat", .buf = r, .len = 64};
     struct pm_ack_list l = {0};
     struct pm_verdict v;
@@ -660,7 +724,7 @@ static void test_ring_huge_slots(void)
 
     /* Every slot the file does hold is still looked at: record 2, in slot
      * 1, was not acknowledged. */
-    pm_rec_encode(r + 64, 64, 2, UINT32_MAX);
+    pm_rec_encode(r + 64, 64, 2, UINT32_MAX, 0);
     pm_verdict_init(&v, PM_EXPECT_DURABLE);
     pm_judge_ring(&v, r, sizeof r, 1, 64, UINT32_MAX, l.v, 1);
     CU_ASSERT_EQUAL(v.present, 1);
@@ -680,7 +744,7 @@ static void test_ring_short_file(void)
 {
     uint8_t *b = calloc(4, SZ);
     for (uint64_t s = 1; s <= 6; s++)
-        pm_rec_encode(b + (s - 1) % 4 * SZ, SZ, s, 4);
+        pm_rec_encode(b + (s - 1) % 4 * SZ, SZ, s, 4, 0);
     struct pm_ack_list l = {0};
     struct pm_verdict v;
     acks_range(&l, "ring.dat", 1, 3);
@@ -694,7 +758,7 @@ static void test_ring_short_file(void)
     pm_verdict_free(&v);
 
     /* The whole ring is there and 7 tore over 3: superseded, as before. */
-    pm_rec_encode(b + 2 * SZ, SZ, 7, 4);
+    pm_rec_encode(b + 2 * SZ, SZ, 7, 4, 0);
     memset(b + 2 * SZ + 64, 0, 64);
     pm_verdict_init(&v, PM_EXPECT_DURABLE);
     pm_judge_ring(&v, b, 4 * SZ, 1, SZ, 4, l.v, l.len);
@@ -828,11 +892,11 @@ static void test_ring_differential(void)
         uint8_t *b = calloc(s + 1, RS);
         CU_ASSERT_PTR_NOT_NULL_FATAL(b);
         for (uint64_t q = 1; q <= w; q++)
-            pm_rec_encode(b + (q - 1) % s * RS, RS, q, s);
+            pm_rec_encode(b + (q - 1) % s * RS, RS, q, s, 0);
         size_t len = w < s ? w * RS : (size_t)s * RS;
         switch (rnd(6)) {
         case 0: /* the write in flight tore over its slot */
-            pm_rec_encode(b + w % s * RS, RS, w + 1, s);
+            pm_rec_encode(b + w % s * RS, RS, w + 1, s, 0);
             memset(b + w % s * RS + 8 * (1 + rnd(7)), 0, 8);
             if (w < s)
                 len += 8 * (1 + rnd(8)); /* it was growing the file */
@@ -855,7 +919,7 @@ static void test_ring_differential(void)
                 memset(slot + 8 * (1 + rnd(7)), 0xa5, 8);
                 break;
             case 2: /* some record, maybe of an older lap or another slot */
-                pm_rec_encode(slot, RS, q, s);
+                pm_rec_encode(slot, RS, q, s, 0);
                 break;
             case 3:
                 memset(slot, (int)rnd(256), RS);
@@ -921,9 +985,9 @@ static void test_ring_many_acks(void)
     uint8_t *b = calloc(slots, RS);
     CU_ASSERT_PTR_NOT_NULL_FATAL(b);
     for (uint64_t q = 1; q <= slots + lap2; q++)
-        pm_rec_encode(b + (q - 1) % slots * RS, RS, q, slots);
+        pm_rec_encode(b + (q - 1) % slots * RS, RS, q, slots, 0);
     memset(b + 7 * RS, 0, RS);
-    pm_rec_encode(b + 9 * RS, RS, 10, slots);
+    pm_rec_encode(b + 9 * RS, RS, 10, slots, 0);
     struct pm_ack_list l = {0};
     acks_range(&l, "ring.dat", 1, lap2);
     acks_range(&l, "ring.dat", slots + 1, slots + lap2);
@@ -955,6 +1019,7 @@ int main(void)
     CU_add_test(rec, "encode and check", test_roundtrip);
     CU_add_test(rec, "zero-filled and short", test_zero_and_short);
     CU_add_test(rec, "torn record", test_torn);
+    CU_add_test(rec, "epochs: an earlier cycle's record is not this cycle's", test_epochs);
     CU_add_test(rec, "header line lost", test_header_lost);
     CU_add_test(rec, "bad header fields", test_bad_header);
     CU_pSuite ack = CU_add_suite("acks", NULL, NULL);
