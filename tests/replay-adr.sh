@@ -31,10 +31,10 @@ fi
 A=$T/adr/audit.jsonl
 D=$T/adr/pmem.dlog
 OFF=$(jqr adr .labels.meta_offset)
-# The workload boot: from the host's fsync at prepared (the filesystem is
-# made and mounted) to the cut; the verify boot: from the power-on.
-FROM=$(jq -s '(map(select(.ev=="mark" and (.text|startswith("ack ")))) | first.seq) as $a
-    | map(select(.ev=="flush" and .seq < $a)) | last.seq' "$A")
+# The workload boot: from the host's first classify at prepared (the
+# filesystem is made and mounted, the view written back) to the cut; the
+# verify boot: from the power-on.
+FROM=$(jq -s 'map(select(.ev=="classify")) | first.seq' "$A")
 CUT=$(jq -s 'map(select(.ev=="cut")) | first.seq' "$A")
 ON=$(jq -s 'map(select(.ev=="power-on")) | first.seq' "$A")
 # the batches: runs of cpu writes with one fence number, by their first seq
