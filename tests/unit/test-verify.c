@@ -456,8 +456,8 @@ static void test_linear_losses(void)
     struct pm_ack_list l = {0};
     uint8_t *b = linear(10);
     acks_range(&l, "append.log", 1, 10);
-    memset(b + 2 * SZ, 0, SZ);           /* record 3: zero-filled */
-    b[4 * SZ + 40] ^= 1;                 /* record 5: torn */
+    memset(b + 2 * SZ, 0, SZ);              /* record 3: zero-filled */
+    b[4 * SZ + 40] ^= 1;                    /* record 5: torn */
     pm_rec_encode(b + 5 * SZ, SZ, 2, 0, 0); /* record 6's place holds record 2 */
     pm_verdict_init(&v, PM_EXPECT_DURABLE);
     pm_judge_linear(&v, b, 9 * SZ + 10, 1, SZ, l.v, l.len); /* 10 cut short */
