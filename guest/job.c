@@ -152,22 +152,13 @@ int ga_cmd_digest(const char *dev, uint64_t bytes)
     int fd = open(dev, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return ga_error("digest", "open %s: %s", dev, strerror(errno));
-    static unsigned char buf[1 << 16];
-    uint32_t crc = 0;
-    uint64_t done = 0;
-    while (done < bytes) {
-        size_t want = bytes - done < sizeof buf ? (size_t)(bytes - done) : sizeof buf;
-        ssize_t r = pread(fd, buf, want, (off_t)done);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            int e = r < 0 ? errno : 0;
-            close(fd);
-            return ga_error("digest", "read %s at %llu: %s", dev, (unsigned long long)done,
-                            e ? strerror(e) : "end of device");
-        }
-        crc = pm_crc32c(crc, buf, (size_t)r);
-        done += (uint64_t)r;
+    uint32_t crc;
+    uint64_t at;
+    if (pm_crc32c_fd(fd, bytes, &crc, &at) < 0) {
+        int e = errno;
+        close(fd);
+        return ga_error("digest", "read %s at %llu: %s", dev, (unsigned long long)at,
+                        e ? strerror(e) : "end of device");
     }
     close(fd);
     struct ga_json j;

@@ -338,22 +338,12 @@ int ph_saved_digest(const char *path, uint64_t bytes, uint32_t *crc)
         pm_set_error("%s: %s", path, strerror(errno));
         return -1;
     }
-    static unsigned char buf[1 << 16];
-    uint64_t done = 0;
-    *crc = 0;
-    while (done < bytes) {
-        size_t want = bytes - done < sizeof buf ? (size_t)(bytes - done) : sizeof buf;
-        ssize_t r = pread(fd, buf, want, (off_t)done);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            pm_set_error("%s: read at %llu: %s", path, (unsigned long long)done,
-                         r < 0 ? strerror(errno) : "end of file");
-            close(fd);
-            return -1;
-        }
-        *crc = pm_crc32c(*crc, buf, (size_t)r);
-        done += (uint64_t)r;
+    uint64_t at;
+    if (pm_crc32c_fd(fd, bytes, crc, &at) < 0) {
+        pm_set_error("%s: read at %llu: %s", path, (unsigned long long)at,
+                     errno ? strerror(errno) : "end of file");
+        close(fd);
+        return -1;
     }
     close(fd);
     return 0;

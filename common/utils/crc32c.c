@@ -3,6 +3,9 @@
 
 #include "crc32c.h"
 
+#include <errno.h>
+#include <unistd.h>
+
 static uint32_t table[8][256];
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
@@ -36,4 +39,26 @@ uint32_t pm_crc32c(uint32_t crc, const void *p, size_t n)
     while (n--)
         crc = (crc >> 8) ^ table[0][(crc ^ *b++) & 0xff];
     return ~crc;
+}
+
+int pm_crc32c_fd(int fd, uint64_t bytes, uint32_t *crc, uint64_t *at)
+{
+    static _Thread_local unsigned char buf[1 << 16];
+    uint64_t done = 0;
+    *crc = 0;
+    while (done < bytes) {
+        size_t want = bytes - done < sizeof buf ? (size_t)(bytes - done) : sizeof buf;
+        ssize_t r = pread(fd, buf, want, (off_t)done);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            if (r == 0)
+                errno = 0;
+            *at = done;
+            return -1;
+        }
+        *crc = pm_crc32c(*crc, buf, (size_t)r);
+        done += (uint64_t)r;
+    }
+    return 0;
 }
