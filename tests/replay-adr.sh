@@ -51,27 +51,27 @@ explore() { # NAME ARGS...
     XRC=$?
 }
 
-explore work --acks audit --from "$FROM" --to "$CUT"
+explore wlboot --acks audit --from "$FROM" --to "$CUT"
 want=$(batches "$FROM" "$CUT")
-got=$(jq -s '[.[].point] | unique' "$T/work/states.jsonl")
+got=$(jq -s '[.[].point] | unique' "$T/wlboot/states.jsonl")
 if [ "$(jq -n --argjson a "$want" --argjson b "$got" '$a == $b and ($a|length) > 0')" = true ] &&
     jq -e -s 'all(.[]; .ev == "fence" and (.fsck|test("pass|fail|did not mount")) and (.verify == "PASS" or .verify == "FAIL"))' \
-        "$T/work/states.jsonl" >/dev/null; then
+        "$T/wlboot/states.jsonl" >/dev/null; then
     t_ok "fence points: the $(jq -n --argjson a "$want" '$a|length') batches of the workload boot (seq $FROM..$CUT), every state mounted as the kernel would and its acks judged"
 else
-    t_fail "fence points" "want $want got $got; $(cat "$T/work.err"; tail -5 "$T/work.out")"
+    t_fail "fence points" "want $want got $got; $(cat "$T/wlboot.err"; tail -5 "$T/wlboot.out")"
 fi
 # The program fences each record before it acks it: every state that
 # mounts holds every record acked before it. States that do not mount are
 # findings, not failures of this test: a torn journal commit block (no
 # sector atomicity on an fsdax namespace) is refused by the kernel.
-bad=$(jq -s '[.[] | select(.fsck != "did not mount" and .verify != "PASS")] | length' "$T/work/states.jsonl")
-mounted=$(jq -s '[.[] | select(.fsck != "did not mount")] | length' "$T/work/states.jsonl")
-refused=$(jq -r -s '[.[] | select(.fsck == "did not mount") | "\(.signature) at \(.point) (\(.policy))"] | unique | join("; ")' "$T/work/states.jsonl")
+bad=$(jq -s '[.[] | select(.fsck != "did not mount" and .verify != "PASS")] | length' "$T/wlboot/states.jsonl")
+mounted=$(jq -s '[.[] | select(.fsck != "did not mount")] | length' "$T/wlboot/states.jsonl")
+refused=$(jq -r -s '[.[] | select(.fsck == "did not mount") | "\(.signature) at \(.point) (\(.policy))"] | unique | join("; ")' "$T/wlboot/states.jsonl")
 if [ "$bad" = 0 ] && [ "$mounted" -gt 0 ]; then
     t_ok "workload boot: every fence state that mounts keeps the acked records ($mounted states)${refused:+; did not mount: $refused}"
 else
-    t_fail "workload boot's fence states" "$bad states lost acked records; $(cat "$T/work.out")"
+    t_fail "workload boot's fence states" "$bad states lost acked records; $(cat "$T/wlboot.out")"
 fi
 
 # Record 2's batch: the first clwb+fence batch after the first ack.
