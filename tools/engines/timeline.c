@@ -279,6 +279,26 @@ static double px_x(int x)
     return LEFT + (double)x * PLOT_W / NX;
 }
 
+/* One bar per bin of the flushes lane, its height by the bin's count of
+ * the lane's largest (class, title "N NOUN[PLURAL]NOTE", colour). */
+static void flush_bars(FILE *f, const uint32_t *count, const char *cls, const char *noun,
+                       const char *plural, const char *note, const char *colour, double cw)
+{
+    uint32_t max = 1;
+    for (int x = 0; x < NX; x++)
+        if (count[x] > max)
+            max = count[x];
+    for (int x = 0; x < NX; x++)
+        if (count[x]) {
+            double h = 4 + (FLUSH_H - 4) * (double)count[x] / max;
+            fprintf(f,
+                    "<g class=\"%s\"><title>%u %s%s%s</title><rect x=\"%.1f\" y=\"%.1f\" "
+                    "width=\"%.1f\" height=\"%.1f\" fill=\"%s\"/></g>\n",
+                    cls, count[x], noun, count[x] > 1 ? plural : "", note, px_x(x),
+                    FLUSH_Y + FLUSH_H - h, cw > 1.5 ? cw - 0.5 : cw, h, colour);
+        }
+}
+
 static void human_bytes(char *out, size_t n, uint64_t v)
 {
     if (v >= (1ull << 30) && v % (1ull << 30) == 0)
@@ -415,33 +435,10 @@ static void draw(const struct tl *t, const char *log, const char *damage, FILE *
 
     /* flushes lane: bar height by count; the CPU's fences (ADR) beside
      * the block flushes, in a colour of their own */
-    uint32_t maxf = 1, maxfc = 1;
-    for (int x = 0; x < NX; x++) {
-        if (t->flushes[x] > maxf)
-            maxf = t->flushes[x];
-        if (t->fences[x] > maxfc)
-            maxfc = t->fences[x];
-    }
     fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">flushes</text>\n", LEFT - 4,
             FLUSH_Y + 15);
-    for (int x = 0; x < NX; x++)
-        if (t->fences[x]) {
-            double h = 4 + (FLUSH_H - 4) * (double)t->fences[x] / maxfc;
-            fprintf(f,
-                    "<g class=\"fence\"><title>%u CPU fence%s (src cpu)</title><rect x=\"%.1f\" "
-                    "y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#17becf\"/></g>\n",
-                    t->fences[x], t->fences[x] > 1 ? "s" : "", px_x(x), FLUSH_Y + FLUSH_H - h,
-                    cw > 1.5 ? cw - 0.5 : cw, h);
-        }
-    for (int x = 0; x < NX; x++)
-        if (t->flushes[x]) {
-            double h = 4 + (FLUSH_H - 4) * (double)t->flushes[x] / maxf;
-            fprintf(f,
-                    "<g class=\"flush\"><title>%u flush%s</title><rect x=\"%.1f\" y=\"%.1f\" "
-                    "width=\"%.1f\" height=\"%.1f\" fill=\"#444\"/></g>\n",
-                    t->flushes[x], t->flushes[x] > 1 ? "es" : "", px_x(x), FLUSH_Y + FLUSH_H - h,
-                    cw > 1.5 ? cw - 0.5 : cw, h);
-        }
+    flush_bars(f, t->fences, "fence", "CPU fence", "s", " (src cpu)", "#17becf", cw);
+    flush_bars(f, t->flushes, "flush", "flush", "es", "", "#444", cw);
 
     /* dirty lines: a step curve of the highest count in each bin */
     uint64_t maxd = 1;
